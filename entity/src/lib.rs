@@ -1,0 +1,23 @@
+//! SeaORM entities of the Alpes data model (see the migration crate for the schema).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod prelude;
+
+pub mod affiliates;
+pub mod attribution_credits;
+pub mod audit_log;
+pub mod campaigns;
+pub mod commissions;
+pub mod conversions;
+pub mod identity_links;
+pub mod integration_deliveries;
+pub mod integrations_log;
+pub mod interactions;
+pub mod journeys;
+pub mod orders;
+pub mod outbox_events;
+pub mod payouts;
+pub mod stripe_webhook_events;
+pub mod tracking_links;
+pub mod tracking_sessions;
+pub mod users;

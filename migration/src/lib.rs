@@ -1,0 +1,51 @@
+//! Schema migrations of the Alpes data model (SQLite and PostgreSQL).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_affiliates;
+mod m20261123_000002_create_campaigns;
+mod m20261123_000003_create_users;
+mod m20261123_000004_create_tracking_links;
+mod m20261123_000005_create_tracking_sessions;
+mod m20261123_000006_create_identity_links;
+mod m20261123_000007_create_interactions;
+mod m20261123_000008_create_orders;
+mod m20261123_000009_create_stripe_webhook_events;
+mod m20261123_000010_create_conversions;
+mod m20261123_000011_create_journeys;
+mod m20261123_000012_create_attribution_credits;
+mod m20261123_000013_create_payouts;
+mod m20261123_000014_create_commissions;
+mod m20261123_000015_create_outbox_events;
+mod m20261123_000016_create_integration_deliveries;
+mod m20261123_000017_create_integrations_log;
+mod m20261123_000018_create_audit_log;
+
+/// Every migration, in foreign-key order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_create_affiliates::Migration),
+            Box::new(m20261123_000002_create_campaigns::Migration),
+            Box::new(m20261123_000003_create_users::Migration),
+            Box::new(m20261123_000004_create_tracking_links::Migration),
+            Box::new(m20261123_000005_create_tracking_sessions::Migration),
+            Box::new(m20261123_000006_create_identity_links::Migration),
+            Box::new(m20261123_000007_create_interactions::Migration),
+            Box::new(m20261123_000008_create_orders::Migration),
+            Box::new(m20261123_000009_create_stripe_webhook_events::Migration),
+            Box::new(m20261123_000010_create_conversions::Migration),
+            Box::new(m20261123_000011_create_journeys::Migration),
+            Box::new(m20261123_000012_create_attribution_credits::Migration),
+            Box::new(m20261123_000013_create_payouts::Migration),
+            Box::new(m20261123_000014_create_commissions::Migration),
+            Box::new(m20261123_000015_create_outbox_events::Migration),
+            Box::new(m20261123_000016_create_integration_deliveries::Migration),
+            Box::new(m20261123_000017_create_integrations_log::Migration),
+            Box::new(m20261123_000018_create_audit_log::Migration),
+        ]
+    }
+}

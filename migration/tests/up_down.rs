@@ -1,0 +1,233 @@
+//! Runs every migration up, uses the schema through the `entity` crate, runs
+//! every migration down and up again.
+//!
+//! SQLite (in memory) always runs. PostgreSQL runs when `TEST_DATABASE_URL`
+//! is set (e.g. `postgres://postgres@127.0.0.1:5432/postgres`): the test
+//! creates a throw-away database `alpes_mig_<random>` there and drops it at
+//! the end, so concurrent runs do not collide.
+
+use std::error::Error;
+
+use chrono::{DateTime, Utc};
+use entity::{affiliates, outbox_events};
+use migration::{Migrator, MigratorTrait};
+use rust_decimal::Decimal;
+use sea_orm_migration::sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, ConnectionTrait, Database, DatabaseConnection,
+    EntityTrait, IntoActiveModel, Set, SqlErr,
+};
+use sea_orm_migration::SchemaManager;
+use serde_json::json;
+use uuid::Uuid;
+
+type TestResult<T = ()> = Result<T, Box<dyn Error>>;
+
+/// Every table of the data model, in creation order.
+const TABLES: [&str; 18] = [
+    "affiliates",
+    "campaigns",
+    "users",
+    "tracking_links",
+    "tracking_sessions",
+    "identity_links",
+    "interactions",
+    "orders",
+    "stripe_webhook_events",
+    "conversions",
+    "journeys",
+    "attribution_credits",
+    "payouts",
+    "commissions",
+    "outbox_events",
+    "integration_deliveries",
+    "integrations_log",
+    "audit_log",
+];
+
+/// Fails the test with `msg` unless `cond` holds (no panic, so the
+/// PostgreSQL database is still dropped).
+fn ensure(cond: bool, msg: impl Into<String>) -> TestResult {
+    if cond {
+        Ok(())
+    } else {
+        Err(msg.into().into())
+    }
+}
+
+/// A fixed, whole-second instant: round-trips exactly on both backends.
+fn instant() -> TestResult<DateTime<Utc>> {
+    DateTime::from_timestamp(1_763_900_000, 0).ok_or_else(|| "bad timestamp".into())
+}
+
+async fn check_tables(db: &DatabaseConnection, expected: bool) -> TestResult {
+    let manager = SchemaManager::new(db);
+    for table in TABLES {
+        let exists = manager.has_table(table).await?;
+        ensure(
+            exists == expected,
+            format!("table {table}: exists = {exists}, expected {expected}"),
+        )?;
+    }
+    Ok(())
+}
+
+fn affiliate(code: &str, email: &str, now: DateTime<Utc>) -> affiliates::Model {
+    affiliates::Model {
+        id: Uuid::new_v4(),
+        code: code.to_owned(),
+        name: "Partner One".to_owned(),
+        email: email.to_owned(),
+        phone: None,
+        document_type: Some("NIT".to_owned()),
+        document_number: Some("900123456".to_owned()),
+        tier: affiliates::AffiliateTier::Premium,
+        bank_name: None,
+        bank_account_type: None,
+        bank_account_number: None,
+        base_rate: Decimal::new(105, 1),          // 10.5 %
+        premium_rate: Some(Decimal::new(125, 1)), // 12.5 %
+        minimum_payout: Decimal::new(5_000_000, 2),
+        payout_currency: "COP".to_owned(),
+        status: affiliates::AffiliateStatus::Active,
+        deleted_at: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+async fn insert_outbox(db: &DatabaseConnection, now: DateTime<Utc>) -> TestResult<i64> {
+    let id = Uuid::new_v4();
+    let model = outbox_events::ActiveModel {
+        seq: NotSet,
+        id: Set(id),
+        topic: Set("alpes.affiliates".to_owned()),
+        event_type: Set("AFFILIATE_CREATED".to_owned()),
+        aggregate_type: Set("affiliate".to_owned()),
+        aggregate_id: Set(id.to_string()),
+        affiliate_id: Set(None),
+        payload: Set(json!({ "evento_id": id.to_string(), "data": { "tier": "PREMIUM" } })),
+        created_at: Set(now),
+        published_at: Set(None),
+        nats_published_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    ensure(model.id == id, "outbox id round-trip")?;
+    ensure(model.payload["data"]["tier"] == "PREMIUM", "outbox payload")?;
+    Ok(model.seq)
+}
+
+async fn exercise(db: &DatabaseConnection) -> TestResult {
+    Migrator::up(db, None).await?;
+    check_tables(db, true).await?;
+
+    let now = instant()?;
+
+    // affiliates: insert, read back, unique email.
+    let first = affiliate("AFF-001", "partner@example.com", now);
+    first
+        .clone()
+        .into_active_model()
+        .reset_all()
+        .insert(db)
+        .await?;
+    let found = affiliates::Entity::find_by_id(first.id)
+        .one(db)
+        .await?
+        .ok_or("inserted affiliate not found")?;
+    ensure(found == first, format!("affiliate round-trip: {found:?}"))?;
+
+    let duplicate = affiliate("AFF-002", "partner@example.com", now);
+    match duplicate.into_active_model().reset_all().insert(db).await {
+        Ok(_) => return Err("duplicate email accepted (ux_affiliates_email)".into()),
+        Err(err) => ensure(
+            matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
+            format!("duplicate email: unexpected error {err}"),
+        )?,
+    }
+
+    // outbox_events: seq is assigned by the database and increases.
+    let seq1 = insert_outbox(db, now).await?;
+    let seq2 = insert_outbox(db, now).await?;
+    ensure(
+        seq1 > 0 && seq2 > seq1,
+        format!("outbox seq {seq1} then {seq2}"),
+    )?;
+
+    Migrator::down(db, None).await?;
+    check_tables(db, false).await?;
+
+    Migrator::up(db, None).await?;
+    check_tables(db, true).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn sqlite_up_down() -> TestResult {
+    let db = Database::connect("sqlite::memory:").await?;
+    exercise(&db).await?;
+    db.close().await?;
+    Ok(())
+}
+
+/// `url` with its database name replaced by `name` (query string kept).
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let root = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{root}/{name}?{query}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+#[tokio::test]
+async fn postgres_up_down() -> TestResult {
+    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("TEST_DATABASE_URL not set: PostgreSQL migration test skipped");
+        return Ok(());
+    };
+    let admin = Database::connect(url.as_str()).await?;
+    let name = format!("alpes_mig_{}", Uuid::new_v4().simple());
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await?;
+
+    let result: TestResult = async {
+        let db = Database::connect(with_database(&url, &name).as_str()).await?;
+        let outcome = exercise(&db).await;
+        db.close().await?;
+        outcome
+    }
+    .await;
+
+    let dropped = admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await;
+    admin.close().await?;
+    result?;
+    dropped?;
+    Ok(())
+}
+
+#[test]
+fn with_database_replaces_the_path() {
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        with_database("postgres://u:p@h/db?sslmode=disable", "x"),
+        "postgres://u:p@h/x?sslmode=disable"
+    );
+    assert_eq!(
+        with_database("postgres://h:5432", "x"),
+        "postgres://h:5432/x"
+    );
+}

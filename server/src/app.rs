@@ -1,0 +1,116 @@
+//! Assembling and running the service: state, background jobs, HTTP server.
+
+use std::future::Future;
+
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    auth::JwtKeys, config::Config, db, events, graphql, http, service::user_service,
+    state::AppState,
+};
+
+/// A running service's parts, for the binary and for tests.
+pub struct App {
+    pub state: AppState,
+    pub router: axum::Router,
+}
+
+impl App {
+    /// Builds state and router on an already migrated database.
+    pub fn new(db: DatabaseConnection, config: Config, jwt: JwtKeys) -> Self {
+        let state = AppState::new(db, config, jwt);
+        let schema = graphql::build_schema(
+            Some(state.clone()),
+            state.config.graphql_max_depth,
+            state.config.graphql_max_complexity,
+        );
+        let router = http::router(state.clone(), schema);
+        Self { state, router }
+    }
+}
+
+/// `alpes serve`: migrate, bootstrap the admin, start background jobs, serve until SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    let conn = db::connect(&config).await?;
+    db::migrate(&conn).await?;
+    if let Some((email, generated)) = user_service::bootstrap_admin(&conn, &config).await? {
+        match generated {
+            Some(password) => {
+                // Printed once, on the first start only: there is no other copy.
+                println!(
+                    "\n  Created the first admin: {email}\n  Password (shown once): {password}\n"
+                );
+            }
+            None => tracing::info!(%email, "created the first admin"),
+        }
+    }
+    let jwt = JwtKeys::load(config.jwt_secret.as_deref(), &config.data_dir)?;
+    let addr = config.addr;
+    let app = App::new(conn, config, jwt);
+
+    let shutdown = CancellationToken::new();
+    let relay = tokio::spawn(events::relay::run(app.state.clone(), shutdown.clone()));
+
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    tracing::info!("Alpes listening on http://{addr} (GraphiQL at /graphql)");
+    run_until_shutdown(listener, app.router, shutdown_signal(), shutdown.clone()).await?;
+    shutdown.cancel();
+    let _ = relay.await;
+    app.state.db.close_by_ref().await.ok();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Serves until `signal`; then in-flight requests get [`http::SHUTDOWN_GRACE`] to finish.
+pub async fn run_until_shutdown(
+    listener: TcpListener,
+    router: axum::Router,
+    signal: impl Future<Output = ()> + Send + 'static,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let token = shutdown.clone();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        signal.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        token.cancel();
+    });
+    let forced = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(http::SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        result = server => result.map_err(anyhow::Error::from),
+        () = forced => {
+            tracing::warn!("requests still open after the grace period; stopping anyway");
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

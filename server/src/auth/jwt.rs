@@ -1,0 +1,222 @@
+//! JWT (HS256) issue and verification.
+
+use std::path::Path;
+
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{Caller, Role};
+use crate::error::AppError;
+
+const ISSUER: &str = "alpes";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    /// The user id, or `cli` for tokens minted by `alpes token`.
+    sub: String,
+    role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    affiliate_id: Option<Uuid>,
+    iss: String,
+    iat: i64,
+    exp: i64,
+}
+
+/// The signing keys, made once from the secret.
+#[derive(Clone)]
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl std::fmt::Debug for JwtKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JwtKeys(..)")
+    }
+}
+
+impl JwtKeys {
+    pub fn from_secret(secret: &[u8]) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+        }
+    }
+
+    /// The configured secret, or the one kept in `data_dir/jwt_secret` (made on first use),
+    /// so that tokens survive restarts.
+    pub fn load(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
+        if let Some(secret) = configured {
+            return Ok(Self::from_secret(secret.as_bytes()));
+        }
+        let path = data_dir.join("jwt_secret");
+        let secret = match std::fs::read_to_string(&path) {
+            Ok(existing) if existing.trim().len() >= 32 => existing.trim().to_string(),
+            _ => {
+                use rand::RngCore;
+                let mut bytes = [0u8; 48];
+                rand::thread_rng().fill_bytes(&mut bytes);
+                let secret = hex::encode(bytes);
+                std::fs::create_dir_all(data_dir)?;
+                write_private(&path, &secret)?;
+                tracing::info!(path = %path.display(), "generated a JWT secret");
+                secret
+            }
+        };
+        Ok(Self::from_secret(secret.as_bytes()))
+    }
+
+    /// Issues a token for `caller`, valid for `ttl`.
+    pub fn issue(
+        &self,
+        caller: &Caller,
+        ttl: Duration,
+    ) -> Result<(String, DateTime<Utc>), AppError> {
+        let now = Utc::now();
+        let expires_at = now + ttl;
+        let claims = Claims {
+            sub: caller
+                .user_id
+                .map_or_else(|| "cli".to_string(), |id| id.to_string()),
+            role: caller.role,
+            affiliate_id: caller.affiliate_id,
+            iss: ISSUER.into(),
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+        };
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(AppError::internal)?;
+        Ok((token, expires_at))
+    }
+
+    /// Verifies signature (HS256 only: `none` and other algorithms are refused), expiry and issuer.
+    pub fn verify(&self, token: &str) -> Result<Caller, AppError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        let data = decode::<Claims>(token, &self.decoding, &validation).map_err(|err| {
+            use jsonwebtoken::errors::ErrorKind;
+            let why = match err.kind() {
+                ErrorKind::ExpiredSignature => "token expired",
+                ErrorKind::InvalidSignature => "token signature is invalid",
+                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                    "token algorithm is not accepted"
+                }
+                _ => "token is malformed",
+            };
+            AppError::Unauthenticated(why.into())
+        })?;
+        let claims = data.claims;
+        let user_id = match claims.sub.as_str() {
+            "cli" => None,
+            sub => Some(
+                Uuid::parse_str(sub)
+                    .map_err(|_| AppError::Unauthenticated("token is malformed".into()))?,
+            ),
+        };
+        if claims.role == Role::Affiliate && claims.affiliate_id.is_none() {
+            return Err(AppError::Unauthenticated(
+                "affiliate token without affiliate".into(),
+            ));
+        }
+        Ok(Caller {
+            user_id,
+            role: claims.role,
+            affiliate_id: claims.affiliate_id,
+        })
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)?;
+        file.write_all(contents.as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::write(path, contents)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn keys() -> JwtKeys {
+        JwtKeys::from_secret(b"0123456789abcdef0123456789abcdef")
+    }
+
+    fn affiliate() -> Caller {
+        Caller {
+            user_id: Some(Uuid::new_v4()),
+            role: Role::Affiliate,
+            affiliate_id: Some(Uuid::new_v4()),
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let caller = affiliate();
+        let (token, _) = keys()
+            .issue(&caller, Duration::hours(1))
+            .unwrap_or_default();
+        assert_eq!(keys().verify(&token).ok(), Some(caller));
+    }
+
+    #[test]
+    fn rejects_bad_tokens() {
+        let caller = affiliate();
+        let expired = keys()
+            .issue(&caller, Duration::hours(-1))
+            .map(|t| t.0)
+            .unwrap_or_default();
+        let other = JwtKeys::from_secret(b"another-secret-another-secret-xx");
+        let wrong_key = other
+            .issue(&caller, Duration::hours(1))
+            .map(|t| t.0)
+            .unwrap_or_default();
+
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let payload = b64.encode(
+            serde_json::json!({"sub":"cli","role":"ADMIN","iss":"alpes","iat":0,"exp":9999999999i64}).to_string(),
+        );
+        let alg_none = format!(
+            "{}.{}.",
+            b64.encode(r#"{"alg":"none","typ":"JWT"}"#),
+            payload
+        );
+        let (good, _) = keys()
+            .issue(&caller, Duration::hours(1))
+            .unwrap_or_default();
+        let mut parts: Vec<&str> = good.split('.').collect();
+        parts[1] = &payload;
+        let forged = parts.join(".");
+
+        for (name, token) in [
+            ("expired", expired),
+            ("wrong key", wrong_key),
+            ("alg none", alg_none),
+            ("forged", forged),
+            ("garbage", "x.y.z".into()),
+        ] {
+            let err = keys().verify(&token).err();
+            assert_eq!(
+                err.as_ref().map(AppError::code),
+                Some("UNAUTHENTICATED"),
+                "{name}"
+            );
+        }
+    }
+}

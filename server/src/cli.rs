@@ -1,0 +1,176 @@
+//! The `alpes` command line.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::{
+    auth::{password, Caller, JwtKeys, Role},
+    config::Config,
+    db, graphql,
+    service::user_service,
+};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "alpes",
+    version,
+    about = "Partner tracking, attribution and commissions"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate the database and serve HTTP (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL), or write it to a file.
+    ExportSchema {
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Mint a JWT for scripts and tests.
+    Token {
+        /// ADMIN, ANALYST or AFFILIATE.
+        #[arg(long)]
+        role: String,
+        /// The affiliate an AFFILIATE token belongs to (id).
+        #[arg(long)]
+        affiliate: Option<uuid::Uuid>,
+        /// Lifetime, e.g. 30m, 12h, 7d.
+        #[arg(long, default_value = "12h")]
+        ttl: String,
+    },
+    /// Create an admin (or reset an existing admin's password).
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        /// Read from ALPES_ADMIN_PASSWORD when not given; generated and printed when neither.
+        #[arg(long, env = "ALPES_ADMIN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match execute(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => crate::app::serve(config).await,
+        Command::Migrate => {
+            config.validate()?;
+            let conn = db::connect(&config).await?;
+            db::migrate(&conn).await?;
+            println!(
+                "migrations applied to {}",
+                db::redact(&config.effective_database_url())
+            );
+            Ok(())
+        }
+        Command::ExportSchema { output } => {
+            let sdl = graphql::sdl();
+            match output {
+                Some(path) => std::fs::write(&path, sdl)?,
+                None => print!("{sdl}"),
+            }
+            Ok(())
+        }
+        Command::Token {
+            role,
+            affiliate,
+            ttl,
+        } => {
+            let role = Role::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("--role must be ADMIN, ANALYST or AFFILIATE"))?;
+            if role == Role::Affiliate && affiliate.is_none() {
+                anyhow::bail!("an AFFILIATE token needs --affiliate <id>");
+            }
+            if role != Role::Affiliate && affiliate.is_some() {
+                anyhow::bail!("--affiliate goes only with --role AFFILIATE");
+            }
+            let ttl = parse_ttl(&ttl)?;
+            let keys = JwtKeys::load(config.jwt_secret.as_deref(), &config.data_dir)?;
+            let caller = Caller {
+                user_id: None,
+                role,
+                affiliate_id: affiliate,
+            };
+            let (token, _) = keys.issue(&caller, ttl)?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::CreateAdmin {
+            email,
+            password: given,
+        } => {
+            config.validate()?;
+            let conn = db::connect(&config).await?;
+            db::migrate(&conn).await?;
+            let (pass, generated) = match given {
+                Some(p) => (p, false),
+                None => (password::generate(), true),
+            };
+            let user = user_service::create_or_reset_admin(&conn, &email, &pass).await?;
+            println!("admin {} ready", user.email);
+            if generated {
+                println!("password (shown once): {pass}");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `30m`, `12h`, `7d` → a duration (1 minute to 365 days).
+pub fn parse_ttl(value: &str) -> anyhow::Result<chrono::Duration> {
+    let value = value.trim();
+    let (number, unit) = value.split_at(value.len().saturating_sub(1));
+    let n: i64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--ttl must look like 30m, 12h or 7d"))?;
+    let ttl = match unit {
+        "m" => chrono::Duration::minutes(n),
+        "h" => chrono::Duration::hours(n),
+        "d" => chrono::Duration::days(n),
+        _ => anyhow::bail!("--ttl must look like 30m, 12h or 7d"),
+    };
+    if ttl < chrono::Duration::minutes(1) || ttl > chrono::Duration::days(365) {
+        anyhow::bail!("--ttl must be between 1 minute and 365 days");
+    }
+    Ok(ttl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttls() {
+        assert_eq!(parse_ttl("30m").ok(), Some(chrono::Duration::minutes(30)));
+        assert_eq!(parse_ttl("7d").ok(), Some(chrono::Duration::days(7)));
+        for bad in ["", "h", "0m", "400d", "5x", "-1h"] {
+            assert!(parse_ttl(bad).is_err(), "{bad}");
+        }
+    }
+}

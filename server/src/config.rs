@@ -1,0 +1,170 @@
+//! One typed configuration, read from flags and environment, validated at start.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::Args;
+
+use crate::error::AppError;
+
+/// Settings shared by every subcommand. Each one can come from a flag or from the
+/// environment variable named beside it.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database URL: `sqlite://path?mode=rwc` or `postgres://…`. Default: SQLite in the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for the embedded database and the generated JWT secret.
+    #[arg(long, env = "ALPES_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Address the HTTP server listens on.
+    #[arg(
+        long,
+        env = "ALPES_ADDR",
+        default_value = "127.0.0.1:8000",
+        global = true
+    )]
+    pub addr: SocketAddr,
+
+    /// Secret for signing JWTs (HS256, at least 32 characters). Generated and kept in the data directory when unset.
+    #[arg(long, env = "ALPES_JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Email of the admin created on first start.
+    #[arg(long, env = "ALPES_ADMIN_EMAIL", global = true)]
+    pub admin_email: Option<String>,
+
+    /// Password of the admin created on first start (a random one is printed once when unset).
+    #[arg(
+        long,
+        env = "ALPES_ADMIN_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
+    pub admin_password: Option<String>,
+
+    /// Salt for hashing IP addresses (raw IPs are never stored).
+    #[arg(
+        long,
+        env = "ALPES_IP_HASH_SALT",
+        hide_env_values = true,
+        global = true
+    )]
+    pub ip_hash_salt: Option<String>,
+
+    /// Public base URL of this service, used in tracking links (`{url}/r/{code}`). Default: `http://{addr}`.
+    #[arg(long, env = "ALPES_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Maximum GraphQL query depth.
+    #[arg(
+        long,
+        env = "ALPES_GRAPHQL_MAX_DEPTH",
+        default_value_t = 12,
+        global = true
+    )]
+    pub graphql_max_depth: usize,
+
+    /// Maximum GraphQL query complexity.
+    #[arg(
+        long,
+        env = "ALPES_GRAPHQL_MAX_COMPLEXITY",
+        default_value_t = 2000,
+        global = true
+    )]
+    pub graphql_max_complexity: usize,
+
+    /// Lifetime of tokens issued by `login`, in hours.
+    #[arg(
+        long,
+        env = "ALPES_TOKEN_TTL_HOURS",
+        default_value_t = 12,
+        global = true
+    )]
+    pub token_ttl_hours: i64,
+}
+
+impl Config {
+    /// The database URL in force: the given one, or the embedded SQLite file.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("alpes.db").display()
+            ),
+        }
+    }
+
+    /// The base of public links, without a trailing slash.
+    pub fn public_base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.addr),
+        }
+    }
+
+    /// Checks what clap cannot: fails fast with a message a person can act on.
+    pub fn validate(&self) -> Result<(), AppError> {
+        let url = self.effective_database_url();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(AppError::validation(
+                "DATABASE_URL",
+                "DATABASE_URL must start with sqlite: or postgres://",
+            ));
+        }
+        if let Some(secret) = &self.jwt_secret {
+            if secret.len() < 32 {
+                return Err(AppError::validation(
+                    "ALPES_JWT_SECRET",
+                    "ALPES_JWT_SECRET must be at least 32 characters",
+                ));
+            }
+        }
+        if self.admin_email.is_some() != self.admin_password.is_some()
+            && self.admin_password.is_some()
+        {
+            return Err(AppError::validation(
+                "ALPES_ADMIN_EMAIL",
+                "ALPES_ADMIN_PASSWORD is set but ALPES_ADMIN_EMAIL is not",
+            ));
+        }
+        if let Some(password) = &self.admin_password {
+            crate::domain::validate::password(password)?;
+        }
+        if let Some(email) = &self.admin_email {
+            crate::domain::validate::email(email)?;
+        }
+        if let Some(url) = &self.public_url {
+            crate::domain::validate::http_url(url, "ALPES_PUBLIC_URL")?;
+        }
+        if !(1..=24 * 365).contains(&self.token_ttl_hours) {
+            return Err(AppError::validation(
+                "ALPES_TOKEN_TTL_HOURS",
+                "ALPES_TOKEN_TTL_HOURS must be between 1 and 8760",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A configuration for tests and tools: defaults, with the given database.
+    pub fn for_database(database_url: &str, data_dir: PathBuf) -> Self {
+        Self {
+            database_url: Some(database_url.to_string()),
+            data_dir,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            jwt_secret: Some("test-secret-test-secret-test-secret-000".into()),
+            admin_email: None,
+            admin_password: None,
+            ip_hash_salt: Some("test-salt".into()),
+            public_url: Some("http://alpes.test".into()),
+            graphql_max_depth: 12,
+            graphql_max_complexity: 2000,
+            token_ttl_hours: 12,
+        }
+    }
+}

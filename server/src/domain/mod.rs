@@ -1,0 +1,7 @@
+//! Pure logic: no I/O, no HTTP, no GraphQL, no SeaORM.
+
+pub mod code;
+pub mod envelope;
+pub mod money;
+pub mod pii;
+pub mod validate;

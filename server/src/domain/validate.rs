@@ -1,0 +1,148 @@
+//! Input checks shared by every entry point (GraphQL, REST, CLI).
+
+use crate::error::AppError;
+
+/// A plausible email address: one `@`, a non-empty local part, a dotted domain, no spaces.
+/// Returns it trimmed and lower-cased, the form we store and compare.
+pub fn email(value: &str) -> Result<String, AppError> {
+    let email = value.trim().to_lowercase();
+    let valid = email.len() <= 320
+        && email.split('@').count() == 2
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains("..")
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(email)
+    } else {
+        Err(AppError::validation(
+            "email",
+            format!("'{value}' is not a valid email address"),
+        ))
+    }
+}
+
+/// A required free-text field: trimmed, not empty, at most `max` characters.
+pub fn text(value: &str, field: &str, max: usize) -> Result<String, AppError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(AppError::validation(
+            field,
+            format!("{field} must not be empty"),
+        ));
+    }
+    if trimmed.chars().count() > max {
+        return Err(AppError::validation(
+            field,
+            format!("{field} must be at most {max} characters"),
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
+/// An optional free-text field: blank becomes `None`.
+pub fn optional_text(
+    value: Option<&str>,
+    field: &str,
+    max: usize,
+) -> Result<Option<String>, AppError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => text(v, field, max).map(Some),
+    }
+}
+
+/// A password for a person: long enough to resist guessing.
+pub fn password(value: &str) -> Result<(), AppError> {
+    if value.chars().count() < 10 {
+        return Err(AppError::validation(
+            "password",
+            "password must be at least 10 characters",
+        ));
+    }
+    if value.len() > 1024 {
+        return Err(AppError::validation("password", "password is too long"));
+    }
+    Ok(())
+}
+
+/// An absolute http(s) URL, as a tracking link's destination.
+pub fn http_url(value: &str, field: &str) -> Result<String, AppError> {
+    let url = value.trim();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| AppError::validation(field, "URL must start with http:// or https://"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty()
+        || url.len() > 2048
+        || url.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(AppError::validation(
+            field,
+            format!("'{value}' is not a valid URL"),
+        ));
+    }
+    Ok(url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        let good = [
+            ("Maria.Gonzalez@Email.com ", "maria.gonzalez@email.com"),
+            ("a+b@x.co", "a+b@x.co"),
+        ];
+        for (input, stored) in good {
+            assert_eq!(email(input).ok().as_deref(), Some(stored), "{input}");
+        }
+        for bad in [
+            "",
+            "plain",
+            "a@b",
+            "@x.com",
+            "a@@x.com",
+            "a b@x.com",
+            "a@.x.com",
+            "a@x..com",
+            "a@x.com.",
+        ] {
+            assert!(email(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn texts() {
+        assert_eq!(text("  Ana ", "name", 10).ok().as_deref(), Some("Ana"));
+        assert!(text("   ", "name", 10).is_err());
+        assert!(text("abcdefghijk", "name", 10).is_err());
+        assert_eq!(optional_text(Some("  "), "phone", 10).ok(), Some(None));
+    }
+
+    #[test]
+    fn urls() {
+        assert!(http_url("https://shop.example.com/p?x=1", "u").is_ok());
+        for bad in [
+            "ftp://x.com",
+            "https://",
+            "shop.example.com",
+            "https://a b.com",
+            "javascript:alert(1)",
+        ] {
+            assert!(http_url(bad, "u").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords() {
+        assert!(password("short").is_err());
+        assert!(password("long enough pass").is_ok());
+    }
+}

@@ -1,0 +1,4 @@
+//! Outbox relay → in-process hub (GraphQL subscriptions).
+
+pub mod hub;
+pub mod relay;

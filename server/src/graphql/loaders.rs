@@ -1,0 +1,137 @@
+//! DataLoaders, one per by-id relation, made per request (or per WebSocket
+//! connection) so that each carries the caller and applies its rights.
+
+use std::collections::HashMap;
+
+use async_graphql::{dataloader::DataLoader, dataloader::Loader, Context};
+use entity::{affiliates, campaigns, tracking_links};
+use uuid::Uuid;
+
+use crate::{
+    auth::Caller,
+    error::AppError,
+    service::{affiliate_service, campaign_service, tracking_link_service},
+    state::AppState,
+};
+
+/// Key: the tracking links of one campaign.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinksByCampaign(pub Uuid);
+
+/// Key: the tracking links of one affiliate.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinksByAffiliate(pub Uuid);
+
+pub struct RequestLoaders {
+    pub affiliate: DataLoader<AffiliateLoader>,
+    pub campaign: DataLoader<CampaignLoader>,
+    pub links: DataLoader<TrackingLinkLoader>,
+}
+
+impl RequestLoaders {
+    pub fn new(state: &AppState, caller: Option<&Caller>) -> Self {
+        let scope = LoaderScope {
+            state: state.clone(),
+            caller: caller.cloned(),
+        };
+        Self {
+            affiliate: DataLoader::new(AffiliateLoader(scope.clone()), tokio::spawn),
+            campaign: DataLoader::new(CampaignLoader(scope.clone()), tokio::spawn),
+            links: DataLoader::new(TrackingLinkLoader(scope), tokio::spawn),
+        }
+    }
+}
+
+pub trait Loaders {
+    fn loaders(&self) -> &RequestLoaders;
+}
+
+impl Loaders for Context<'_> {
+    fn loaders(&self) -> &RequestLoaders {
+        self.data_unchecked::<RequestLoaders>()
+    }
+}
+
+#[derive(Clone)]
+pub struct LoaderScope {
+    state: AppState,
+    caller: Option<Caller>,
+}
+
+impl LoaderScope {
+    fn caller(&self) -> Result<&Caller, async_graphql::Error> {
+        self.caller
+            .as_ref()
+            .ok_or_else(|| AppError::Unauthenticated("sign in first".into()).extend())
+    }
+}
+
+pub struct AffiliateLoader(LoaderScope);
+pub struct CampaignLoader(LoaderScope);
+pub struct TrackingLinkLoader(LoaderScope);
+
+impl Loader<Uuid> for AffiliateLoader {
+    type Value = affiliates::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = affiliate_service::load_many(&self.0.state.db, self.0.caller()?, keys).await?;
+        Ok(rows.into_iter().map(|m| (m.id, m)).collect())
+    }
+}
+
+impl Loader<Uuid> for CampaignLoader {
+    type Value = campaigns::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = campaign_service::load_many(&self.0.state.db, self.0.caller()?, keys).await?;
+        Ok(rows.into_iter().map(|m| (m.id, m)).collect())
+    }
+}
+
+impl Loader<LinksByCampaign> for TrackingLinkLoader {
+    type Value = Vec<tracking_links::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[LinksByCampaign],
+    ) -> Result<HashMap<LinksByCampaign, Self::Value>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows =
+            tracking_link_service::by_campaigns(&self.0.state.db, self.0.caller()?, &ids).await?;
+        let mut grouped: HashMap<LinksByCampaign, Self::Value> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            grouped
+                .entry(LinksByCampaign(row.campaign_id))
+                .or_default()
+                .push(row);
+        }
+        Ok(grouped)
+    }
+}
+
+impl Loader<LinksByAffiliate> for TrackingLinkLoader {
+    type Value = Vec<tracking_links::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[LinksByAffiliate],
+    ) -> Result<HashMap<LinksByAffiliate, Self::Value>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows =
+            tracking_link_service::by_affiliates(&self.0.state.db, self.0.caller()?, &ids).await?;
+        let mut grouped: HashMap<LinksByAffiliate, Self::Value> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            grouped
+                .entry(LinksByAffiliate(row.affiliate_id))
+                .or_default()
+                .push(row);
+        }
+        Ok(grouped)
+    }
+}

@@ -1,0 +1,91 @@
+//! The GraphQL API: Query/Mutation/Subscription split per resource and merged.
+
+pub mod loaders;
+pub mod mutation;
+pub mod query;
+pub mod subscription;
+pub mod types;
+
+use async_graphql::{Context, Data, Schema};
+
+use crate::{auth::Caller, error::AppError, state::AppState};
+
+pub type AlpesSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
+
+/// The schema with its limits; `state` is shared by every request.
+pub fn build_schema(
+    state: Option<AppState>,
+    max_depth: usize,
+    max_complexity: usize,
+) -> AlpesSchema {
+    let mut builder = Schema::build(
+        query::Query::default(),
+        mutation::Mutation::default(),
+        subscription::Subscription::default(),
+    )
+    .limit_depth(max_depth)
+    .limit_complexity(max_complexity);
+    if let Some(state) = state {
+        builder = builder.data(state);
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema, as checked in at `schema.graphql`.
+pub fn sdl() -> String {
+    build_schema(None, usize::MAX, usize::MAX).sdl()
+}
+
+/// Per-request data: the caller (when signed in) and the DataLoaders.
+pub fn request_data(state: &AppState, caller: Option<Caller>) -> Data {
+    let mut data = Data::default();
+    data.insert(loaders::RequestLoaders::new(state, caller.as_ref()));
+    if let Some(caller) = caller {
+        data.insert(caller);
+    }
+    data
+}
+
+pub trait ContextExt {
+    fn state(&self) -> &AppState;
+    /// The signed-in caller, or UNAUTHENTICATED.
+    fn caller(&self) -> Result<&Caller, AppError>;
+}
+
+impl ContextExt for Context<'_> {
+    fn state(&self) -> &AppState {
+        self.data_unchecked::<AppState>()
+    }
+
+    fn caller(&self) -> Result<&Caller, AppError> {
+        self.data_opt::<Caller>().ok_or_else(|| {
+            AppError::Unauthenticated("sign in first: send Authorization: Bearer <token>".into())
+        })
+    }
+}
+
+/// A resolver's error. It has no `Display`, so `?` cannot fall back on
+/// async-graphql's blanket conversion and drop `extensions.code`: every
+/// [`AppError`] goes through [`AppError::extend`].
+#[derive(Clone)]
+pub struct GqlError(async_graphql::Error);
+
+pub type GqlResult<T> = Result<T, GqlError>;
+
+impl From<AppError> for GqlError {
+    fn from(err: AppError) -> Self {
+        Self(err.extend())
+    }
+}
+
+impl From<async_graphql::Error> for GqlError {
+    fn from(err: async_graphql::Error) -> Self {
+        Self(err)
+    }
+}
+
+impl From<GqlError> for async_graphql::Error {
+    fn from(err: GqlError) -> Self {
+        err.0
+    }
+}

@@ -1,0 +1,14 @@
+mod affiliate;
+mod campaign;
+mod tracking_link;
+mod user;
+
+use async_graphql::MergedObject;
+
+#[derive(MergedObject, Default)]
+pub struct Query(
+    user::UserQuery,
+    affiliate::AffiliateQuery,
+    campaign::CampaignQuery,
+    tracking_link::TrackingLinkQuery,
+);

@@ -1,0 +1,6 @@
+mod events;
+
+use async_graphql::MergedSubscription;
+
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(events::EventSubscription);

@@ -1,0 +1,57 @@
+//! GraphQL enums, mirroring the stored ones (UPPER_SNAKE on the wire).
+
+use async_graphql::Enum;
+
+/// Declares a GraphQL enum and its two-way mapping to the entity enum of the same variants.
+macro_rules! mirrored_enum {
+    ($(#[$doc:meta])* $name:ident => $entity:path { $($variant:ident),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+        pub enum $name { $($variant),+ }
+
+        impl From<$entity> for $name {
+            fn from(value: $entity) -> Self {
+                match value { $(<$entity>::$variant => Self::$variant),+ }
+            }
+        }
+
+        impl From<$name> for $entity {
+            fn from(value: $name) -> Self {
+                match value { $($name::$variant => Self::$variant),+ }
+            }
+        }
+    };
+}
+
+mirrored_enum!(
+    /// Premium affiliates earn the premium rate.
+    AffiliateTier => entity::affiliates::AffiliateTier { Standard, Premium }
+);
+mirrored_enum!(
+    /// DELETED affiliates are kept for the money trail but hidden from lists.
+    AffiliateStatus => entity::affiliates::AffiliateStatus { Active, Suspended, Deleted }
+);
+mirrored_enum!(CampaignStatus => entity::campaigns::CampaignStatus { Draft, Active, Paused, Ended });
+mirrored_enum!(
+    /// How a campaign pays: a percentage of the credited value, or a flat amount per conversion.
+    CommissionType => entity::campaigns::CommissionType { Percentage, Flat }
+);
+mirrored_enum!(
+    /// Which touchpoints get the credit for a conversion.
+    AttributionModel => entity::campaigns::AttributionModel {
+        LastClick, FirstClick, Linear, TimeDecay, PositionBased, Markov
+    }
+);
+mirrored_enum!(UserRole => entity::users::UserRole { Admin, Analyst, Affiliate });
+
+impl From<UserRole> for crate::auth::Role {
+    fn from(role: UserRole) -> Self {
+        entity::users::UserRole::from(role).into()
+    }
+}
+
+impl From<crate::auth::Role> for UserRole {
+    fn from(role: crate::auth::Role) -> Self {
+        entity::users::UserRole::from(role).into()
+    }
+}

@@ -1,0 +1,21 @@
+//! GraphQL object and input types. Each wraps a model from the service layer; no
+//! entity carries a GraphQL derive.
+
+pub mod affiliate;
+pub mod campaign;
+pub mod connection;
+pub mod enums;
+pub mod event;
+pub mod tracking_link;
+pub mod user;
+
+use async_graphql::ID;
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+
+/// Parses a UUID id argument; a malformed one is a VALIDATION error on `field`.
+pub fn parse_id(id: &ID, field: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(id.as_str())
+        .map_err(|_| AppError::validation(field, format!("'{}' is not a valid id", id.as_str())))
+}

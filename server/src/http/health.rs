@@ -1,0 +1,30 @@
+//! Liveness and readiness.
+
+use axum::{extract::State, response::IntoResponse, routing::get, Json, Router};
+use serde_json::json;
+
+use super::HttpState;
+use crate::{error::AppError, state::AppState};
+
+pub fn router() -> Router<HttpState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+}
+
+/// The process is up.
+async fn health() -> impl IntoResponse {
+    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+/// The process can do its work: the database answers.
+async fn ready(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
+    state
+        .db
+        .ping()
+        .await
+        .map_err(|_| AppError::Unavailable("the database is not reachable".into()))?;
+    Ok(Json(
+        json!({ "status": "ready", "database": format!("{:?}", state.db.get_database_backend()).to_lowercase() }),
+    ))
+}

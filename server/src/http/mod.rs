@@ -1,0 +1,59 @@
+//! The HTTP surface: one router per resource, merged here, with the shared layers.
+
+pub mod auth;
+pub mod graphql;
+pub mod health;
+pub mod home;
+
+use std::time::Duration;
+
+use axum::{extract::DefaultBodyLimit, http::StatusCode, response::IntoResponse, Router};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+
+use crate::{error::AppError, graphql::AlpesSchema, state::AppState};
+
+/// Largest request body accepted anywhere (GraphQL, REST).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: AppState,
+    pub schema: AlpesSchema,
+}
+
+impl axum::extract::FromRef<HttpState> for AppState {
+    fn from_ref(state: &HttpState) -> Self {
+        state.app.clone()
+    }
+}
+
+pub fn router(app: AppState, schema: AlpesSchema) -> Router {
+    let state = HttpState { app, schema };
+    Router::new()
+        .merge(graphql::router())
+        .merge(health::router())
+        .merge(home::router())
+        .fallback(fallback)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::internal(anyhow::anyhow!("a request handler panicked")).into_response()
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+async fn fallback(uri: axum::http::Uri) -> axum::response::Response {
+    if uri.path().starts_with("/api/") {
+        return AppError::not_found("route", uri.path()).into_response();
+    }
+    home::page(StatusCode::NOT_FOUND).into_response()
+}
+
+/// How long in-flight requests get to finish after SIGTERM.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

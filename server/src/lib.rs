@@ -1,0 +1,16 @@
+//! Alpes: partner-marketing tracking, attribution, commissions and outbound
+//! conversions in one service.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod graphql;
+pub mod http;
+pub mod service;
+pub mod state;

@@ -1,0 +1,534 @@
+//! Affiliates: the partners who bring traffic and earn commissions (seed 004).
+
+use chrono::Utc;
+use entity::affiliates::{self, AffiliateStatus, AffiliateTier};
+use rust_decimal::Decimal;
+use sea_orm::{
+    sea_query::{Expr, ExprTrait, Func},
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{audit, like_pattern, outbox, Page, PageRequest};
+use crate::{
+    auth::Caller,
+    db,
+    domain::{
+        code,
+        envelope::{Envelope, Topic},
+        money::{self, json_number, Currency},
+        validate,
+    },
+    error::{AppError, AppResult},
+    state::AppState,
+};
+
+#[derive(Debug, Clone, Default)]
+pub struct Document {
+    pub kind: String,
+    pub number: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BankDetails {
+    pub bank: String,
+    pub account_type: String,
+    pub account_number: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CommissionSettings {
+    pub base_rate: Decimal,
+    pub premium_rate: Option<Decimal>,
+    pub minimum_payout: Decimal,
+    pub currency: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAffiliate {
+    pub code: Option<String>,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub document: Option<Document>,
+    pub tier: AffiliateTier,
+    pub bank_details: Option<BankDetails>,
+    pub commission: CommissionSettings,
+}
+
+/// A partial update: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AffiliatePatch {
+    pub code: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub document: Option<Document>,
+    pub tier: Option<AffiliateTier>,
+    pub bank_details: Option<BankDetails>,
+    pub commission: Option<CommissionSettings>,
+    pub status: Option<AffiliateStatus>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AffiliateFilter {
+    pub status: Option<AffiliateStatus>,
+    pub tier: Option<AffiliateTier>,
+    pub search: Option<String>,
+}
+
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    input: NewAffiliate,
+) -> AppResult<affiliates::Model> {
+    caller.require_admin()?;
+    let name = validate::text(&input.name, "name", 200)?;
+    let email = validate::email(&input.email)?;
+    let phone = validate::optional_text(input.phone.as_deref(), "phone", 40)?;
+    let (base_rate, premium_rate, minimum_payout, currency) =
+        commission_settings(&input.commission)?;
+    let requested_code = input
+        .code
+        .as_deref()
+        .map(|c| code::parse(c, "code"))
+        .transpose()?;
+
+    let txn = db::write_txn(&state.db).await?;
+    ensure_email_free(&txn, &email, None).await?;
+    let code = match requested_code {
+        Some(code) => {
+            ensure_code_free(&txn, &code, None).await?;
+            code
+        }
+        None => free_code_from(&txn, &name).await?,
+    };
+    let now = Utc::now();
+    let document = input.document.map(validate_document).transpose()?;
+    let bank = input.bank_details.map(validate_bank).transpose()?;
+    let model = affiliates::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        code: Set(code),
+        name: Set(name),
+        email: Set(email),
+        phone: Set(phone),
+        document_type: Set(document.as_ref().map(|d| d.kind.clone())),
+        document_number: Set(document.map(|d| d.number)),
+        tier: Set(input.tier),
+        bank_name: Set(bank.as_ref().map(|b| b.bank.clone())),
+        bank_account_type: Set(bank.as_ref().map(|b| b.account_type.clone())),
+        bank_account_number: Set(bank.map(|b| b.account_number)),
+        base_rate: Set(base_rate),
+        premium_rate: Set(premium_rate),
+        minimum_payout: Set(minimum_payout),
+        payout_currency: Set(currency.code().to_string()),
+        status: Set(AffiliateStatus::Active),
+        deleted_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| AppError::from_db_unique(e, &["email", "code"]))?;
+
+    outbox::record(&txn, event(&model, "afiliado_creado")).await?;
+    audit::record(
+        &txn,
+        caller,
+        audit::Change {
+            action: "affiliate.create",
+            entity_type: "affiliate",
+            entity_id: model.id.to_string(),
+            before: None,
+            after: Some(audit_view(&model)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    state.events_committed();
+    Ok(model)
+}
+
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    patch: AffiliatePatch,
+) -> AppResult<affiliates::Model> {
+    caller.require_admin()?;
+    let txn = db::write_txn(&state.db).await?;
+    let before = find_live(&txn, id).await?;
+    let mut active: affiliates::ActiveModel = before.clone().into();
+
+    if let Some(name) = &patch.name {
+        active.name = Set(validate::text(name, "name", 200)?);
+    }
+    if let Some(email) = &patch.email {
+        let email = validate::email(email)?;
+        ensure_email_free(&txn, &email, Some(id)).await?;
+        active.email = Set(email);
+    }
+    if let Some(code) = &patch.code {
+        let code = code::parse(code, "code")?;
+        ensure_code_free(&txn, &code, Some(id)).await?;
+        active.code = Set(code);
+    }
+    if let Some(phone) = &patch.phone {
+        active.phone = Set(validate::optional_text(Some(phone), "phone", 40)?);
+    }
+    if let Some(document) = patch.document {
+        let document = validate_document(document)?;
+        active.document_type = Set(Some(document.kind));
+        active.document_number = Set(Some(document.number));
+    }
+    if let Some(tier) = patch.tier {
+        active.tier = Set(tier);
+    }
+    if let Some(bank) = patch.bank_details {
+        let bank = validate_bank(bank)?;
+        active.bank_name = Set(Some(bank.bank));
+        active.bank_account_type = Set(Some(bank.account_type));
+        active.bank_account_number = Set(Some(bank.account_number));
+    }
+    if let Some(settings) = &patch.commission {
+        let settings = CommissionSettings {
+            currency: settings
+                .currency
+                .clone()
+                .or_else(|| Some(before.payout_currency.clone())),
+            ..settings.clone()
+        };
+        let (base_rate, premium_rate, minimum_payout, currency) = commission_settings(&settings)?;
+        active.base_rate = Set(base_rate);
+        active.premium_rate = Set(premium_rate);
+        active.minimum_payout = Set(minimum_payout);
+        active.payout_currency = Set(currency.code().to_string());
+    }
+    if let Some(status) = patch.status {
+        if status == AffiliateStatus::Deleted {
+            return Err(AppError::validation(
+                "status",
+                "use deleteAffiliate to delete an affiliate",
+            ));
+        }
+        active.status = Set(status);
+    }
+    active.updated_at = Set(Utc::now());
+    let model = active
+        .update(&txn)
+        .await
+        .map_err(|e| AppError::from_db_unique(e, &["email", "code"]))?;
+
+    let event_type = match (before.status, model.status) {
+        (AffiliateStatus::Active, AffiliateStatus::Suspended) => "afiliado_suspendido",
+        (AffiliateStatus::Suspended, AffiliateStatus::Active) => "afiliado_reactivado",
+        _ => "afiliado_actualizado",
+    };
+    outbox::record(&txn, event(&model, event_type)).await?;
+    audit::record(
+        &txn,
+        caller,
+        audit::Change {
+            action: "affiliate.update",
+            entity_type: "affiliate",
+            entity_id: id.to_string(),
+            before: Some(audit_view(&before)),
+            after: Some(audit_view(&model)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    state.events_committed();
+    Ok(model)
+}
+
+/// Deletes an affiliate. The row is kept (status `DELETED`) because commissions and
+/// payouts refer to it; it disappears from lists and lookups.
+pub async fn delete(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<affiliates::Model> {
+    caller.require_admin()?;
+    let txn = db::write_txn(&state.db).await?;
+    let before = find_live(&txn, id).await?;
+    let mut active: affiliates::ActiveModel = before.clone().into();
+    let now = Utc::now();
+    active.status = Set(AffiliateStatus::Deleted);
+    active.deleted_at = Set(Some(now));
+    active.updated_at = Set(now);
+    let model = active.update(&txn).await?;
+    outbox::record(&txn, event(&model, "afiliado_eliminado")).await?;
+    audit::record(
+        &txn,
+        caller,
+        audit::Change {
+            action: "affiliate.delete",
+            entity_type: "affiliate",
+            entity_id: id.to_string(),
+            before: Some(audit_view(&before)),
+            after: Some(audit_view(&model)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    state.events_committed();
+    Ok(model)
+}
+
+/// One affiliate by id or by code, if the caller may see it.
+pub async fn get(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    id_or_code: &str,
+) -> AppResult<affiliates::Model> {
+    let model = resolve(db, id_or_code).await?;
+    caller
+        .require_affiliate_access(model.id)
+        .map_err(|_| AppError::not_found("affiliate", id_or_code))?;
+    Ok(model)
+}
+
+/// Finds a live affiliate by UUID or by code (outside systems may use either).
+pub async fn resolve<C: ConnectionTrait>(
+    conn: &C,
+    id_or_code: &str,
+) -> AppResult<affiliates::Model> {
+    let query =
+        affiliates::Entity::find().filter(affiliates::Column::Status.ne(AffiliateStatus::Deleted));
+    let found = match Uuid::parse_str(id_or_code.trim()) {
+        Ok(id) => {
+            query
+                .filter(affiliates::Column::Id.eq(id))
+                .one(conn)
+                .await?
+        }
+        Err(_) => {
+            query
+                .filter(affiliates::Column::Code.eq(id_or_code.trim().to_lowercase()))
+                .one(conn)
+                .await?
+        }
+    };
+    found.ok_or_else(|| AppError::not_found("affiliate", id_or_code))
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    filter: AffiliateFilter,
+    page: PageRequest,
+) -> AppResult<Page<affiliates::Model>> {
+    let mut condition = Condition::all();
+    match filter.status {
+        Some(status) => condition = condition.add(affiliates::Column::Status.eq(status)),
+        None => condition = condition.add(affiliates::Column::Status.ne(AffiliateStatus::Deleted)),
+    }
+    if let Some(tier) = filter.tier {
+        condition = condition.add(affiliates::Column::Tier.eq(tier));
+    }
+    if let Some(term) = filter.search.as_deref().filter(|t| !t.trim().is_empty()) {
+        let pattern = like_pattern(term);
+        condition = condition.add(
+            Condition::any()
+                .add(
+                    Expr::expr(Func::lower(Expr::col(affiliates::Column::Name)))
+                        .like(pattern.clone()),
+                )
+                .add(affiliates::Column::Email.like(pattern.clone()))
+                .add(affiliates::Column::Code.like(pattern)),
+        );
+    }
+    if let Some(own) = caller.affiliate_scope() {
+        condition = condition.add(affiliates::Column::Id.eq(own));
+    }
+    let query = affiliates::Entity::find().filter(condition);
+    let total = query.clone().count(db).await?;
+    let items = query
+        .order_by_desc(affiliates::Column::CreatedAt)
+        .order_by_desc(affiliates::Column::Id)
+        .offset(page.offset)
+        .limit(page.limit)
+        .all(db)
+        .await?;
+    Ok(Page { items, total })
+}
+
+/// Batch lookup for the GraphQL DataLoader: what the caller may see among `ids`.
+pub async fn load_many(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    ids: &[Uuid],
+) -> AppResult<Vec<affiliates::Model>> {
+    let mut query =
+        affiliates::Entity::find().filter(affiliates::Column::Id.is_in(ids.iter().copied()));
+    if let Some(own) = caller.affiliate_scope() {
+        query = query.filter(affiliates::Column::Id.eq(own));
+    }
+    Ok(query.all(db).await?)
+}
+
+async fn find_live<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<affiliates::Model> {
+    affiliates::Entity::find_by_id(id)
+        .filter(affiliates::Column::Status.ne(AffiliateStatus::Deleted))
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::not_found("affiliate", id))
+}
+
+async fn ensure_email_free<C: ConnectionTrait>(
+    conn: &C,
+    email: &str,
+    except: Option<Uuid>,
+) -> AppResult<()> {
+    let mut query = affiliates::Entity::find().filter(affiliates::Column::Email.eq(email));
+    if let Some(id) = except {
+        query = query.filter(affiliates::Column::Id.ne(id));
+    }
+    if query.count(conn).await? > 0 {
+        return Err(AppError::conflict(
+            "email",
+            format!("an affiliate with email {email} already exists"),
+        ));
+    }
+    Ok(())
+}
+
+async fn ensure_code_free<C: ConnectionTrait>(
+    conn: &C,
+    code: &str,
+    except: Option<Uuid>,
+) -> AppResult<()> {
+    let mut query = affiliates::Entity::find().filter(affiliates::Column::Code.eq(code));
+    if let Some(id) = except {
+        query = query.filter(affiliates::Column::Id.ne(id));
+    }
+    if query.count(conn).await? > 0 {
+        return Err(AppError::conflict(
+            "code",
+            format!("an affiliate with code {code} already exists"),
+        ));
+    }
+    Ok(())
+}
+
+/// The slug of `name`, or the slug with a short suffix when it is taken.
+async fn free_code_from<C: ConnectionTrait>(conn: &C, name: &str) -> AppResult<String> {
+    let base = code::slugify(name);
+    let mut candidate = base.clone();
+    for _ in 0..8 {
+        let taken = affiliates::Entity::find()
+            .filter(affiliates::Column::Code.eq(&candidate))
+            .count(conn)
+            .await?;
+        if taken == 0 {
+            return Ok(candidate);
+        }
+        candidate = format!("{base}-{}", code::random_short(4));
+    }
+    Err(AppError::conflict(
+        "code",
+        "could not generate a free code; give one",
+    ))
+}
+
+fn commission_settings(
+    settings: &CommissionSettings,
+) -> AppResult<(Decimal, Option<Decimal>, Decimal, Currency)> {
+    let base_rate = money::rate(settings.base_rate, "commissionConfig.baseRate")?;
+    let premium_rate = settings
+        .premium_rate
+        .map(|r| money::rate(r, "commissionConfig.premiumRate"))
+        .transpose()?;
+    let currency = Currency::parse(
+        settings
+            .currency
+            .as_deref()
+            .unwrap_or(money::DEFAULT_CURRENCY),
+        "commissionConfig.currency",
+    )?;
+    let minimum_payout =
+        currency.amount(settings.minimum_payout, "commissionConfig.minimumPayout")?;
+    Ok((base_rate, premium_rate, minimum_payout, currency))
+}
+
+fn validate_document(document: Document) -> AppResult<Document> {
+    Ok(Document {
+        kind: validate::text(&document.kind, "document.type", 40)?,
+        number: validate::text(&document.number, "document.number", 64)?,
+    })
+}
+
+fn validate_bank(bank: BankDetails) -> AppResult<BankDetails> {
+    let number = validate::text(&bank.account_number, "bankDetails.accountNumber", 64)?;
+    if !number
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ' ')
+    {
+        return Err(AppError::validation(
+            "bankDetails.accountNumber",
+            "account number may hold letters, digits, spaces and dashes only",
+        ));
+    }
+    Ok(BankDetails {
+        bank: validate::text(&bank.bank, "bankDetails.bank", 120)?,
+        account_type: validate::text(&bank.account_type, "bankDetails.accountType", 40)?,
+        account_number: number,
+    })
+}
+
+fn tier_name(tier: AffiliateTier) -> &'static str {
+    match tier {
+        AffiliateTier::Standard => "estandar",
+        AffiliateTier::Premium => "premium",
+    }
+}
+
+fn status_name(status: AffiliateStatus) -> &'static str {
+    match status {
+        AffiliateStatus::Active => "activo",
+        AffiliateStatus::Suspended => "suspendido",
+        AffiliateStatus::Deleted => "eliminado",
+    }
+}
+
+/// The seed 004 affiliate event.
+fn event(model: &affiliates::Model, event_type: &'static str) -> Envelope {
+    Envelope::new(
+        Topic::Affiliates,
+        event_type,
+        "affiliate",
+        model.id,
+        &[("afiliado_id", json!(model.id))],
+        "datos_afiliado",
+        json!({
+            "codigo": model.code,
+            "nombre": model.name,
+            "email": model.email,
+            "tipo_afiliado": tier_name(model.tier),
+            "estado": status_name(model.status),
+            "configuracion_comisiones": {
+                "comision_base": json_number(model.base_rate),
+                "comision_premium": model.premium_rate.map(json_number),
+                "minimo_pago": json_number(model.minimum_payout),
+                "moneda": model.payout_currency,
+            },
+        }),
+    )
+    .for_affiliate(Some(model.id))
+}
+
+/// What the audit log keeps of an affiliate: bank numbers masked.
+fn audit_view(model: &affiliates::Model) -> Value {
+    json!({
+        "code": model.code,
+        "name": model.name,
+        "email": model.email,
+        "phone": model.phone,
+        "tier": tier_name(model.tier),
+        "status": status_name(model.status),
+        "bankAccountNumber": model.bank_account_number.as_deref().map(crate::domain::pii::mask_account),
+        "baseRate": model.base_rate.to_string(),
+        "premiumRate": model.premium_rate.map(|r| r.to_string()),
+        "minimumPayout": model.minimum_payout.to_string(),
+        "payoutCurrency": model.payout_currency,
+    })
+}

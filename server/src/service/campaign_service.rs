@@ -1,0 +1,566 @@
+//! Campaigns: what affiliates promote, with their commission and attribution rules (seed 004).
+
+use chrono::{DateTime, Utc};
+use entity::campaigns::{self, AttributionModel, CampaignStatus, CommissionType};
+use rust_decimal::Decimal;
+use sea_orm::{
+    sea_query::{Expr, ExprTrait, Func},
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{audit, like_pattern, outbox, Page, PageRequest};
+use crate::{
+    auth::Caller,
+    db,
+    domain::{
+        code,
+        envelope::{Envelope, Topic},
+        money::{self, json_number, Currency},
+        validate,
+    },
+    error::{AppError, AppResult},
+    state::AppState,
+};
+
+pub const DEFAULT_LOOKBACK_DAYS: i32 = 30;
+
+#[derive(Debug, Clone, Default)]
+pub struct CampaignCommission {
+    pub conversion_rate: Option<Decimal>,
+    pub sale_rate: Option<Decimal>,
+    pub bonus_targets: Option<Decimal>,
+    pub commission_type: Option<CommissionType>,
+    pub flat_amount: Option<Decimal>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCampaign {
+    pub code: Option<String>,
+    pub name: String,
+    pub description: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub budget: Option<Decimal>,
+    pub currency: String,
+    pub campaign_type: Option<String>,
+    pub channels: Vec<String>,
+    pub targeting: Option<Value>,
+    pub commission: CampaignCommission,
+    pub attribution_model: Option<AttributionModel>,
+    pub lookback_days: Option<i32>,
+}
+
+/// A partial update: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct CampaignPatch {
+    pub code: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub budget: Option<Decimal>,
+    pub currency: Option<String>,
+    pub campaign_type: Option<String>,
+    pub channels: Option<Vec<String>>,
+    pub targeting: Option<Value>,
+    pub commission: Option<CampaignCommission>,
+    pub attribution_model: Option<AttributionModel>,
+    pub lookback_days: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CampaignFilter {
+    pub status: Option<CampaignStatus>,
+    pub search: Option<String>,
+}
+
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    input: NewCampaign,
+) -> AppResult<campaigns::Model> {
+    caller.require_admin()?;
+    let name = validate::text(&input.name, "name", 200)?;
+    let description = validate::optional_text(input.description.as_deref(), "description", 5000)?;
+    check_dates(input.starts_at, input.ends_at)?;
+    let currency = Currency::parse(&input.currency, "currency")?;
+    let budget = input
+        .budget
+        .map(|b| currency.amount(b, "budget"))
+        .transpose()?;
+    let campaign_type = validate::text(
+        input.campaign_type.as_deref().unwrap_or("general"),
+        "type",
+        40,
+    )?;
+    let channels = channels(&input.channels)?;
+    let targeting = targeting(input.targeting)?;
+    let commission = commission(&input.commission, currency)?;
+    let lookback_days = lookback(input.lookback_days.unwrap_or(DEFAULT_LOOKBACK_DAYS))?;
+    let requested_code = input
+        .code
+        .as_deref()
+        .map(|c| code::parse(c, "code"))
+        .transpose()?;
+
+    let txn = db::write_txn(&state.db).await?;
+    let code = match requested_code {
+        Some(code) => {
+            ensure_code_free(&txn, &code, None).await?;
+            code
+        }
+        None => free_code_from(&txn, &name).await?,
+    };
+    let now = Utc::now();
+    let model = campaigns::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        code: Set(code),
+        name: Set(name),
+        description: Set(description),
+        starts_at: Set(input.starts_at),
+        ends_at: Set(input.ends_at),
+        budget: Set(budget),
+        currency: Set(currency.code().to_string()),
+        campaign_type: Set(campaign_type),
+        channels: Set(json!(channels)),
+        targeting: Set(targeting),
+        conversion_rate: Set(commission.conversion_rate),
+        sale_rate: Set(commission.sale_rate),
+        bonus_targets: Set(commission.bonus_targets),
+        commission_type: Set(commission
+            .commission_type
+            .unwrap_or(CommissionType::Percentage)),
+        flat_amount: Set(commission.flat_amount),
+        attribution_model: Set(input
+            .attribution_model
+            .unwrap_or(AttributionModel::LastClick)),
+        lookback_days: Set(lookback_days),
+        status: Set(CampaignStatus::Draft),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| AppError::from_db_unique(e, &["code"]))?;
+    outbox::record(&txn, event(&model, "campana_creada")).await?;
+    audit::record(&txn, caller, change("campaign.create", None, &model)).await?;
+    txn.commit().await?;
+    state.events_committed();
+    Ok(model)
+}
+
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    patch: CampaignPatch,
+) -> AppResult<campaigns::Model> {
+    caller.require_admin()?;
+    let txn = db::write_txn(&state.db).await?;
+    let before = find(&txn, id).await?;
+    let mut active: campaigns::ActiveModel = before.clone().into();
+
+    if let Some(name) = &patch.name {
+        active.name = Set(validate::text(name, "name", 200)?);
+    }
+    if let Some(code) = &patch.code {
+        let code = code::parse(code, "code")?;
+        ensure_code_free(&txn, &code, Some(id)).await?;
+        active.code = Set(code);
+    }
+    if let Some(description) = &patch.description {
+        active.description = Set(validate::optional_text(
+            Some(description),
+            "description",
+            5000,
+        )?);
+    }
+    let starts_at = patch.starts_at.unwrap_or(before.starts_at);
+    let ends_at = patch.ends_at.or(before.ends_at);
+    check_dates(starts_at, ends_at)?;
+    active.starts_at = Set(starts_at);
+    active.ends_at = Set(ends_at);
+    let currency = Currency::parse(
+        patch.currency.as_deref().unwrap_or(&before.currency),
+        "currency",
+    )?;
+    active.currency = Set(currency.code().to_string());
+    let budget = patch.budget.or(before.budget);
+    active.budget = Set(budget.map(|b| currency.amount(b, "budget")).transpose()?);
+    if let Some(kind) = &patch.campaign_type {
+        active.campaign_type = Set(validate::text(kind, "type", 40)?);
+    }
+    if let Some(list) = &patch.channels {
+        active.channels = Set(json!(channels(list)?));
+    }
+    if let Some(value) = patch.targeting {
+        active.targeting = Set(targeting(Some(value))?);
+    }
+    let merged_commission = match &patch.commission {
+        Some(c) => CampaignCommission {
+            conversion_rate: c.conversion_rate.or(before.conversion_rate),
+            sale_rate: c.sale_rate.or(before.sale_rate),
+            bonus_targets: c.bonus_targets.or(before.bonus_targets),
+            commission_type: c.commission_type.or(Some(before.commission_type)),
+            flat_amount: c.flat_amount.or(before.flat_amount),
+        },
+        None => CampaignCommission {
+            conversion_rate: before.conversion_rate,
+            sale_rate: before.sale_rate,
+            bonus_targets: before.bonus_targets,
+            commission_type: Some(before.commission_type),
+            flat_amount: before.flat_amount,
+        },
+    };
+    let commission = commission(&merged_commission, currency)?;
+    active.conversion_rate = Set(commission.conversion_rate);
+    active.sale_rate = Set(commission.sale_rate);
+    active.bonus_targets = Set(commission.bonus_targets);
+    active.commission_type = Set(commission
+        .commission_type
+        .unwrap_or(CommissionType::Percentage));
+    active.flat_amount = Set(commission.flat_amount);
+    if let Some(model) = patch.attribution_model {
+        active.attribution_model = Set(model);
+    }
+    if let Some(days) = patch.lookback_days {
+        active.lookback_days = Set(lookback(days)?);
+    }
+    active.updated_at = Set(Utc::now());
+    let model = active
+        .update(&txn)
+        .await
+        .map_err(|e| AppError::from_db_unique(e, &["code"]))?;
+    outbox::record(&txn, event(&model, "campana_actualizada")).await?;
+    audit::record(
+        &txn,
+        caller,
+        change("campaign.update", Some(&before), &model),
+    )
+    .await?;
+    txn.commit().await?;
+    state.events_committed();
+    Ok(model)
+}
+
+/// DRAFT or PAUSED → ACTIVE.
+pub async fn activate(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<campaigns::Model> {
+    transition(state, caller, id, CampaignStatus::Active).await
+}
+
+/// ACTIVE → PAUSED.
+pub async fn pause(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<campaigns::Model> {
+    transition(state, caller, id, CampaignStatus::Paused).await
+}
+
+async fn transition(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    to: CampaignStatus,
+) -> AppResult<campaigns::Model> {
+    caller.require_admin()?;
+    let txn = db::write_txn(&state.db).await?;
+    let before = find(&txn, id).await?;
+    let allowed = matches!(
+        (before.status, to),
+        (
+            CampaignStatus::Draft | CampaignStatus::Paused,
+            CampaignStatus::Active
+        ) | (CampaignStatus::Active, CampaignStatus::Paused)
+    );
+    if !allowed {
+        return Err(AppError::InvalidTransition {
+            entity: "campaign",
+            from: status_code(before.status).into(),
+            to: status_code(to).into(),
+        });
+    }
+    if to == CampaignStatus::Active && before.ends_at.is_some_and(|end| end < Utc::now()) {
+        return Err(AppError::validation(
+            "endsAt",
+            "the campaign has already ended; move its end date first",
+        ));
+    }
+    let mut active: campaigns::ActiveModel = before.clone().into();
+    active.status = Set(to);
+    active.updated_at = Set(Utc::now());
+    let model = active.update(&txn).await?;
+    let (event_type, action) = match to {
+        CampaignStatus::Active => ("campana_activada", "campaign.activate"),
+        _ => ("campana_pausada", "campaign.pause"),
+    };
+    outbox::record(&txn, event(&model, event_type)).await?;
+    audit::record(&txn, caller, change(action, Some(&before), &model)).await?;
+    txn.commit().await?;
+    state.events_committed();
+    Ok(model)
+}
+
+/// Campaigns are programme-wide: every signed-in caller may read them.
+pub async fn get(
+    db: &DatabaseConnection,
+    _caller: &Caller,
+    id_or_code: &str,
+) -> AppResult<campaigns::Model> {
+    resolve(db, id_or_code).await
+}
+
+/// Finds a campaign by UUID or by code.
+pub async fn resolve<C: ConnectionTrait>(
+    conn: &C,
+    id_or_code: &str,
+) -> AppResult<campaigns::Model> {
+    let found = match Uuid::parse_str(id_or_code.trim()) {
+        Ok(id) => campaigns::Entity::find_by_id(id).one(conn).await?,
+        Err(_) => {
+            campaigns::Entity::find()
+                .filter(campaigns::Column::Code.eq(id_or_code.trim().to_lowercase()))
+                .one(conn)
+                .await?
+        }
+    };
+    found.ok_or_else(|| AppError::not_found("campaign", id_or_code))
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    _caller: &Caller,
+    filter: CampaignFilter,
+    page: PageRequest,
+) -> AppResult<Page<campaigns::Model>> {
+    let mut condition = Condition::all();
+    if let Some(status) = filter.status {
+        condition = condition.add(campaigns::Column::Status.eq(status));
+    }
+    if let Some(term) = filter.search.as_deref().filter(|t| !t.trim().is_empty()) {
+        let pattern = like_pattern(term);
+        condition = condition.add(
+            Condition::any()
+                .add(
+                    Expr::expr(Func::lower(Expr::col(campaigns::Column::Name)))
+                        .like(pattern.clone()),
+                )
+                .add(campaigns::Column::Code.like(pattern)),
+        );
+    }
+    let query = campaigns::Entity::find().filter(condition);
+    let total = query.clone().count(db).await?;
+    let items = query
+        .order_by_desc(campaigns::Column::CreatedAt)
+        .order_by_desc(campaigns::Column::Id)
+        .offset(page.offset)
+        .limit(page.limit)
+        .all(db)
+        .await?;
+    Ok(Page { items, total })
+}
+
+/// Batch lookup for the GraphQL DataLoader.
+pub async fn load_many(
+    db: &DatabaseConnection,
+    _caller: &Caller,
+    ids: &[Uuid],
+) -> AppResult<Vec<campaigns::Model>> {
+    Ok(campaigns::Entity::find()
+        .filter(campaigns::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+async fn find<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<campaigns::Model> {
+    campaigns::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::not_found("campaign", id))
+}
+
+async fn ensure_code_free<C: ConnectionTrait>(
+    conn: &C,
+    code: &str,
+    except: Option<Uuid>,
+) -> AppResult<()> {
+    let mut query = campaigns::Entity::find().filter(campaigns::Column::Code.eq(code));
+    if let Some(id) = except {
+        query = query.filter(campaigns::Column::Id.ne(id));
+    }
+    if query.count(conn).await? > 0 {
+        return Err(AppError::conflict(
+            "code",
+            format!("a campaign with code {code} already exists"),
+        ));
+    }
+    Ok(())
+}
+
+async fn free_code_from<C: ConnectionTrait>(conn: &C, name: &str) -> AppResult<String> {
+    let base = code::slugify(name);
+    let mut candidate = base.clone();
+    for _ in 0..8 {
+        let taken = campaigns::Entity::find()
+            .filter(campaigns::Column::Code.eq(&candidate))
+            .count(conn)
+            .await?;
+        if taken == 0 {
+            return Ok(candidate);
+        }
+        candidate = format!("{base}-{}", code::random_short(4));
+    }
+    Err(AppError::conflict(
+        "code",
+        "could not generate a free code; give one",
+    ))
+}
+
+fn check_dates(starts_at: DateTime<Utc>, ends_at: Option<DateTime<Utc>>) -> AppResult<()> {
+    match ends_at {
+        Some(end) if end < starts_at => Err(AppError::validation(
+            "endsAt",
+            "the end date is before the start date",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn lookback(days: i32) -> AppResult<i32> {
+    if (1..=365).contains(&days) {
+        Ok(days)
+    } else {
+        Err(AppError::validation(
+            "lookbackDays",
+            "lookback window must be between 1 and 365 days",
+        ))
+    }
+}
+
+fn channels(list: &[String]) -> AppResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::with_capacity(list.len());
+    for channel in list {
+        let name = channel.trim().to_lowercase();
+        let ok = (1..=40).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok {
+            return Err(AppError::validation(
+                "channels",
+                format!("'{channel}' is not a valid channel name"),
+            ));
+        }
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    if out.len() > 20 {
+        return Err(AppError::validation("channels", "at most 20 channels"));
+    }
+    Ok(out)
+}
+
+fn targeting(value: Option<Value>) -> AppResult<Value> {
+    match value {
+        None | Some(Value::Null) => Ok(json!({})),
+        Some(Value::Object(map)) if map.len() <= 50 => Ok(Value::Object(map)),
+        Some(_) => Err(AppError::validation(
+            "targeting",
+            "targeting must be a JSON object of at most 50 keys",
+        )),
+    }
+}
+
+fn commission(input: &CampaignCommission, currency: Currency) -> AppResult<CampaignCommission> {
+    let kind = input.commission_type.unwrap_or(CommissionType::Percentage);
+    let flat_amount = input
+        .flat_amount
+        .map(|a| currency.amount(a, "commissionConfig.flatAmount"))
+        .transpose()?;
+    if kind == CommissionType::Flat && flat_amount.is_none() {
+        return Err(AppError::validation(
+            "commissionConfig.flatAmount",
+            "a flat commission needs flatAmount",
+        ));
+    }
+    Ok(CampaignCommission {
+        conversion_rate: input
+            .conversion_rate
+            .map(|r| money::rate(r, "commissionConfig.conversionRate"))
+            .transpose()?,
+        sale_rate: input
+            .sale_rate
+            .map(|r| money::rate(r, "commissionConfig.saleRate"))
+            .transpose()?,
+        bonus_targets: input
+            .bonus_targets
+            .map(|r| money::rate(r, "commissionConfig.bonusTargets"))
+            .transpose()?,
+        commission_type: Some(kind),
+        flat_amount,
+    })
+}
+
+pub fn status_code(status: CampaignStatus) -> &'static str {
+    match status {
+        CampaignStatus::Draft => "DRAFT",
+        CampaignStatus::Active => "ACTIVE",
+        CampaignStatus::Paused => "PAUSED",
+        CampaignStatus::Ended => "ENDED",
+    }
+}
+
+fn status_name(status: CampaignStatus) -> &'static str {
+    match status {
+        CampaignStatus::Draft => "borrador",
+        CampaignStatus::Active => "activa",
+        CampaignStatus::Paused => "pausada",
+        CampaignStatus::Ended => "finalizada",
+    }
+}
+
+/// The seed 004 campaign event (`datos_campana` with the seed's field names).
+fn event(model: &campaigns::Model, event_type: &'static str) -> Envelope {
+    Envelope::new(
+        Topic::Marketing,
+        event_type,
+        "campaign",
+        model.id,
+        &[("campana_id", json!(model.id))],
+        "datos_campana",
+        json!({
+            "codigo": model.code,
+            "nombre": model.name,
+            "descripcion": model.description,
+            "fecha_inicio": model.starts_at,
+            "fecha_fin": model.ends_at,
+            "presupuesto": model.budget.map(json_number),
+            "moneda": model.currency,
+            "tipo_campana": model.campaign_type,
+            "canales": model.channels,
+            "segmentacion": model.targeting,
+            "configuracion_comisiones": {
+                "comision_conversion": model.conversion_rate.map(json_number),
+                "comision_venta": model.sale_rate.map(json_number),
+                "bonus_objetivos": model.bonus_targets.map(json_number),
+            },
+            "modelo_atribucion": model.attribution_model,
+            "ventana_dias": model.lookback_days,
+            "estado": status_name(model.status),
+        }),
+    )
+}
+
+fn change<'a>(
+    action: &'a str,
+    before: Option<&campaigns::Model>,
+    after: &campaigns::Model,
+) -> audit::Change<'a> {
+    audit::Change {
+        action,
+        entity_type: "campaign",
+        entity_id: after.id.to_string(),
+        before: before.and_then(|m| serde_json::to_value(m).ok()),
+        after: serde_json::to_value(after).ok(),
+    }
+}

@@ -1,0 +1,188 @@
+//! Tracking links: an affiliate × campaign short code that redirects to the shop.
+
+use chrono::Utc;
+use entity::{campaigns::CampaignStatus, tracking_links};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{affiliate_service, audit, campaign_service, outbox, Page, PageRequest};
+use crate::{
+    auth::Caller,
+    db,
+    domain::{
+        code,
+        envelope::{Envelope, Topic},
+        validate,
+    },
+    error::{AppError, AppResult},
+    state::AppState,
+};
+
+#[derive(Debug, Clone)]
+pub struct NewTrackingLink {
+    /// Affiliate id or code.
+    pub affiliate: String,
+    /// Campaign id or code.
+    pub campaign: String,
+    pub destination_url: String,
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TrackingLinkFilter {
+    pub affiliate_id: Option<Uuid>,
+    pub campaign_id: Option<Uuid>,
+}
+
+/// Admins create links for anyone; an affiliate creates its own.
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    input: NewTrackingLink,
+) -> AppResult<tracking_links::Model> {
+    let destination_url = validate::http_url(&input.destination_url, "destinationUrl")?;
+    let requested_code = input
+        .code
+        .as_deref()
+        .map(|c| code::parse(c, "code"))
+        .transpose()?;
+    let txn = db::write_txn(&state.db).await?;
+    let affiliate = affiliate_service::resolve(&txn, &input.affiliate).await?;
+    caller.require_affiliate_write(affiliate.id)?;
+    if affiliate.status != entity::affiliates::AffiliateStatus::Active {
+        return Err(AppError::validation(
+            "affiliateId",
+            "the affiliate is suspended",
+        ));
+    }
+    let campaign = campaign_service::resolve(&txn, &input.campaign).await?;
+    if campaign.status == CampaignStatus::Ended {
+        return Err(AppError::validation("campaignId", "the campaign has ended"));
+    }
+    let code = match requested_code {
+        Some(code) => {
+            if tracking_links::Entity::find()
+                .filter(tracking_links::Column::Code.eq(&code))
+                .count(&txn)
+                .await?
+                > 0
+            {
+                return Err(AppError::conflict(
+                    "code",
+                    format!("a tracking link with code {code} already exists"),
+                ));
+            }
+            code
+        }
+        None => code::random_short(8),
+    };
+    let model = tracking_links::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        code: Set(code),
+        affiliate_id: Set(affiliate.id),
+        campaign_id: Set(campaign.id),
+        destination_url: Set(destination_url),
+        created_by: Set(caller.user_id),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| AppError::from_db_unique(e, &["code"]))?;
+    let envelope = Envelope::new(
+        Topic::Marketing,
+        "enlace_creado",
+        "tracking_link",
+        model.id,
+        &[("enlace_id", json!(model.id)), ("afiliado_id", json!(affiliate.id)), ("campana_id", json!(campaign.id))],
+        "datos_enlace",
+        json!({ "codigo": model.code, "url_destino": model.destination_url, "url": url(state, &model) }),
+    )
+    .for_affiliate(Some(affiliate.id));
+    outbox::record(&txn, envelope).await?;
+    audit::record(
+        &txn,
+        caller,
+        audit::Change {
+            action: "tracking_link.create",
+            entity_type: "tracking_link",
+            entity_id: model.id.to_string(),
+            before: None,
+            after: serde_json::to_value(&model).ok(),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    state.events_committed();
+    Ok(model)
+}
+
+/// The public URL of a link: `{public base}/r/{code}`.
+pub fn url(state: &AppState, link: &tracking_links::Model) -> String {
+    format!("{}/r/{}", state.config.public_base_url(), link.code)
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    filter: TrackingLinkFilter,
+    page: PageRequest,
+) -> AppResult<Page<tracking_links::Model>> {
+    let mut condition = Condition::all();
+    if let Some(id) = filter.affiliate_id {
+        condition = condition.add(tracking_links::Column::AffiliateId.eq(id));
+    }
+    if let Some(id) = filter.campaign_id {
+        condition = condition.add(tracking_links::Column::CampaignId.eq(id));
+    }
+    if let Some(own) = caller.affiliate_scope() {
+        condition = condition.add(tracking_links::Column::AffiliateId.eq(own));
+    }
+    let query = tracking_links::Entity::find().filter(condition);
+    let total = query.clone().count(db).await?;
+    let items = query
+        .order_by_desc(tracking_links::Column::CreatedAt)
+        .order_by_desc(tracking_links::Column::Id)
+        .offset(page.offset)
+        .limit(page.limit)
+        .all(db)
+        .await?;
+    Ok(Page { items, total })
+}
+
+/// Links of many campaigns at once (DataLoader), limited to what the caller may see.
+pub async fn by_campaigns(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    campaign_ids: &[Uuid],
+) -> AppResult<Vec<tracking_links::Model>> {
+    let mut query = tracking_links::Entity::find()
+        .filter(tracking_links::Column::CampaignId.is_in(campaign_ids.iter().copied()));
+    if let Some(own) = caller.affiliate_scope() {
+        query = query.filter(tracking_links::Column::AffiliateId.eq(own));
+    }
+    Ok(query
+        .order_by_asc(tracking_links::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+/// Links of many affiliates at once (DataLoader), limited to what the caller may see.
+pub async fn by_affiliates(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    affiliate_ids: &[Uuid],
+) -> AppResult<Vec<tracking_links::Model>> {
+    let mut query = tracking_links::Entity::find()
+        .filter(tracking_links::Column::AffiliateId.is_in(affiliate_ids.iter().copied()));
+    if let Some(own) = caller.affiliate_scope() {
+        query = query.filter(tracking_links::Column::AffiliateId.eq(own));
+    }
+    Ok(query
+        .order_by_asc(tracking_links::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
