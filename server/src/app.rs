@@ -14,6 +14,7 @@ use crate::{
 /// A running service's parts, for the binary and for tests.
 pub struct App {
     pub state: AppState,
+    pub schema: graphql::AlpesSchema,
     pub router: axum::Router,
 }
 
@@ -26,8 +27,12 @@ impl App {
             state.config.graphql_max_depth,
             state.config.graphql_max_complexity,
         );
-        let router = http::router(state.clone(), schema);
-        Self { state, router }
+        let router = http::router(state.clone(), schema.clone());
+        Self {
+            state,
+            schema,
+            router,
+        }
     }
 }
 

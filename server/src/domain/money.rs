@@ -232,3 +232,32 @@ pub fn json_number(value: rust_decimal::Decimal) -> serde_json::Value {
         .and_then(serde_json::Number::from_f64)
         .map_or(serde_json::Value::Null, serde_json::Value::Number)
 }
+
+/// A stored amount shown with its currency's minor units (`50000` COP → `50000.00`).
+/// Stored amounts are already exact to the minor unit; this only sets the scale, which
+/// SQLite drops and PostgreSQL pads to the column's.
+pub fn scaled(amount: Decimal, currency_code: &str) -> Decimal {
+    match Currency::parse(currency_code, "currency") {
+        Ok(currency) => {
+            let mut shown = amount;
+            shown.rescale(currency.minor_units());
+            shown
+        }
+        Err(_) => amount.normalize(),
+    }
+}
+
+#[cfg(test)]
+mod scale_tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn stored_amounts_get_their_minor_units_back() {
+        assert_eq!(scaled(dec!(50000), "COP").to_string(), "50000.00");
+        assert_eq!(scaled(dec!(5), "KWD").to_string(), "5.000");
+        assert_eq!(scaled(dec!(5), "JPY").to_string(), "5");
+        assert_eq!(scaled(dec!(1.5), "USD").to_string(), "1.50");
+        assert_eq!(scaled(dec!(50000.0000), "COP").to_string(), "50000.00");
+    }
+}

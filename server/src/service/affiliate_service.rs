@@ -281,9 +281,7 @@ pub async fn get(
     id_or_code: &str,
 ) -> AppResult<affiliates::Model> {
     let model = resolve(db, id_or_code).await?;
-    caller
-        .require_affiliate_access(model.id)
-        .map_err(|_| AppError::not_found("affiliate", id_or_code))?;
+    caller.require_affiliate_access(model.id)?;
     Ok(model)
 }
 

@@ -9,7 +9,7 @@ use super::{
     tracking_link::TrackingLink,
 };
 use crate::{
-    domain::pii::mask_account,
+    domain::{money::scaled, pii::mask_account},
     graphql::loaders::{LinksByAffiliate, Loaders},
     service::affiliate_service as svc,
 };
@@ -87,9 +87,9 @@ impl Affiliate {
     }
     async fn commission_config(&self) -> AffiliateCommissionConfig {
         AffiliateCommissionConfig {
-            base_rate: self.0.base_rate,
-            premium_rate: self.0.premium_rate,
-            minimum_payout: self.0.minimum_payout,
+            base_rate: self.0.base_rate.normalize(),
+            premium_rate: self.0.premium_rate.map(|r| r.normalize()),
+            minimum_payout: scaled(self.0.minimum_payout, &self.0.payout_currency),
             currency: self.0.payout_currency.clone(),
         }
     }

@@ -10,6 +10,7 @@ use super::{
     tracking_link::TrackingLink,
 };
 use crate::{
+    domain::money::scaled,
     graphql::loaders::{LinksByCampaign, Loaders},
     service::campaign_service as svc,
 };
@@ -52,7 +53,7 @@ impl Campaign {
         self.0.ends_at
     }
     async fn budget(&self) -> Option<Decimal> {
-        self.0.budget
+        self.0.budget.map(|b| scaled(b, &self.0.currency))
     }
     async fn currency(&self) -> &str {
         &self.0.currency
@@ -70,11 +71,11 @@ impl Campaign {
     }
     async fn commission_config(&self) -> CampaignCommissionConfig {
         CampaignCommissionConfig {
-            conversion_rate: self.0.conversion_rate,
-            sale_rate: self.0.sale_rate,
-            bonus_targets: self.0.bonus_targets,
+            conversion_rate: self.0.conversion_rate.map(|r| r.normalize()),
+            sale_rate: self.0.sale_rate.map(|r| r.normalize()),
+            bonus_targets: self.0.bonus_targets.map(|r| r.normalize()),
             commission_type: self.0.commission_type.into(),
-            flat_amount: self.0.flat_amount,
+            flat_amount: self.0.flat_amount.map(|a| scaled(a, &self.0.currency)),
         }
     }
     async fn attribution_model(&self) -> AttributionModel {

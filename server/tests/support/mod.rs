@@ -1,0 +1,250 @@
+//! Test support: a migrated database per test (SQLite file by default, a fresh
+//! PostgreSQL database when `TEST_DATABASE_URL` is set) and a GraphQL client that
+//! goes through the real router.
+#![allow(dead_code)]
+
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Arc,
+};
+
+use alpes::{
+    app::App,
+    auth::{Caller, JwtKeys, Role},
+    config::Config,
+    db,
+};
+use axum::{
+    body::{to_bytes, Body},
+    http::{Request, StatusCode},
+};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+pub struct TestApp {
+    pub app: App,
+    pub jwt: JwtKeys,
+    /// SQL statements run since the counter was last reset.
+    pub statements: Arc<AtomicUsize>,
+}
+
+pub fn backend_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+}
+
+/// A fresh, empty database URL: a new PostgreSQL database, or a new SQLite file.
+pub async fn fresh_database_url() -> String {
+    match backend_url() {
+        Some(admin_url) => {
+            let name = format!("alpes_t_{}", Uuid::new_v4().simple());
+            let admin = Database::connect(&admin_url)
+                .await
+                .unwrap_or_else(|e| panic!("connect {admin_url}: {e}"));
+            admin
+                .execute_raw(Statement::from_string(
+                    admin.get_database_backend(),
+                    format!("CREATE DATABASE {name}"),
+                ))
+                .await
+                .unwrap_or_else(|e| panic!("create database: {e}"));
+            admin.close().await.ok();
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(base, _)| base.to_string())
+                .unwrap_or(admin_url);
+            format!("{base}/{name}")
+        }
+        None => {
+            let dir = std::env::temp_dir().join(format!("alpes-test-{}", Uuid::new_v4().simple()));
+            std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("temp dir: {e}"));
+            format!("sqlite://{}?mode=rwc", dir.join("alpes.db").display())
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        let url = fresh_database_url().await;
+        let config = Config::for_database(&url, std::env::temp_dir());
+        let mut conn: DatabaseConnection = db::connect(&config)
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}"));
+        db::migrate(&conn)
+            .await
+            .unwrap_or_else(|e| panic!("migrate: {e}"));
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        conn.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let jwt = JwtKeys::from_secret(config.jwt_secret.as_deref().unwrap_or_default().as_bytes());
+        let app = App::new(conn, config, jwt.clone());
+        Self {
+            app,
+            jwt,
+            statements,
+        }
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.app.state.db
+    }
+
+    pub fn token(&self, role: Role, affiliate_id: Option<Uuid>) -> String {
+        let caller = Caller {
+            user_id: None,
+            role,
+            affiliate_id,
+        };
+        self.jwt
+            .issue(&caller, chrono::Duration::hours(1))
+            .map(|t| t.0)
+            .unwrap_or_else(|e| panic!("token: {e}"))
+    }
+
+    pub fn admin(&self) -> String {
+        self.token(Role::Admin, None)
+    }
+
+    /// POST /graphql through the router; returns (status, body).
+    pub async fn post_graphql(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::post("/graphql").header("content-type", "application/json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let response = self
+            .app
+            .router
+            .clone()
+            .oneshot(
+                request
+                    .body(Body::from(body))
+                    .unwrap_or_else(|e| panic!("request: {e}")),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("router: {e}"));
+        let status = response.status();
+        let bytes = to_bytes(response.into_body(), 10 * 1024 * 1024)
+            .await
+            .unwrap_or_else(|e| panic!("body: {e}"));
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("json: {e}: {}", String::from_utf8_lossy(&bytes)));
+        (status, value)
+    }
+
+    /// A GraphQL call that must succeed: returns `data`.
+    pub async fn ok(&self, token: &str, query: &str, variables: Value) -> Value {
+        let (_, body) = self.post_graphql(Some(token), query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// A GraphQL call that must fail: returns the first error's `extensions.code`.
+    pub async fn error_code(&self, token: Option<&str>, query: &str, variables: Value) -> String {
+        let (_, body) = self.post_graphql(token, query, variables).await;
+        let code = body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .map(str::to_owned);
+        code.unwrap_or_else(|| panic!("expected an error with a code: {body}"))
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        let backend = self.db().get_database_backend();
+        let row = self
+            .db()
+            .query_one_raw(Statement::from_string(
+                backend,
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("count {table}: {e}"))
+            .unwrap_or_else(|| panic!("no count row"));
+        row.try_get::<i64>("", "n")
+            .unwrap_or_else(|e| panic!("count value: {e}"))
+    }
+
+    pub fn reset_statements(&self) {
+        self.statements.store(0, Ordering::SeqCst);
+    }
+
+    pub fn statement_count(&self) -> usize {
+        self.statements.load(Ordering::SeqCst)
+    }
+}
+
+pub const CREATE_AFFILIATE: &str = r#"
+mutation($input: CreateAffiliateInput!) {
+  createAffiliate(input: $input) {
+    id code name email phone tier status
+    document { type number }
+    bankDetails { bank accountType accountNumber }
+    commissionConfig { baseRate premiumRate minimumPayout currency }
+  }
+}"#;
+
+pub const CREATE_CAMPAIGN: &str = r#"
+mutation($input: CreateCampaignInput!) {
+  createCampaign(input: $input) {
+    id code name status currency budget channels targeting lookbackDays attributionModel startsAt endsAt type
+    commissionConfig { conversionRate saleRate bonusTargets commissionType flatAmount }
+  }
+}"#;
+
+pub fn affiliate_input(name: &str, email: &str) -> Value {
+    json!({
+        "name": name,
+        "email": email,
+        "phone": "+57 300 123 4567",
+        "document": { "type": "cedula", "number": "1234567890" },
+        "tier": "PREMIUM",
+        "bankDetails": { "bank": "Banco Nacional", "accountType": "ahorros", "accountNumber": "1234567890" },
+        "commissionConfig": { "baseRate": "15.0", "premiumRate": "20.0", "minimumPayout": "50000.0", "currency": "COP" }
+    })
+}
+
+pub fn campaign_input(name: &str) -> Value {
+    json!({
+        "name": name,
+        "description": "Promoción especial",
+        "startsAt": "2026-11-24T00:00:00Z",
+        "endsAt": "2027-11-27T23:59:59Z",
+        "budget": "500000",
+        "currency": "COP",
+        "type": "promocional",
+        "channels": ["web", "email", "social"],
+        "targeting": { "edad_minima": 18, "ubicaciones": ["Bogotá"] },
+        "commissionConfig": { "conversionRate": "15.0", "saleRate": "8.0", "bonusTargets": "25.0" }
+    })
+}
+
+pub async fn create_affiliate(app: &TestApp, name: &str, email: &str) -> Value {
+    let data = app
+        .ok(
+            &app.admin(),
+            CREATE_AFFILIATE,
+            json!({ "input": affiliate_input(name, email) }),
+        )
+        .await;
+    data["createAffiliate"].clone()
+}
+
+pub async fn create_campaign(app: &TestApp, name: &str) -> Value {
+    let data = app
+        .ok(
+            &app.admin(),
+            CREATE_CAMPAIGN,
+            json!({ "input": campaign_input(name) }),
+        )
+        .await;
+    data["createCampaign"].clone()
+}

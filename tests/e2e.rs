@@ -1,0 +1,1 @@
+//! Black-box tests: the real `alpes` binary, real HTTP and WebSocket clients.
