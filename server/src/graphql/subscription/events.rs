@@ -37,7 +37,7 @@ impl EventSubscription {
                         .as_ref()
                         .is_none_or(|ts| ts.iter().any(|t| *t == event.topic));
                     let scope_ok = scope.is_none_or(|own| event.affiliate_id == Some(own));
-                    (topic_ok && scope_ok).then(|| Event(event))
+                    (topic_ok && scope_ok).then_some(Event(event))
                 }
                 Err(BroadcastStreamRecvError::Lagged(n)) => {
                     tracing::warn!(skipped = n, "a slow subscriber missed events");
