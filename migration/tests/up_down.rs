@@ -183,7 +183,10 @@ fn with_database(url: &str, name: &str) -> String {
 /// a fresh PostgreSQL database when `TEST_DATABASE_URL` is set (CI runs both).
 #[tokio::test]
 async fn up_down_up() -> TestResult {
-    let Some(url) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.trim().is_empty()) else {
+    let Some(url) = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+    else {
         let db = Database::connect("sqlite::memory:").await?;
         exercise(&db).await?;
         db.close().await?;
