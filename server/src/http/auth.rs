@@ -1,11 +1,31 @@
 //! The caller of an HTTP request, from its `Authorization: Bearer` header.
 
-use axum::http::{header::AUTHORIZATION, HeaderMap};
+use axum::{
+    extract::FromRequestParts,
+    http::{header::AUTHORIZATION, request::Parts, HeaderMap},
+};
 
+use super::HttpState;
 use crate::{
     auth::{Caller, JwtKeys},
     error::AppError,
 };
+
+/// A REST handler's caller: a valid bearer token is required.
+pub struct Authenticated(pub Caller);
+
+impl FromRequestParts<HttpState> for Authenticated {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &HttpState,
+    ) -> Result<Self, Self::Rejection> {
+        caller_from_headers(&parts.headers, &state.app.jwt)?
+            .map(Authenticated)
+            .ok_or_else(|| AppError::Unauthenticated("send Authorization: Bearer <token>".into()))
+    }
+}
 
 /// `Ok(None)` without a header; an invalid token is an error, never anonymous.
 pub fn caller_from_headers(

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod graphql;
 pub mod health;
 pub mod home;
+pub mod rest;
 
 use std::time::Duration;
 
@@ -37,6 +38,7 @@ pub fn router(app: AppState, schema: AlpesSchema) -> Router {
         .merge(graphql::router())
         .merge(health::router())
         .merge(home::router())
+        .merge(rest::router())
         .fallback(fallback)
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

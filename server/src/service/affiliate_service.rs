@@ -473,14 +473,14 @@ fn validate_bank(bank: BankDetails) -> AppResult<BankDetails> {
     })
 }
 
-fn tier_name(tier: AffiliateTier) -> &'static str {
+pub fn tier_name(tier: AffiliateTier) -> &'static str {
     match tier {
         AffiliateTier::Standard => "estandar",
         AffiliateTier::Premium => "premium",
     }
 }
 
-fn status_name(status: AffiliateStatus) -> &'static str {
+pub fn status_name(status: AffiliateStatus) -> &'static str {
     match status {
         AffiliateStatus::Active => "activo",
         AffiliateStatus::Suspended => "suspendido",

@@ -510,7 +510,7 @@ pub fn status_code(status: CampaignStatus) -> &'static str {
     }
 }
 
-fn status_name(status: CampaignStatus) -> &'static str {
+pub fn status_name(status: CampaignStatus) -> &'static str {
     match status {
         CampaignStatus::Draft => "borrador",
         CampaignStatus::Active => "activa",
