@@ -81,7 +81,8 @@ pub async fn run_until_shutdown(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let token = shutdown.clone();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
         signal.await;
         tracing::info!("shutting down: finishing in-flight requests");
         token.cancel();

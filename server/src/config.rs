@@ -57,6 +57,24 @@ pub struct Config {
     #[arg(long, env = "ALPES_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
 
+    /// Tracking requests accepted per second from one IP (bursts of twice that); 0 turns the limit off.
+    #[arg(
+        long,
+        env = "ALPES_INGEST_RATE_LIMIT_PER_IP",
+        default_value_t = 200,
+        global = true
+    )]
+    pub ingest_rate_limit_per_ip: u32,
+
+    /// Take the client IP from the first `X-Forwarded-For` hop (only behind a proxy you run).
+    #[arg(
+        long,
+        env = "ALPES_TRUST_FORWARDED_FOR",
+        default_value_t = false,
+        global = true
+    )]
+    pub trust_forwarded_for: bool,
+
     /// Maximum GraphQL query depth.
     #[arg(
         long,
@@ -162,9 +180,49 @@ impl Config {
             admin_password: None,
             ip_hash_salt: Some("test-salt".into()),
             public_url: Some("http://alpes.test".into()),
+            ingest_rate_limit_per_ip: 0,
+            trust_forwarded_for: false,
             graphql_max_depth: 12,
             graphql_max_complexity: 2000,
             token_ttl_hours: 12,
         }
+    }
+}
+
+/// A random secret kept in `data_dir/name`, made (readable by the owner only) on first
+/// use, so that it survives restarts: the JWT key, the IP-hash salt.
+pub fn kept_secret(data_dir: &std::path::Path, name: &str) -> anyhow::Result<String> {
+    let path = data_dir.join(name);
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        if existing.trim().len() >= 32 {
+            return Ok(existing.trim().to_string());
+        }
+    }
+    use rand::RngCore;
+    let mut bytes = [0u8; 48];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
+    std::fs::create_dir_all(data_dir)?;
+    write_private(&path, &secret)?;
+    tracing::info!(path = %path.display(), "generated {name}");
+    Ok(secret)
+}
+
+fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)?;
+        file.write_all(contents.as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::write(path, contents)
     }
 }

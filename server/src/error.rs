@@ -34,6 +34,13 @@ pub enum AppError {
         field: Option<String>,
         message: String,
     },
+    /// 422: the request names a campaign, affiliate, … that does not exist.
+    #[error("{entity} '{id}' does not exist")]
+    UnknownReference {
+        field: String,
+        entity: &'static str,
+        id: String,
+    },
     /// 409: a lifecycle move that the state machine does not allow.
     #[error("cannot move {entity} from {from} to {to}")]
     InvalidTransition {
@@ -41,12 +48,12 @@ pub enum AppError {
         from: String,
         to: String,
     },
+    /// 429 with Retry-After: too many requests from one client.
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     /// 413: the request body is larger than allowed.
     #[error("payload too large")]
     PayloadTooLarge,
-    /// 429: too many requests from this client.
-    #[error("too many requests")]
-    RateLimited,
     /// 503: a dependency (the database) is not reachable.
     #[error("{0}")]
     Unavailable(String),
@@ -90,8 +97,9 @@ impl AppError {
             Self::NotFound { .. } => "NOT_FOUND",
             Self::Conflict { .. } => "CONFLICT",
             Self::InvalidTransition { .. } => "INVALID_TRANSITION",
+            Self::UnknownReference { .. } => "NOT_FOUND",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
-            Self::RateLimited => "RATE_LIMITED",
+            Self::TooManyRequests { .. } => "RATE_LIMITED",
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
@@ -104,8 +112,9 @@ impl AppError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::Conflict { .. } | Self::InvalidTransition { .. } => StatusCode::CONFLICT,
+            Self::UnknownReference { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -114,6 +123,7 @@ impl AppError {
     pub fn field(&self) -> Option<&str> {
         match self {
             Self::Validation { field, .. } | Self::Conflict { field, .. } => field.as_deref(),
+            Self::UnknownReference { field, .. } => Some(field),
             _ => None,
         }
     }
@@ -186,7 +196,15 @@ impl IntoResponse for AppError {
         if let Some(field) = self.field() {
             body["field"] = json!(field);
         }
-        (status, Json(json!({ "error": body }))).into_response()
+        let mut response = (status, Json(json!({ "error": body }))).into_response();
+        if let Self::TooManyRequests { retry_after_secs } = self {
+            if let Ok(value) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, value);
+            }
+        }
+        response
     }
 }
 

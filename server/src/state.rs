@@ -5,7 +5,10 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
-use crate::{auth::JwtKeys, config::Config, events::hub::EventHub};
+use crate::{
+    auth::JwtKeys, config::Config, events::hub::EventHub, http::rate_limit::RateLimiter,
+    service::tracking_service::Ingestor,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,16 +18,31 @@ pub struct AppState {
     pub hub: EventHub,
     /// Wakes the outbox relay after a commit, so live events are not held for a poll.
     pub outbox_wakeup: Arc<Notify>,
+    /// The group-commit writer of tracking ingest.
+    pub ingest: Ingestor,
+    /// Per-IP limit on public tracking routes.
+    pub ingest_limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
+    /// Builds the state and starts the ingest writer (call inside a tokio runtime).
     pub fn new(db: DatabaseConnection, config: Config, jwt: JwtKeys) -> Self {
+        let outbox_wakeup = Arc::new(Notify::new());
+        let wakeup = outbox_wakeup.clone();
+        let salt = config
+            .ip_hash_salt
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let ingest = Ingestor::start(db.clone(), salt, move || wakeup.notify_one());
+        let ingest_limiter = Arc::new(RateLimiter::new(config.ingest_rate_limit_per_ip));
         Self {
             db,
             config: Arc::new(config),
             jwt,
             hub: EventHub::new(4096),
-            outbox_wakeup: Arc::new(Notify::new()),
+            outbox_wakeup,
+            ingest,
+            ingest_limiter,
         }
     }
 

@@ -48,22 +48,9 @@ impl JwtKeys {
     /// The configured secret, or the one kept in `data_dir/jwt_secret` (made on first use),
     /// so that tokens survive restarts.
     pub fn load(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
-        if let Some(secret) = configured {
-            return Ok(Self::from_secret(secret.as_bytes()));
-        }
-        let path = data_dir.join("jwt_secret");
-        let secret = match std::fs::read_to_string(&path) {
-            Ok(existing) if existing.trim().len() >= 32 => existing.trim().to_string(),
-            _ => {
-                use rand::RngCore;
-                let mut bytes = [0u8; 48];
-                rand::thread_rng().fill_bytes(&mut bytes);
-                let secret = hex::encode(bytes);
-                std::fs::create_dir_all(data_dir)?;
-                write_private(&path, &secret)?;
-                tracing::info!(path = %path.display(), "generated a JWT secret");
-                secret
-            }
+        let secret = match configured {
+            Some(secret) => secret.to_string(),
+            None => crate::config::kept_secret(data_dir, "jwt_secret")?,
         };
         Ok(Self::from_secret(secret.as_bytes()))
     }
@@ -127,25 +114,6 @@ impl JwtKeys {
             role: claims.role,
             affiliate_id: claims.affiliate_id,
         })
-    }
-}
-
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)?;
-        file.write_all(contents.as_bytes())
-    }
-    #[cfg(not(unix))]
-    {
-        std::fs::write(path, contents)
     }
 }
 

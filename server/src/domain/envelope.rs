@@ -123,6 +123,27 @@ impl Envelope {
         }
     }
 
+    /// An event whose payload is fixed by a seed as it is (seed 003's
+    /// `InteraccionRegistrada`, `ConversionAtribuida`, …), without the seed 004 envelope.
+    pub fn raw(
+        topic: Topic,
+        event_type: &'static str,
+        aggregate_type: &'static str,
+        aggregate_id: impl ToString,
+        body: Value,
+    ) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            topic,
+            event_type,
+            aggregate_type,
+            aggregate_id: aggregate_id.to_string(),
+            affiliate_id: None,
+            occurred_at: Utc::now(),
+            body,
+        }
+    }
+
     pub fn for_affiliate(mut self, affiliate_id: Option<Uuid>) -> Self {
         self.affiliate_id = affiliate_id;
         self

@@ -4,4 +4,5 @@ pub mod code;
 pub mod envelope;
 pub mod money;
 pub mod pii;
+pub mod tracking;
 pub mod validate;

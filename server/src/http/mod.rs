@@ -4,7 +4,9 @@ pub mod auth;
 pub mod graphql;
 pub mod health;
 pub mod home;
+pub mod rate_limit;
 pub mod rest;
+pub mod tracking;
 
 use std::time::Duration;
 
@@ -39,6 +41,7 @@ pub fn router(app: AppState, schema: AlpesSchema) -> Router {
         .merge(health::router())
         .merge(home::router())
         .merge(rest::router())
+        .merge(tracking::router())
         .fallback(fallback)
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

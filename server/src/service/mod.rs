@@ -6,6 +6,7 @@ pub mod audit;
 pub mod campaign_service;
 pub mod outbox;
 pub mod tracking_link_service;
+pub mod tracking_service;
 pub mod user_service;
 
 /// A window of a list: `offset` rows skipped, at most `limit` returned.

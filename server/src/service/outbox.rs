@@ -1,11 +1,11 @@
 //! Writing domain events into the outbox, inside the caller's transaction.
 
 use entity::outbox_events;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 
 use crate::{domain::envelope::Envelope, error::AppError};
 
-pub async fn record<C: ConnectionTrait>(conn: &C, event: Envelope) -> Result<(), AppError> {
+fn row(event: Envelope) -> outbox_events::ActiveModel {
     outbox_events::ActiveModel {
         id: Set(event.id),
         topic: Set(event.topic.name().to_string()),
@@ -19,7 +19,23 @@ pub async fn record<C: ConnectionTrait>(conn: &C, event: Envelope) -> Result<(),
         nats_published_at: Set(None),
         ..Default::default()
     }
-    .insert(conn)
-    .await?;
+}
+
+pub async fn record<C: ConnectionTrait>(conn: &C, event: Envelope) -> Result<(), AppError> {
+    row(event).insert(conn).await?;
+    Ok(())
+}
+
+/// Many events in one statement (the ingest path's group commit).
+pub async fn record_many<C: ConnectionTrait>(
+    conn: &C,
+    events: Vec<Envelope>,
+) -> Result<(), AppError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    outbox_events::Entity::insert_many(events.into_iter().map(row))
+        .exec_without_returning(conn)
+        .await?;
     Ok(())
 }

@@ -1,0 +1,701 @@
+//! Public tracking ingest (seeds 002 and 003), its read side, and the click redirect.
+
+use axum::{
+    extract::{DefaultBodyLimit, FromRequestParts, Path, State},
+    http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode},
+    response::{Html, IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use chrono::{DateTime, Utc};
+use entity::{
+    conversions,
+    interactions::{self, InteractionKind},
+};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{
+    auth::Authenticated,
+    rate_limit::client_ip,
+    rest::{decimal, JsonBody, QueryParams},
+    HttpState,
+};
+use crate::{
+    domain::{
+        money::{json_number, scaled},
+        tracking::{self, ConversionKind, TouchKind},
+        validate,
+    },
+    error::{AppError, AppResult},
+    service::{
+        tracking_service::{
+            self as svc, conversion_kind, ConversionInput, Item, Receipt, Ref, SessionInput,
+            Stored, TouchEvent, TouchInput,
+        },
+        PageRequest,
+    },
+    state::AppState,
+};
+
+/// Largest tracking body accepted.
+pub const MAX_TRACKING_BODY: usize = 64 * 1024;
+/// The visitor cookie (first-party, reused across clicks) and the last click's id.
+pub const VISITOR_COOKIE: &str = "alpes_aid";
+pub const CLICK_COOKIE: &str = "alpes_cid";
+
+pub fn router() -> Router<HttpState> {
+    let ingest = Router::new()
+        .route("/tracking/impresiones", post(record_impression))
+        .route("/tracking/conversiones", post(record_conversion))
+        .route("/tracking/interacciones", post(record_interaction))
+        .layer(DefaultBodyLimit::max(MAX_TRACKING_BODY));
+    let mut read = Router::new()
+        .route("/tracking/impresiones/{id}", get(show_impression))
+        .route("/tracking/conversiones/{id}", get(show_conversion));
+    // `campañas` as clients send it (percent-encoded), raw, and without the ñ.
+    for segment in ["campa%C3%B1as", "campañas", "campanas"] {
+        read = read
+            .route(
+                &format!("/tracking/{segment}/{{campaign}}/impresiones"),
+                get(campaign_impressions),
+            )
+            .route(
+                &format!("/tracking/{segment}/{{campaign}}/conversiones"),
+                get(campaign_conversions),
+            );
+    }
+    Router::new()
+        .merge(ingest)
+        .merge(read)
+        .route("/r/{code}", get(redirect))
+}
+
+/// Who sent a public tracking request: its IP (for the flood limit and the hashed IP)
+/// and its first-party cookies. Refuses a client over its rate with 429.
+pub struct Visitor {
+    ip: Option<String>,
+    user_agent: Option<String>,
+    anonymous_id: Option<String>,
+    click_id: Option<String>,
+}
+
+impl FromRequestParts<HttpState> for Visitor {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &HttpState,
+    ) -> Result<Self, Self::Rejection> {
+        let ip = client_ip(parts, state.app.config.trust_forwarded_for);
+        if let Some(ip) = ip {
+            state.app.ingest_limiter.check(ip)?;
+        }
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| truncate(s, 512));
+        Ok(Self {
+            ip: ip.map(|ip| ip.to_string()),
+            user_agent,
+            anonymous_id: cookie(&parts.headers, VISITOR_COOKIE),
+            click_id: cookie(&parts.headers, CLICK_COOKIE),
+        })
+    }
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+fn truncate(value: &str, max: usize) -> String {
+    value.chars().take(max).collect()
+}
+
+fn text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
+    match value {
+        Some(v) if v.chars().count() > max => Err(AppError::validation(
+            field,
+            format!("{field} is longer than {max} characters"),
+        )),
+        Some(v) if v.trim().is_empty() => Ok(None),
+        other => Ok(other.map(|v| v.trim().to_string())),
+    }
+}
+
+fn required_id(value: Option<String>, field: &str) -> AppResult<String> {
+    tracking::identifier(value.as_deref(), field)?
+        .ok_or_else(|| AppError::validation(field, format!("{field} is required")))
+}
+
+fn given(value: Option<String>, field: &'static str) -> AppResult<Option<Ref>> {
+    Ok(tracking::identifier(value.as_deref(), field)?.map(|value| Ref::Given { value, field }))
+}
+
+fn when(at: Option<DateTime<Utc>>, field: &str) -> AppResult<DateTime<Utc>> {
+    let now = Utc::now();
+    tracking::event_time(at.unwrap_or(now), now, field)
+}
+
+/// 201 with the stored event; a repeat answers the same body, marked as a replay.
+fn created(receipt: &Receipt, body: Value) -> Response {
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if receipt.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+// ---- seed 002: impressions ----
+
+#[derive(Deserialize)]
+struct Impresion {
+    id: Option<String>,
+    #[serde(alias = "campana_id")]
+    #[serde(rename = "campaña_id")]
+    campaign: Option<String>,
+    influencer_id: Option<String>,
+    usuario_id: Option<String>,
+    id_anonimo: Option<String>,
+    tipo_evento: Option<String>,
+    user_agent: Option<String>,
+    ip_address: Option<String>,
+    referrer: Option<String>,
+    timestamp: Option<DateTime<Utc>>,
+}
+
+async fn record_impression(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    JsonBody(body): JsonBody<Impresion>,
+) -> AppResult<Response> {
+    if let Some(kind) = &body.tipo_evento {
+        if TouchKind::parse(kind, "tipo_evento")? != TouchKind::Impression {
+            return Err(AppError::validation(
+                "tipo_evento",
+                "this route records impressions (IMPRESION)",
+            ));
+        }
+    }
+    let input = TouchInput {
+        external_id: Some(required_id(body.id, "id")?),
+        kind: TouchKind::Impression,
+        occurred_at: when(body.timestamp, "timestamp")?,
+        campaign: Some(
+            given(body.campaign, "campaña_id")?
+                .ok_or_else(|| AppError::validation("campaña_id", "campaña_id is required"))?,
+        ),
+        affiliate: given(body.influencer_id, "influencer_id")?,
+        tracking_link_id: None,
+        user_id: tracking::identifier(body.usuario_id.as_deref(), "usuario_id")?,
+        anonymous_id: tracking::identifier(body.id_anonimo.as_deref(), "id_anonimo")?
+            .or(visitor.anonymous_id),
+        source: None,
+        medium: None,
+        gclid: None,
+        fbclid: None,
+        referrer: text(body.referrer, "referrer", 2048)?,
+        user_agent: text(body.user_agent, "user_agent", 512)?.or(visitor.user_agent),
+        ip: text(body.ip_address, "ip_address", 64)?.or(visitor.ip),
+        session: None,
+        flags: Vec::new(),
+        event: TouchEvent::Impression,
+    };
+    let receipt = state.ingest.submit(Item::Touch(input)).await?;
+    let Stored::Touch(row) = &receipt.stored else {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "impression stored as something else"
+        )));
+    };
+    Ok(created(&receipt, impression_view(row)))
+}
+
+fn impression_view(m: &interactions::Model) -> Value {
+    json!({
+        "id": m.external_id,
+        "impresion_id": m.id,
+        "campaña_id": m.campaign_ref,
+        "influencer_id": m.affiliate_ref,
+        "usuario_id": m.user_id,
+        "tipo_evento": "IMPRESION",
+        "referrer": m.referrer,
+        "timestamp": m.occurred_at,
+        "flags": m.flags,
+        "estado": "registrada",
+    })
+}
+
+// ---- seed 002: conversions ----
+
+#[derive(Deserialize)]
+struct Conversion {
+    id: Option<String>,
+    #[serde(alias = "campana_id")]
+    #[serde(rename = "campaña_id")]
+    campaign: Option<String>,
+    influencer_id: Option<String>,
+    usuario_id: Option<String>,
+    id_anonimo: Option<String>,
+    click_id: Option<String>,
+    tipo_conversion: Option<String>,
+    #[serde(deserialize_with = "decimal")]
+    valor: Decimal,
+    moneda: String,
+    canal: Option<String>,
+    email: Option<String>,
+    user_agent: Option<String>,
+    ip_address: Option<String>,
+    referrer: Option<String>,
+    timestamp: Option<DateTime<Utc>>,
+}
+
+async fn record_conversion(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    JsonBody(body): JsonBody<Conversion>,
+) -> AppResult<Response> {
+    let kind = ConversionKind::parse(
+        body.tipo_conversion.as_deref().unwrap_or("VENTA"),
+        "tipo_conversion",
+    )?;
+    let email = body.email.as_deref().map(validate::email).transpose()?;
+    let input = ConversionInput {
+        external_id: Some(required_id(body.id, "id")?),
+        kind,
+        value: body.valor,
+        currency: body.moneda,
+        occurred_at: when(body.timestamp, "timestamp")?,
+        campaign: Some(
+            given(body.campaign, "campaña_id")?
+                .ok_or_else(|| AppError::validation("campaña_id", "campaña_id is required"))?,
+        ),
+        affiliate: given(body.influencer_id, "influencer_id")?,
+        user_id: tracking::identifier(body.usuario_id.as_deref(), "usuario_id")?,
+        anonymous_id: tracking::identifier(body.id_anonimo.as_deref(), "id_anonimo")?
+            .or(visitor.anonymous_id),
+        click_id: tracking::identifier(body.click_id.as_deref(), "click_id")?.or(visitor.click_id),
+        channel: tracking::identifier(body.canal.as_deref(), "canal")?,
+        customer_email: email,
+        customer: json!({}),
+        products: json!([]),
+        metadata: json!({}),
+        referrer: text(body.referrer, "referrer", 2048)?,
+        user_agent: text(body.user_agent, "user_agent", 512)?.or(visitor.user_agent),
+        ip: text(body.ip_address, "ip_address", 64)?.or(visitor.ip),
+    };
+    let receipt = state.ingest.submit(Item::Conversion(input)).await?;
+    let Stored::Conversion(row) = &receipt.stored else {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "conversion stored as something else"
+        )));
+    };
+    Ok(created(&receipt, conversion_view(row)))
+}
+
+fn conversion_view(m: &conversions::Model) -> Value {
+    let refs = &m.metadata["refs"];
+    json!({
+        "id": m.external_id,
+        "conversion_id": m.id,
+        "campaña_id": refs["campaign"],
+        "influencer_id": refs["affiliate"],
+        "usuario_id": m.user_id,
+        "tipo_conversion": conversion_kind(m.conversion_type).seed_name().to_uppercase(),
+        "valor": json_number(scaled(m.value, &m.currency)),
+        "moneda": m.currency,
+        "timestamp": m.occurred_at,
+        "estado": "registrada",
+    })
+}
+
+// ---- seed 003: interactions ----
+
+#[derive(Deserialize)]
+struct Identidad {
+    id_usuario: Option<String>,
+    id_anonimo: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Parametros {
+    fuente: Option<String>,
+    medio: Option<String>,
+    campania: Option<String>,
+    id_afiliado: Option<String>,
+    gclid: Option<String>,
+    fbclid: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Interaccion {
+    id_interaccion: Option<String>,
+    tipo: String,
+    marca_temporal: Option<i64>,
+    identidad_usuario: Option<Identidad>,
+    parametros_tracking: Option<Parametros>,
+    referrer: Option<String>,
+    user_agent: Option<String>,
+}
+
+async fn record_interaction(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    JsonBody(body): JsonBody<Interaccion>,
+) -> AppResult<Response> {
+    let kind = TouchKind::parse(&body.tipo, "tipo")?;
+    let occurred_at = match body.marca_temporal {
+        Some(ms) => Some(tracking::from_millis(ms, "marca_temporal")?),
+        None => None,
+    };
+    let identity = body.identidad_usuario.unwrap_or(Identidad {
+        id_usuario: None,
+        id_anonimo: None,
+    });
+    let params = body.parametros_tracking.unwrap_or(Parametros {
+        fuente: None,
+        medio: None,
+        campania: None,
+        id_afiliado: None,
+        gclid: None,
+        fbclid: None,
+    });
+    let user_id = tracking::identifier(
+        identity.id_usuario.as_deref(),
+        "identidad_usuario.id_usuario",
+    )?;
+    let anonymous_id = tracking::identifier(
+        identity.id_anonimo.as_deref(),
+        "identidad_usuario.id_anonimo",
+    )?
+    .or(visitor.anonymous_id);
+    if user_id.is_none() && anonymous_id.is_none() {
+        return Err(AppError::validation(
+            "identidad_usuario",
+            "id_usuario or id_anonimo is required",
+        ));
+    }
+    let input = TouchInput {
+        external_id: Some(required_id(body.id_interaccion, "id_interaccion")?),
+        kind,
+        occurred_at: when(occurred_at, "marca_temporal")?,
+        campaign: given(params.campania, "parametros_tracking.campania")?,
+        affiliate: given(params.id_afiliado, "parametros_tracking.id_afiliado")?,
+        tracking_link_id: None,
+        user_id,
+        anonymous_id,
+        source: text(params.fuente, "parametros_tracking.fuente", 255)?,
+        medium: text(params.medio, "parametros_tracking.medio", 255)?,
+        gclid: text(params.gclid, "parametros_tracking.gclid", 255)?,
+        fbclid: text(params.fbclid, "parametros_tracking.fbclid", 255)?,
+        referrer: text(body.referrer, "referrer", 2048)?,
+        user_agent: text(body.user_agent, "user_agent", 512)?.or(visitor.user_agent),
+        ip: visitor.ip,
+        session: None,
+        flags: Vec::new(),
+        event: TouchEvent::Interaction,
+    };
+    let receipt = state.ingest.submit(Item::Touch(input)).await?;
+    let Stored::Touch(row) = &receipt.stored else {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "interaction stored as something else"
+        )));
+    };
+    Ok(created(&receipt, interaction_view(row)))
+}
+
+fn interaction_view(m: &interactions::Model) -> Value {
+    json!({
+        "id_interaccion": m.external_id,
+        "interaccion_id": m.id,
+        "tipo": svc::touch_kind(m.kind).seed_name(),
+        "marca_temporal": m.occurred_at.timestamp_millis(),
+        "identidad_usuario": { "id_usuario": m.user_id, "id_anonimo": m.anonymous_id },
+        "parametros_tracking": { "fuente": m.source, "medio": m.medium, "campania": m.campaign_ref, "id_afiliado": m.affiliate_ref },
+        "canal": m.channel,
+        "estado": "registrada",
+    })
+}
+
+// ---- reads (JWT) ----
+
+async fn show_impression(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let row = svc::get_touch(&state.db, &caller, &id, Some(InteractionKind::Impression)).await?;
+    Ok(Json(impression_view(&row)))
+}
+
+async fn show_conversion(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    Ok(Json(conversion_view(
+        &svc::get_conversion(&state.db, &caller, &id).await?,
+    )))
+}
+
+#[derive(Deserialize)]
+struct Pagina {
+    limite: Option<u64>,
+    offset: Option<u64>,
+}
+
+impl Pagina {
+    fn page(&self) -> AppResult<PageRequest> {
+        let limit = self.limite.unwrap_or(50);
+        if !(1..=500).contains(&limit) {
+            return Err(AppError::validation(
+                "limite",
+                "limite must be between 1 and 500",
+            ));
+        }
+        Ok(PageRequest {
+            offset: self.offset.unwrap_or(0),
+            limit,
+        })
+    }
+}
+
+async fn campaign_impressions(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(campaign): Path<String>,
+    QueryParams(page): QueryParams<Pagina>,
+) -> AppResult<Json<Value>> {
+    let page = page.page()?;
+    let result = svc::touches_of_campaign(
+        &state.db,
+        &caller,
+        &campaign,
+        InteractionKind::Impression,
+        page,
+    )
+    .await?;
+    Ok(Json(json!({
+        "campaña_id": campaign,
+        "impresiones": result.items.iter().map(impression_view).collect::<Vec<_>>(),
+        "total": result.total,
+    })))
+}
+
+async fn campaign_conversions(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(campaign): Path<String>,
+    QueryParams(page): QueryParams<Pagina>,
+) -> AppResult<Json<Value>> {
+    let page = page.page()?;
+    let result = svc::conversions_of_campaign(&state.db, &caller, &campaign, page).await?;
+    Ok(Json(json!({
+        "campaña_id": campaign,
+        "conversiones": result.items.iter().map(conversion_view).collect::<Vec<_>>(),
+        "total": result.total,
+    })))
+}
+
+// ---- the click redirect ----
+
+#[derive(Deserialize)]
+struct ClickParams {
+    utm_source: Option<String>,
+    utm_medium: Option<String>,
+    utm_campaign: Option<String>,
+    utm_term: Option<String>,
+    utm_content: Option<String>,
+    gclid: Option<String>,
+    fbclid: Option<String>,
+}
+
+/// `GET /r/{code}`: records the click, keeps the visitor cookie, and sends the browser on
+/// to the destination with `alpes_cid=<click id>` appended.
+async fn redirect(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    QueryParams(params): QueryParams<ClickParams>,
+) -> Response {
+    match click(&state, visitor, &headers, &code, params).await {
+        Ok(response) => response,
+        Err(AppError::NotFound { .. }) => {
+            (StatusCode::NOT_FOUND, Html(NOT_FOUND_PAGE)).into_response()
+        }
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn click(
+    state: &AppState,
+    visitor: Visitor,
+    headers: &HeaderMap,
+    code: &str,
+    p: ClickParams,
+) -> AppResult<Response> {
+    let (link, campaign, affiliate) = svc::link_for_redirect(&state.db, code).await?;
+    let anonymous_id = visitor
+        .anonymous_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let click_id = uuid::Uuid::now_v7().to_string();
+    let clip = |v: Option<String>, f: &str| text(v, f, 255);
+    let landing_path = url_path(&link.destination_url);
+    let referrer = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| truncate(s, 2048));
+    let utm_source = clip(p.utm_source, "utm_source")?;
+    let utm_medium = clip(p.utm_medium, "utm_medium")?;
+    let input = TouchInput {
+        external_id: Some(click_id.clone()),
+        kind: TouchKind::Click,
+        occurred_at: Utc::now(),
+        campaign: Some(Ref::Known(campaign.id)),
+        affiliate: Some(Ref::Known(affiliate.id)),
+        tracking_link_id: Some(link.id),
+        user_id: None,
+        anonymous_id: Some(anonymous_id.clone()),
+        source: utm_source.clone().or_else(|| Some(affiliate.code.clone())),
+        medium: utm_medium.clone().or_else(|| Some("affiliate".into())),
+        gclid: clip(p.gclid, "gclid")?,
+        fbclid: clip(p.fbclid, "fbclid")?,
+        referrer,
+        user_agent: visitor.user_agent,
+        ip: visitor.ip,
+        session: Some(SessionInput {
+            utm_source,
+            utm_medium,
+            utm_campaign: clip(p.utm_campaign, "utm_campaign")?,
+            utm_term: clip(p.utm_term, "utm_term")?,
+            utm_content: clip(p.utm_content, "utm_content")?,
+            landing_path,
+        }),
+        flags: Vec::new(),
+        event: TouchEvent::Interaction,
+    };
+    state.ingest.submit(Item::Touch(input)).await?;
+
+    let location = with_query_param(&link.destination_url, CLICK_COOKIE, &click_id);
+    let secure = if state.config.public_base_url().starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let mut response = (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
+    let cookies = [
+        format!("{VISITOR_COOKIE}={anonymous_id}; Path=/; Max-Age=31536000; SameSite=Lax{secure}"),
+        format!("{CLICK_COOKIE}={click_id}; Path=/; Max-Age=2592000; SameSite=Lax{secure}"),
+    ];
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// The path of an absolute URL (`https://shop.example/p/1?x` → `/p/1`).
+fn url_path(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map(|(_, r)| r)?;
+    let path_start = rest.find('/')?;
+    let path = &rest[path_start..];
+    Some(path.split(['?', '#']).next().unwrap_or("/").to_string())
+}
+
+/// Appends `name=value` to a URL's query, before any fragment.
+fn with_query_param(url: &str, name: &str, value: &str) -> String {
+    let (base, fragment) = match url.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (url, None),
+    };
+    let separator = if base.contains('?') {
+        if base.ends_with('?') || base.ends_with('&') {
+            ""
+        } else {
+            "&"
+        }
+    } else {
+        "?"
+    };
+    let mut out = format!("{base}{separator}{name}={value}");
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
+}
+
+const NOT_FOUND_PAGE: &str = r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Link not found</title>
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1f2937}</style></head>
+<body><h1>This link does not exist</h1><p>The link you followed is unknown or has been removed. Check the address, or contact whoever shared it.</p></body></html>"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_params_are_appended() {
+        let cases = [
+            (
+                "https://shop.example.com",
+                "https://shop.example.com?alpes_cid=c1",
+            ),
+            (
+                "https://shop.example.com/p?x=1",
+                "https://shop.example.com/p?x=1&alpes_cid=c1",
+            ),
+            (
+                "https://shop.example.com/p?#top",
+                "https://shop.example.com/p?alpes_cid=c1#top",
+            ),
+            (
+                "https://shop.example.com/p#top",
+                "https://shop.example.com/p?alpes_cid=c1#top",
+            ),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(with_query_param(url, "alpes_cid", "c1"), expected);
+        }
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(
+            url_path("https://shop.example.com/p/1?x=2").as_deref(),
+            Some("/p/1")
+        );
+        assert_eq!(url_path("https://shop.example.com").as_deref(), None);
+    }
+
+    #[test]
+    fn cookies_are_read_and_checked() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; alpes_aid=0d4c-77; alpes_cid=bad value"),
+        );
+        assert_eq!(cookie(&headers, VISITOR_COOKIE).as_deref(), Some("0d4c-77"));
+        assert_eq!(cookie(&headers, CLICK_COOKIE), None);
+    }
+}
