@@ -251,9 +251,14 @@ async fn unknown_and_malformed_ids() {
         "NOT_FOUND"
     );
     assert_eq!(
-        app.error_code(Some(&app.admin()), DELETE, json!({"id": "not-a-uuid"}))
-            .await,
-        "VALIDATION"
+        app.error_code(
+            Some(&app.admin()),
+            DELETE,
+            json!({"id": "not-a-known-code"})
+        )
+        .await,
+        "NOT_FOUND",
+        "an id that is not a UUID is taken as a code"
     );
 }
 

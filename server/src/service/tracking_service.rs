@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use entity::{
     affiliates::{self, AffiliateStatus},
     campaigns::{self, CampaignStatus},
@@ -346,7 +346,8 @@ async fn write_batch(
 ) -> AppResult<Vec<AppResult<Receipt>>> {
     let txn = db::write_txn(db).await?;
     let directory = Directory::load(&txn, items).await?;
-    let now = Utc::now();
+    // PostgreSQL keeps microseconds: store no finer, so a replay answers exactly as the first time.
+    let now = Utc::now().trunc_subsecs(6);
 
     let touch_ids: Vec<String> = items
         .iter()
@@ -557,7 +558,7 @@ fn touch(
         id,
         external_id: external_id.clone(),
         kind: kind(input.kind),
-        occurred_at: input.occurred_at,
+        occurred_at: input.occurred_at.trunc_subsecs(6),
         received_at: now,
         session_id,
         tracking_link_id: input.tracking_link_id,
@@ -608,6 +609,18 @@ fn conversion(
 ) -> AppResult<Receipt> {
     let campaign = directory.campaign(input.campaign.as_ref())?;
     let affiliate = directory.affiliate(input.affiliate.as_ref())?;
+    if !input.products.is_array() {
+        return Err(AppError::validation(
+            "products",
+            "products must be a JSON array",
+        ));
+    }
+    if !input.metadata.is_object() {
+        return Err(AppError::validation(
+            "metadata",
+            "metadata must be a JSON object",
+        ));
+    }
     let currency = Currency::parse(&input.currency, "moneda")?;
     let value = currency.amount(input.value, "valor")?;
     let interaction_id = input
@@ -652,7 +665,7 @@ fn conversion(
         status: ConversionStatus::Registered,
         fraud_score: 0,
         fraud_signals: json!([]),
-        occurred_at: input.occurred_at,
+        occurred_at: input.occurred_at.trunc_subsecs(6),
         created_at: now,
         updated_at: now,
     };
@@ -919,4 +932,51 @@ pub async fn link_for_redirect(
         .await?
         .ok_or_else(|| AppError::not_found("affiliate", link.affiliate_id))?;
     Ok((link, campaign, affiliate))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ConversionFilter {
+    pub affiliate_id: Option<Uuid>,
+    pub campaign_id: Option<Uuid>,
+    pub status: Option<ConversionStatus>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Conversions, newest first; an AFFILIATE caller sees only its own.
+pub async fn list_conversions(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    filter: ConversionFilter,
+    page: PageRequest,
+) -> AppResult<Page<conversions::Model>> {
+    let mut condition = Condition::all();
+    if let Some(id) = filter.affiliate_id {
+        condition = condition.add(conversions::Column::AffiliateId.eq(id));
+    }
+    if let Some(id) = filter.campaign_id {
+        condition = condition.add(conversions::Column::CampaignId.eq(id));
+    }
+    if let Some(status) = filter.status {
+        condition = condition.add(conversions::Column::Status.eq(status));
+    }
+    if let Some(from) = filter.from {
+        condition = condition.add(conversions::Column::OccurredAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        condition = condition.add(conversions::Column::OccurredAt.lt(to));
+    }
+    if let Some(own) = caller.affiliate_scope() {
+        condition = condition.add(conversions::Column::AffiliateId.eq(own));
+    }
+    let query = conversions::Entity::find().filter(condition);
+    let total = query.clone().count(db).await?;
+    let items = query
+        .order_by_desc(conversions::Column::OccurredAt)
+        .order_by_desc(conversions::Column::Id)
+        .offset(page.offset)
+        .limit(page.limit)
+        .all(db)
+        .await?;
+    Ok(Page { items, total })
 }

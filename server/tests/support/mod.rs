@@ -68,8 +68,14 @@ pub async fn fresh_database_url() -> String {
 
 impl TestApp {
     pub async fn new() -> Self {
+        Self::with_config(|_| {}).await
+    }
+
+    /// A test app whose configuration `adjust` changes first.
+    pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> Self {
         let url = fresh_database_url().await;
-        let config = Config::for_database(&url, std::env::temp_dir());
+        let mut config = Config::for_database(&url, std::env::temp_dir());
+        adjust(&mut config);
         let mut conn: DatabaseConnection = db::connect(&config)
             .await
             .unwrap_or_else(|e| panic!("connect: {e}"));
@@ -140,6 +146,76 @@ impl TestApp {
         let value = serde_json::from_slice(&bytes)
             .unwrap_or_else(|e| panic!("json: {e}: {}", String::from_utf8_lossy(&bytes)));
         (status, value)
+    }
+
+    /// Any request through the router; returns (status, headers, JSON body or Null).
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let response = self
+            .app
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|e| panic!("router: {e}"));
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = to_bytes(response.into_body(), 10 * 1024 * 1024)
+            .await
+            .unwrap_or_else(|e| panic!("body: {e}"));
+        (
+            status,
+            headers,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// POST a JSON body (as text) from the given peer address, with optional headers.
+    pub async fn post_json(
+        &self,
+        uri: &str,
+        body: &str,
+        peer: [u8; 4],
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let mut request = Request::post(uri).header("content-type", "application/json");
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let mut request = request
+            .body(Body::from(body.to_string()))
+            .unwrap_or_else(|e| panic!("request: {e}"));
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                peer, 40000,
+            ))));
+        self.send(request).await
+    }
+
+    /// GET with an optional bearer token and cookies.
+    pub async fn get(
+        &self,
+        uri: &str,
+        token: Option<&str>,
+        cookie: Option<&str>,
+    ) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let mut request = Request::get(uri);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let mut request = request
+            .body(Body::empty())
+            .unwrap_or_else(|e| panic!("request: {e}"));
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                [10, 1, 1, 1],
+                40000,
+            ))));
+        self.send(request).await
     }
 
     /// A GraphQL call that must succeed: returns `data`.

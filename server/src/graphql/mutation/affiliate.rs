@@ -15,6 +15,14 @@ use crate::{
 #[derive(Default)]
 pub struct AffiliateMutation;
 
+/// An affiliate named by id or by code.
+async fn affiliate_id(ctx: &Context<'_>, id: &ID) -> Result<uuid::Uuid, crate::error::AppError> {
+    match parse_id(id, "id") {
+        Ok(uuid) => Ok(uuid),
+        Err(_) => Ok(affiliate_service::resolve(&ctx.state().db, id).await?.id),
+    }
+}
+
 #[Object]
 impl AffiliateMutation {
     async fn create_affiliate(
@@ -34,7 +42,7 @@ impl AffiliateMutation {
         input: UpdateAffiliateInput,
     ) -> GqlResult<Affiliate> {
         let caller = ctx.caller()?;
-        let id = parse_id(&input.id, "id")?;
+        let id = affiliate_id(ctx, &input.id).await?;
         Ok(Affiliate(
             affiliate_service::update(ctx.state(), caller, id, input.into()).await?,
         ))
@@ -43,7 +51,7 @@ impl AffiliateMutation {
     /// Removes the affiliate from lists; its money trail is kept.
     async fn delete_affiliate(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Affiliate> {
         let caller = ctx.caller()?;
-        let id = parse_id(&id, "id")?;
+        let id = affiliate_id(ctx, &id).await?;
         Ok(Affiliate(
             affiliate_service::delete(ctx.state(), caller, id).await?,
         ))

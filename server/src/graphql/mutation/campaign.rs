@@ -15,6 +15,14 @@ use crate::{
 #[derive(Default)]
 pub struct CampaignMutation;
 
+/// A campaign named by id or by code.
+async fn campaign_id(ctx: &Context<'_>, id: &ID) -> Result<uuid::Uuid, crate::error::AppError> {
+    match parse_id(id, "id") {
+        Ok(uuid) => Ok(uuid),
+        Err(_) => Ok(campaign_service::resolve(&ctx.state().db, id).await?.id),
+    }
+}
+
 #[Object]
 impl CampaignMutation {
     /// Creates a campaign in DRAFT.
@@ -35,7 +43,7 @@ impl CampaignMutation {
         input: UpdateCampaignInput,
     ) -> GqlResult<Campaign> {
         let caller = ctx.caller()?;
-        let id = parse_id(&input.id, "id")?;
+        let id = campaign_id(ctx, &input.id).await?;
         Ok(Campaign(
             campaign_service::update(ctx.state(), caller, id, input.into()).await?,
         ))
@@ -45,7 +53,7 @@ impl CampaignMutation {
     async fn activate_campaign(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Campaign> {
         let caller = ctx.caller()?;
         Ok(Campaign(
-            campaign_service::activate(ctx.state(), caller, parse_id(&id, "id")?).await?,
+            campaign_service::activate(ctx.state(), caller, campaign_id(ctx, &id).await?).await?,
         ))
     }
 
@@ -53,7 +61,7 @@ impl CampaignMutation {
     async fn pause_campaign(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Campaign> {
         let caller = ctx.caller()?;
         Ok(Campaign(
-            campaign_service::pause(ctx.state(), caller, parse_id(&id, "id")?).await?,
+            campaign_service::pause(ctx.state(), caller, campaign_id(ctx, &id).await?).await?,
         ))
     }
 }

@@ -1,5 +1,6 @@
 mod affiliate;
 mod campaign;
+mod tracking;
 mod tracking_link;
 mod user;
 
@@ -11,4 +12,5 @@ pub struct Mutation(
     affiliate::AffiliateMutation,
     campaign::CampaignMutation,
     tracking_link::TrackingLinkMutation,
+    tracking::TrackingMutation,
 );

@@ -1,5 +1,6 @@
 mod affiliate;
 mod campaign;
+mod tracking;
 mod tracking_link;
 mod user;
 
@@ -11,4 +12,5 @@ pub struct Query(
     affiliate::AffiliateQuery,
     campaign::CampaignQuery,
     tracking_link::TrackingLinkQuery,
+    tracking::TrackingQuery,
 );

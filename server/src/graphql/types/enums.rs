@@ -55,3 +55,15 @@ impl From<crate::auth::Role> for UserRole {
         entity::users::UserRole::from(role).into()
     }
 }
+
+mirrored_enum!(
+    /// What a touchpoint was.
+    InteractionKind => entity::interactions::InteractionKind { Impression, Click, View, Lead, Purchase, Conversion }
+);
+mirrored_enum!(ConversionType => entity::conversions::ConversionType { Sale, Lead, Signup, Other });
+mirrored_enum!(
+    /// Where a conversion stands in attribution.
+    ConversionStatus => entity::conversions::ConversionStatus {
+        Registered, Attributed, Unattributed, HeldForReview, Reverted, Refunded, Rejected
+    }
+);
