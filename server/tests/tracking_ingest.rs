@@ -253,6 +253,16 @@ async fn seed_003_interaction_links_identities_and_emits_the_seed_payload() {
     assert_eq!(link.user_id, "user-123");
 }
 
+/// (name, route, body, status, code, field)
+type Case = (
+    &'static str,
+    &'static str,
+    String,
+    StatusCode,
+    &'static str,
+    Option<&'static str>,
+);
+
 #[tokio::test]
 async fn bad_input_is_refused_and_stores_nothing() {
     let app = setup().await;
@@ -264,7 +274,7 @@ async fn bad_input_is_refused_and_stores_nothing() {
     let future = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
     let big = json!({"id": "big", "campaña_id": "cmp-456", "referrer": "x".repeat(70 * 1024)})
         .to_string();
-    let cases: Vec<(&str, &str, String, StatusCode, &str, Option<&str>)> = vec![
+    let cases: Vec<Case> = vec![
         ("malformed json", "/tracking/impresiones", "{\"id\": ".into(), StatusCode::BAD_REQUEST, "VALIDATION", None),
         ("wrong type", "/tracking/impresiones", r#"{"id": 5, "campaña_id": "cmp-456"}"#.into(), StatusCode::BAD_REQUEST, "VALIDATION", None),
         ("missing id", "/tracking/impresiones", r#"{"campaña_id": "cmp-456"}"#.into(), StatusCode::BAD_REQUEST, "VALIDATION", Some("id")),
