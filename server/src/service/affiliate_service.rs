@@ -11,7 +11,7 @@ use sea_orm::{
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{audit, like_pattern, outbox, Page, PageRequest};
+use super::{audit, free_code, like_pattern, outbox, taken, Page, PageRequest};
 use crate::{
     auth::Caller,
     db,
@@ -103,7 +103,15 @@ pub async fn create(
             ensure_code_free(&txn, &code, None).await?;
             code
         }
-        None => free_code_from(&txn, &name).await?,
+        None => {
+            free_code::<affiliates::Entity, _>(
+                &txn,
+                affiliates::Column::Code,
+                affiliates::Column::Id,
+                &name,
+            )
+            .await?
+        }
     };
     let now = Utc::now();
     let document = input.document.map(validate_document).transpose()?;
@@ -377,11 +385,8 @@ async fn ensure_email_free<C: ConnectionTrait>(
     email: &str,
     except: Option<Uuid>,
 ) -> AppResult<()> {
-    let mut query = affiliates::Entity::find().filter(affiliates::Column::Email.eq(email));
-    if let Some(id) = except {
-        query = query.filter(affiliates::Column::Id.ne(id));
-    }
-    if query.count(conn).await? > 0 {
+    use affiliates::Column;
+    if taken::<affiliates::Entity, C>(conn, Column::Email, Column::Id, email, except).await? {
         return Err(AppError::conflict(
             "email",
             format!("an affiliate with email {email} already exists"),
@@ -395,37 +400,14 @@ async fn ensure_code_free<C: ConnectionTrait>(
     code: &str,
     except: Option<Uuid>,
 ) -> AppResult<()> {
-    let mut query = affiliates::Entity::find().filter(affiliates::Column::Code.eq(code));
-    if let Some(id) = except {
-        query = query.filter(affiliates::Column::Id.ne(id));
-    }
-    if query.count(conn).await? > 0 {
+    use affiliates::Column;
+    if taken::<affiliates::Entity, C>(conn, Column::Code, Column::Id, code, except).await? {
         return Err(AppError::conflict(
             "code",
             format!("an affiliate with code {code} already exists"),
         ));
     }
     Ok(())
-}
-
-/// The slug of `name`, or the slug with a short suffix when it is taken.
-async fn free_code_from<C: ConnectionTrait>(conn: &C, name: &str) -> AppResult<String> {
-    let base = code::slugify(name);
-    let mut candidate = base.clone();
-    for _ in 0..8 {
-        let taken = affiliates::Entity::find()
-            .filter(affiliates::Column::Code.eq(&candidate))
-            .count(conn)
-            .await?;
-        if taken == 0 {
-            return Ok(candidate);
-        }
-        candidate = format!("{base}-{}", code::random_short(4));
-    }
-    Err(AppError::conflict(
-        "code",
-        "could not generate a free code; give one",
-    ))
 }
 
 fn commission_settings(

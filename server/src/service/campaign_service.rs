@@ -11,7 +11,7 @@ use sea_orm::{
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{audit, like_pattern, outbox, Page, PageRequest};
+use super::{audit, free_code, like_pattern, outbox, taken, Page, PageRequest};
 use crate::{
     auth::Caller,
     db,
@@ -112,7 +112,15 @@ pub async fn create(
             ensure_code_free(&txn, &code, None).await?;
             code
         }
-        None => free_code_from(&txn, &name).await?,
+        None => {
+            free_code::<campaigns::Entity, _>(
+                &txn,
+                campaigns::Column::Code,
+                campaigns::Column::Id,
+                &name,
+            )
+            .await?
+        }
     };
     let now = Utc::now();
     let model = campaigns::ActiveModel {
@@ -383,36 +391,14 @@ async fn ensure_code_free<C: ConnectionTrait>(
     code: &str,
     except: Option<Uuid>,
 ) -> AppResult<()> {
-    let mut query = campaigns::Entity::find().filter(campaigns::Column::Code.eq(code));
-    if let Some(id) = except {
-        query = query.filter(campaigns::Column::Id.ne(id));
-    }
-    if query.count(conn).await? > 0 {
+    use campaigns::Column;
+    if taken::<campaigns::Entity, C>(conn, Column::Code, Column::Id, code, except).await? {
         return Err(AppError::conflict(
             "code",
             format!("a campaign with code {code} already exists"),
         ));
     }
     Ok(())
-}
-
-async fn free_code_from<C: ConnectionTrait>(conn: &C, name: &str) -> AppResult<String> {
-    let base = code::slugify(name);
-    let mut candidate = base.clone();
-    for _ in 0..8 {
-        let taken = campaigns::Entity::find()
-            .filter(campaigns::Column::Code.eq(&candidate))
-            .count(conn)
-            .await?;
-        if taken == 0 {
-            return Ok(candidate);
-        }
-        candidate = format!("{base}-{}", code::random_short(4));
-    }
-    Err(AppError::conflict(
-        "code",
-        "could not generate a free code; give one",
-    ))
 }
 
 fn check_dates(starts_at: DateTime<Utc>, ends_at: Option<DateTime<Utc>>) -> AppResult<()> {

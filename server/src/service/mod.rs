@@ -33,3 +33,50 @@ pub(crate) fn like_pattern(term: &str) -> String {
         .collect();
     format!("%{cleaned}%")
 }
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::{domain::code, error::AppResult};
+
+/// Is `value` already in `column` of `E`, on a row other than `except`?
+pub(crate) async fn taken<E: EntityTrait, C: ConnectionTrait>(
+    conn: &C,
+    column: E::Column,
+    id_column: E::Column,
+    value: &str,
+    except: Option<Uuid>,
+) -> AppResult<bool>
+where
+    E::Model: Sync,
+{
+    let mut query = E::find().filter(column.eq(value));
+    if let Some(id) = except {
+        query = query.filter(id_column.ne(id));
+    }
+    Ok(query.count(conn).await? > 0)
+}
+
+/// A free code for `E`: the slug of `name`, or the slug with a short random suffix.
+pub(crate) async fn free_code<E: EntityTrait, C: ConnectionTrait>(
+    conn: &C,
+    code_column: E::Column,
+    id_column: E::Column,
+    name: &str,
+) -> AppResult<String>
+where
+    E::Model: Sync,
+{
+    let base = code::slugify(name);
+    let mut candidate = base.clone();
+    for _ in 0..8 {
+        if !taken::<E, C>(conn, code_column, id_column, &candidate, None).await? {
+            return Ok(candidate);
+        }
+        candidate = format!("{base}-{}", code::random_short(4));
+    }
+    Err(crate::error::AppError::conflict(
+        "code",
+        "could not generate a free code; give one",
+    ))
+}

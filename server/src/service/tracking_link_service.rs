@@ -9,7 +9,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{affiliate_service, audit, campaign_service, outbox, Page, PageRequest};
+use super::{affiliate_service, audit, campaign_service, outbox, taken, Page, PageRequest};
 use crate::{
     auth::Caller,
     db,
@@ -65,11 +65,14 @@ pub async fn create(
     }
     let code = match requested_code {
         Some(code) => {
-            if tracking_links::Entity::find()
-                .filter(tracking_links::Column::Code.eq(&code))
-                .count(&txn)
-                .await?
-                > 0
+            if taken::<tracking_links::Entity, _>(
+                &txn,
+                tracking_links::Column::Code,
+                tracking_links::Column::Id,
+                &code,
+                None,
+            )
+            .await?
             {
                 return Err(AppError::conflict(
                     "code",

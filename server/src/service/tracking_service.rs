@@ -19,8 +19,8 @@ use entity::{
 };
 use rust_decimal::Decimal;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
@@ -446,36 +446,33 @@ async fn write_batch(
         results.push(result);
     }
 
-    if !writes.sessions.is_empty() {
-        tracking_sessions::Entity::insert_many(
-            writes
-                .sessions
-                .into_iter()
-                .map(Into::<tracking_sessions::ActiveModel>::into),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-    }
-    if !writes.interactions.is_empty() {
-        interactions::Entity::insert_many(
-            writes
-                .interactions
-                .into_iter()
-                .map(Into::<interactions::ActiveModel>::into),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-    }
-    if !writes.conversions.is_empty() {
-        conversions::Entity::insert_many(
-            writes
-                .conversions
-                .into_iter()
-                .map(Into::<conversions::ActiveModel>::into),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-    }
+    insert_all(
+        &txn,
+        writes
+            .sessions
+            .into_iter()
+            .map(tracking_sessions::ActiveModel::from)
+            .collect(),
+    )
+    .await?;
+    insert_all(
+        &txn,
+        writes
+            .interactions
+            .into_iter()
+            .map(interactions::ActiveModel::from)
+            .collect(),
+    )
+    .await?;
+    insert_all(
+        &txn,
+        writes
+            .conversions
+            .into_iter()
+            .map(conversions::ActiveModel::from)
+            .collect(),
+    )
+    .await?;
     if !writes.links.is_empty() {
         // The first link of an anonymous id wins; later ones change nothing.
         let mut seen = HashSet::new();
@@ -493,6 +490,19 @@ async fn write_batch(
     outbox::record_many(&txn, writes.events).await?;
     txn.commit().await?;
     Ok(results)
+}
+
+/// Inserts rows in one statement (nothing for none).
+async fn insert_all<A: ActiveModelTrait + Send>(
+    txn: &DatabaseTransaction,
+    rows: Vec<A>,
+) -> AppResult<()> {
+    if !rows.is_empty() {
+        <A::Entity as EntityTrait>::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
 }
 
 fn touch(
