@@ -29,17 +29,12 @@ struct Server {
 impl Server {
     async fn start() -> Server {
         let database_url = support::fresh_database_url().await;
-        let data_dir =
-            std::env::temp_dir().join(format!("alpes-e2e-{}", uuid::Uuid::new_v4().simple()));
+        let data_dir = std::env::temp_dir().join(format!("alpes-e2e-{}", uuid::Uuid::new_v4().simple()));
         Self::start_on(database_url, data_dir).await
     }
 
     async fn start_on(database_url: String, data_dir: PathBuf) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let addr = format!("127.0.0.1:{port}");
         let child = Command::new(env!("CARGO_BIN_EXE_alpes"))
             .env("DATABASE_URL", &database_url)
@@ -53,13 +48,7 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start alpes");
-        let server = Server {
-            child,
-            base: format!("http://{addr}"),
-            addr,
-            database_url,
-            data_dir,
-        };
+        let server = Server { child, base: format!("http://{addr}"), addr, database_url, data_dir };
         server.wait_healthy().await;
         server
     }
@@ -85,13 +74,7 @@ impl Server {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        request
-            .send()
-            .await
-            .expect("graphql request")
-            .json()
-            .await
-            .expect("graphql json")
+        request.send().await.expect("graphql request").json().await.expect("graphql json")
     }
 
     async fn login(&self) -> String {
@@ -102,29 +85,19 @@ impl Server {
                 json!({"e": ADMIN_EMAIL, "p": ADMIN_PASSWORD}),
             )
             .await;
-        body["data"]["login"]["token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("login failed: {body}"))
-            .to_string()
+        body["data"]["login"]["token"].as_str().unwrap_or_else(|| panic!("login failed: {body}")).to_string()
     }
 
     /// SIGTERM, and the exit status.
     fn terminate(&mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("kill");
+        let status = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().expect("kill");
         assert!(status.success());
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 return status;
             }
-            assert!(
-                Instant::now() < deadline,
-                "alpes did not stop after SIGTERM"
-            );
+            assert!(Instant::now() < deadline, "alpes did not stop after SIGTERM");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -137,34 +110,18 @@ impl Drop for Server {
     }
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn ws_connect(server: &Server, protocol: &str) -> Ws {
-    let mut request = format!("ws://{}/graphql/ws", server.addr)
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_str(protocol).unwrap(),
-    );
-    let (ws, response) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("websocket");
-    assert_eq!(
-        response
-            .headers()
-            .get("sec-websocket-protocol")
-            .and_then(|v| v.to_str().ok()),
-        Some(protocol)
-    );
+    let mut request = format!("ws://{}/graphql/ws", server.addr).into_client_request().unwrap();
+    request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_str(protocol).unwrap());
+    let (ws, response) = tokio_tungstenite::connect_async(request).await.expect("websocket");
+    assert_eq!(response.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()), Some(protocol));
     ws
 }
 
 async fn ws_send(ws: &mut Ws, value: Value) {
-    ws.send(Message::Text(value.to_string().into()))
-        .await
-        .expect("ws send");
+    ws.send(Message::Text(value.to_string().into())).await.expect("ws send");
 }
 
 /// The next JSON message that is not a keep-alive.
@@ -184,10 +141,8 @@ async fn ws_next(ws: &mut Ws) -> Value {
     }
 }
 
-const CREATE_AFFILIATE: &str =
-    "mutation($i: CreateAffiliateInput!) { createAffiliate(input: $i) { id code } }";
-const CREATE_CAMPAIGN: &str =
-    "mutation($i: CreateCampaignInput!) { createCampaign(input: $i) { id code } }";
+const CREATE_AFFILIATE: &str = "mutation($i: CreateAffiliateInput!) { createAffiliate(input: $i) { id code } }";
+const CREATE_CAMPAIGN: &str = "mutation($i: CreateCampaignInput!) { createCampaign(input: $i) { id code } }";
 
 fn affiliate(name: &str, email: &str) -> Value {
     json!({"i": {"name": name, "email": email, "commissionConfig": {"baseRate": "10", "minimumPayout": "100"}}})
@@ -199,11 +154,7 @@ async fn admin_creates_affiliate_and_campaign_and_a_subscriber_sees_both_live() 
     let token = server.login().await;
 
     let mut ws = ws_connect(&server, "graphql-transport-ws").await;
-    ws_send(
-        &mut ws,
-        json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}}),
-    )
-    .await;
+    ws_send(&mut ws, json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})).await;
     assert_eq!(ws_next(&mut ws).await["type"], "connection_ack");
     ws_send(
         &mut ws,
@@ -212,17 +163,16 @@ async fn admin_creates_affiliate_and_campaign_and_a_subscriber_sees_both_live() 
     .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let created = server
-        .graphql(
-            Some(&token),
-            CREATE_AFFILIATE,
-            affiliate("María González", "maria@example.com"),
-        )
-        .await;
+    let created =
+        server.graphql(Some(&token), CREATE_AFFILIATE, affiliate("María González", "maria@example.com")).await;
     let affiliate_id = created["data"]["createAffiliate"]["id"].clone();
     assert!(affiliate_id.is_string(), "{created}");
     let campaign = server
-        .graphql(Some(&token), CREATE_CAMPAIGN, json!({"i": {"name": "Black Friday", "startsAt": "2026-11-24T00:00:00Z", "currency": "COP"}}))
+        .graphql(
+            Some(&token),
+            CREATE_CAMPAIGN,
+            json!({"i": {"name": "Black Friday", "startsAt": "2026-11-24T00:00:00Z", "currency": "COP"}}),
+        )
         .await;
     let campaign_id = campaign["data"]["createCampaign"]["id"].clone();
 
@@ -233,10 +183,7 @@ async fn admin_creates_affiliate_and_campaign_and_a_subscriber_sees_both_live() 
     assert_eq!(event["topic"], "afiliados.eventos");
     assert_eq!(event["eventType"], "afiliado_creado");
     assert_eq!(event["aggregateId"], affiliate_id);
-    assert_eq!(
-        event["envelope"]["datos_afiliado"]["nombre"],
-        "María González"
-    );
+    assert_eq!(event["envelope"]["datos_afiliado"]["nombre"], "María González");
     let second = ws_next(&mut ws).await;
     let event = &second["payload"]["data"]["events"];
     assert_eq!(event["topic"], "marketing.eventos");
@@ -251,39 +198,20 @@ async fn legacy_graphql_ws_protocol_and_bad_tokens_on_connection_init() {
     let token = server.login().await;
 
     let mut ws = ws_connect(&server, "graphql-ws").await;
-    ws_send(
-        &mut ws,
-        json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}}),
-    )
-    .await;
+    ws_send(&mut ws, json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})).await;
     assert_eq!(ws_next(&mut ws).await["type"], "connection_ack");
     ws_send(&mut ws, json!({"id": "7", "type": "start", "payload": {"query": "subscription { events(topics: [\"afiliados.eventos\"]) { eventType } }"}})).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    server
-        .graphql(
-            Some(&token),
-            CREATE_AFFILIATE,
-            affiliate("Legacy", "legacy@example.com"),
-        )
-        .await;
+    server.graphql(Some(&token), CREATE_AFFILIATE, affiliate("Legacy", "legacy@example.com")).await;
     let message = ws_next(&mut ws).await;
     assert_eq!(message["type"], "data", "{message}");
     assert_eq!(message["id"], "7");
-    assert_eq!(
-        message["payload"]["data"]["events"]["eventType"],
-        "afiliado_creado"
-    );
+    assert_eq!(message["payload"]["data"]["events"]["eventType"], "afiliado_creado");
 
     // A forged token in connection_init is refused.
     let mut bad = ws_connect(&server, "graphql-transport-ws").await;
-    ws_send(
-        &mut bad,
-        json!({"type": "connection_init", "payload": {"authorization": "Bearer not.a.token"}}),
-    )
-    .await;
-    let refused = tokio::time::timeout(Duration::from_secs(5), bad.next())
-        .await
-        .expect("answer");
+    ws_send(&mut bad, json!({"type": "connection_init", "payload": {"authorization": "Bearer not.a.token"}})).await;
+    let refused = tokio::time::timeout(Duration::from_secs(5), bad.next()).await.expect("answer");
     match refused {
         Some(Ok(Message::Close(frame))) => {
             assert!(frame.is_some_and(|f| u16::from(f.code) == 4403 || f.reason.contains("token")))
@@ -299,44 +227,15 @@ async fn legacy_graphql_ws_protocol_and_bad_tokens_on_connection_init() {
 async fn health_ready_home_and_graphiql() {
     let server = Server::start().await;
     let client = reqwest::Client::new();
-    let health: Value = client
-        .get(format!("{}/health", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = client.get(format!("{}/health", server.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
-    let ready: Value = client
-        .get(format!("{}/ready", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: Value = client.get(format!("{}/ready", server.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(ready["status"], "ready");
-    let graphiql = client
-        .get(format!("{}/graphql", server.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let graphiql = client.get(format!("{}/graphql", server.base)).send().await.unwrap().text().await.unwrap();
     assert!(graphiql.to_lowercase().contains("graphiql"));
-    let home = client
-        .get(format!("{}/", server.base))
-        .send()
-        .await
-        .unwrap();
+    let home = client.get(format!("{}/", server.base)).send().await.unwrap();
     assert!(home.status().is_success());
-    let missing = client
-        .get(format!("{}/api/v1/nothing", server.base))
-        .send()
-        .await
-        .unwrap();
+    let missing = client.get(format!("{}/api/v1/nothing", server.base)).send().await.unwrap();
     assert_eq!(missing.status(), 404);
     let body: Value = missing.json().await.unwrap();
     assert_eq!(body["error"]["code"], "NOT_FOUND");
@@ -352,14 +251,10 @@ async fn tokens_survive_a_restart_and_sigterm_stops_cleanly() {
     assert!(server.data_dir.join("jwt_secret").exists());
 
     let restarted = Server::start_on(server.database_url.clone(), server.data_dir.clone()).await;
-    let me = restarted
-        .graphql(Some(&token), "{ me { role user { email } } }", json!({}))
-        .await;
+    let me = restarted.graphql(Some(&token), "{ me { role user { email } } }", json!({})).await;
     assert_eq!(me["data"]["me"]["user"]["email"], ADMIN_EMAIL, "{me}");
     // The first admin is created once only.
-    let users = restarted
-        .graphql(Some(&token), "{ users { email } }", json!({}))
-        .await;
+    let users = restarted.graphql(Some(&token), "{ users { email } }", json!({})).await;
     assert_eq!(users["data"]["users"].as_array().map(Vec::len), Some(1));
 }
 
@@ -374,17 +269,12 @@ async fn bad_configuration_fails_fast_with_a_message() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("DATABASE_URL"));
 
-    let output = Command::new(env!("CARGO_BIN_EXE_alpes"))
-        .args(["token", "--role", "AFFILIATE"])
-        .output()
-        .expect("run alpes");
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_alpes")).args(["token", "--role", "AFFILIATE"]).output().expect("run alpes");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--affiliate"));
 
-    let output = Command::new(env!("CARGO_BIN_EXE_alpes"))
-        .args(["export-schema"])
-        .output()
-        .expect("run alpes");
+    let output = Command::new(env!("CARGO_BIN_EXE_alpes")).args(["export-schema"]).output().expect("run alpes");
     assert!(output.status.success());
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
@@ -402,23 +292,11 @@ async fn cli_token_is_accepted_by_the_server() {
         .args(["token", "--role", "ANALYST", "--ttl", "1h"])
         .output()
         .expect("run alpes token");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let token = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    let me = server
-        .graphql(Some(&token), "{ me { role user { email } } }", json!({}))
-        .await;
+    let me = server.graphql(Some(&token), "{ me { role user { email } } }", json!({})).await;
     assert_eq!(me["data"]["me"]["role"], "ANALYST", "{me}");
     assert!(me["data"]["me"]["user"].is_null());
-    let denied = server
-        .graphql(
-            Some(&token),
-            CREATE_AFFILIATE,
-            affiliate("X", "x@example.com"),
-        )
-        .await;
+    let denied = server.graphql(Some(&token), CREATE_AFFILIATE, affiliate("X", "x@example.com")).await;
     assert_eq!(denied["errors"][0]["extensions"]["code"], "FORBIDDEN");
 }

@@ -6,9 +6,7 @@ use serde::{Deserialize, Serialize};
 pub use super::campaigns::AttributionModel;
 
 /// Values of `journeys.status`, stored as UPPER_SNAKE strings (`String(32)`).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum JourneyStatus {

@@ -48,20 +48,14 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("idx_campaigns_status")
-                    .table(Campaigns::Table)
-                    .col(Campaigns::Status)
-                    .to_owned(),
+                Index::create().name("idx_campaigns_status").table(Campaigns::Table).col(Campaigns::Status).to_owned(),
             )
             .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(Campaigns::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(Campaigns::Table).to_owned()).await
     }
 }
 

@@ -70,20 +70,12 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("idx_orders_event_id")
-                    .table(Orders::Table)
-                    .col(Orders::EventId)
-                    .to_owned(),
+                Index::create().name("idx_orders_event_id").table(Orders::Table).col(Orders::EventId).to_owned(),
             )
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("idx_orders_created_at")
-                    .table(Orders::Table)
-                    .col(Orders::CreatedAt)
-                    .to_owned(),
+                Index::create().name("idx_orders_created_at").table(Orders::Table).col(Orders::CreatedAt).to_owned(),
             )
             .await?;
         manager
@@ -99,9 +91,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(Orders::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(Orders::Table).to_owned()).await
     }
 }
 

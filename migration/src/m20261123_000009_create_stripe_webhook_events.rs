@@ -20,9 +20,7 @@ impl MigrationTrait for Migration {
                     .col(integer(StripeWebhookEvents::Attempts))
                     .col(json_binary(StripeWebhookEvents::Payload))
                     .col(timestamp_with_time_zone(StripeWebhookEvents::ReceivedAt))
-                    .col(timestamp_with_time_zone_null(
-                        StripeWebhookEvents::ProcessedAt,
-                    ))
+                    .col(timestamp_with_time_zone_null(StripeWebhookEvents::ProcessedAt))
                     .to_owned(),
             )
             .await?;
@@ -39,9 +37,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(StripeWebhookEvents::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(StripeWebhookEvents::Table).to_owned()).await
     }
 }
 

@@ -12,11 +12,7 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(OutboxEvents::Table)
-                    .col(
-                        big_integer(OutboxEvents::Seq)
-                            .auto_increment()
-                            .primary_key(),
-                    )
+                    .col(big_integer(OutboxEvents::Seq).auto_increment().primary_key())
                     .col(uuid(OutboxEvents::Id))
                     .col(string_len(OutboxEvents::Topic, 64))
                     .col(string_len(OutboxEvents::EventType, 64))
@@ -71,9 +67,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(OutboxEvents::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(OutboxEvents::Table).to_owned()).await
     }
 }
 

@@ -19,12 +19,8 @@ impl MigrationTrait for Migration {
                     .col(string_len(IntegrationDeliveries::Status, 32))
                     .col(integer(IntegrationDeliveries::Attempts))
                     .col(integer(IntegrationDeliveries::MaxAttempts))
-                    .col(timestamp_with_time_zone(
-                        IntegrationDeliveries::NextAttemptAt,
-                    ))
-                    .col(timestamp_with_time_zone_null(
-                        IntegrationDeliveries::LockedUntil,
-                    ))
+                    .col(timestamp_with_time_zone(IntegrationDeliveries::NextAttemptAt))
+                    .col(timestamp_with_time_zone_null(IntegrationDeliveries::LockedUntil))
                     .col(text_null(IntegrationDeliveries::LastError))
                     .col(integer_null(IntegrationDeliveries::LastHttpStatus))
                     .col(timestamp_with_time_zone(IntegrationDeliveries::CreatedAt))
@@ -65,9 +61,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(IntegrationDeliveries::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(IntegrationDeliveries::Table).to_owned()).await
     }
 }
 

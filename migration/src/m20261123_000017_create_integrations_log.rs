@@ -64,9 +64,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(IntegrationsLog::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(IntegrationsLog::Table).to_owned()).await
     }
 }
 

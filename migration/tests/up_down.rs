@@ -13,8 +13,8 @@ use entity::{affiliates, outbox_events};
 use migration::{Migrator, MigratorTrait};
 use rust_decimal::Decimal;
 use sea_orm_migration::sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ConnectionTrait, Database, DatabaseConnection,
-    EntityTrait, IntoActiveModel, Set, SqlErr,
+    ActiveModelTrait, ActiveValue::NotSet, ConnectionTrait, Database, DatabaseConnection, EntityTrait, IntoActiveModel,
+    Set, SqlErr,
 };
 use sea_orm_migration::SchemaManager;
 use serde_json::json;
@@ -63,10 +63,7 @@ async fn check_tables(db: &DatabaseConnection, expected: bool) -> TestResult {
     let manager = SchemaManager::new(db);
     for table in TABLES {
         let exists = manager.has_table(table).await?;
-        ensure(
-            exists == expected,
-            format!("table {table}: exists = {exists}, expected {expected}"),
-        )?;
+        ensure(exists == expected, format!("table {table}: exists = {exists}, expected {expected}"))?;
     }
     Ok(())
 }
@@ -125,16 +122,8 @@ async fn exercise(db: &DatabaseConnection) -> TestResult {
 
     // affiliates: insert, read back, unique email.
     let first = affiliate("AFF-001", "partner@example.com", now);
-    first
-        .clone()
-        .into_active_model()
-        .reset_all()
-        .insert(db)
-        .await?;
-    let found = affiliates::Entity::find_by_id(first.id)
-        .one(db)
-        .await?
-        .ok_or("inserted affiliate not found")?;
+    first.clone().into_active_model().reset_all().insert(db).await?;
+    let found = affiliates::Entity::find_by_id(first.id).one(db).await?.ok_or("inserted affiliate not found")?;
     ensure(found == first, format!("affiliate round-trip: {found:?}"))?;
 
     let duplicate = affiliate("AFF-002", "partner@example.com", now);
@@ -149,10 +138,7 @@ async fn exercise(db: &DatabaseConnection) -> TestResult {
     // outbox_events: seq is assigned by the database and increases.
     let seq1 = insert_outbox(db, now).await?;
     let seq2 = insert_outbox(db, now).await?;
-    ensure(
-        seq1 > 0 && seq2 > seq1,
-        format!("outbox seq {seq1} then {seq2}"),
-    )?;
+    ensure(seq1 > 0 && seq2 > seq1, format!("outbox seq {seq1} then {seq2}"))?;
 
     Migrator::down(db, None).await?;
     check_tables(db, false).await?;
@@ -183,10 +169,7 @@ fn with_database(url: &str, name: &str) -> String {
 /// a fresh PostgreSQL database when `TEST_DATABASE_URL` is set (CI runs both).
 #[tokio::test]
 async fn up_down_up() -> TestResult {
-    let Some(url) = std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-    else {
+    let Some(url) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.trim().is_empty()) else {
         let db = Database::connect("sqlite::memory:").await?;
         exercise(&db).await?;
         db.close().await?;
@@ -194,9 +177,7 @@ async fn up_down_up() -> TestResult {
     };
     let admin = Database::connect(url.as_str()).await?;
     let name = format!("alpes_mig_{}", Uuid::new_v4().simple());
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await?;
+    admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await?;
 
     let result: TestResult = async {
         let db = Database::connect(with_database(&url, &name).as_str()).await?;
@@ -206,9 +187,7 @@ async fn up_down_up() -> TestResult {
     }
     .await;
 
-    let dropped = admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await;
+    let dropped = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
     admin.close().await?;
     result?;
     dropped?;
@@ -221,12 +200,6 @@ fn with_database_replaces_the_path() {
         with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
         "postgres://postgres@127.0.0.1:5432/x"
     );
-    assert_eq!(
-        with_database("postgres://u:p@h/db?sslmode=disable", "x"),
-        "postgres://u:p@h/x?sslmode=disable"
-    );
-    assert_eq!(
-        with_database("postgres://h:5432", "x"),
-        "postgres://h:5432/x"
-    );
+    assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
+    assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
 }

@@ -6,10 +6,7 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{
-    auth::JwtKeys, config::Config, db, events, graphql, http, service::user_service,
-    state::AppState,
-};
+use crate::{auth::JwtKeys, config::Config, db, events, graphql, http, service::user_service, state::AppState};
 
 /// A running service's parts, for the binary and for tests.
 pub struct App {
@@ -28,28 +25,20 @@ impl App {
             state.config.graphql_max_complexity,
         );
         let router = http::router(state.clone(), schema.clone());
-        Self {
-            state,
-            schema,
-            router,
-        }
+        Self { state, schema, router }
     }
 }
 
 /// `alpes serve`: migrate, bootstrap the admin, start background jobs, serve until SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    config
-        .validate()
-        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    config.validate().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
     let conn = db::connect(&config).await?;
     db::migrate(&conn).await?;
     if let Some((email, generated)) = user_service::bootstrap_admin(&conn, &config).await? {
         match generated {
             Some(password) => {
                 // Printed once, on the first start only: there is no other copy.
-                println!(
-                    "\n  Created the first admin: {email}\n  Password (shown once): {password}\n"
-                );
+                println!("\n  Created the first admin: {email}\n  Password (shown once): {password}\n");
             }
             None => tracing::info!(%email, "created the first admin"),
         }
@@ -61,9 +50,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let relay = tokio::spawn(events::relay::run(app.state.clone(), shutdown.clone()));
 
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!("Alpes listening on http://{addr} (GraphiQL at /graphql)");
     run_until_shutdown(listener, app.router, shutdown_signal(), shutdown.clone()).await?;
     shutdown.cancel();

@@ -13,11 +13,7 @@ use crate::{
 };
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "alpes",
-    version,
-    about = "Partner tracking, attribution and commissions"
-)]
+#[command(name = "alpes", version, about = "Partner tracking, attribution and commissions")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -61,9 +57,7 @@ pub enum Command {
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
         .with_writer(std::io::stderr)
         .init();
     match execute(cli).await {
@@ -83,10 +77,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             config.validate()?;
             let conn = db::connect(&config).await?;
             db::migrate(&conn).await?;
-            println!(
-                "migrations applied to {}",
-                db::redact(&config.effective_database_url())
-            );
+            println!("migrations applied to {}", db::redact(&config.effective_database_url()));
             Ok(())
         }
         Command::ExportSchema { output } => {
@@ -97,13 +88,9 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Token {
-            role,
-            affiliate,
-            ttl,
-        } => {
-            let role = Role::parse(&role)
-                .ok_or_else(|| anyhow::anyhow!("--role must be ADMIN, ANALYST or AFFILIATE"))?;
+        Command::Token { role, affiliate, ttl } => {
+            let role =
+                Role::parse(&role).ok_or_else(|| anyhow::anyhow!("--role must be ADMIN, ANALYST or AFFILIATE"))?;
             if role == Role::Affiliate && affiliate.is_none() {
                 anyhow::bail!("an AFFILIATE token needs --affiliate <id>");
             }
@@ -112,19 +99,12 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             }
             let ttl = parse_ttl(&ttl)?;
             let keys = JwtKeys::load(config.jwt_secret.as_deref(), &config.data_dir)?;
-            let caller = Caller {
-                user_id: None,
-                role,
-                affiliate_id: affiliate,
-            };
+            let caller = Caller { user_id: None, role, affiliate_id: affiliate };
             let (token, _) = keys.issue(&caller, ttl)?;
             println!("{token}");
             Ok(())
         }
-        Command::CreateAdmin {
-            email,
-            password: given,
-        } => {
+        Command::CreateAdmin { email, password: given } => {
             config.validate()?;
             let conn = db::connect(&config).await?;
             db::migrate(&conn).await?;
@@ -146,9 +126,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
 pub fn parse_ttl(value: &str) -> anyhow::Result<chrono::Duration> {
     let value = value.trim();
     let (number, unit) = value.split_at(value.len().saturating_sub(1));
-    let n: i64 = number
-        .parse()
-        .map_err(|_| anyhow::anyhow!("--ttl must look like 30m, 12h or 7d"))?;
+    let n: i64 = number.parse().map_err(|_| anyhow::anyhow!("--ttl must look like 30m, 12h or 7d"))?;
     let ttl = match unit {
         "m" => chrono::Duration::minutes(n),
         "h" => chrono::Duration::hours(n),

@@ -19,12 +19,7 @@ pub struct Config {
     pub data_dir: PathBuf,
 
     /// Address the HTTP server listens on.
-    #[arg(
-        long,
-        env = "ALPES_ADDR",
-        default_value = "127.0.0.1:8000",
-        global = true
-    )]
+    #[arg(long, env = "ALPES_ADDR", default_value = "127.0.0.1:8000", global = true)]
     pub addr: SocketAddr,
 
     /// Secret for signing JWTs (HS256, at least 32 characters). Generated and kept in the data directory when unset.
@@ -36,21 +31,11 @@ pub struct Config {
     pub admin_email: Option<String>,
 
     /// Password of the admin created on first start (a random one is printed once when unset).
-    #[arg(
-        long,
-        env = "ALPES_ADMIN_PASSWORD",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "ALPES_ADMIN_PASSWORD", hide_env_values = true, global = true)]
     pub admin_password: Option<String>,
 
     /// Salt for hashing IP addresses (raw IPs are never stored).
-    #[arg(
-        long,
-        env = "ALPES_IP_HASH_SALT",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "ALPES_IP_HASH_SALT", hide_env_values = true, global = true)]
     pub ip_hash_salt: Option<String>,
 
     /// Public base URL of this service, used in tracking links (`{url}/r/{code}`). Default: `http://{addr}`.
@@ -58,48 +43,23 @@ pub struct Config {
     pub public_url: Option<String>,
 
     /// Tracking requests accepted per second from one IP (bursts of twice that); 0 turns the limit off.
-    #[arg(
-        long,
-        env = "ALPES_INGEST_RATE_LIMIT_PER_IP",
-        default_value_t = 200,
-        global = true
-    )]
+    #[arg(long, env = "ALPES_INGEST_RATE_LIMIT_PER_IP", default_value_t = 200, global = true)]
     pub ingest_rate_limit_per_ip: u32,
 
     /// Take the client IP from the first `X-Forwarded-For` hop (only behind a proxy you run).
-    #[arg(
-        long,
-        env = "ALPES_TRUST_FORWARDED_FOR",
-        default_value_t = false,
-        global = true
-    )]
+    #[arg(long, env = "ALPES_TRUST_FORWARDED_FOR", default_value_t = false, global = true)]
     pub trust_forwarded_for: bool,
 
     /// Maximum GraphQL query depth.
-    #[arg(
-        long,
-        env = "ALPES_GRAPHQL_MAX_DEPTH",
-        default_value_t = 12,
-        global = true
-    )]
+    #[arg(long, env = "ALPES_GRAPHQL_MAX_DEPTH", default_value_t = 12, global = true)]
     pub graphql_max_depth: usize,
 
     /// Maximum GraphQL query complexity.
-    #[arg(
-        long,
-        env = "ALPES_GRAPHQL_MAX_COMPLEXITY",
-        default_value_t = 2000,
-        global = true
-    )]
+    #[arg(long, env = "ALPES_GRAPHQL_MAX_COMPLEXITY", default_value_t = 2000, global = true)]
     pub graphql_max_complexity: usize,
 
     /// Lifetime of tokens issued by `login`, in hours.
-    #[arg(
-        long,
-        env = "ALPES_TOKEN_TTL_HOURS",
-        default_value_t = 12,
-        global = true
-    )]
+    #[arg(long, env = "ALPES_TOKEN_TTL_HOURS", default_value_t = 12, global = true)]
     pub token_ttl_hours: i64,
 }
 
@@ -108,10 +68,7 @@ impl Config {
     pub fn effective_database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
-            None => format!(
-                "sqlite://{}?mode=rwc",
-                self.data_dir.join("alpes.db").display()
-            ),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("alpes.db").display()),
         }
     }
 
@@ -126,14 +83,8 @@ impl Config {
     /// Checks what clap cannot: fails fast with a message a person can act on.
     pub fn validate(&self) -> Result<(), AppError> {
         let url = self.effective_database_url();
-        if !(url.starts_with("sqlite:")
-            || url.starts_with("postgres://")
-            || url.starts_with("postgresql://"))
-        {
-            return Err(AppError::validation(
-                "DATABASE_URL",
-                "DATABASE_URL must start with sqlite: or postgres://",
-            ));
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(AppError::validation("DATABASE_URL", "DATABASE_URL must start with sqlite: or postgres://"));
         }
         if let Some(secret) = &self.jwt_secret {
             if secret.len() < 32 {
@@ -143,9 +94,7 @@ impl Config {
                 ));
             }
         }
-        if self.admin_email.is_some() != self.admin_password.is_some()
-            && self.admin_password.is_some()
-        {
+        if self.admin_email.is_some() != self.admin_password.is_some() && self.admin_password.is_some() {
             return Err(AppError::validation(
                 "ALPES_ADMIN_EMAIL",
                 "ALPES_ADMIN_PASSWORD is set but ALPES_ADMIN_EMAIL is not",
@@ -213,12 +162,7 @@ fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> 
     {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)?;
+        let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
         file.write_all(contents.as_bytes())
     }
     #[cfg(not(unix))]

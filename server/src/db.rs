@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 
 use crate::{config::Config, error::AppError};
@@ -16,27 +16,20 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = sqlite_path(&url) {
         if let Some(parent) = std::path::Path::new(&path).parent() {
             if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    anyhow::anyhow!("cannot create database directory {}: {e}", parent.display())
-                })?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| anyhow::anyhow!("cannot create database directory {}: {e}", parent.display()))?;
             }
         }
     }
     let mut options = ConnectOptions::new(url.clone());
-    options
-        .sqlx_logging(false)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(10));
+    options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10)).connect_timeout(Duration::from_secs(10));
     if url.starts_with("sqlite:") {
-        options
-            .max_connections(8)
-            .min_connections(1)
-            .map_sqlx_sqlite_opts(|opts| {
-                opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10))
-            });
+        options.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+        });
     } else {
         options.max_connections(20).min_connections(1);
     }
@@ -46,28 +39,18 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None)
-        .await
-        .map_err(|e| anyhow::anyhow!("migration failed: {e}"))
+    Migrator::up(db, None).await.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
 }
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at once
 /// (`BEGIN IMMEDIATE`), so two writers queue instead of failing on lock upgrade.
 pub async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, AppError> {
-    let mode = (db.get_database_backend() == DbBackend::Sqlite)
-        .then_some(SqliteTransactionMode::Immediate);
-    Ok(db
-        .begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: mode,
-            ..Default::default()
-        })
-        .await?)
+    let mode = (db.get_database_backend() == DbBackend::Sqlite).then_some(SqliteTransactionMode::Immediate);
+    Ok(db.begin_with_options(TransactionOptions { sqlite_transaction_mode: mode, ..Default::default() }).await?)
 }
 
 fn sqlite_path(url: &str) -> Option<String> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:" && !path.starts_with("file:")).then(|| path.to_string())
 }
@@ -92,20 +75,14 @@ mod tests {
 
     #[test]
     fn sqlite_paths() {
-        assert_eq!(
-            sqlite_path("sqlite://./data/alpes.db?mode=rwc").as_deref(),
-            Some("./data/alpes.db")
-        );
+        assert_eq!(sqlite_path("sqlite://./data/alpes.db?mode=rwc").as_deref(), Some("./data/alpes.db"));
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("postgres://x"), None);
     }
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(
-            redact("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
     }
 }

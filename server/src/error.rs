@@ -15,10 +15,7 @@ use serde_json::json;
 pub enum AppError {
     /// 400: the input is wrong; nothing was changed.
     #[error("{message}")]
-    Validation {
-        field: Option<String>,
-        message: String,
-    },
+    Validation { field: Option<String>, message: String },
     /// 401: no credentials, or credentials that are expired, forged or malformed.
     #[error("{0}")]
     Unauthenticated(String),
@@ -30,24 +27,13 @@ pub enum AppError {
     NotFound { entity: &'static str, id: String },
     /// 409: the change collides with existing data (a unique field, a concurrent write).
     #[error("{message}")]
-    Conflict {
-        field: Option<String>,
-        message: String,
-    },
+    Conflict { field: Option<String>, message: String },
     /// 422: the request names a campaign, affiliate, … that does not exist.
     #[error("{entity} '{id}' does not exist")]
-    UnknownReference {
-        field: String,
-        entity: &'static str,
-        id: String,
-    },
+    UnknownReference { field: String, entity: &'static str, id: String },
     /// 409: a lifecycle move that the state machine does not allow.
     #[error("cannot move {entity} from {from} to {to}")]
-    InvalidTransition {
-        entity: &'static str,
-        from: String,
-        to: String,
-    },
+    InvalidTransition { entity: &'static str, from: String, to: String },
     /// 429 with Retry-After: too many requests from one client.
     #[error("too many requests; retry in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
@@ -64,24 +50,15 @@ pub enum AppError {
 
 impl AppError {
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Validation {
-            field: Some(field.into()),
-            message: message.into(),
-        }
+        Self::Validation { field: Some(field.into()), message: message.into() }
     }
 
     pub fn not_found(entity: &'static str, id: impl ToString) -> Self {
-        Self::NotFound {
-            entity,
-            id: id.to_string(),
-        }
+        Self::NotFound { entity, id: id.to_string() }
     }
 
     pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Conflict {
-            field: Some(field.into()),
-            message: message.into(),
-        }
+        Self::Conflict { field: Some(field.into()), message: message.into() }
     }
 
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
@@ -156,18 +133,13 @@ impl AppError {
         if let Some(SqlErr::UniqueConstraintViolation(message)) = err.sql_err() {
             let field = fields
                 .iter()
-                .find(|field| {
-                    message.contains(&format!("_{field}")) || message.contains(&format!(".{field}"))
-                })
+                .find(|field| message.contains(&format!("_{field}")) || message.contains(&format!(".{field}")))
                 .map(|field| (*field).to_string());
             let text = match &field {
                 Some(field) => format!("{field} is already taken"),
                 None => "a unique value is already taken".to_string(),
             };
-            return Self::Conflict {
-                field,
-                message: text,
-            };
+            return Self::Conflict { field, message: text };
         }
         err.into()
     }
@@ -199,9 +171,7 @@ impl IntoResponse for AppError {
         let mut response = (status, Json(json!({ "error": body }))).into_response();
         if let Self::TooManyRequests { retry_after_secs } = self {
             if let Ok(value) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, value);
+                response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
             }
         }
         response

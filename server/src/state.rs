@@ -29,21 +29,10 @@ impl AppState {
     pub fn new(db: DatabaseConnection, config: Config, jwt: JwtKeys) -> Self {
         let outbox_wakeup = Arc::new(Notify::new());
         let wakeup = outbox_wakeup.clone();
-        let salt = config
-            .ip_hash_salt
-            .clone()
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let salt = config.ip_hash_salt.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let ingest = Ingestor::start(db.clone(), salt, move || wakeup.notify_one());
         let ingest_limiter = Arc::new(RateLimiter::new(config.ingest_rate_limit_per_ip));
-        Self {
-            db,
-            config: Arc::new(config),
-            jwt,
-            hub: EventHub::new(4096),
-            outbox_wakeup,
-            ingest,
-            ingest_limiter,
-        }
+        Self { db, config: Arc::new(config), jwt, hub: EventHub::new(4096), outbox_wakeup, ingest, ingest_limiter }
     }
 
     /// Tells the relay that new outbox rows are committed.

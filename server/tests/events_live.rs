@@ -33,10 +33,7 @@ async fn a_restarted_relay_publishes_what_was_committed() {
     assert_eq!(relay::relay_once(&app.app.state).await.unwrap(), 2);
     let first = receiver.recv().await.unwrap();
     let second = receiver.recv().await.unwrap();
-    assert_eq!(
-        (first.event_type.as_str(), second.event_type.as_str()),
-        ("afiliado_creado", "campana_creada")
-    );
+    assert_eq!((first.event_type.as_str(), second.event_type.as_str()), ("afiliado_creado", "campana_creada"));
     assert!(first.seq < second.seq);
     // Published once: a second pass finds nothing.
     assert_eq!(relay::relay_once(&app.app.state).await.unwrap(), 0);
@@ -77,11 +74,7 @@ async fn subscriptions_filter_by_topic_and_by_affiliate() {
         r#"subscription { events(topics: ["afiliados.eventos"]) { eventType topic aggregateId envelope } }"#,
     );
     let mut affiliate_stream = subscribe(
-        Caller {
-            user_id: None,
-            role: Role::Affiliate,
-            affiliate_id: Some(own_id),
-        },
+        Caller { user_id: None, role: Role::Affiliate, affiliate_id: Some(own_id) },
         "subscription { events { eventType aggregateId } }",
     );
     // Streams are lazy: poll each once so it subscribes to the hub before anything is published.
@@ -102,56 +95,34 @@ async fn subscriptions_filter_by_topic_and_by_affiliate() {
 
     let a1 = next(&mut admin_stream).await;
     let a2 = next(&mut admin_stream).await;
-    assert_eq!(
-        a1["events"]["eventType"], "afiliado_creado",
-        "campaign event filtered out by topic"
-    );
+    assert_eq!(a1["events"]["eventType"], "afiliado_creado", "campaign event filtered out by topic");
     assert_eq!(a1["events"]["aggregateId"], other["id"]);
-    assert_eq!(
-        a1["events"]["envelope"]["datos_afiliado"]["nombre"],
-        "Other"
-    );
+    assert_eq!(a1["events"]["envelope"]["datos_afiliado"]["nombre"], "Other");
     assert_eq!(a2["events"]["eventType"], "afiliado_actualizado");
 
     let f1 = next(&mut affiliate_stream).await;
-    assert_eq!(
-        f1["events"]["eventType"], "afiliado_actualizado",
-        "only its own affiliate's events"
-    );
+    assert_eq!(f1["events"]["eventType"], "afiliado_actualizado", "only its own affiliate's events");
     assert_eq!(f1["events"]["aggregateId"], own["id"]);
     let more = tokio::time::timeout(Duration::from_millis(100), affiliate_stream.next()).await;
-    assert!(
-        more.is_err(),
-        "no other affiliate's event reaches an affiliate"
-    );
+    assert!(more.is_err(), "no other affiliate's event reaches an affiliate");
 }
 
 #[tokio::test]
 async fn unknown_topics_are_refused() {
     let app = TestApp::new().await;
     let state = app.app.state.clone();
-    let mut request =
-        async_graphql::Request::new(r#"subscription { events(topics: ["nope"]) { id } }"#);
+    let mut request = async_graphql::Request::new(r#"subscription { events(topics: ["nope"]) { id } }"#);
     request.data = graphql::request_data(&state, Some(Caller::system()));
     let mut stream = app.app.schema.execute_stream(request);
     let response = stream.next().await.unwrap();
     assert_eq!(
-        response.errors[0]
-            .extensions
-            .as_ref()
-            .and_then(|e| e.get("code"))
-            .map(|v| v.to_string()),
+        response.errors[0].extensions.as_ref().and_then(|e| e.get("code")).map(|v| v.to_string()),
         Some("\"VALIDATION\"".into())
     );
 }
 
-async fn next(
-    stream: &mut futures::stream::BoxStream<'static, async_graphql::Response>,
-) -> serde_json::Value {
-    let response = tokio::time::timeout(Duration::from_secs(2), stream.next())
-        .await
-        .unwrap()
-        .unwrap();
+async fn next(stream: &mut futures::stream::BoxStream<'static, async_graphql::Response>) -> serde_json::Value {
+    let response = tokio::time::timeout(Duration::from_secs(2), stream.next()).await.unwrap().unwrap();
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     response.data.into_json().unwrap()
 }

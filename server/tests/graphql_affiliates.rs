@@ -17,23 +17,15 @@ async fn create_read_update_delete() {
     assert_eq!(created["email"], "maria.gonzalez@email.com");
     assert_eq!(created["tier"], "PREMIUM");
     assert_eq!(created["status"], "ACTIVE");
-    assert_eq!(
-        created["document"],
-        json!({"type": "cedula", "number": "1234567890"})
-    );
-    assert_eq!(
-        created["bankDetails"]["accountNumber"], "••••••7890",
-        "bank account masked on read"
-    );
+    assert_eq!(created["document"], json!({"type": "cedula", "number": "1234567890"}));
+    assert_eq!(created["bankDetails"]["accountNumber"], "••••••7890", "bank account masked on read");
     assert_eq!(
         created["commissionConfig"],
         json!({"baseRate": "15", "premiumRate": "20", "minimumPayout": "50000.00", "currency": "COP"})
     );
 
     // By id and by code.
-    let by_code = app
-        .ok(&app.admin(), GET, json!({"id": "maria-gonzalez"}))
-        .await;
+    let by_code = app.ok(&app.admin(), GET, json!({"id": "maria-gonzalez"})).await;
     assert_eq!(by_code["affiliate"]["id"], created["id"]);
 
     let updated = app
@@ -47,35 +39,17 @@ async fn create_read_update_delete() {
     let updated = &updated["updateAffiliate"];
     assert_eq!(updated["phone"], "+57 300 999 8888");
     assert_eq!(updated["status"], "SUSPENDED");
-    assert_eq!(
-        updated["commissionConfig"],
-        json!({"baseRate": "18", "minimumPayout": "75000.00", "currency": "COP"})
-    );
+    assert_eq!(updated["commissionConfig"], json!({"baseRate": "18", "minimumPayout": "75000.00", "currency": "COP"}));
 
-    let deleted = app
-        .ok(&app.admin(), DELETE, json!({"id": created["id"]}))
-        .await;
+    let deleted = app.ok(&app.admin(), DELETE, json!({"id": created["id"]})).await;
     assert_eq!(deleted["deleteAffiliate"]["status"], "DELETED");
-    assert_eq!(
-        app.error_code(Some(&app.admin()), GET, json!({"id": created["id"]}))
-            .await,
-        "NOT_FOUND"
-    );
-    let list = app
-        .ok(&app.admin(), "{ affiliates { totalCount } }", json!({}))
-        .await;
+    assert_eq!(app.error_code(Some(&app.admin()), GET, json!({"id": created["id"]})).await, "NOT_FOUND");
+    let list = app.ok(&app.admin(), "{ affiliates { totalCount } }", json!({})).await;
     assert_eq!(list["affiliates"]["totalCount"], 0);
 
     // Every change left its event and its audit row.
     let types = event_types(&app).await;
-    assert_eq!(
-        types,
-        vec![
-            "afiliado_creado",
-            "afiliado_suspendido",
-            "afiliado_eliminado"
-        ]
-    );
+    assert_eq!(types, vec!["afiliado_creado", "afiliado_suspendido", "afiliado_eliminado"]);
     assert_eq!(app.count("audit_log").await, 3);
 }
 
@@ -84,11 +58,7 @@ async fn the_event_envelope_is_seed_004() {
     let app = TestApp::new().await;
     let created = create_affiliate(&app, "María González", "maria@example.com").await;
     use sea_orm::EntityTrait;
-    let row = entity::outbox_events::Entity::find()
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let row = entity::outbox_events::Entity::find().one(app.db()).await.unwrap().unwrap();
     assert_eq!(row.topic, "afiliados.eventos");
     let env = row.payload;
     assert_eq!(env["tipo_evento"], "afiliado_creado");
@@ -96,25 +66,15 @@ async fn the_event_envelope_is_seed_004() {
     assert_eq!(env["afiliado_id"], created["id"]);
     assert_eq!(env["datos_afiliado"]["nombre"], "María González");
     assert_eq!(env["datos_afiliado"]["tipo_afiliado"], "premium");
-    assert_eq!(
-        env["datos_afiliado"]["configuracion_comisiones"]["comision_base"],
-        json!(15.0)
-    );
-    assert_eq!(
-        env["metadatos"],
-        json!({"version": "1.0", "origen": "afiliados-service"})
-    );
+    assert_eq!(env["datos_afiliado"]["configuracion_comisiones"]["comision_base"], json!(15.0));
+    assert_eq!(env["metadatos"], json!({"version": "1.0", "origen": "afiliados-service"}));
 }
 
 #[tokio::test]
 async fn bad_input_gets_its_code_and_changes_nothing() {
     let app = TestApp::new().await;
     create_affiliate(&app, "Taken", "taken@example.com").await;
-    let before = (
-        app.count("affiliates").await,
-        app.count("outbox_events").await,
-        app.count("audit_log").await,
-    );
+    let before = (app.count("affiliates").await, app.count("outbox_events").await, app.count("audit_log").await);
 
     let with = |patch: Value| {
         let mut input = affiliate_input("Nuevo", "nuevo@example.com");
@@ -124,18 +84,8 @@ async fn bad_input_gets_its_code_and_changes_nothing() {
         json!({ "input": input })
     };
     let cases: Vec<(&str, Value, &str, Option<&str>)> = vec![
-        (
-            "invalid email",
-            with(json!({"email": "not-an-email"})),
-            "VALIDATION",
-            Some("email"),
-        ),
-        (
-            "empty name",
-            with(json!({"name": "  "})),
-            "VALIDATION",
-            Some("name"),
-        ),
+        ("invalid email", with(json!({"email": "not-an-email"})), "VALIDATION", Some("email")),
+        ("empty name", with(json!({"name": "  "})), "VALIDATION", Some("name")),
         (
             "rate above 100",
             with(json!({"commissionConfig": {"baseRate": "100.5", "minimumPayout": "1"}})),
@@ -150,25 +100,19 @@ async fn bad_input_gets_its_code_and_changes_nothing() {
         ),
         (
             "premium rate above 100",
-            with(
-                json!({"commissionConfig": {"baseRate": "1", "premiumRate": "101", "minimumPayout": "1"}}),
-            ),
+            with(json!({"commissionConfig": {"baseRate": "1", "premiumRate": "101", "minimumPayout": "1"}})),
             "VALIDATION",
             Some("commissionConfig.premiumRate"),
         ),
         (
             "unknown currency",
-            with(
-                json!({"commissionConfig": {"baseRate": "1", "minimumPayout": "1", "currency": "XYZ"}}),
-            ),
+            with(json!({"commissionConfig": {"baseRate": "1", "minimumPayout": "1", "currency": "XYZ"}})),
             "VALIDATION",
             Some("commissionConfig.currency"),
         ),
         (
             "sub-minor amount",
-            with(
-                json!({"commissionConfig": {"baseRate": "1", "minimumPayout": "1.5", "currency": "JPY"}}),
-            ),
+            with(json!({"commissionConfig": {"baseRate": "1", "minimumPayout": "1.5", "currency": "JPY"}})),
             "VALIDATION",
             Some("commissionConfig.minimumPayout"),
         ),
@@ -178,52 +122,26 @@ async fn bad_input_gets_its_code_and_changes_nothing() {
             "VALIDATION",
             Some("commissionConfig.minimumPayout"),
         ),
-        (
-            "duplicate email",
-            with(json!({"email": "TAKEN@example.com"})),
-            "CONFLICT",
-            Some("email"),
-        ),
-        (
-            "duplicate code",
-            with(json!({"code": "taken"})),
-            "CONFLICT",
-            Some("code"),
-        ),
-        (
-            "bad code",
-            with(json!({"code": "no spaces allowed"})),
-            "VALIDATION",
-            Some("code"),
-        ),
+        ("duplicate email", with(json!({"email": "TAKEN@example.com"})), "CONFLICT", Some("email")),
+        ("duplicate code", with(json!({"code": "taken"})), "CONFLICT", Some("code")),
+        ("bad code", with(json!({"code": "no spaces allowed"})), "VALIDATION", Some("code")),
         (
             "not a decimal",
             with(json!({"commissionConfig": {"baseRate": "abc", "minimumPayout": "1"}})),
             "VALIDATION",
             None,
         ),
-        (
-            "unknown tier",
-            with(json!({"tier": "GOLD"})),
-            "VALIDATION",
-            None,
-        ),
+        ("unknown tier", with(json!({"tier": "GOLD"})), "VALIDATION", None),
     ];
     for (name, variables, code, field) in cases {
-        let (_, body) = app
-            .post_graphql(Some(&app.admin()), CREATE_AFFILIATE, variables)
-            .await;
+        let (_, body) = app.post_graphql(Some(&app.admin()), CREATE_AFFILIATE, variables).await;
         let error = &body["errors"][0];
         assert_eq!(error["extensions"]["code"], code, "{name}: {body}");
         if let Some(field) = field {
             assert_eq!(error["extensions"]["field"], field, "{name}: {body}");
         }
     }
-    let after = (
-        app.count("affiliates").await,
-        app.count("outbox_events").await,
-        app.count("audit_log").await,
-    );
+    let after = (app.count("affiliates").await, app.count("outbox_events").await, app.count("audit_log").await);
     assert_eq!(before, after, "nothing was written");
 }
 
@@ -231,32 +149,14 @@ async fn bad_input_gets_its_code_and_changes_nothing() {
 async fn unknown_and_malformed_ids() {
     let app = TestApp::new().await;
     let missing = uuid::Uuid::new_v4().to_string();
+    assert_eq!(app.error_code(Some(&app.admin()), GET, json!({"id": missing})).await, "NOT_FOUND");
+    assert_eq!(app.error_code(Some(&app.admin()), DELETE, json!({"id": missing})).await, "NOT_FOUND");
     assert_eq!(
-        app.error_code(Some(&app.admin()), GET, json!({"id": missing}))
-            .await,
+        app.error_code(Some(&app.admin()), UPDATE, json!({"input": {"id": missing, "name": "x"}})).await,
         "NOT_FOUND"
     );
     assert_eq!(
-        app.error_code(Some(&app.admin()), DELETE, json!({"id": missing}))
-            .await,
-        "NOT_FOUND"
-    );
-    assert_eq!(
-        app.error_code(
-            Some(&app.admin()),
-            UPDATE,
-            json!({"input": {"id": missing, "name": "x"}})
-        )
-        .await,
-        "NOT_FOUND"
-    );
-    assert_eq!(
-        app.error_code(
-            Some(&app.admin()),
-            DELETE,
-            json!({"id": "not-a-known-code"})
-        )
-        .await,
+        app.error_code(Some(&app.admin()), DELETE, json!({"id": "not-a-known-code"})).await,
         "NOT_FOUND",
         "an id that is not a UUID is taken as a code"
     );
@@ -268,21 +168,12 @@ async fn update_conflicts_name_the_field() {
     create_affiliate(&app, "Uno", "uno@example.com").await;
     let dos = create_affiliate(&app, "Dos", "dos@example.com").await;
     let (_, body) = app
-        .post_graphql(
-            Some(&app.admin()),
-            UPDATE,
-            json!({"input": {"id": dos["id"], "email": "uno@example.com"}}),
-        )
+        .post_graphql(Some(&app.admin()), UPDATE, json!({"input": {"id": dos["id"], "email": "uno@example.com"}}))
         .await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "CONFLICT");
     assert_eq!(body["errors"][0]["extensions"]["field"], "email");
-    let (_, body) = app
-        .post_graphql(
-            Some(&app.admin()),
-            UPDATE,
-            json!({"input": {"id": dos["id"], "status": "DELETED"}}),
-        )
-        .await;
+    let (_, body) =
+        app.post_graphql(Some(&app.admin()), UPDATE, json!({"input": {"id": dos["id"], "status": "DELETED"}})).await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION");
 }
 
@@ -298,17 +189,12 @@ async fn lists_page_filter_and_search() {
     assert_eq!(page["totalCount"], 5);
     assert_eq!(page["edges"].as_array().unwrap().len(), 2);
     assert_eq!(page["pageInfo"]["hasNextPage"], true);
-    assert_eq!(
-        page["edges"][0]["node"]["code"], "partner-4",
-        "newest first"
-    );
+    assert_eq!(page["edges"][0]["node"]["code"], "partner-4", "newest first");
 
     let mut seen: Vec<String> = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let data = app
-            .ok(&app.admin(), query, json!({"first": 2, "after": after}))
-            .await;
+        let data = app.ok(&app.admin(), query, json!({"first": 2, "after": after})).await;
         let page = &data["affiliates"];
         for edge in page["edges"].as_array().unwrap() {
             seen.push(edge["node"]["code"].as_str().unwrap().to_string());
@@ -322,24 +208,12 @@ async fn lists_page_filter_and_search() {
     seen.dedup();
     assert_eq!(seen.len(), 5, "no item twice across pages");
 
-    let found = app
-        .ok(&app.admin(), query, json!({"f": {"search": "P3@EXAMPLE"}}))
-        .await;
+    let found = app.ok(&app.admin(), query, json!({"f": {"search": "P3@EXAMPLE"}})).await;
     assert_eq!(found["affiliates"]["totalCount"], 1);
-    let premium = app
-        .ok(&app.admin(), query, json!({"f": {"tier": "STANDARD"}}))
-        .await;
+    let premium = app.ok(&app.admin(), query, json!({"f": {"tier": "STANDARD"}})).await;
     assert_eq!(premium["affiliates"]["totalCount"], 0);
-    assert_eq!(
-        app.error_code(Some(&app.admin()), query, json!({"first": 500}))
-            .await,
-        "VALIDATION"
-    );
-    assert_eq!(
-        app.error_code(Some(&app.admin()), query, json!({"after": "garbage"}))
-            .await,
-        "VALIDATION"
-    );
+    assert_eq!(app.error_code(Some(&app.admin()), query, json!({"first": 500})).await, "VALIDATION");
+    assert_eq!(app.error_code(Some(&app.admin()), query, json!({"after": "garbage"})).await, "VALIDATION");
 }
 
 async fn event_types(app: &TestApp) -> Vec<String> {

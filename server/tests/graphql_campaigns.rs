@@ -36,28 +36,11 @@ async fn lifecycle_moves_and_illegal_ones() {
     let c = create_campaign(&app, "Verano").await;
     let admin = app.admin();
     let id = json!({"id": c["id"]});
-    assert_eq!(
-        app.error_code(Some(&admin), PAUSE, id.clone()).await,
-        "INVALID_TRANSITION",
-        "a draft cannot be paused"
-    );
-    assert_eq!(
-        app.ok(&admin, ACTIVATE, id.clone()).await["activateCampaign"]["status"],
-        "ACTIVE"
-    );
-    assert_eq!(
-        app.error_code(Some(&admin), ACTIVATE, id.clone()).await,
-        "INVALID_TRANSITION",
-        "never a silent no-op"
-    );
-    assert_eq!(
-        app.ok(&admin, PAUSE, id.clone()).await["pauseCampaign"]["status"],
-        "PAUSED"
-    );
-    assert_eq!(
-        app.ok(&admin, ACTIVATE, id.clone()).await["activateCampaign"]["status"],
-        "ACTIVE"
-    );
+    assert_eq!(app.error_code(Some(&admin), PAUSE, id.clone()).await, "INVALID_TRANSITION", "a draft cannot be paused");
+    assert_eq!(app.ok(&admin, ACTIVATE, id.clone()).await["activateCampaign"]["status"], "ACTIVE");
+    assert_eq!(app.error_code(Some(&admin), ACTIVATE, id.clone()).await, "INVALID_TRANSITION", "never a silent no-op");
+    assert_eq!(app.ok(&admin, PAUSE, id.clone()).await["pauseCampaign"]["status"], "PAUSED");
+    assert_eq!(app.ok(&admin, ACTIVATE, id.clone()).await["activateCampaign"]["status"], "ACTIVE");
     use sea_orm::{EntityTrait, QueryOrder};
     let types: Vec<String> = entity::outbox_events::Entity::find()
         .order_by_asc(entity::outbox_events::Column::Seq)
@@ -67,15 +50,7 @@ async fn lifecycle_moves_and_illegal_ones() {
         .into_iter()
         .map(|e| e.event_type)
         .collect();
-    assert_eq!(
-        types,
-        [
-            "campana_creada",
-            "campana_activada",
-            "campana_pausada",
-            "campana_activada"
-        ]
-    );
+    assert_eq!(types, ["campana_creada", "campana_activada", "campana_pausada", "campana_activada"]);
     let analyst = app.token(Role::Analyst, None);
     assert_eq!(app.error_code(Some(&analyst), PAUSE, id).await, "FORBIDDEN");
 }
@@ -84,10 +59,7 @@ async fn lifecycle_moves_and_illegal_ones() {
 async fn bad_input_gets_its_code_and_changes_nothing() {
     let app = TestApp::new().await;
     create_campaign(&app, "Existing").await;
-    let before = (
-        app.count("campaigns").await,
-        app.count("outbox_events").await,
-    );
+    let before = (app.count("campaigns").await, app.count("outbox_events").await);
     let with = |patch: Value| {
         let mut input = campaign_input("Nueva");
         for (k, v) in patch.as_object().unwrap() {
@@ -96,18 +68,8 @@ async fn bad_input_gets_its_code_and_changes_nothing() {
         json!({ "input": input })
     };
     let cases: Vec<(&str, Value, &str, Option<&str>)> = vec![
-        (
-            "end before start",
-            with(json!({"endsAt": "2026-11-01T00:00:00Z"})),
-            "VALIDATION",
-            Some("endsAt"),
-        ),
-        (
-            "unknown currency",
-            with(json!({"currency": "ABC"})),
-            "VALIDATION",
-            Some("currency"),
-        ),
+        ("end before start", with(json!({"endsAt": "2026-11-01T00:00:00Z"})), "VALIDATION", Some("endsAt")),
+        ("unknown currency", with(json!({"currency": "ABC"})), "VALIDATION", Some("currency")),
         (
             "rate above 100",
             with(json!({"commissionConfig": {"saleRate": "120"}})),
@@ -120,65 +82,26 @@ async fn bad_input_gets_its_code_and_changes_nothing() {
             "VALIDATION",
             Some("commissionConfig.flatAmount"),
         ),
-        (
-            "lookback 0",
-            with(json!({"lookbackDays": 0})),
-            "VALIDATION",
-            Some("lookbackDays"),
-        ),
+        ("lookback 0", with(json!({"lookbackDays": 0})), "VALIDATION", Some("lookbackDays")),
         (
             "budget finer than the currency",
             with(json!({"currency": "JPY", "budget": "10.5"})),
             "VALIDATION",
             Some("budget"),
         ),
-        (
-            "targeting not an object",
-            with(json!({"targeting": [1, 2]})),
-            "VALIDATION",
-            Some("targeting"),
-        ),
-        (
-            "bad channel",
-            with(json!({"channels": ["we b"]})),
-            "VALIDATION",
-            Some("channels"),
-        ),
-        (
-            "duplicate code",
-            with(json!({"code": "existing"})),
-            "CONFLICT",
-            Some("code"),
-        ),
-        (
-            "bad date",
-            with(json!({"startsAt": "yesterday"})),
-            "VALIDATION",
-            None,
-        ),
+        ("targeting not an object", with(json!({"targeting": [1, 2]})), "VALIDATION", Some("targeting")),
+        ("bad channel", with(json!({"channels": ["we b"]})), "VALIDATION", Some("channels")),
+        ("duplicate code", with(json!({"code": "existing"})), "CONFLICT", Some("code")),
+        ("bad date", with(json!({"startsAt": "yesterday"})), "VALIDATION", None),
     ];
     for (name, variables, code, field) in cases {
-        let (_, body) = app
-            .post_graphql(Some(&app.admin()), CREATE_CAMPAIGN, variables)
-            .await;
-        assert_eq!(
-            body["errors"][0]["extensions"]["code"], code,
-            "{name}: {body}"
-        );
+        let (_, body) = app.post_graphql(Some(&app.admin()), CREATE_CAMPAIGN, variables).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], code, "{name}: {body}");
         if let Some(field) = field {
-            assert_eq!(
-                body["errors"][0]["extensions"]["field"], field,
-                "{name}: {body}"
-            );
+            assert_eq!(body["errors"][0]["extensions"]["field"], field, "{name}: {body}");
         }
     }
-    assert_eq!(
-        before,
-        (
-            app.count("campaigns").await,
-            app.count("outbox_events").await
-        )
-    );
+    assert_eq!(before, (app.count("campaigns").await, app.count("outbox_events").await));
 }
 
 #[tokio::test]
@@ -193,21 +116,11 @@ async fn update_checks_the_merged_dates() {
     assert_eq!(moved["updateCampaign"]["attributionModel"], "LINEAR");
     assert_eq!(moved["updateCampaign"]["budget"], "1000.00");
     let (_, body) = app
-        .post_graphql(
-            Some(&admin),
-            UPDATE,
-            json!({"input": {"id": c["id"], "startsAt": "2030-01-01T00:00:00Z"}}),
-        )
+        .post_graphql(Some(&admin), UPDATE, json!({"input": {"id": c["id"], "startsAt": "2030-01-01T00:00:00Z"}}))
         .await;
-    assert_eq!(
-        body["errors"][0]["extensions"]["field"], "endsAt",
-        "new start after the stored end"
-    );
+    assert_eq!(body["errors"][0]["extensions"]["field"], "endsAt", "new start after the stored end");
     let missing = json!({"input": {"id": uuid::Uuid::new_v4().to_string(), "name": "x"}});
-    assert_eq!(
-        app.error_code(Some(&admin), UPDATE, missing).await,
-        "NOT_FOUND"
-    );
+    assert_eq!(app.error_code(Some(&admin), UPDATE, missing).await, "NOT_FOUND");
 }
 
 #[tokio::test]
@@ -223,10 +136,7 @@ async fn tracking_links_for_admins_and_for_affiliates_themselves() {
     let link = &link["createTrackingLink"];
     assert_eq!(link["affiliate"]["code"], "own");
     assert_eq!(link["campaign"]["code"], "links");
-    assert_eq!(
-        link["url"],
-        format!("http://alpes.test/r/{}", link["code"].as_str().unwrap())
-    );
+    assert_eq!(link["url"], format!("http://alpes.test/r/{}", link["code"].as_str().unwrap()));
 
     let own_id: uuid::Uuid = own["id"].as_str().unwrap().parse().unwrap();
     let token = app.token(Role::Affiliate, Some(own_id));
@@ -239,7 +149,11 @@ async fn tracking_links_for_admins_and_for_affiliates_themselves() {
         .await;
     assert_eq!(code, "FORBIDDEN");
     let code = app
-        .error_code(Some(&app.admin()), CREATE_LINK, json!({"input": {"affiliateId": "own", "campaignId": "links", "destinationUrl": "javascript:alert(1)"}}))
+        .error_code(
+            Some(&app.admin()),
+            CREATE_LINK,
+            json!({"input": {"affiliateId": "own", "campaignId": "links", "destinationUrl": "javascript:alert(1)"}}),
+        )
         .await;
     assert_eq!(code, "VALIDATION");
     let code = app
@@ -247,25 +161,20 @@ async fn tracking_links_for_admins_and_for_affiliates_themselves() {
         .await;
     assert_eq!(code, "CONFLICT");
     let code = app
-        .error_code(Some(&app.admin()), CREATE_LINK, json!({"input": {"affiliateId": "nobody", "campaignId": "links", "destinationUrl": "https://x.com"}}))
+        .error_code(
+            Some(&app.admin()),
+            CREATE_LINK,
+            json!({"input": {"affiliateId": "nobody", "campaignId": "links", "destinationUrl": "https://x.com"}}),
+        )
         .await;
     assert_eq!(code, "NOT_FOUND");
 
     // The affiliate sees its own links only, through every path.
     let seen = app
-        .ok(
-            &token,
-            "{ trackingLinks { totalCount } campaign(id: \"links\") { trackingLinks { code } } }",
-            json!({}),
-        )
+        .ok(&token, "{ trackingLinks { totalCount } campaign(id: \"links\") { trackingLinks { code } } }", json!({}))
         .await;
     assert_eq!(seen["trackingLinks"]["totalCount"], 2);
-    let all = app
-        .ok(&app.admin(), "{ trackingLinks { totalCount } }", json!({}))
-        .await;
+    let all = app.ok(&app.admin(), "{ trackingLinks { totalCount } }", json!({})).await;
     assert_eq!(all["trackingLinks"]["totalCount"], 2);
-    assert_eq!(
-        seen["campaign"]["trackingLinks"].as_array().unwrap().len(),
-        2
-    );
+    assert_eq!(seen["campaign"]["trackingLinks"].as_array().unwrap().len(), 2);
 }

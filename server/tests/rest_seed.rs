@@ -18,23 +18,15 @@ async fn call(
     token: Option<&str>,
     body: Option<&str>,
 ) -> (StatusCode, Value) {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/json");
+    let mut request = Request::builder().method(method).uri(uri).header("content-type", "application/json");
     if let Some(token) = token {
         request = request.header("authorization", format!("Bearer {token}"));
     }
-    let request = request
-        .body(body.map(|b| Body::from(b.to_string())).unwrap_or_default())
-        .unwrap();
+    let request = request.body(body.map(|b| Body::from(b.to_string())).unwrap_or_default()).unwrap();
     let response = app.app.router.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = to_bytes(response.into_body(), 1 << 20).await.unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
 const SEED_AFFILIATE: &str = r#"{
@@ -64,85 +56,35 @@ const SEED_CAMPAIGN: &str = r#"{
 async fn affiliates_with_the_seed_bodies() {
     let app = TestApp::new().await;
     let admin = app.admin();
-    let (status, created) = call(
-        &app,
-        Method::POST,
-        "/api/v1/afiliados",
-        Some(&admin),
-        Some(SEED_AFFILIATE),
-    )
-    .await;
+    let (status, created) = call(&app, Method::POST, "/api/v1/afiliados", Some(&admin), Some(SEED_AFFILIATE)).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(created["nombre"], "María González");
     assert_eq!(created["estado"], "activo");
     assert!(created["fecha_registro"].is_string());
     let id = created["afiliado_id"].as_str().unwrap().to_string();
 
-    let (status, one) = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/afiliados/{id}"),
-        Some(&admin),
-        None,
-    )
-    .await;
+    let (status, one) = call(&app, Method::GET, &format!("/api/v1/afiliados/{id}"), Some(&admin), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(one["tipo_afiliado"], "premium");
     assert_eq!(one["datos_bancarios"]["numero_cuenta"], "••••••7890");
-    assert_eq!(
-        one["configuracion_comisiones"]["comision_base"],
-        json!(15.0)
-    );
-    assert_eq!(
-        one["configuracion_comisiones"]["minimo_pago"],
-        json!(50000.0)
-    );
+    assert_eq!(one["configuracion_comisiones"]["comision_base"], json!(15.0));
+    assert_eq!(one["configuracion_comisiones"]["minimo_pago"], json!(50000.0));
 
     let update = r#"{ "telefono": "+57 300 999 8888", "configuracion_comisiones": { "comision_base": 18.0, "comision_premium": 25.0, "minimo_pago": 75000.0 } }"#;
-    let (status, updated) = call(
-        &app,
-        Method::PUT,
-        "/api/v1/afiliados/maria-gonzalez",
-        Some(&admin),
-        Some(update),
-    )
-    .await;
+    let (status, updated) =
+        call(&app, Method::PUT, "/api/v1/afiliados/maria-gonzalez", Some(&admin), Some(update)).await;
     assert_eq!(status, StatusCode::OK, "{updated}");
     assert_eq!(updated["telefono"], "+57 300 999 8888");
-    assert_eq!(
-        updated["configuracion_comisiones"]["minimo_pago"],
-        json!(75000.0)
-    );
+    assert_eq!(updated["configuracion_comisiones"]["minimo_pago"], json!(75000.0));
 
-    let (status, list) = call(
-        &app,
-        Method::GET,
-        "/api/v1/afiliados?busqueda=maria",
-        Some(&admin),
-        None,
-    )
-    .await;
+    let (status, list) = call(&app, Method::GET, "/api/v1/afiliados?busqueda=maria", Some(&admin), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list["total"], 1);
 
-    let (status, deleted) = call(
-        &app,
-        Method::DELETE,
-        &format!("/api/v1/afiliados/{id}"),
-        Some(&admin),
-        None,
-    )
-    .await;
+    let (status, deleted) = call(&app, Method::DELETE, &format!("/api/v1/afiliados/{id}"), Some(&admin), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(deleted["estado"], "eliminado");
-    let (status, gone) = call(
-        &app,
-        Method::GET,
-        &format!("/api/v1/afiliados/{id}"),
-        Some(&admin),
-        None,
-    )
-    .await;
+    let (status, gone) = call(&app, Method::GET, &format!("/api/v1/afiliados/{id}"), Some(&admin), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(gone["error"]["code"], "NOT_FOUND");
 }
@@ -151,43 +93,17 @@ async fn affiliates_with_the_seed_bodies() {
 async fn affiliate_errors_are_json_with_a_code_and_change_nothing() {
     let app = TestApp::new().await;
     let admin = app.admin();
-    call(
-        &app,
-        Method::POST,
-        "/api/v1/afiliados",
-        Some(&admin),
-        Some(SEED_AFFILIATE),
-    )
-    .await;
+    call(&app, Method::POST, "/api/v1/afiliados", Some(&admin), Some(SEED_AFFILIATE)).await;
     let before = app.count("affiliates").await;
     let analyst = app.token(Role::Analyst, None);
     let cases: Vec<(&str, Option<&str>, String, StatusCode, &str)> = vec![
-        (
-            "no token",
-            None,
-            SEED_AFFILIATE.to_string(),
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHENTICATED",
-        ),
-        (
-            "analyst",
-            Some(&analyst),
-            SEED_AFFILIATE.to_string(),
-            StatusCode::FORBIDDEN,
-            "FORBIDDEN",
-        ),
-        (
-            "not json",
-            Some(&admin),
-            "nombre=x".to_string(),
-            StatusCode::BAD_REQUEST,
-            "VALIDATION",
-        ),
+        ("no token", None, SEED_AFFILIATE.to_string(), StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
+        ("analyst", Some(&analyst), SEED_AFFILIATE.to_string(), StatusCode::FORBIDDEN, "FORBIDDEN"),
+        ("not json", Some(&admin), "nombre=x".to_string(), StatusCode::BAD_REQUEST, "VALIDATION"),
         (
             "missing nombre",
             Some(&admin),
-            r#"{"email":"a@b.co","configuracion_comisiones":{"comision_base":1,"minimo_pago":1}}"#
-                .to_string(),
+            r#"{"email":"a@b.co","configuracion_comisiones":{"comision_base":1,"minimo_pago":1}}"#.to_string(),
             StatusCode::BAD_REQUEST,
             "VALIDATION",
         ),
@@ -201,18 +117,14 @@ async fn affiliate_errors_are_json_with_a_code_and_change_nothing() {
         (
             "bad tier",
             Some(&admin),
-            SEED_AFFILIATE
-                .replace("\"premium\"", "\"gold\"")
-                .replace("maria.gonzalez@", "x@"),
+            SEED_AFFILIATE.replace("\"premium\"", "\"gold\"").replace("maria.gonzalez@", "x@"),
             StatusCode::BAD_REQUEST,
             "VALIDATION",
         ),
         (
             "rate as text",
             Some(&admin),
-            SEED_AFFILIATE
-                .replace("15.0", "\"quince\"")
-                .replace("maria.gonzalez@", "y@"),
+            SEED_AFFILIATE.replace("15.0", "\"quince\"").replace("maria.gonzalez@", "y@"),
             StatusCode::BAD_REQUEST,
             "VALIDATION",
         ),
@@ -222,39 +134,12 @@ async fn affiliate_errors_are_json_with_a_code_and_change_nothing() {
         assert_eq!(got, status, "{name}: {body}");
         assert_eq!(body["error"]["code"], code, "{name}: {body}");
     }
-    let (_, dup) = call(
-        &app,
-        Method::POST,
-        "/api/v1/afiliados",
-        Some(&admin),
-        Some(SEED_AFFILIATE),
-    )
-    .await;
+    let (_, dup) = call(&app, Method::POST, "/api/v1/afiliados", Some(&admin), Some(SEED_AFFILIATE)).await;
     assert_eq!(dup["error"]["field"], "email");
-    let (status, body) = call(
-        &app,
-        Method::GET,
-        "/api/v1/afiliados?limite=500",
-        Some(&admin),
-        None,
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("VALIDATION"))
-    );
-    let (status, body) = call(
-        &app,
-        Method::GET,
-        "/api/v1/afiliados?limite=abc",
-        Some(&admin),
-        None,
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("VALIDATION"))
-    );
+    let (status, body) = call(&app, Method::GET, "/api/v1/afiliados?limite=500", Some(&admin), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("VALIDATION")));
+    let (status, body) = call(&app, Method::GET, "/api/v1/afiliados?limite=abc", Some(&admin), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("VALIDATION")));
     assert_eq!(app.count("affiliates").await, before);
 }
 
@@ -262,85 +147,35 @@ async fn affiliate_errors_are_json_with_a_code_and_change_nothing() {
 async fn campaigns_with_the_seed_bodies() {
     let app = TestApp::new().await;
     let admin = app.admin();
-    let (status, created) = call(
-        &app,
-        Method::POST,
-        "/api/v1/campanas",
-        Some(&admin),
-        Some(SEED_CAMPAIGN),
-    )
-    .await;
+    let (status, created) = call(&app, Method::POST, "/api/v1/campanas", Some(&admin), Some(SEED_CAMPAIGN)).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(created["estado"], "borrador");
     assert_eq!(created["codigo"], "campana-black-friday-2023");
     assert_eq!(created["presupuesto"], json!(500000.0));
     assert_eq!(created["segmentacion"]["ubicaciones"][1], "Medellín");
-    assert_eq!(
-        created["configuracion_comisiones"]["comision_venta"],
-        json!(8.0)
-    );
+    assert_eq!(created["configuracion_comisiones"]["comision_venta"], json!(8.0));
     assert_eq!(created["modelo_atribucion"], "LAST_CLICK");
     let id = created["campana_id"].as_str().unwrap().to_string();
 
-    let (status, active) = call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/campanas/{id}/activar"),
-        Some(&admin),
-        None,
-    )
-    .await;
+    let (status, active) =
+        call(&app, Method::POST, &format!("/api/v1/campanas/{id}/activar"), Some(&admin), None).await;
     assert_eq!(status, StatusCode::OK, "{active}");
     assert_eq!(active["estado"], "activa");
-    let (status, again) = call(
-        &app,
-        Method::POST,
-        &format!("/api/v1/campanas/{id}/activar"),
-        Some(&admin),
-        None,
-    )
-    .await;
+    let (status, again) = call(&app, Method::POST, &format!("/api/v1/campanas/{id}/activar"), Some(&admin), None).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(again["error"]["code"], "INVALID_TRANSITION");
 
-    let (_, list) = call(
-        &app,
-        Method::GET,
-        "/api/v1/campanas?estado=activa",
-        Some(&admin),
-        None,
-    )
-    .await;
+    let (_, list) = call(&app, Method::GET, "/api/v1/campanas?estado=activa", Some(&admin), None).await;
     assert_eq!(list["total"], 1);
-    let (_, by_code) = call(
-        &app,
-        Method::GET,
-        "/api/v1/campanas/campana-black-friday-2023",
-        Some(&admin),
-        None,
-    )
-    .await;
+    let (_, by_code) = call(&app, Method::GET, "/api/v1/campanas/campana-black-friday-2023", Some(&admin), None).await;
     assert_eq!(by_code["campana_id"], created["campana_id"]);
 
     let bad = SEED_CAMPAIGN.replace("2030-11-27T23:59:59Z", "2023-11-01T00:00:00Z");
-    let (status, body) = call(
-        &app,
-        Method::POST,
-        "/api/v1/campanas",
-        Some(&admin),
-        Some(&bad),
-    )
-    .await;
+    let (status, body) = call(&app, Method::POST, "/api/v1/campanas", Some(&admin), Some(&bad)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["field"], "endsAt");
-    let (status, _) = call(
-        &app,
-        Method::POST,
-        "/api/v1/campanas",
-        Some(&admin),
-        Some(&SEED_CAMPAIGN.replace("COP", "XXX")),
-    )
-    .await;
+    let (status, _) =
+        call(&app, Method::POST, "/api/v1/campanas", Some(&admin), Some(&SEED_CAMPAIGN.replace("COP", "XXX"))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(app.count("campaigns").await, 1);
 }

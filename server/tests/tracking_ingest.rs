@@ -18,13 +18,10 @@ async fn setup() -> TestApp {
 
 /// The campaign and affiliate of the seed 002 examples.
 async fn program(app: &TestApp) {
-    let campaign = json!({"input": {"name": "Seed", "code": "cmp-456", "startsAt": "2024-01-01T00:00:00Z", "currency": "COP"}});
+    let campaign =
+        json!({"input": {"name": "Seed", "code": "cmp-456", "startsAt": "2024-01-01T00:00:00Z", "currency": "COP"}});
     let c = app
-        .ok(
-            &app.admin(),
-            "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }",
-            campaign,
-        )
+        .ok(&app.admin(), "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }", campaign)
         .await;
     app.ok(
         &app.admin(),
@@ -33,8 +30,7 @@ async fn program(app: &TestApp) {
     )
     .await;
     let affiliate = json!({"input": {"name": "Influencer", "code": "inf-789", "email": "inf@example.com", "commissionConfig": {"baseRate": "10", "minimumPayout": "100"}}});
-    app.ok(&app.admin(), support::CREATE_AFFILIATE, affiliate)
-        .await;
+    app.ok(&app.admin(), support::CREATE_AFFILIATE, affiliate).await;
 }
 
 fn impression(id: &str) -> String {
@@ -56,20 +52,14 @@ fn conversion(id: &str) -> String {
 }
 
 async fn events(app: &TestApp) -> Vec<entity::outbox_events::Model> {
-    entity::outbox_events::Entity::find()
-        .order_by_asc(entity::outbox_events::Column::Seq)
-        .all(app.db())
-        .await
-        .unwrap()
+    entity::outbox_events::Entity::find().order_by_asc(entity::outbox_events::Column::Seq).all(app.db()).await.unwrap()
 }
 
 #[tokio::test]
 async fn seed_002_impression_is_stored_once_with_its_event() {
     let app = setup().await;
     let before = events(&app).await.len();
-    let (status, headers, first) = app
-        .post_json("/tracking/impresiones", &impression("imp-123"), PEER, &[])
-        .await;
+    let (status, headers, first) = app.post_json("/tracking/impresiones", &impression("imp-123"), PEER, &[]).await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     assert_eq!(first["id"], "imp-123");
     assert_eq!(first["campaña_id"], "cmp-456");
@@ -77,17 +67,10 @@ async fn seed_002_impression_is_stored_once_with_its_event() {
     assert_eq!(first["estado"], "registrada");
     assert!(headers.get("idempotent-replayed").is_none());
 
-    let (status, headers, again) = app
-        .post_json("/tracking/impresiones", &impression("imp-123"), PEER, &[])
-        .await;
+    let (status, headers, again) = app.post_json("/tracking/impresiones", &impression("imp-123"), PEER, &[]).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(again, first, "a repeat answers as the first did");
-    assert_eq!(
-        headers
-            .get("idempotent-replayed")
-            .and_then(|v| v.to_str().ok()),
-        Some("true")
-    );
+    assert_eq!(headers.get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
     assert_eq!(app.count("interactions").await, 1);
 
     let events = events(&app).await;
@@ -96,29 +79,17 @@ async fn seed_002_impression_is_stored_once_with_its_event() {
     assert_eq!(event.topic, "evento-impresion-registrada");
     assert_eq!(event.payload["datos_impresion"]["id"], "imp-123");
 
-    let row = entity::interactions::Entity::find()
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let row = entity::interactions::Entity::find().one(app.db()).await.unwrap().unwrap();
     let ip_hash = row.ip_hash.clone().unwrap();
     assert_eq!(ip_hash.len(), 64);
-    assert!(
-        !format!("{row:?}").contains("192.168.1.1"),
-        "the raw IP is never stored"
-    );
+    assert!(!format!("{row:?}").contains("192.168.1.1"), "the raw IP is never stored");
 
-    let (status, _, read) = app
-        .get("/tracking/impresiones/imp-123", Some(&app.admin()), None)
-        .await;
+    let (status, _, read) = app.get("/tracking/impresiones/imp-123", Some(&app.admin()), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(read, first);
     let (status, _, _) = app.get("/tracking/impresiones/imp-123", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    for path in [
-        "/tracking/campa%C3%B1as/cmp-456/impresiones",
-        "/tracking/campanas/cmp-456/impresiones",
-    ] {
+    for path in ["/tracking/campa%C3%B1as/cmp-456/impresiones", "/tracking/campanas/cmp-456/impresiones"] {
         let (status, _, list) = app.get(path, Some(&app.admin()), None).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert_eq!(list["total"], 1, "{path}");
@@ -128,52 +99,26 @@ async fn seed_002_impression_is_stored_once_with_its_event() {
 #[tokio::test]
 async fn seed_002_conversion_is_stored_once_with_its_event() {
     let app = setup().await;
-    let (status, _, first) = app
-        .post_json("/tracking/conversiones", &conversion("conv-123"), PEER, &[])
-        .await;
+    let (status, _, first) = app.post_json("/tracking/conversiones", &conversion("conv-123"), PEER, &[]).await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     assert_eq!(first["valor"], json!(150000.0));
     assert_eq!(first["moneda"], "COP");
     assert_eq!(first["tipo_conversion"], "VENTA");
-    let (_, _, again) = app
-        .post_json("/tracking/conversiones", &conversion("conv-123"), PEER, &[])
-        .await;
+    let (_, _, again) = app.post_json("/tracking/conversiones", &conversion("conv-123"), PEER, &[]).await;
     assert_eq!(again, first);
     assert_eq!(app.count("conversions").await, 1);
 
-    let stored = entity::conversions::Entity::find()
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = entity::conversions::Entity::find().one(app.db()).await.unwrap().unwrap();
     assert_eq!(stored.value.normalize().to_string(), "150000");
-    let event = events(&app)
-        .await
-        .into_iter()
-        .find(|e| e.event_type == "conversion_registrada")
-        .unwrap();
+    let event = events(&app).await.into_iter().find(|e| e.event_type == "conversion_registrada").unwrap();
     assert_eq!(event.topic, "conversiones.eventos");
     assert_eq!(event.payload["conversion_id"], json!(stored.id));
-    assert_eq!(
-        event.payload["datos_conversion"]["valor_conversion"],
-        json!(150000.0)
-    );
-    assert_eq!(
-        event.payload["datos_conversion"]["tipo_conversion"],
-        "venta"
-    );
+    assert_eq!(event.payload["datos_conversion"]["valor_conversion"], json!(150000.0));
+    assert_eq!(event.payload["datos_conversion"]["tipo_conversion"], "venta");
 
-    let (status, _, read) = app
-        .get("/tracking/conversiones/conv-123", Some(&app.admin()), None)
-        .await;
+    let (status, _, read) = app.get("/tracking/conversiones/conv-123", Some(&app.admin()), None).await;
     assert_eq!((status, &read), (StatusCode::OK, &first));
-    let (_, _, list) = app
-        .get(
-            "/tracking/campa%C3%B1as/cmp-456/conversiones",
-            Some(&app.admin()),
-            None,
-        )
-        .await;
+    let (_, _, list) = app.get("/tracking/campa%C3%B1as/cmp-456/conversiones", Some(&app.admin()), None).await;
     assert_eq!(list["total"], 1);
 }
 
@@ -196,11 +141,7 @@ async fn concurrent_duplicates_store_one() {
         assert_eq!(task.await.unwrap(), StatusCode::CREATED);
     }
     assert_eq!(app.count("interactions").await, 1);
-    let impressions = events(&app)
-        .await
-        .into_iter()
-        .filter(|e| e.event_type == "impresion_registrada")
-        .count();
+    let impressions = events(&app).await.into_iter().filter(|e| e.event_type == "impresion_registrada").count();
     assert_eq!(impressions, 1);
 }
 
@@ -212,23 +153,13 @@ async fn seed_003_interaction_links_identities_and_emits_the_seed_payload() {
         "identidad_usuario": {"id_usuario": "user-123", "id_anonimo": "anon-xyz"},
         "parametros_tracking": {"fuente": "facebook.com", "medio": "social", "campania": "cmp-456", "id_afiliado": "inf-789"}
     });
-    let (status, _, answer) = app
-        .post_json("/tracking/interacciones", &body.to_string(), PEER, &[])
-        .await;
+    let (status, _, answer) = app.post_json("/tracking/interacciones", &body.to_string(), PEER, &[]).await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
     assert_eq!(answer["canal"], "social");
-    let link = entity::identity_links::Entity::find_by_id("anon-xyz".to_string())
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let link = entity::identity_links::Entity::find_by_id("anon-xyz".to_string()).one(app.db()).await.unwrap().unwrap();
     assert_eq!(link.user_id, "user-123");
 
-    let event = events(&app)
-        .await
-        .into_iter()
-        .find(|e| e.topic == "interaccion-registrada")
-        .unwrap();
+    let event = events(&app).await.into_iter().find(|e| e.topic == "interaccion-registrada").unwrap();
     assert_eq!(
         event.payload,
         json!({
@@ -243,37 +174,20 @@ async fn seed_003_interaction_links_identities_and_emits_the_seed_payload() {
 
     // A later event of the same anonymous id with another user does not relink it.
     let other = json!({"id_interaccion": "2", "tipo": "VISTA", "identidad_usuario": {"id_usuario": "user-999", "id_anonimo": "anon-xyz"}});
-    app.post_json("/tracking/interacciones", &other.to_string(), PEER, &[])
-        .await;
-    let link = entity::identity_links::Entity::find_by_id("anon-xyz".to_string())
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    app.post_json("/tracking/interacciones", &other.to_string(), PEER, &[]).await;
+    let link = entity::identity_links::Entity::find_by_id("anon-xyz".to_string()).one(app.db()).await.unwrap().unwrap();
     assert_eq!(link.user_id, "user-123");
 }
 
 /// (name, route, body, status, code, field)
-type Case = (
-    &'static str,
-    &'static str,
-    String,
-    StatusCode,
-    &'static str,
-    Option<&'static str>,
-);
+type Case = (&'static str, &'static str, String, StatusCode, &'static str, Option<&'static str>);
 
 #[tokio::test]
 async fn bad_input_is_refused_and_stores_nothing() {
     let app = setup().await;
-    let before = (
-        app.count("interactions").await,
-        app.count("conversions").await,
-        app.count("outbox_events").await,
-    );
+    let before = (app.count("interactions").await, app.count("conversions").await, app.count("outbox_events").await);
     let future = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
-    let big = json!({"id": "big", "campaña_id": "cmp-456", "referrer": "x".repeat(70 * 1024)})
-        .to_string();
+    let big = json!({"id": "big", "campaña_id": "cmp-456", "referrer": "x".repeat(70 * 1024)}).to_string();
     let cases: Vec<Case> = vec![
         ("malformed json", "/tracking/impresiones", "{\"id\": ".into(), StatusCode::BAD_REQUEST, "VALIDATION", None),
         ("wrong type", "/tracking/impresiones", r#"{"id": 5, "campaña_id": "cmp-456"}"#.into(), StatusCode::BAD_REQUEST, "VALIDATION", None),
@@ -301,11 +215,7 @@ async fn bad_input_is_refused_and_stores_nothing() {
             assert_eq!(answer["error"]["field"], field, "{name}: {answer}");
         }
     }
-    let after = (
-        app.count("interactions").await,
-        app.count("conversions").await,
-        app.count("outbox_events").await,
-    );
+    let after = (app.count("interactions").await, app.count("conversions").await, app.count("outbox_events").await);
     assert_eq!(before, after, "nothing stored");
 }
 
@@ -315,14 +225,8 @@ async fn floods_from_one_ip_get_429_with_retry_after() {
     program(&app).await;
     let mut refused = None;
     for i in 0..30 {
-        let (status, headers, body) = app
-            .post_json(
-                "/tracking/impresiones",
-                &impression(&format!("f{i}")),
-                PEER,
-                &[],
-            )
-            .await;
+        let (status, headers, body) =
+            app.post_json("/tracking/impresiones", &impression(&format!("f{i}")), PEER, &[]).await;
         if status == StatusCode::TOO_MANY_REQUESTS {
             refused = Some((i, headers, body));
             break;
@@ -330,25 +234,12 @@ async fn floods_from_one_ip_get_429_with_retry_after() {
         assert_eq!(status, StatusCode::CREATED);
     }
     let (at, headers, body) = refused.expect("the flood was refused");
-    assert!(
-        at >= 10,
-        "the burst (2 × rate) passes first: refused at {at}"
-    );
+    assert!(at >= 10, "the burst (2 × rate) passes first: refused at {at}");
     assert_eq!(body["error"]["code"], "RATE_LIMITED");
-    assert!(headers
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.parse::<u64>().is_ok()));
+    assert!(headers.get("retry-after").and_then(|v| v.to_str().ok()).is_some_and(|v| v.parse::<u64>().is_ok()));
     assert_eq!(app.count("interactions").await as usize, at);
     // Another client is not affected.
-    let (status, _, _) = app
-        .post_json(
-            "/tracking/impresiones",
-            &impression("other"),
-            [198, 51, 100, 1],
-            &[],
-        )
-        .await;
+    let (status, _, _) = app.post_json("/tracking/impresiones", &impression("other"), [198, 51, 100, 1], &[]).await;
     assert_eq!(status, StatusCode::CREATED);
 }
 
@@ -360,10 +251,7 @@ async fn link(app: &TestApp) -> String {
             json!({}),
         )
         .await;
-    data["createTrackingLink"]["code"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    data["createTrackingLink"]["code"].as_str().unwrap().to_string()
 }
 
 fn set_cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
@@ -381,25 +269,13 @@ fn set_cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
 async fn click_redirect_records_the_click_and_keeps_the_visitor() {
     let app = setup().await;
     let code = link(&app).await;
-    let (status, headers, _) = app
-        .get(
-            &format!("/r/{code}?utm_source=ig&utm_medium=social&gclid=G-1&fbclid=F-1"),
-            None,
-            None,
-        )
-        .await;
+    let (status, headers, _) =
+        app.get(&format!("/r/{code}?utm_source=ig&utm_medium=social&gclid=G-1&fbclid=F-1"), None, None).await;
     assert_eq!(status, StatusCode::FOUND);
-    let location = headers
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap()
-        .to_string();
+    let location = headers.get("location").and_then(|v| v.to_str().ok()).unwrap().to_string();
     let visitor = set_cookie(&headers, "alpes_aid").unwrap();
     let click_id = set_cookie(&headers, "alpes_cid").unwrap();
-    assert_eq!(
-        location,
-        format!("https://shop.example.com/p?sku=1&alpes_cid={click_id}#top")
-    );
+    assert_eq!(location, format!("https://shop.example.com/p?sku=1&alpes_cid={click_id}#top"));
 
     let click = entity::interactions::Entity::find()
         .filter(entity::interactions::Column::ExternalId.eq(click_id.clone()))
@@ -411,45 +287,24 @@ async fn click_redirect_records_the_click_and_keeps_the_visitor() {
     assert_eq!(click.anonymous_id.as_deref(), Some(visitor.as_str()));
     assert_eq!(click.gclid.as_deref(), Some("G-1"));
     assert_eq!(click.flags, json!([]));
-    let session = entity::tracking_sessions::Entity::find_by_id(click.session_id.unwrap())
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let session =
+        entity::tracking_sessions::Entity::find_by_id(click.session_id.unwrap()).one(app.db()).await.unwrap().unwrap();
     assert_eq!(session.utm_source.as_deref(), Some("ig"));
     assert_eq!(session.fbclid.as_deref(), Some("F-1"));
     assert_eq!(session.landing_path.as_deref(), Some("/p"));
 
     // The same browser again: the visitor id is kept, the click is new.
-    let (_, headers, _) = app
-        .get(
-            &format!("/r/{code}"),
-            None,
-            Some(&format!("alpes_aid={visitor}")),
-        )
-        .await;
-    assert_eq!(
-        set_cookie(&headers, "alpes_aid").as_deref(),
-        Some(visitor.as_str())
-    );
+    let (_, headers, _) = app.get(&format!("/r/{code}"), None, Some(&format!("alpes_aid={visitor}"))).await;
+    assert_eq!(set_cookie(&headers, "alpes_aid").as_deref(), Some(visitor.as_str()));
     assert_ne!(set_cookie(&headers, "alpes_cid"), Some(click_id.clone()));
 
     // A conversion posted from that browser carries its cookies: same visitor, linked to the click.
     let cookies = format!("alpes_aid={visitor}; alpes_cid={click_id}");
     let (status, _, _) = app
-        .post_json(
-            "/tracking/conversiones",
-            &conversion("conv-browser"),
-            PEER,
-            &[("cookie", cookies.as_str())],
-        )
+        .post_json("/tracking/conversiones", &conversion("conv-browser"), PEER, &[("cookie", cookies.as_str())])
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let stored = entity::conversions::Entity::find()
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = entity::conversions::Entity::find().one(app.db()).await.unwrap().unwrap();
     assert_eq!(stored.anonymous_id.as_deref(), Some(visitor.as_str()));
     assert_eq!(stored.interaction_id, Some(click.id));
 }
@@ -458,12 +313,7 @@ async fn click_redirect_records_the_click_and_keeps_the_visitor() {
 async fn paused_campaign_links_still_redirect_but_the_click_is_flagged() {
     let app = setup().await;
     let code = link(&app).await;
-    app.ok(
-        &app.admin(),
-        "mutation { pauseCampaign(id: \"cmp-456\") { status } }",
-        json!({}),
-    )
-    .await;
+    app.ok(&app.admin(), "mutation { pauseCampaign(id: \"cmp-456\") { status } }", json!({})).await;
     let (status, headers, _) = app.get(&format!("/r/{code}"), None, None).await;
     assert_eq!(status, StatusCode::FOUND);
     let click_id = set_cookie(&headers, "alpes_cid").unwrap();
@@ -477,10 +327,7 @@ async fn paused_campaign_links_still_redirect_but_the_click_is_flagged() {
 
     let (status, headers, _) = app.get("/r/does-not-exist", None, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html")));
+    assert!(headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html")));
 }
 
 #[tokio::test]
@@ -491,10 +338,7 @@ async fn graphql_records_through_the_same_service() {
         .ok(&admin, "mutation { recordImpression(input: {id: \"g-imp\", campaignId: \"cmp-456\", affiliateId: \"inf-789\", userId: \"u1\"}) { externalId kind channel campaign { code } affiliate { code } } }", json!({}))
         .await;
     assert_eq!(impression["recordImpression"]["kind"], "IMPRESSION");
-    assert_eq!(
-        impression["recordImpression"]["campaign"]["code"],
-        "cmp-456"
-    );
+    assert_eq!(impression["recordImpression"]["campaign"]["code"], "cmp-456");
     let click = app
         .ok(&admin, "mutation { recordClick(input: {id: \"g-click\", campaignId: \"cmp-456\", anonymousId: \"anon-1\", utmSource: \"google\", utmMedium: \"cpc\"}) { externalId kind channel sessionId } }", json!({}))
         .await;
@@ -508,52 +352,45 @@ async fn graphql_records_through_the_same_service() {
     assert!(conversion["recordConversion"]["clickInteractionId"].is_string());
     let again = app.ok(&admin, query, input).await;
     assert_eq!(again, conversion);
-    let stored = entity::conversions::Entity::find()
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = entity::conversions::Entity::find().one(app.db()).await.unwrap().unwrap();
     assert_eq!(
         stored.customer_email_hash.as_deref(),
         Some(alpes::domain::pii::hash_email("buyer@example.com").as_str())
     );
 
-    let listed = app.ok(&admin, "{ conversions(filter: {status: REGISTERED}) { totalCount edges { node { externalId } } } }", json!({})).await;
+    let listed = app
+        .ok(
+            &admin,
+            "{ conversions(filter: {status: REGISTERED}) { totalCount edges { node { externalId } } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(listed["conversions"]["totalCount"], 1);
 
     // Analysts cannot record; affiliates record for themselves only.
     let analyst = app.token(Role::Analyst, None);
     let code = app
-        .error_code(
-            Some(&analyst),
-            "mutation { recordImpression(input: {campaignId: \"cmp-456\"}) { id } }",
-            json!({}),
-        )
+        .error_code(Some(&analyst), "mutation { recordImpression(input: {campaignId: \"cmp-456\"}) { id } }", json!({}))
         .await;
     assert_eq!(code, "FORBIDDEN");
     let other = create_affiliate(&app, "Other", "other@example.com").await;
     let other_id: uuid::Uuid = other["id"].as_str().unwrap().parse().unwrap();
     let token = app.token(Role::Affiliate, Some(other_id));
     let mine = app
-        .ok(&token, "mutation { recordImpression(input: {campaignId: \"cmp-456\", affiliateId: \"inf-789\"}) { affiliateId } }", json!({}))
+        .ok(
+            &token,
+            "mutation { recordImpression(input: {campaignId: \"cmp-456\", affiliateId: \"inf-789\"}) { affiliateId } }",
+            json!({}),
+        )
         .await;
     assert_eq!(
         mine["recordImpression"]["affiliateId"], other["id"],
         "an affiliate records for itself whatever it names"
     );
-    let seen = app
-        .ok(&token, "{ conversions { totalCount } }", json!({}))
-        .await;
-    assert_eq!(
-        seen["conversions"]["totalCount"], 0,
-        "not another affiliate's conversions"
-    );
+    let seen = app.ok(&token, "{ conversions { totalCount } }", json!({})).await;
+    assert_eq!(seen["conversions"]["totalCount"], 0, "not another affiliate's conversions");
     let code = app
-        .error_code(
-            Some(&admin),
-            "mutation { recordImpression(input: {campaignId: \"ghost\"}) { id } }",
-            json!({}),
-        )
+        .error_code(Some(&admin), "mutation { recordImpression(input: {campaignId: \"ghost\"}) { id } }", json!({}))
         .await;
     assert_eq!(code, "NOT_FOUND");
 }

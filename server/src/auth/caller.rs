@@ -59,11 +59,7 @@ pub struct Caller {
 impl Caller {
     /// A caller with full rights, for the CLI and internal jobs.
     pub fn system() -> Self {
-        Self {
-            user_id: None,
-            role: Role::Admin,
-            affiliate_id: None,
-        }
+        Self { user_id: None, role: Role::Admin, affiliate_id: None }
     }
 
     pub fn is_staff(&self) -> bool {
@@ -75,9 +71,7 @@ impl Caller {
         match self.role {
             Role::Admin => Ok(()),
             Role::Analyst => Err(AppError::Forbidden("analysts have read-only access".into())),
-            Role::Affiliate => Err(AppError::Forbidden(
-                "this action is for administrators".into(),
-            )),
+            Role::Affiliate => Err(AppError::Forbidden("this action is for administrators".into())),
         }
     }
 
@@ -86,9 +80,7 @@ impl Caller {
         if self.is_staff() {
             Ok(())
         } else {
-            Err(AppError::Forbidden(
-                "this data is for administrators and analysts".into(),
-            ))
+            Err(AppError::Forbidden("this data is for administrators and analysts".into()))
         }
     }
 
@@ -105,9 +97,7 @@ impl Caller {
         match self.affiliate_scope() {
             None => Ok(()),
             Some(own) if own == affiliate_id => Ok(()),
-            Some(_) => Err(AppError::Forbidden(
-                "affiliates can only see their own data".into(),
-            )),
+            Some(_) => Err(AppError::Forbidden("affiliates can only see their own data".into())),
         }
     }
 
@@ -129,16 +119,8 @@ mod tests {
     fn roles_and_scopes() {
         let own = Uuid::new_v4();
         let other = Uuid::new_v4();
-        let affiliate = Caller {
-            user_id: None,
-            role: Role::Affiliate,
-            affiliate_id: Some(own),
-        };
-        let analyst = Caller {
-            user_id: None,
-            role: Role::Analyst,
-            affiliate_id: None,
-        };
+        let affiliate = Caller { user_id: None, role: Role::Affiliate, affiliate_id: Some(own) };
+        let analyst = Caller { user_id: None, role: Role::Analyst, affiliate_id: None };
         let admin = Caller::system();
 
         assert!(admin.require_admin().is_ok());
@@ -153,11 +135,7 @@ mod tests {
         assert!(analyst.require_affiliate_write(other).is_err());
         assert!(affiliate.require_affiliate_write(own).is_ok());
 
-        let orphan = Caller {
-            user_id: None,
-            role: Role::Affiliate,
-            affiliate_id: None,
-        };
+        let orphan = Caller { user_id: None, role: Role::Affiliate, affiliate_id: None };
         assert!(orphan.require_affiliate_access(own).is_err());
     }
 

@@ -39,10 +39,7 @@ impl std::fmt::Debug for JwtKeys {
 
 impl JwtKeys {
     pub fn from_secret(secret: &[u8]) -> Self {
-        Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-        }
+        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
     }
 
     /// The configured secret, or the one kept in `data_dir/jwt_secret` (made on first use),
@@ -56,25 +53,18 @@ impl JwtKeys {
     }
 
     /// Issues a token for `caller`, valid for `ttl`.
-    pub fn issue(
-        &self,
-        caller: &Caller,
-        ttl: Duration,
-    ) -> Result<(String, DateTime<Utc>), AppError> {
+    pub fn issue(&self, caller: &Caller, ttl: Duration) -> Result<(String, DateTime<Utc>), AppError> {
         let now = Utc::now();
         let expires_at = now + ttl;
         let claims = Claims {
-            sub: caller
-                .user_id
-                .map_or_else(|| "cli".to_string(), |id| id.to_string()),
+            sub: caller.user_id.map_or_else(|| "cli".to_string(), |id| id.to_string()),
             role: caller.role,
             affiliate_id: caller.affiliate_id,
             iss: ISSUER.into(),
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
         };
-        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(AppError::internal)?;
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AppError::internal)?;
         Ok((token, expires_at))
     }
 
@@ -89,9 +79,7 @@ impl JwtKeys {
             let why = match err.kind() {
                 ErrorKind::ExpiredSignature => "token expired",
                 ErrorKind::InvalidSignature => "token signature is invalid",
-                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-                    "token algorithm is not accepted"
-                }
+                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => "token algorithm is not accepted",
                 _ => "token is malformed",
             };
             AppError::Unauthenticated(why.into())
@@ -99,21 +87,12 @@ impl JwtKeys {
         let claims = data.claims;
         let user_id = match claims.sub.as_str() {
             "cli" => None,
-            sub => Some(
-                Uuid::parse_str(sub)
-                    .map_err(|_| AppError::Unauthenticated("token is malformed".into()))?,
-            ),
+            sub => Some(Uuid::parse_str(sub).map_err(|_| AppError::Unauthenticated("token is malformed".into()))?),
         };
         if claims.role == Role::Affiliate && claims.affiliate_id.is_none() {
-            return Err(AppError::Unauthenticated(
-                "affiliate token without affiliate".into(),
-            ));
+            return Err(AppError::Unauthenticated("affiliate token without affiliate".into()));
         }
-        Ok(Caller {
-            user_id,
-            role: claims.role,
-            affiliate_id: claims.affiliate_id,
-        })
+        Ok(Caller { user_id, role: claims.role, affiliate_id: claims.affiliate_id })
     }
 }
 
@@ -127,47 +106,29 @@ mod tests {
     }
 
     fn affiliate() -> Caller {
-        Caller {
-            user_id: Some(Uuid::new_v4()),
-            role: Role::Affiliate,
-            affiliate_id: Some(Uuid::new_v4()),
-        }
+        Caller { user_id: Some(Uuid::new_v4()), role: Role::Affiliate, affiliate_id: Some(Uuid::new_v4()) }
     }
 
     #[test]
     fn round_trip() {
         let caller = affiliate();
-        let (token, _) = keys()
-            .issue(&caller, Duration::hours(1))
-            .unwrap_or_default();
+        let (token, _) = keys().issue(&caller, Duration::hours(1)).unwrap_or_default();
         assert_eq!(keys().verify(&token).ok(), Some(caller));
     }
 
     #[test]
     fn rejects_bad_tokens() {
         let caller = affiliate();
-        let expired = keys()
-            .issue(&caller, Duration::hours(-1))
-            .map(|t| t.0)
-            .unwrap_or_default();
+        let expired = keys().issue(&caller, Duration::hours(-1)).map(|t| t.0).unwrap_or_default();
         let other = JwtKeys::from_secret(b"another-secret-another-secret-xx");
-        let wrong_key = other
-            .issue(&caller, Duration::hours(1))
-            .map(|t| t.0)
-            .unwrap_or_default();
+        let wrong_key = other.issue(&caller, Duration::hours(1)).map(|t| t.0).unwrap_or_default();
 
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let payload = b64.encode(
             serde_json::json!({"sub":"cli","role":"ADMIN","iss":"alpes","iat":0,"exp":9999999999i64}).to_string(),
         );
-        let alg_none = format!(
-            "{}.{}.",
-            b64.encode(r#"{"alg":"none","typ":"JWT"}"#),
-            payload
-        );
-        let (good, _) = keys()
-            .issue(&caller, Duration::hours(1))
-            .unwrap_or_default();
+        let alg_none = format!("{}.{}.", b64.encode(r#"{"alg":"none","typ":"JWT"}"#), payload);
+        let (good, _) = keys().issue(&caller, Duration::hours(1)).unwrap_or_default();
         let mut parts: Vec<&str> = good.split('.').collect();
         parts[1] = &payload;
         let forged = parts.join(".");
@@ -180,11 +141,7 @@ mod tests {
             ("garbage", "x.y.z".into()),
         ] {
             let err = keys().verify(&token).err();
-            assert_eq!(
-                err.as_ref().map(AppError::code),
-                Some("UNAUTHENTICATED"),
-                "{name}"
-            );
+            assert_eq!(err.as_ref().map(AppError::code), Some("UNAUTHENTICATED"), "{name}");
         }
     }
 }

@@ -44,13 +44,8 @@ fn fold_accent(ch: char) -> impl Iterator<Item = char> {
 pub fn parse(value: &str, field: &str) -> Result<String, AppError> {
     let code = value.trim().to_ascii_lowercase();
     let valid = (2..=64).contains(&code.len())
-        && code
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        && code
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric());
+        && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && code.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
     if valid {
         Ok(code)
     } else {
@@ -66,9 +61,7 @@ pub fn random_short(len: usize) -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     let mut rng = rand::thread_rng();
-    (0..len)
-        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-        .collect()
+    (0..len).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
 }
 
 #[cfg(test)]
@@ -91,10 +84,7 @@ mod tests {
 
     #[test]
     fn given_codes() {
-        assert_eq!(
-            parse(" AF-Maria_1 ", "code").ok().as_deref(),
-            Some("af-maria_1")
-        );
+        assert_eq!(parse(" AF-Maria_1 ", "code").ok().as_deref(), Some("af-maria_1"));
         for bad in ["a", "-abc", "has space", "ñandu", &"x".repeat(65)] {
             assert!(parse(bad, "code").is_err(), "{bad}");
         }

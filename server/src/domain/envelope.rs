@@ -57,9 +57,7 @@ impl Topic {
     fn origin(self) -> &'static str {
         match self {
             Topic::Affiliates => "afiliados-service",
-            Topic::Conversions | Topic::ImpressionRecorded | Topic::InteractionRecorded => {
-                "conversiones-service"
-            }
+            Topic::Conversions | Topic::ImpressionRecorded | Topic::InteractionRecorded => "conversiones-service",
             Topic::Marketing | Topic::Commissions => "marketing-service",
             Topic::Attribution | Topic::AttributionReverted => "atribucion-service",
             Topic::Audit | Topic::System => "alpes",
@@ -98,10 +96,7 @@ impl Envelope {
         let mut body = Map::new();
         body.insert("evento_id".into(), json!(id));
         body.insert("tipo_evento".into(), json!(event_type));
-        body.insert(
-            "fecha_evento".into(),
-            json!(occurred_at.to_rfc3339_opts(SecondsFormat::Millis, true)),
-        );
+        body.insert("fecha_evento".into(), json!(occurred_at.to_rfc3339_opts(SecondsFormat::Millis, true)));
         for (key, value) in ids {
             body.insert((*key).to_string(), value.clone());
         }
@@ -172,9 +167,7 @@ mod tests {
         assert_eq!(body["metadatos"]["version"], "1.0");
         assert_eq!(body["metadatos"]["origen"], "afiliados-service");
         assert_eq!(body["evento_id"], json!(env.id));
-        assert!(body["fecha_evento"]
-            .as_str()
-            .is_some_and(|s| s.ends_with('Z')));
+        assert!(body["fecha_evento"].as_str().is_some_and(|s| s.ends_with('Z')));
     }
 
     #[test]

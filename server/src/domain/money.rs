@@ -81,16 +81,8 @@ impl Currency {
         CURRENCIES
             .iter()
             .find(|(c, _)| *c == upper)
-            .map(|(code, minor_units)| Self {
-                code,
-                minor_units: *minor_units,
-            })
-            .ok_or_else(|| {
-                AppError::validation(
-                    field,
-                    format!("unknown currency '{code}' (ISO 4217 code expected)"),
-                )
-            })
+            .map(|(code, minor_units)| Self { code, minor_units: *minor_units })
+            .ok_or_else(|| AppError::validation(field, format!("unknown currency '{code}' (ISO 4217 code expected)")))
     }
 
     pub fn code(&self) -> &'static str {
@@ -114,10 +106,7 @@ impl Currency {
         if amount.normalize().scale() > self.minor_units {
             return Err(AppError::validation(
                 field,
-                format!(
-                    "{} allows at most {} decimal places",
-                    self.code, self.minor_units
-                ),
+                format!("{} allows at most {} decimal places", self.code, self.minor_units),
             ));
         }
         let mut exact = amount;
@@ -129,16 +118,10 @@ impl Currency {
 /// A percentage rate between 0 and 100 inclusive.
 pub fn rate(value: Decimal, field: &str) -> Result<Decimal, AppError> {
     if value < Decimal::ZERO || value > Decimal::ONE_HUNDRED {
-        return Err(AppError::validation(
-            field,
-            "rate must be between 0 and 100",
-        ));
+        return Err(AppError::validation(field, "rate must be between 0 and 100"));
     }
     if value.normalize().scale() > 4 {
-        return Err(AppError::validation(
-            field,
-            "rate allows at most 4 decimal places",
-        ));
+        return Err(AppError::validation(field, "rate allows at most 4 decimal places"));
     }
     Ok(value.normalize())
 }
@@ -151,13 +134,7 @@ mod tests {
     #[test]
     fn currencies_know_their_minor_units() {
         for (code, units) in [("usd", 2), ("COP", 2), ("JPY", 0), ("KWD", 3), ("eur", 2)] {
-            assert_eq!(
-                Currency::parse(code, "currency")
-                    .map(|c| c.minor_units())
-                    .ok(),
-                Some(units),
-                "{code}"
-            );
+            assert_eq!(Currency::parse(code, "currency").map(|c| c.minor_units()).ok(), Some(units), "{code}");
         }
         assert!(Currency::parse("XXX", "currency").is_err());
         assert!(Currency::parse("", "currency").is_err());
@@ -165,15 +142,9 @@ mod tests {
 
     #[test]
     fn rounding_is_half_even_to_the_minor_unit() {
-        let usd = Currency::parse("USD", "c")
-            .ok()
-            .unwrap_or_else(|| unreachable!());
-        let jpy = Currency::parse("JPY", "c")
-            .ok()
-            .unwrap_or_else(|| unreachable!());
-        let kwd = Currency::parse("KWD", "c")
-            .ok()
-            .unwrap_or_else(|| unreachable!());
+        let usd = Currency::parse("USD", "c").ok().unwrap_or_else(|| unreachable!());
+        let jpy = Currency::parse("JPY", "c").ok().unwrap_or_else(|| unreachable!());
+        let kwd = Currency::parse("KWD", "c").ok().unwrap_or_else(|| unreachable!());
         let cases = [
             (usd, dec!(2.345), dec!(2.34)),
             (usd, dec!(2.355), dec!(2.36)),
@@ -184,29 +155,17 @@ mod tests {
             (kwd, dec!(1.0015), dec!(1.002)),
         ];
         for (currency, input, expected) in cases {
-            assert_eq!(
-                currency.round(input),
-                expected,
-                "{} {input}",
-                currency.code()
-            );
+            assert_eq!(currency.round(input), expected, "{} {input}", currency.code());
         }
     }
 
     #[test]
     fn client_amounts_are_checked_against_the_minor_unit() {
-        let jpy = Currency::parse("JPY", "c")
-            .ok()
-            .unwrap_or_else(|| unreachable!());
-        let usd = Currency::parse("USD", "c")
-            .ok()
-            .unwrap_or_else(|| unreachable!());
+        let jpy = Currency::parse("JPY", "c").ok().unwrap_or_else(|| unreachable!());
+        let usd = Currency::parse("USD", "c").ok().unwrap_or_else(|| unreachable!());
         assert!(jpy.amount(dec!(100.5), "budget").is_err());
         assert_eq!(jpy.amount(dec!(100.0), "budget").ok(), Some(dec!(100)));
-        assert_eq!(
-            usd.amount(dec!(10), "budget").map(|d| d.to_string()).ok(),
-            Some("10.00".to_string())
-        );
+        assert_eq!(usd.amount(dec!(10), "budget").map(|d| d.to_string()).ok(), Some("10.00".to_string()));
         assert!(usd.amount(dec!(-1), "budget").is_err());
         assert!(usd.amount(dec!(0.001), "budget").is_err());
     }
@@ -227,10 +186,7 @@ pub const DEFAULT_CURRENCY: &str = "USD";
 /// A decimal as a JSON number, as the seeds' event payloads carry money (`37500.0`).
 pub fn json_number(value: rust_decimal::Decimal) -> serde_json::Value {
     use rust_decimal::prelude::ToPrimitive;
-    value
-        .to_f64()
-        .and_then(serde_json::Number::from_f64)
-        .map_or(serde_json::Value::Null, serde_json::Value::Number)
+    value.to_f64().and_then(serde_json::Number::from_f64).map_or(serde_json::Value::Null, serde_json::Value::Number)
 }
 
 /// A stored amount shown with its currency's minor units (`50000` COP → `50000.00`).

@@ -38,15 +38,9 @@ mod tests {
 
     #[test]
     fn email_hash_is_normalised() {
-        assert_eq!(
-            hash_email(" John@Example.com "),
-            hash_email("john@example.com")
-        );
+        assert_eq!(hash_email(" John@Example.com "), hash_email("john@example.com"));
         // Known SHA-256 of "john@example.com".
-        assert_eq!(
-            hash_email("john@example.com"),
-            "855f96e983f1f8e8be944692b6f719fd54329826cb62e98015efee8e2e071dd4"
-        );
+        assert_eq!(hash_email("john@example.com"), "855f96e983f1f8e8be944692b6f719fd54329826cb62e98015efee8e2e071dd4");
     }
 
     #[test]

@@ -32,9 +32,7 @@ impl TouchKind {
             "CONVERSION" | "CONVERSIÓN" => Ok(Self::Conversion),
             _ => Err(AppError::validation(
                 field,
-                format!(
-                    "'{value}' is not an interaction type (IMPRESION, CLICK, VISTA, LEAD, COMPRA)"
-                ),
+                format!("'{value}' is not an interaction type (IMPRESION, CLICK, VISTA, LEAD, COMPRA)"),
             )),
         }
     }
@@ -86,11 +84,7 @@ impl ConversionKind {
 }
 
 /// An event time from a client: not too far in the future, not absurdly old.
-pub fn event_time(
-    at: DateTime<Utc>,
-    now: DateTime<Utc>,
-    field: &str,
-) -> Result<DateTime<Utc>, AppError> {
+pub fn event_time(at: DateTime<Utc>, now: DateTime<Utc>, field: &str) -> Result<DateTime<Utc>, AppError> {
     if at > now + MAX_CLOCK_SKEW {
         return Err(AppError::validation(field, "timestamp is in the future"));
     }
@@ -117,32 +111,18 @@ pub fn channel(source: Option<&str>, medium: Option<&str>, gclid: bool, fbclid: 
         "social"
     } else if medium == "email" || source == "newsletter" {
         "email"
-    } else if matches!(
-        medium.as_str(),
-        "affiliate" | "afiliado" | "influencer" | "referral"
-    ) {
+    } else if matches!(medium.as_str(), "affiliate" | "afiliado" | "influencer" | "referral") {
         "affiliate"
     } else if medium == "display" || medium == "banner" {
         "display"
     } else if medium == "organic" {
         "organic"
-    } else if [
-        "facebook",
-        "instagram",
-        "tiktok",
-        "twitter",
-        "x.com",
-        "linkedin",
-        "youtube",
-    ]
-    .iter()
-    .any(|s| source.contains(s))
-    {
-        "social"
-    } else if ["google", "bing", "duckduckgo", "yahoo"]
+    } else if ["facebook", "instagram", "tiktok", "twitter", "x.com", "linkedin", "youtube"]
         .iter()
         .any(|s| source.contains(s))
     {
+        "social"
+    } else if ["google", "bing", "duckduckgo", "yahoo"].iter().any(|s| source.contains(s)) {
         "organic"
     } else if source.is_empty() && medium.is_empty() {
         "direct"
@@ -157,10 +137,7 @@ pub fn identifier(value: Option<&str>, field: &str) -> Result<Option<String>, Ap
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) if v.chars().count() > 128 || v.chars().any(char::is_control) => {
-            Err(AppError::validation(
-                field,
-                format!("{field} must be at most 128 printable characters"),
-            ))
+            Err(AppError::validation(field, format!("{field} must be at most 128 printable characters")))
         }
         Some(v) => Ok(Some(v.to_string())),
     }
@@ -172,22 +149,14 @@ mod tests {
 
     #[test]
     fn seed_names() {
-        for (name, kind) in [
-            ("IMPRESION", TouchKind::Impression),
-            ("click", TouchKind::Click),
-            ("VISTA", TouchKind::View),
-        ] {
+        for (name, kind) in
+            [("IMPRESION", TouchKind::Impression), ("click", TouchKind::Click), ("VISTA", TouchKind::View)]
+        {
             assert_eq!(TouchKind::parse(name, "tipo").ok(), Some(kind), "{name}");
         }
         assert!(TouchKind::parse("SCROLL", "tipo").is_err());
-        assert_eq!(
-            ConversionKind::parse("VENTA", "t").ok(),
-            Some(ConversionKind::Sale)
-        );
-        assert_eq!(
-            ConversionKind::parse("registro", "t").ok(),
-            Some(ConversionKind::Signup)
-        );
+        assert_eq!(ConversionKind::parse("VENTA", "t").ok(), Some(ConversionKind::Sale));
+        assert_eq!(ConversionKind::parse("registro", "t").ok(), Some(ConversionKind::Signup));
         assert!(ConversionKind::parse("x", "t").is_err());
     }
 
@@ -198,9 +167,7 @@ mod tests {
         assert!(event_time(now + Duration::minutes(1), now, "t").is_ok());
         assert!(event_time(now - Duration::days(500), now, "t").is_err());
         assert_eq!(
-            from_millis(1_733_047_200_000, "t")
-                .ok()
-                .map(|t| t.to_rfc3339()),
+            from_millis(1_733_047_200_000, "t").ok().map(|t| t.to_rfc3339()),
             Some("2024-12-01T10:00:00+00:00".into())
         );
     }
@@ -220,20 +187,13 @@ mod tests {
             (Some("x"), Some("influencer"), false, false, "affiliate"),
         ];
         for (source, medium, gclid, fbclid, expected) in cases {
-            assert_eq!(
-                channel(source, medium, gclid, fbclid),
-                expected,
-                "{source:?} {medium:?}"
-            );
+            assert_eq!(channel(source, medium, gclid, fbclid), expected, "{source:?} {medium:?}");
         }
     }
 
     #[test]
     fn identifiers() {
-        assert_eq!(
-            identifier(Some("  usr-1 "), "u").ok(),
-            Some(Some("usr-1".into()))
-        );
+        assert_eq!(identifier(Some("  usr-1 "), "u").ok(), Some(Some("usr-1".into())));
         assert_eq!(identifier(Some(""), "u").ok(), Some(None));
         assert!(identifier(Some(&"x".repeat(129)), "u").is_err());
     }

@@ -19,10 +19,7 @@ pub fn email(value: &str) -> Result<String, AppError> {
     if valid {
         Ok(email)
     } else {
-        Err(AppError::validation(
-            "email",
-            format!("'{value}' is not a valid email address"),
-        ))
+        Err(AppError::validation("email", format!("'{value}' is not a valid email address")))
     }
 }
 
@@ -30,26 +27,16 @@ pub fn email(value: &str) -> Result<String, AppError> {
 pub fn text(value: &str, field: &str, max: usize) -> Result<String, AppError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
-        return Err(AppError::validation(
-            field,
-            format!("{field} must not be empty"),
-        ));
+        return Err(AppError::validation(field, format!("{field} must not be empty")));
     }
     if trimmed.chars().count() > max {
-        return Err(AppError::validation(
-            field,
-            format!("{field} must be at most {max} characters"),
-        ));
+        return Err(AppError::validation(field, format!("{field} must be at most {max} characters")));
     }
     Ok(trimmed.to_string())
 }
 
 /// An optional free-text field: blank becomes `None`.
-pub fn optional_text(
-    value: Option<&str>,
-    field: &str,
-    max: usize,
-) -> Result<Option<String>, AppError> {
+pub fn optional_text(value: Option<&str>, field: &str, max: usize) -> Result<Option<String>, AppError> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) => text(v, field, max).map(Some),
@@ -59,10 +46,7 @@ pub fn optional_text(
 /// A password for a person: long enough to resist guessing.
 pub fn password(value: &str) -> Result<(), AppError> {
     if value.chars().count() < 10 {
-        return Err(AppError::validation(
-            "password",
-            "password must be at least 10 characters",
-        ));
+        return Err(AppError::validation("password", "password must be at least 10 characters"));
     }
     if value.len() > 1024 {
         return Err(AppError::validation("password", "password is too long"));
@@ -78,14 +62,8 @@ pub fn http_url(value: &str, field: &str) -> Result<String, AppError> {
         .or_else(|| url.strip_prefix("http://"))
         .ok_or_else(|| AppError::validation(field, "URL must start with http:// or https://"))?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty()
-        || url.len() > 2048
-        || url.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
-        return Err(AppError::validation(
-            field,
-            format!("'{value}' is not a valid URL"),
-        ));
+    if host.is_empty() || url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(AppError::validation(field, format!("'{value}' is not a valid URL")));
     }
     Ok(url.to_string())
 }
@@ -96,24 +74,11 @@ mod tests {
 
     #[test]
     fn emails() {
-        let good = [
-            ("Maria.Gonzalez@Email.com ", "maria.gonzalez@email.com"),
-            ("a+b@x.co", "a+b@x.co"),
-        ];
+        let good = [("Maria.Gonzalez@Email.com ", "maria.gonzalez@email.com"), ("a+b@x.co", "a+b@x.co")];
         for (input, stored) in good {
             assert_eq!(email(input).ok().as_deref(), Some(stored), "{input}");
         }
-        for bad in [
-            "",
-            "plain",
-            "a@b",
-            "@x.com",
-            "a@@x.com",
-            "a b@x.com",
-            "a@.x.com",
-            "a@x..com",
-            "a@x.com.",
-        ] {
+        for bad in ["", "plain", "a@b", "@x.com", "a@@x.com", "a b@x.com", "a@.x.com", "a@x..com", "a@x.com."] {
             assert!(email(bad).is_err(), "{bad} should be rejected");
         }
     }
@@ -129,13 +94,7 @@ mod tests {
     #[test]
     fn urls() {
         assert!(http_url("https://shop.example.com/p?x=1", "u").is_ok());
-        for bad in [
-            "ftp://x.com",
-            "https://",
-            "shop.example.com",
-            "https://a b.com",
-            "javascript:alert(1)",
-        ] {
+        for bad in ["ftp://x.com", "https://", "shop.example.com", "https://a b.com", "javascript:alert(1)"] {
             assert!(http_url(bad, "u").is_err(), "{bad}");
         }
     }

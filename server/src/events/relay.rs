@@ -13,6 +13,9 @@ use crate::state::AppState;
 
 const BATCH: u64 = 500;
 const POLL: Duration = Duration::from_millis(500);
+/// After a wake-up, wait this long for more commits, so that a burst of writes costs
+/// one relay pass (one UPDATE), not one per commit.
+const COALESCE: Duration = Duration::from_millis(20);
 
 /// Runs until `shutdown` is cancelled.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
@@ -24,7 +27,7 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
         }
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = state.outbox_wakeup.notified() => {}
+            _ = state.outbox_wakeup.notified() => tokio::time::sleep(COALESCE).await,
             _ = tokio::time::sleep(POLL) => {}
         }
     }

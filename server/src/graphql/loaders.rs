@@ -30,10 +30,7 @@ pub struct RequestLoaders {
 
 impl RequestLoaders {
     pub fn new(state: &AppState, caller: Option<&Caller>) -> Self {
-        let scope = LoaderScope {
-            state: state.clone(),
-            caller: caller.cloned(),
-        };
+        let scope = LoaderScope { state: state.clone(), caller: caller.cloned() };
         Self {
             affiliate: DataLoader::new(AffiliateLoader(scope.clone()), tokio::spawn),
             campaign: DataLoader::new(CampaignLoader(scope.clone()), tokio::spawn),
@@ -60,9 +57,7 @@ pub struct LoaderScope {
 
 impl LoaderScope {
     fn caller(&self) -> Result<&Caller, async_graphql::Error> {
-        self.caller
-            .as_ref()
-            .ok_or_else(|| AppError::Unauthenticated("sign in first".into()).extend())
+        self.caller.as_ref().ok_or_else(|| AppError::Unauthenticated("sign in first".into()).extend())
     }
 }
 
@@ -94,20 +89,12 @@ impl Loader<LinksByCampaign> for TrackingLinkLoader {
     type Value = Vec<tracking_links::Model>;
     type Error = async_graphql::Error;
 
-    async fn load(
-        &self,
-        keys: &[LinksByCampaign],
-    ) -> Result<HashMap<LinksByCampaign, Self::Value>, Self::Error> {
+    async fn load(&self, keys: &[LinksByCampaign]) -> Result<HashMap<LinksByCampaign, Self::Value>, Self::Error> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows =
-            tracking_link_service::by_campaigns(&self.0.state.db, self.0.caller()?, &ids).await?;
-        let mut grouped: HashMap<LinksByCampaign, Self::Value> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
+        let rows = tracking_link_service::by_campaigns(&self.0.state.db, self.0.caller()?, &ids).await?;
+        let mut grouped: HashMap<LinksByCampaign, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for row in rows {
-            grouped
-                .entry(LinksByCampaign(row.campaign_id))
-                .or_default()
-                .push(row);
+            grouped.entry(LinksByCampaign(row.campaign_id)).or_default().push(row);
         }
         Ok(grouped)
     }
@@ -117,20 +104,12 @@ impl Loader<LinksByAffiliate> for TrackingLinkLoader {
     type Value = Vec<tracking_links::Model>;
     type Error = async_graphql::Error;
 
-    async fn load(
-        &self,
-        keys: &[LinksByAffiliate],
-    ) -> Result<HashMap<LinksByAffiliate, Self::Value>, Self::Error> {
+    async fn load(&self, keys: &[LinksByAffiliate]) -> Result<HashMap<LinksByAffiliate, Self::Value>, Self::Error> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows =
-            tracking_link_service::by_affiliates(&self.0.state.db, self.0.caller()?, &ids).await?;
-        let mut grouped: HashMap<LinksByAffiliate, Self::Value> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
+        let rows = tracking_link_service::by_affiliates(&self.0.state.db, self.0.caller()?, &ids).await?;
+        let mut grouped: HashMap<LinksByAffiliate, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for row in rows {
-            grouped
-                .entry(LinksByAffiliate(row.affiliate_id))
-                .or_default()
-                .push(row);
+            grouped.entry(LinksByAffiliate(row.affiliate_id)).or_default().push(row);
         }
         Ok(grouped)
     }

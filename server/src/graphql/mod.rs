@@ -13,18 +13,11 @@ use crate::{auth::Caller, error::AppError, state::AppState};
 pub type AlpesSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
 /// The schema with its limits; `state` is shared by every request.
-pub fn build_schema(
-    state: Option<AppState>,
-    max_depth: usize,
-    max_complexity: usize,
-) -> AlpesSchema {
-    let mut builder = Schema::build(
-        query::Query::default(),
-        mutation::Mutation::default(),
-        subscription::Subscription::default(),
-    )
-    .limit_depth(max_depth)
-    .limit_complexity(max_complexity);
+pub fn build_schema(state: Option<AppState>, max_depth: usize, max_complexity: usize) -> AlpesSchema {
+    let mut builder =
+        Schema::build(query::Query::default(), mutation::Mutation::default(), subscription::Subscription::default())
+            .limit_depth(max_depth)
+            .limit_complexity(max_complexity);
     if let Some(state) = state {
         builder = builder.data(state);
     }
@@ -58,9 +51,8 @@ impl ContextExt for Context<'_> {
     }
 
     fn caller(&self) -> Result<&Caller, AppError> {
-        self.data_opt::<Caller>().ok_or_else(|| {
-            AppError::Unauthenticated("sign in first: send Authorization: Bearer <token>".into())
-        })
+        self.data_opt::<Caller>()
+            .ok_or_else(|| AppError::Unauthenticated("sign in first: send Authorization: Bearer <token>".into()))
     }
 }
 

@@ -17,10 +17,7 @@ pub struct Authenticated(pub Caller);
 impl FromRequestParts<HttpState> for Authenticated {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &HttpState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, Self::Rejection> {
         caller_from_headers(&parts.headers, &state.app.jwt)?
             .map(Authenticated)
             .ok_or_else(|| AppError::Unauthenticated("send Authorization: Bearer <token>".into()))
@@ -28,16 +25,11 @@ impl FromRequestParts<HttpState> for Authenticated {
 }
 
 /// `Ok(None)` without a header; an invalid token is an error, never anonymous.
-pub fn caller_from_headers(
-    headers: &HeaderMap,
-    keys: &JwtKeys,
-) -> Result<Option<Caller>, AppError> {
+pub fn caller_from_headers(headers: &HeaderMap, keys: &JwtKeys) -> Result<Option<Caller>, AppError> {
     let Some(value) = headers.get(AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value
-        .to_str()
-        .map_err(|_| AppError::Unauthenticated("malformed Authorization header".into()))?;
+    let value = value.to_str().map_err(|_| AppError::Unauthenticated("malformed Authorization header".into()))?;
     caller_from_authorization(value, keys).map(Some)
 }
 
@@ -47,8 +39,6 @@ pub fn caller_from_authorization(value: &str, keys: &JwtKeys) -> Result<Caller, 
         .trim()
         .strip_prefix("Bearer ")
         .or_else(|| value.trim().strip_prefix("bearer "))
-        .ok_or_else(|| {
-            AppError::Unauthenticated("expected Authorization: Bearer <token>".into())
-        })?;
+        .ok_or_else(|| AppError::Unauthenticated("expected Authorization: Bearer <token>".into()))?;
     keys.verify(token.trim())
 }

@@ -18,9 +18,7 @@ use super::{auth, HttpState};
 use crate::{error::AppError, graphql};
 
 pub fn router() -> Router<HttpState> {
-    Router::new()
-        .route("/graphql", get(graphiql).post(execute))
-        .route("/graphql/ws", get(websocket))
+    Router::new().route("/graphql", get(graphiql).post(execute)).route("/graphql/ws", get(websocket))
 }
 
 async fn graphiql() -> impl IntoResponse {
@@ -45,18 +43,10 @@ async fn execute(
     let request = match request {
         Ok(request) => request.into_inner(),
         Err(rejection) => {
-            let err = if rejection
-                .0
-                .to_string()
-                .to_lowercase()
-                .contains("length limit")
-            {
+            let err = if rejection.0.to_string().to_lowercase().contains("length limit") {
                 AppError::PayloadTooLarge
             } else {
-                AppError::Validation {
-                    field: None,
-                    message: format!("not a GraphQL request: {}", rejection.0),
-                }
+                AppError::Validation { field: None, message: format!("not a GraphQL request: {}", rejection.0) }
             };
             return graphql_error(err.status(), &err);
         }
@@ -92,30 +82,23 @@ async fn websocket(
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let header_caller = auth::caller_from_headers(&headers, &state.app.jwt)
-        .ok()
-        .flatten();
-    upgrade
-        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            let app = state.app.clone();
-            GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
-                .on_connection_init(move |payload| async move {
-                    let token = payload
-                        .get("authorization")
-                        .or_else(|| payload.get("Authorization"))
-                        .and_then(|v| v.as_str())
-                        .map(str::to_owned);
-                    let caller = match token {
-                        Some(value) => Some(
-                            auth::caller_from_authorization(&value, &app.jwt)
-                                .map_err(|e| e.extend())?,
-                        ),
-                        None => header_caller,
-                    };
-                    let data: Data = graphql::request_data(&app, caller);
-                    Ok(data)
-                })
-                .serve()
-        })
+    let header_caller = auth::caller_from_headers(&headers, &state.app.jwt).ok().flatten();
+    upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
+        let app = state.app.clone();
+        GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
+            .on_connection_init(move |payload| async move {
+                let token = payload
+                    .get("authorization")
+                    .or_else(|| payload.get("Authorization"))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned);
+                let caller = match token {
+                    Some(value) => Some(auth::caller_from_authorization(&value, &app.jwt).map_err(|e| e.extend())?),
+                    None => header_caller,
+                };
+                let data: Data = graphql::request_data(&app, caller);
+                Ok(data)
+            })
+            .serve()
+    })
 }

@@ -7,9 +7,7 @@ use super::HttpState;
 use crate::{error::AppError, state::AppState};
 
 pub fn router() -> Router<HttpState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/ready", get(ready))
+    Router::new().route("/health", get(health)).route("/ready", get(ready))
 }
 
 /// The process is up.
@@ -19,12 +17,6 @@ async fn health() -> impl IntoResponse {
 
 /// The process can do its work: the database answers.
 async fn ready(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
-    state
-        .db
-        .ping()
-        .await
-        .map_err(|_| AppError::Unavailable("the database is not reachable".into()))?;
-    Ok(Json(
-        json!({ "status": "ready", "database": format!("{:?}", state.db.get_database_backend()).to_lowercase() }),
-    ))
+    state.db.ping().await.map_err(|_| AppError::Unavailable("the database is not reachable".into()))?;
+    Ok(Json(json!({ "status": "ready", "database": format!("{:?}", state.db.get_database_backend()).to_lowercase() })))
 }

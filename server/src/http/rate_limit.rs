@@ -44,17 +44,11 @@ impl RateLimiter {
         if self.per_second <= 0.0 {
             return Ok(());
         }
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if buckets.len() > 100_000 {
             buckets.retain(|_, b| now.duration_since(b.updated).as_secs_f64() < IDLE_SECS);
         }
-        let bucket = buckets.entry(ip).or_insert(Bucket {
-            tokens: self.burst,
-            updated: now,
-        });
+        let bucket = buckets.entry(ip).or_insert(Bucket { tokens: self.burst, updated: now });
         let elapsed = now.duration_since(bucket.updated).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * self.per_second).min(self.burst);
         bucket.updated = now;
@@ -63,9 +57,7 @@ impl RateLimiter {
             Ok(())
         } else {
             let wait = ((1.0 - bucket.tokens) / self.per_second).ceil().max(1.0);
-            Err(AppError::TooManyRequests {
-                retry_after_secs: wait as u64,
-            })
+            Err(AppError::TooManyRequests { retry_after_secs: wait as u64 })
         }
     }
 }
@@ -83,10 +75,7 @@ pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
             return forwarded;
         }
     }
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
 }
 
 #[cfg(test)]
@@ -104,22 +93,9 @@ mod tests {
             assert!(limiter.check_at(ip, start).is_ok());
         }
         let refused = limiter.check_at(ip, start);
-        assert!(matches!(
-            refused,
-            Err(AppError::TooManyRequests {
-                retry_after_secs: 1
-            })
-        ));
-        assert!(
-            limiter.check_at(other, start).is_ok(),
-            "other clients are not affected"
-        );
-        assert!(
-            limiter
-                .check_at(ip, start + Duration::from_millis(600))
-                .is_ok(),
-            "refilled"
-        );
+        assert!(matches!(refused, Err(AppError::TooManyRequests { retry_after_secs: 1 })));
+        assert!(limiter.check_at(other, start).is_ok(), "other clients are not affected");
+        assert!(limiter.check_at(ip, start + Duration::from_millis(600)).is_ok(), "refilled");
     }
 
     #[test]

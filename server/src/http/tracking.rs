@@ -31,8 +31,8 @@ use crate::{
     error::{AppError, AppResult},
     service::{
         tracking_service::{
-            self as svc, conversion_kind, ConversionInput, Item, Receipt, Ref, SessionInput,
-            Stored, TouchEvent, TouchInput,
+            self as svc, conversion_kind, ConversionInput, Item, Receipt, Ref, SessionInput, Stored, TouchEvent,
+            TouchInput,
         },
         PageRequest,
     },
@@ -57,19 +57,10 @@ pub fn router() -> Router<HttpState> {
     // `campañas` as clients send it (percent-encoded), raw, and without the ñ.
     for segment in ["campa%C3%B1as", "campañas", "campanas"] {
         read = read
-            .route(
-                &format!("/tracking/{segment}/{{campaign}}/impresiones"),
-                get(campaign_impressions),
-            )
-            .route(
-                &format!("/tracking/{segment}/{{campaign}}/conversiones"),
-                get(campaign_conversions),
-            );
+            .route(&format!("/tracking/{segment}/{{campaign}}/impresiones"), get(campaign_impressions))
+            .route(&format!("/tracking/{segment}/{{campaign}}/conversiones"), get(campaign_conversions));
     }
-    Router::new()
-        .merge(ingest)
-        .merge(read)
-        .route("/r/{code}", get(redirect))
+    Router::new().merge(ingest).merge(read).route("/r/{code}", get(redirect))
 }
 
 /// Who sent a public tracking request: its IP (for the flood limit and the hashed IP)
@@ -84,19 +75,12 @@ pub struct Visitor {
 impl FromRequestParts<HttpState> for Visitor {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &HttpState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, Self::Rejection> {
         let ip = client_ip(parts, state.app.config.trust_forwarded_for);
         if let Some(ip) = ip {
             state.app.ingest_limiter.check(ip)?;
         }
-        let user_agent = parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| truncate(s, 512));
+        let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| truncate(s, 512));
         Ok(Self {
             ip: ip.map(|ip| ip.to_string()),
             user_agent,
@@ -115,11 +99,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim().to_string())
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 128
-                && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
 }
 
 fn truncate(value: &str, max: usize) -> String {
@@ -128,10 +108,9 @@ fn truncate(value: &str, max: usize) -> String {
 
 fn text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
     match value {
-        Some(v) if v.chars().count() > max => Err(AppError::validation(
-            field,
-            format!("{field} is longer than {max} characters"),
-        )),
+        Some(v) if v.chars().count() > max => {
+            Err(AppError::validation(field, format!("{field} is longer than {max} characters")))
+        }
         Some(v) if v.trim().is_empty() => Ok(None),
         other => Ok(other.map(|v| v.trim().to_string())),
     }
@@ -155,9 +134,7 @@ fn when(at: Option<DateTime<Utc>>, field: &str) -> AppResult<DateTime<Utc>> {
 fn created(receipt: &Receipt, body: Value) -> Response {
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if receipt.replayed {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     response
 }
@@ -187,10 +164,7 @@ async fn record_impression(
 ) -> AppResult<Response> {
     if let Some(kind) = &body.tipo_evento {
         if TouchKind::parse(kind, "tipo_evento")? != TouchKind::Impression {
-            return Err(AppError::validation(
-                "tipo_evento",
-                "this route records impressions (IMPRESION)",
-            ));
+            return Err(AppError::validation("tipo_evento", "this route records impressions (IMPRESION)"));
         }
     }
     let input = TouchInput {
@@ -204,8 +178,7 @@ async fn record_impression(
         affiliate: given(body.influencer_id, "influencer_id")?,
         tracking_link_id: None,
         user_id: tracking::identifier(body.usuario_id.as_deref(), "usuario_id")?,
-        anonymous_id: tracking::identifier(body.id_anonimo.as_deref(), "id_anonimo")?
-            .or(visitor.anonymous_id),
+        anonymous_id: tracking::identifier(body.id_anonimo.as_deref(), "id_anonimo")?.or(visitor.anonymous_id),
         source: None,
         medium: None,
         gclid: None,
@@ -219,9 +192,7 @@ async fn record_impression(
     };
     let receipt = state.ingest.submit(Item::Touch(input)).await?;
     let Stored::Touch(row) = &receipt.stored else {
-        return Err(AppError::internal(anyhow::anyhow!(
-            "impression stored as something else"
-        )));
+        return Err(AppError::internal(anyhow::anyhow!("impression stored as something else")));
     };
     Ok(created(&receipt, impression_view(row)))
 }
@@ -270,10 +241,7 @@ async fn record_conversion(
     visitor: Visitor,
     JsonBody(body): JsonBody<Conversion>,
 ) -> AppResult<Response> {
-    let kind = ConversionKind::parse(
-        body.tipo_conversion.as_deref().unwrap_or("VENTA"),
-        "tipo_conversion",
-    )?;
+    let kind = ConversionKind::parse(body.tipo_conversion.as_deref().unwrap_or("VENTA"), "tipo_conversion")?;
     let email = body.email.as_deref().map(validate::email).transpose()?;
     let input = ConversionInput {
         external_id: Some(required_id(body.id, "id")?),
@@ -287,8 +255,7 @@ async fn record_conversion(
         ),
         affiliate: given(body.influencer_id, "influencer_id")?,
         user_id: tracking::identifier(body.usuario_id.as_deref(), "usuario_id")?,
-        anonymous_id: tracking::identifier(body.id_anonimo.as_deref(), "id_anonimo")?
-            .or(visitor.anonymous_id),
+        anonymous_id: tracking::identifier(body.id_anonimo.as_deref(), "id_anonimo")?.or(visitor.anonymous_id),
         click_id: tracking::identifier(body.click_id.as_deref(), "click_id")?.or(visitor.click_id),
         channel: tracking::identifier(body.canal.as_deref(), "canal")?,
         customer_email: email,
@@ -301,9 +268,7 @@ async fn record_conversion(
     };
     let receipt = state.ingest.submit(Item::Conversion(input)).await?;
     let Stored::Conversion(row) = &receipt.stored else {
-        return Err(AppError::internal(anyhow::anyhow!(
-            "conversion stored as something else"
-        )));
+        return Err(AppError::internal(anyhow::anyhow!("conversion stored as something else")));
     };
     Ok(created(&receipt, conversion_view(row)))
 }
@@ -363,10 +328,7 @@ async fn record_interaction(
         Some(ms) => Some(tracking::from_millis(ms, "marca_temporal")?),
         None => None,
     };
-    let identity = body.identidad_usuario.unwrap_or(Identidad {
-        id_usuario: None,
-        id_anonimo: None,
-    });
+    let identity = body.identidad_usuario.unwrap_or(Identidad { id_usuario: None, id_anonimo: None });
     let params = body.parametros_tracking.unwrap_or(Parametros {
         fuente: None,
         medio: None,
@@ -375,20 +337,11 @@ async fn record_interaction(
         gclid: None,
         fbclid: None,
     });
-    let user_id = tracking::identifier(
-        identity.id_usuario.as_deref(),
-        "identidad_usuario.id_usuario",
-    )?;
-    let anonymous_id = tracking::identifier(
-        identity.id_anonimo.as_deref(),
-        "identidad_usuario.id_anonimo",
-    )?
-    .or(visitor.anonymous_id);
+    let user_id = tracking::identifier(identity.id_usuario.as_deref(), "identidad_usuario.id_usuario")?;
+    let anonymous_id =
+        tracking::identifier(identity.id_anonimo.as_deref(), "identidad_usuario.id_anonimo")?.or(visitor.anonymous_id);
     if user_id.is_none() && anonymous_id.is_none() {
-        return Err(AppError::validation(
-            "identidad_usuario",
-            "id_usuario or id_anonimo is required",
-        ));
+        return Err(AppError::validation("identidad_usuario", "id_usuario or id_anonimo is required"));
     }
     let input = TouchInput {
         external_id: Some(required_id(body.id_interaccion, "id_interaccion")?),
@@ -412,9 +365,7 @@ async fn record_interaction(
     };
     let receipt = state.ingest.submit(Item::Touch(input)).await?;
     let Stored::Touch(row) = &receipt.stored else {
-        return Err(AppError::internal(anyhow::anyhow!(
-            "interaction stored as something else"
-        )));
+        return Err(AppError::internal(anyhow::anyhow!("interaction stored as something else")));
     };
     Ok(created(&receipt, interaction_view(row)))
 }
@@ -448,9 +399,7 @@ async fn show_conversion(
     Authenticated(caller): Authenticated,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    Ok(Json(conversion_view(
-        &svc::get_conversion(&state.db, &caller, &id).await?,
-    )))
+    Ok(Json(conversion_view(&svc::get_conversion(&state.db, &caller, &id).await?)))
 }
 
 #[derive(Deserialize)]
@@ -463,15 +412,9 @@ impl Pagina {
     fn page(&self) -> AppResult<PageRequest> {
         let limit = self.limite.unwrap_or(50);
         if !(1..=500).contains(&limit) {
-            return Err(AppError::validation(
-                "limite",
-                "limite must be between 1 and 500",
-            ));
+            return Err(AppError::validation("limite", "limite must be between 1 and 500"));
         }
-        Ok(PageRequest {
-            offset: self.offset.unwrap_or(0),
-            limit,
-        })
+        Ok(PageRequest { offset: self.offset.unwrap_or(0), limit })
     }
 }
 
@@ -482,14 +425,7 @@ async fn campaign_impressions(
     QueryParams(page): QueryParams<Pagina>,
 ) -> AppResult<Json<Value>> {
     let page = page.page()?;
-    let result = svc::touches_of_campaign(
-        &state.db,
-        &caller,
-        &campaign,
-        InteractionKind::Impression,
-        page,
-    )
-    .await?;
+    let result = svc::touches_of_campaign(&state.db, &caller, &campaign, InteractionKind::Impression, page).await?;
     Ok(Json(json!({
         "campaña_id": campaign,
         "impresiones": result.items.iter().map(impression_view).collect::<Vec<_>>(),
@@ -536,9 +472,7 @@ async fn redirect(
 ) -> Response {
     match click(&state, visitor, &headers, &code, params).await {
         Ok(response) => response,
-        Err(AppError::NotFound { .. }) => {
-            (StatusCode::NOT_FOUND, Html(NOT_FOUND_PAGE)).into_response()
-        }
+        Err(AppError::NotFound { .. }) => (StatusCode::NOT_FOUND, Html(NOT_FOUND_PAGE)).into_response(),
         Err(err) => err.into_response(),
     }
 }
@@ -551,17 +485,11 @@ async fn click(
     p: ClickParams,
 ) -> AppResult<Response> {
     let (link, campaign, affiliate) = svc::link_for_redirect(&state.db, code).await?;
-    let anonymous_id = visitor
-        .anonymous_id
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let anonymous_id = visitor.anonymous_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let click_id = uuid::Uuid::now_v7().to_string();
     let clip = |v: Option<String>, f: &str| text(v, f, 255);
     let landing_path = url_path(&link.destination_url);
-    let referrer = headers
-        .get(header::REFERER)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| truncate(s, 2048));
+    let referrer = headers.get(header::REFERER).and_then(|v| v.to_str().ok()).map(|s| truncate(s, 2048));
     let utm_source = clip(p.utm_source, "utm_source")?;
     let utm_medium = clip(p.utm_medium, "utm_medium")?;
     let input = TouchInput {
@@ -594,11 +522,7 @@ async fn click(
     state.ingest.submit(Item::Touch(input)).await?;
 
     let location = with_query_param(&link.destination_url, CLICK_COOKIE, &click_id);
-    let secure = if state.config.public_base_url().starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = if state.config.public_base_url().starts_with("https://") { "; Secure" } else { "" };
     let mut response = (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
     let cookies = [
         format!("{VISITOR_COOKIE}={anonymous_id}; Path=/; Max-Age=31536000; SameSite=Lax{secure}"),
@@ -609,9 +533,7 @@ async fn click(
             response.headers_mut().append(header::SET_COOKIE, value);
         }
     }
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
 
@@ -657,22 +579,10 @@ mod tests {
     #[test]
     fn query_params_are_appended() {
         let cases = [
-            (
-                "https://shop.example.com",
-                "https://shop.example.com?alpes_cid=c1",
-            ),
-            (
-                "https://shop.example.com/p?x=1",
-                "https://shop.example.com/p?x=1&alpes_cid=c1",
-            ),
-            (
-                "https://shop.example.com/p?#top",
-                "https://shop.example.com/p?alpes_cid=c1#top",
-            ),
-            (
-                "https://shop.example.com/p#top",
-                "https://shop.example.com/p?alpes_cid=c1#top",
-            ),
+            ("https://shop.example.com", "https://shop.example.com?alpes_cid=c1"),
+            ("https://shop.example.com/p?x=1", "https://shop.example.com/p?x=1&alpes_cid=c1"),
+            ("https://shop.example.com/p?#top", "https://shop.example.com/p?alpes_cid=c1#top"),
+            ("https://shop.example.com/p#top", "https://shop.example.com/p?alpes_cid=c1#top"),
         ];
         for (url, expected) in cases {
             assert_eq!(with_query_param(url, "alpes_cid", "c1"), expected);
@@ -681,20 +591,14 @@ mod tests {
 
     #[test]
     fn paths() {
-        assert_eq!(
-            url_path("https://shop.example.com/p/1?x=2").as_deref(),
-            Some("/p/1")
-        );
+        assert_eq!(url_path("https://shop.example.com/p/1?x=2").as_deref(), Some("/p/1"));
         assert_eq!(url_path("https://shop.example.com").as_deref(), None);
     }
 
     #[test]
     fn cookies_are_read_and_checked() {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; alpes_aid=0d4c-77; alpes_cid=bad value"),
-        );
+        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; alpes_aid=0d4c-77; alpes_cid=bad value"));
         assert_eq!(cookie(&headers, VISITOR_COOKIE).as_deref(), Some("0d4c-77"));
         assert_eq!(cookie(&headers, CLICK_COOKIE), None);
     }

@@ -5,8 +5,8 @@ use entity::affiliates::{self, AffiliateStatus, AffiliateTier};
 use rust_decimal::Decimal;
 use sea_orm::{
     sea_query::{Expr, ExprTrait, Func},
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -79,22 +79,13 @@ pub struct AffiliateFilter {
     pub search: Option<String>,
 }
 
-pub async fn create(
-    state: &AppState,
-    caller: &Caller,
-    input: NewAffiliate,
-) -> AppResult<affiliates::Model> {
+pub async fn create(state: &AppState, caller: &Caller, input: NewAffiliate) -> AppResult<affiliates::Model> {
     caller.require_admin()?;
     let name = validate::text(&input.name, "name", 200)?;
     let email = validate::email(&input.email)?;
     let phone = validate::optional_text(input.phone.as_deref(), "phone", 40)?;
-    let (base_rate, premium_rate, minimum_payout, currency) =
-        commission_settings(&input.commission)?;
-    let requested_code = input
-        .code
-        .as_deref()
-        .map(|c| code::parse(c, "code"))
-        .transpose()?;
+    let (base_rate, premium_rate, minimum_payout, currency) = commission_settings(&input.commission)?;
+    let requested_code = input.code.as_deref().map(|c| code::parse(c, "code")).transpose()?;
 
     let txn = db::write_txn(&state.db).await?;
     ensure_email_free(&txn, &email, None).await?;
@@ -104,13 +95,7 @@ pub async fn create(
             code
         }
         None => {
-            free_code::<affiliates::Entity, _>(
-                &txn,
-                affiliates::Column::Code,
-                affiliates::Column::Id,
-                &name,
-            )
-            .await?
+            free_code::<affiliates::Entity, _>(&txn, affiliates::Column::Code, affiliates::Column::Id, &name).await?
         }
     };
     let now = Utc::now();
@@ -202,10 +187,7 @@ pub async fn update(
     }
     if let Some(settings) = &patch.commission {
         let settings = CommissionSettings {
-            currency: settings
-                .currency
-                .clone()
-                .or_else(|| Some(before.payout_currency.clone())),
+            currency: settings.currency.clone().or_else(|| Some(before.payout_currency.clone())),
             ..settings.clone()
         };
         let (base_rate, premium_rate, minimum_payout, currency) = commission_settings(&settings)?;
@@ -216,18 +198,12 @@ pub async fn update(
     }
     if let Some(status) = patch.status {
         if status == AffiliateStatus::Deleted {
-            return Err(AppError::validation(
-                "status",
-                "use deleteAffiliate to delete an affiliate",
-            ));
+            return Err(AppError::validation("status", "use deleteAffiliate to delete an affiliate"));
         }
         active.status = Set(status);
     }
     active.updated_at = Set(Utc::now());
-    let model = active
-        .update(&txn)
-        .await
-        .map_err(|e| AppError::from_db_unique(e, &["email", "code"]))?;
+    let model = active.update(&txn).await.map_err(|e| AppError::from_db_unique(e, &["email", "code"]))?;
 
     let event_type = match (before.status, model.status) {
         (AffiliateStatus::Active, AffiliateStatus::Suspended) => "afiliado_suspendido",
@@ -283,36 +259,18 @@ pub async fn delete(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<af
 }
 
 /// One affiliate by id or by code, if the caller may see it.
-pub async fn get(
-    db: &DatabaseConnection,
-    caller: &Caller,
-    id_or_code: &str,
-) -> AppResult<affiliates::Model> {
+pub async fn get(db: &DatabaseConnection, caller: &Caller, id_or_code: &str) -> AppResult<affiliates::Model> {
     let model = resolve(db, id_or_code).await?;
     caller.require_affiliate_access(model.id)?;
     Ok(model)
 }
 
 /// Finds a live affiliate by UUID or by code (outside systems may use either).
-pub async fn resolve<C: ConnectionTrait>(
-    conn: &C,
-    id_or_code: &str,
-) -> AppResult<affiliates::Model> {
-    let query =
-        affiliates::Entity::find().filter(affiliates::Column::Status.ne(AffiliateStatus::Deleted));
+pub async fn resolve<C: ConnectionTrait>(conn: &C, id_or_code: &str) -> AppResult<affiliates::Model> {
+    let query = affiliates::Entity::find().filter(affiliates::Column::Status.ne(AffiliateStatus::Deleted));
     let found = match Uuid::parse_str(id_or_code.trim()) {
-        Ok(id) => {
-            query
-                .filter(affiliates::Column::Id.eq(id))
-                .one(conn)
-                .await?
-        }
-        Err(_) => {
-            query
-                .filter(affiliates::Column::Code.eq(id_or_code.trim().to_lowercase()))
-                .one(conn)
-                .await?
-        }
+        Ok(id) => query.filter(affiliates::Column::Id.eq(id)).one(conn).await?,
+        Err(_) => query.filter(affiliates::Column::Code.eq(id_or_code.trim().to_lowercase())).one(conn).await?,
     };
     found.ok_or_else(|| AppError::not_found("affiliate", id_or_code))
 }
@@ -335,10 +293,7 @@ pub async fn list(
         let pattern = like_pattern(term);
         condition = condition.add(
             Condition::any()
-                .add(
-                    Expr::expr(Func::lower(Expr::col(affiliates::Column::Name)))
-                        .like(pattern.clone()),
-                )
+                .add(Expr::expr(Func::lower(Expr::col(affiliates::Column::Name))).like(pattern.clone()))
                 .add(affiliates::Column::Email.like(pattern.clone()))
                 .add(affiliates::Column::Code.like(pattern)),
         );
@@ -359,13 +314,8 @@ pub async fn list(
 }
 
 /// Batch lookup for the GraphQL DataLoader: what the caller may see among `ids`.
-pub async fn load_many(
-    db: &DatabaseConnection,
-    caller: &Caller,
-    ids: &[Uuid],
-) -> AppResult<Vec<affiliates::Model>> {
-    let mut query =
-        affiliates::Entity::find().filter(affiliates::Column::Id.is_in(ids.iter().copied()));
+pub async fn load_many(db: &DatabaseConnection, caller: &Caller, ids: &[Uuid]) -> AppResult<Vec<affiliates::Model>> {
+    let mut query = affiliates::Entity::find().filter(affiliates::Column::Id.is_in(ids.iter().copied()));
     if let Some(own) = caller.affiliate_scope() {
         query = query.filter(affiliates::Column::Id.eq(own));
     }
@@ -380,53 +330,28 @@ async fn find_live<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<affiliat
         .ok_or_else(|| AppError::not_found("affiliate", id))
 }
 
-async fn ensure_email_free<C: ConnectionTrait>(
-    conn: &C,
-    email: &str,
-    except: Option<Uuid>,
-) -> AppResult<()> {
+async fn ensure_email_free<C: ConnectionTrait>(conn: &C, email: &str, except: Option<Uuid>) -> AppResult<()> {
     use affiliates::Column;
     if taken::<affiliates::Entity, C>(conn, Column::Email, Column::Id, email, except).await? {
-        return Err(AppError::conflict(
-            "email",
-            format!("an affiliate with email {email} already exists"),
-        ));
+        return Err(AppError::conflict("email", format!("an affiliate with email {email} already exists")));
     }
     Ok(())
 }
 
-async fn ensure_code_free<C: ConnectionTrait>(
-    conn: &C,
-    code: &str,
-    except: Option<Uuid>,
-) -> AppResult<()> {
+async fn ensure_code_free<C: ConnectionTrait>(conn: &C, code: &str, except: Option<Uuid>) -> AppResult<()> {
     use affiliates::Column;
     if taken::<affiliates::Entity, C>(conn, Column::Code, Column::Id, code, except).await? {
-        return Err(AppError::conflict(
-            "code",
-            format!("an affiliate with code {code} already exists"),
-        ));
+        return Err(AppError::conflict("code", format!("an affiliate with code {code} already exists")));
     }
     Ok(())
 }
 
-fn commission_settings(
-    settings: &CommissionSettings,
-) -> AppResult<(Decimal, Option<Decimal>, Decimal, Currency)> {
+fn commission_settings(settings: &CommissionSettings) -> AppResult<(Decimal, Option<Decimal>, Decimal, Currency)> {
     let base_rate = money::rate(settings.base_rate, "commissionConfig.baseRate")?;
-    let premium_rate = settings
-        .premium_rate
-        .map(|r| money::rate(r, "commissionConfig.premiumRate"))
-        .transpose()?;
-    let currency = Currency::parse(
-        settings
-            .currency
-            .as_deref()
-            .unwrap_or(money::DEFAULT_CURRENCY),
-        "commissionConfig.currency",
-    )?;
-    let minimum_payout =
-        currency.amount(settings.minimum_payout, "commissionConfig.minimumPayout")?;
+    let premium_rate = settings.premium_rate.map(|r| money::rate(r, "commissionConfig.premiumRate")).transpose()?;
+    let currency =
+        Currency::parse(settings.currency.as_deref().unwrap_or(money::DEFAULT_CURRENCY), "commissionConfig.currency")?;
+    let minimum_payout = currency.amount(settings.minimum_payout, "commissionConfig.minimumPayout")?;
     Ok((base_rate, premium_rate, minimum_payout, currency))
 }
 
@@ -439,10 +364,7 @@ fn validate_document(document: Document) -> AppResult<Document> {
 
 fn validate_bank(bank: BankDetails) -> AppResult<BankDetails> {
     let number = validate::text(&bank.account_number, "bankDetails.accountNumber", 64)?;
-    if !number
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ' ')
-    {
+    if !number.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ' ') {
         return Err(AppError::validation(
             "bankDetails.accountNumber",
             "account number may hold letters, digits, spaces and dashes only",

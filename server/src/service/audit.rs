@@ -16,11 +16,7 @@ pub struct Change<'a> {
     pub after: Option<Value>,
 }
 
-pub async fn record<C: ConnectionTrait>(
-    conn: &C,
-    caller: &Caller,
-    change: Change<'_>,
-) -> Result<(), AppError> {
+pub async fn record<C: ConnectionTrait>(conn: &C, caller: &Caller, change: Change<'_>) -> Result<(), AppError> {
     audit_log::ActiveModel {
         id: Set(Uuid::now_v7()),
         actor_id: Set(caller.user_id),

@@ -5,8 +5,8 @@ use entity::campaigns::{self, AttributionModel, CampaignStatus, CommissionType};
 use rust_decimal::Decimal;
 use sea_orm::{
     sea_query::{Expr, ExprTrait, Func},
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -77,34 +77,19 @@ pub struct CampaignFilter {
     pub search: Option<String>,
 }
 
-pub async fn create(
-    state: &AppState,
-    caller: &Caller,
-    input: NewCampaign,
-) -> AppResult<campaigns::Model> {
+pub async fn create(state: &AppState, caller: &Caller, input: NewCampaign) -> AppResult<campaigns::Model> {
     caller.require_admin()?;
     let name = validate::text(&input.name, "name", 200)?;
     let description = validate::optional_text(input.description.as_deref(), "description", 5000)?;
     check_dates(input.starts_at, input.ends_at)?;
     let currency = Currency::parse(&input.currency, "currency")?;
-    let budget = input
-        .budget
-        .map(|b| currency.amount(b, "budget"))
-        .transpose()?;
-    let campaign_type = validate::text(
-        input.campaign_type.as_deref().unwrap_or("general"),
-        "type",
-        40,
-    )?;
+    let budget = input.budget.map(|b| currency.amount(b, "budget")).transpose()?;
+    let campaign_type = validate::text(input.campaign_type.as_deref().unwrap_or("general"), "type", 40)?;
     let channels = channels(&input.channels)?;
     let targeting = targeting(input.targeting)?;
     let commission = commission(&input.commission, currency)?;
     let lookback_days = lookback(input.lookback_days.unwrap_or(DEFAULT_LOOKBACK_DAYS))?;
-    let requested_code = input
-        .code
-        .as_deref()
-        .map(|c| code::parse(c, "code"))
-        .transpose()?;
+    let requested_code = input.code.as_deref().map(|c| code::parse(c, "code")).transpose()?;
 
     let txn = db::write_txn(&state.db).await?;
     let code = match requested_code {
@@ -112,15 +97,7 @@ pub async fn create(
             ensure_code_free(&txn, &code, None).await?;
             code
         }
-        None => {
-            free_code::<campaigns::Entity, _>(
-                &txn,
-                campaigns::Column::Code,
-                campaigns::Column::Id,
-                &name,
-            )
-            .await?
-        }
+        None => free_code::<campaigns::Entity, _>(&txn, campaigns::Column::Code, campaigns::Column::Id, &name).await?,
     };
     let now = Utc::now();
     let model = campaigns::ActiveModel {
@@ -138,13 +115,9 @@ pub async fn create(
         conversion_rate: Set(commission.conversion_rate),
         sale_rate: Set(commission.sale_rate),
         bonus_targets: Set(commission.bonus_targets),
-        commission_type: Set(commission
-            .commission_type
-            .unwrap_or(CommissionType::Percentage)),
+        commission_type: Set(commission.commission_type.unwrap_or(CommissionType::Percentage)),
         flat_amount: Set(commission.flat_amount),
-        attribution_model: Set(input
-            .attribution_model
-            .unwrap_or(AttributionModel::LastClick)),
+        attribution_model: Set(input.attribution_model.unwrap_or(AttributionModel::LastClick)),
         lookback_days: Set(lookback_days),
         status: Set(CampaignStatus::Draft),
         created_at: Set(now),
@@ -160,12 +133,7 @@ pub async fn create(
     Ok(model)
 }
 
-pub async fn update(
-    state: &AppState,
-    caller: &Caller,
-    id: Uuid,
-    patch: CampaignPatch,
-) -> AppResult<campaigns::Model> {
+pub async fn update(state: &AppState, caller: &Caller, id: Uuid, patch: CampaignPatch) -> AppResult<campaigns::Model> {
     caller.require_admin()?;
     let txn = db::write_txn(&state.db).await?;
     let before = find(&txn, id).await?;
@@ -180,21 +148,14 @@ pub async fn update(
         active.code = Set(code);
     }
     if let Some(description) = &patch.description {
-        active.description = Set(validate::optional_text(
-            Some(description),
-            "description",
-            5000,
-        )?);
+        active.description = Set(validate::optional_text(Some(description), "description", 5000)?);
     }
     let starts_at = patch.starts_at.unwrap_or(before.starts_at);
     let ends_at = patch.ends_at.or(before.ends_at);
     check_dates(starts_at, ends_at)?;
     active.starts_at = Set(starts_at);
     active.ends_at = Set(ends_at);
-    let currency = Currency::parse(
-        patch.currency.as_deref().unwrap_or(&before.currency),
-        "currency",
-    )?;
+    let currency = Currency::parse(patch.currency.as_deref().unwrap_or(&before.currency), "currency")?;
     active.currency = Set(currency.code().to_string());
     let budget = patch.budget.or(before.budget);
     active.budget = Set(budget.map(|b| currency.amount(b, "budget")).transpose()?);
@@ -227,9 +188,7 @@ pub async fn update(
     active.conversion_rate = Set(commission.conversion_rate);
     active.sale_rate = Set(commission.sale_rate);
     active.bonus_targets = Set(commission.bonus_targets);
-    active.commission_type = Set(commission
-        .commission_type
-        .unwrap_or(CommissionType::Percentage));
+    active.commission_type = Set(commission.commission_type.unwrap_or(CommissionType::Percentage));
     active.flat_amount = Set(commission.flat_amount);
     if let Some(model) = patch.attribution_model {
         active.attribution_model = Set(model);
@@ -238,17 +197,9 @@ pub async fn update(
         active.lookback_days = Set(lookback(days)?);
     }
     active.updated_at = Set(Utc::now());
-    let model = active
-        .update(&txn)
-        .await
-        .map_err(|e| AppError::from_db_unique(e, &["code"]))?;
+    let model = active.update(&txn).await.map_err(|e| AppError::from_db_unique(e, &["code"]))?;
     outbox::record(&txn, event(&model, "campana_actualizada")).await?;
-    audit::record(
-        &txn,
-        caller,
-        change("campaign.update", Some(&before), &model),
-    )
-    .await?;
+    audit::record(&txn, caller, change("campaign.update", Some(&before), &model)).await?;
     txn.commit().await?;
     state.events_committed();
     Ok(model)
@@ -264,21 +215,14 @@ pub async fn pause(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<cam
     transition(state, caller, id, CampaignStatus::Paused).await
 }
 
-async fn transition(
-    state: &AppState,
-    caller: &Caller,
-    id: Uuid,
-    to: CampaignStatus,
-) -> AppResult<campaigns::Model> {
+async fn transition(state: &AppState, caller: &Caller, id: Uuid, to: CampaignStatus) -> AppResult<campaigns::Model> {
     caller.require_admin()?;
     let txn = db::write_txn(&state.db).await?;
     let before = find(&txn, id).await?;
     let allowed = matches!(
         (before.status, to),
-        (
-            CampaignStatus::Draft | CampaignStatus::Paused,
-            CampaignStatus::Active
-        ) | (CampaignStatus::Active, CampaignStatus::Paused)
+        (CampaignStatus::Draft | CampaignStatus::Paused, CampaignStatus::Active)
+            | (CampaignStatus::Active, CampaignStatus::Paused)
     );
     if !allowed {
         return Err(AppError::InvalidTransition {
@@ -288,10 +232,7 @@ async fn transition(
         });
     }
     if to == CampaignStatus::Active && before.ends_at.is_some_and(|end| end < Utc::now()) {
-        return Err(AppError::validation(
-            "endsAt",
-            "the campaign has already ended; move its end date first",
-        ));
+        return Err(AppError::validation("endsAt", "the campaign has already ended; move its end date first"));
     }
     let mut active: campaigns::ActiveModel = before.clone().into();
     active.status = Set(to);
@@ -309,19 +250,12 @@ async fn transition(
 }
 
 /// Campaigns are programme-wide: every signed-in caller may read them.
-pub async fn get(
-    db: &DatabaseConnection,
-    _caller: &Caller,
-    id_or_code: &str,
-) -> AppResult<campaigns::Model> {
+pub async fn get(db: &DatabaseConnection, _caller: &Caller, id_or_code: &str) -> AppResult<campaigns::Model> {
     resolve(db, id_or_code).await
 }
 
 /// Finds a campaign by UUID or by code.
-pub async fn resolve<C: ConnectionTrait>(
-    conn: &C,
-    id_or_code: &str,
-) -> AppResult<campaigns::Model> {
+pub async fn resolve<C: ConnectionTrait>(conn: &C, id_or_code: &str) -> AppResult<campaigns::Model> {
     let found = match Uuid::parse_str(id_or_code.trim()) {
         Ok(id) => campaigns::Entity::find_by_id(id).one(conn).await?,
         Err(_) => {
@@ -348,10 +282,7 @@ pub async fn list(
         let pattern = like_pattern(term);
         condition = condition.add(
             Condition::any()
-                .add(
-                    Expr::expr(Func::lower(Expr::col(campaigns::Column::Name)))
-                        .like(pattern.clone()),
-                )
+                .add(Expr::expr(Func::lower(Expr::col(campaigns::Column::Name))).like(pattern.clone()))
                 .add(campaigns::Column::Code.like(pattern)),
         );
     }
@@ -368,45 +299,25 @@ pub async fn list(
 }
 
 /// Batch lookup for the GraphQL DataLoader.
-pub async fn load_many(
-    db: &DatabaseConnection,
-    _caller: &Caller,
-    ids: &[Uuid],
-) -> AppResult<Vec<campaigns::Model>> {
-    Ok(campaigns::Entity::find()
-        .filter(campaigns::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?)
+pub async fn load_many(db: &DatabaseConnection, _caller: &Caller, ids: &[Uuid]) -> AppResult<Vec<campaigns::Model>> {
+    Ok(campaigns::Entity::find().filter(campaigns::Column::Id.is_in(ids.iter().copied())).all(db).await?)
 }
 
 async fn find<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<campaigns::Model> {
-    campaigns::Entity::find_by_id(id)
-        .one(conn)
-        .await?
-        .ok_or_else(|| AppError::not_found("campaign", id))
+    campaigns::Entity::find_by_id(id).one(conn).await?.ok_or_else(|| AppError::not_found("campaign", id))
 }
 
-async fn ensure_code_free<C: ConnectionTrait>(
-    conn: &C,
-    code: &str,
-    except: Option<Uuid>,
-) -> AppResult<()> {
+async fn ensure_code_free<C: ConnectionTrait>(conn: &C, code: &str, except: Option<Uuid>) -> AppResult<()> {
     use campaigns::Column;
     if taken::<campaigns::Entity, C>(conn, Column::Code, Column::Id, code, except).await? {
-        return Err(AppError::conflict(
-            "code",
-            format!("a campaign with code {code} already exists"),
-        ));
+        return Err(AppError::conflict("code", format!("a campaign with code {code} already exists")));
     }
     Ok(())
 }
 
 fn check_dates(starts_at: DateTime<Utc>, ends_at: Option<DateTime<Utc>>) -> AppResult<()> {
     match ends_at {
-        Some(end) if end < starts_at => Err(AppError::validation(
-            "endsAt",
-            "the end date is before the start date",
-        )),
+        Some(end) if end < starts_at => Err(AppError::validation("endsAt", "the end date is before the start date")),
         _ => Ok(()),
     }
 }
@@ -415,10 +326,7 @@ fn lookback(days: i32) -> AppResult<i32> {
     if (1..=365).contains(&days) {
         Ok(days)
     } else {
-        Err(AppError::validation(
-            "lookbackDays",
-            "lookback window must be between 1 and 365 days",
-        ))
+        Err(AppError::validation("lookbackDays", "lookback window must be between 1 and 365 days"))
     }
 }
 
@@ -426,15 +334,10 @@ fn channels(list: &[String]) -> AppResult<Vec<String>> {
     let mut out: Vec<String> = Vec::with_capacity(list.len());
     for channel in list {
         let name = channel.trim().to_lowercase();
-        let ok = (1..=40).contains(&name.len())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let ok =
+            (1..=40).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !ok {
-            return Err(AppError::validation(
-                "channels",
-                format!("'{channel}' is not a valid channel name"),
-            ));
+            return Err(AppError::validation("channels", format!("'{channel}' is not a valid channel name")));
         }
         if !out.contains(&name) {
             out.push(name);
@@ -450,38 +353,23 @@ fn targeting(value: Option<Value>) -> AppResult<Value> {
     match value {
         None | Some(Value::Null) => Ok(json!({})),
         Some(Value::Object(map)) if map.len() <= 50 => Ok(Value::Object(map)),
-        Some(_) => Err(AppError::validation(
-            "targeting",
-            "targeting must be a JSON object of at most 50 keys",
-        )),
+        Some(_) => Err(AppError::validation("targeting", "targeting must be a JSON object of at most 50 keys")),
     }
 }
 
 fn commission(input: &CampaignCommission, currency: Currency) -> AppResult<CampaignCommission> {
     let kind = input.commission_type.unwrap_or(CommissionType::Percentage);
-    let flat_amount = input
-        .flat_amount
-        .map(|a| currency.amount(a, "commissionConfig.flatAmount"))
-        .transpose()?;
+    let flat_amount = input.flat_amount.map(|a| currency.amount(a, "commissionConfig.flatAmount")).transpose()?;
     if kind == CommissionType::Flat && flat_amount.is_none() {
-        return Err(AppError::validation(
-            "commissionConfig.flatAmount",
-            "a flat commission needs flatAmount",
-        ));
+        return Err(AppError::validation("commissionConfig.flatAmount", "a flat commission needs flatAmount"));
     }
     Ok(CampaignCommission {
         conversion_rate: input
             .conversion_rate
             .map(|r| money::rate(r, "commissionConfig.conversionRate"))
             .transpose()?,
-        sale_rate: input
-            .sale_rate
-            .map(|r| money::rate(r, "commissionConfig.saleRate"))
-            .transpose()?,
-        bonus_targets: input
-            .bonus_targets
-            .map(|r| money::rate(r, "commissionConfig.bonusTargets"))
-            .transpose()?,
+        sale_rate: input.sale_rate.map(|r| money::rate(r, "commissionConfig.saleRate")).transpose()?,
+        bonus_targets: input.bonus_targets.map(|r| money::rate(r, "commissionConfig.bonusTargets")).transpose()?,
         commission_type: Some(kind),
         flat_amount,
     })
@@ -537,11 +425,7 @@ fn event(model: &campaigns::Model, event_type: &'static str) -> Envelope {
     )
 }
 
-fn change<'a>(
-    action: &'a str,
-    before: Option<&campaigns::Model>,
-    after: &campaigns::Model,
-) -> audit::Change<'a> {
+fn change<'a>(action: &'a str, before: Option<&campaigns::Model>, after: &campaigns::Model) -> audit::Change<'a> {
     audit::Change {
         action,
         entity_type: "campaign",

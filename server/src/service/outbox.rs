@@ -1,7 +1,7 @@
 //! Writing domain events into the outbox, inside the caller's transaction.
 
 use entity::outbox_events;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
 use crate::{domain::envelope::Envelope, error::AppError};
 
@@ -26,16 +26,7 @@ pub async fn record<C: ConnectionTrait>(conn: &C, event: Envelope) -> Result<(),
     Ok(())
 }
 
-/// Many events in one statement (the ingest path's group commit).
-pub async fn record_many<C: ConnectionTrait>(
-    conn: &C,
-    events: Vec<Envelope>,
-) -> Result<(), AppError> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    outbox_events::Entity::insert_many(events.into_iter().map(row))
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+/// Many events in few statements (the ingest path's group commit).
+pub async fn record_many<C: ConnectionTrait>(conn: &C, events: Vec<Envelope>) -> Result<(), AppError> {
+    super::insert_in_chunks(conn, events.into_iter().map(row).collect()).await
 }

@@ -3,8 +3,8 @@
 use chrono::Utc;
 use entity::{campaigns::CampaignStatus, tracking_links};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -39,25 +39,14 @@ pub struct TrackingLinkFilter {
 }
 
 /// Admins create links for anyone; an affiliate creates its own.
-pub async fn create(
-    state: &AppState,
-    caller: &Caller,
-    input: NewTrackingLink,
-) -> AppResult<tracking_links::Model> {
+pub async fn create(state: &AppState, caller: &Caller, input: NewTrackingLink) -> AppResult<tracking_links::Model> {
     let destination_url = validate::http_url(&input.destination_url, "destinationUrl")?;
-    let requested_code = input
-        .code
-        .as_deref()
-        .map(|c| code::parse(c, "code"))
-        .transpose()?;
+    let requested_code = input.code.as_deref().map(|c| code::parse(c, "code")).transpose()?;
     let txn = db::write_txn(&state.db).await?;
     let affiliate = affiliate_service::resolve(&txn, &input.affiliate).await?;
     caller.require_affiliate_write(affiliate.id)?;
     if affiliate.status != entity::affiliates::AffiliateStatus::Active {
-        return Err(AppError::validation(
-            "affiliateId",
-            "the affiliate is suspended",
-        ));
+        return Err(AppError::validation("affiliateId", "the affiliate is suspended"));
     }
     let campaign = campaign_service::resolve(&txn, &input.campaign).await?;
     if campaign.status == CampaignStatus::Ended {
@@ -74,10 +63,7 @@ pub async fn create(
             )
             .await?
             {
-                return Err(AppError::conflict(
-                    "code",
-                    format!("a tracking link with code {code} already exists"),
-                ));
+                return Err(AppError::conflict("code", format!("a tracking link with code {code} already exists")));
             }
             code
         }
@@ -162,15 +148,12 @@ pub async fn by_campaigns(
     caller: &Caller,
     campaign_ids: &[Uuid],
 ) -> AppResult<Vec<tracking_links::Model>> {
-    let mut query = tracking_links::Entity::find()
-        .filter(tracking_links::Column::CampaignId.is_in(campaign_ids.iter().copied()));
+    let mut query =
+        tracking_links::Entity::find().filter(tracking_links::Column::CampaignId.is_in(campaign_ids.iter().copied()));
     if let Some(own) = caller.affiliate_scope() {
         query = query.filter(tracking_links::Column::AffiliateId.eq(own));
     }
-    Ok(query
-        .order_by_asc(tracking_links::Column::CreatedAt)
-        .all(db)
-        .await?)
+    Ok(query.order_by_asc(tracking_links::Column::CreatedAt).all(db).await?)
 }
 
 /// Links of many affiliates at once (DataLoader), limited to what the caller may see.
@@ -179,13 +162,10 @@ pub async fn by_affiliates(
     caller: &Caller,
     affiliate_ids: &[Uuid],
 ) -> AppResult<Vec<tracking_links::Model>> {
-    let mut query = tracking_links::Entity::find()
-        .filter(tracking_links::Column::AffiliateId.is_in(affiliate_ids.iter().copied()));
+    let mut query =
+        tracking_links::Entity::find().filter(tracking_links::Column::AffiliateId.is_in(affiliate_ids.iter().copied()));
     if let Some(own) = caller.affiliate_scope() {
         query = query.filter(tracking_links::Column::AffiliateId.eq(own));
     }
-    Ok(query
-        .order_by_asc(tracking_links::Column::CreatedAt)
-        .all(db)
-        .await?)
+    Ok(query.order_by_asc(tracking_links::Column::CreatedAt).all(db).await?)
 }

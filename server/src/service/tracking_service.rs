@@ -19,14 +19,14 @@ use entity::{
 };
 use rust_decimal::Decimal;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::{outbox, Page, PageRequest};
+use super::{insert_in_chunks, outbox, Page, PageRequest};
 use crate::{
     auth::Caller,
     db,
@@ -142,57 +142,82 @@ struct Job {
     reply: oneshot::Sender<AppResult<Receipt>>,
 }
 
-/// The group-commit writer. Cheap to clone; all clones feed one writer task.
+/// The group-commit writer. Cheap to clone; all clones feed the same writer tasks.
 #[derive(Clone)]
 pub struct Ingestor {
     sender: mpsc::Sender<Job>,
 }
 
+/// How long a campaign or affiliate looked up by the writer is reused without asking
+/// the database again. Short: a paused campaign is flagged within this time.
+const DIRECTORY_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Campaigns and affiliates recently looked up, by id and by code.
+#[derive(Default)]
+struct DirectoryCache {
+    campaigns: HashMap<String, (std::time::Instant, campaigns::Model)>,
+    affiliates: HashMap<String, (std::time::Instant, affiliates::Model)>,
+}
+
+type SharedCache = std::sync::Arc<std::sync::Mutex<DirectoryCache>>;
+
 impl Ingestor {
-    /// Starts the writer task on `db`. `on_commit` runs after every committed batch.
-    pub fn start(
-        db: DatabaseConnection,
-        ip_salt: String,
-        on_commit: impl Fn() + Send + 'static,
-    ) -> Self {
+    /// Starts the writer tasks on `db`. `on_commit` runs after every committed batch.
+    /// SQLite has one writer at a time, so one task; PostgreSQL commits in parallel, so
+    /// several tasks overlap their round trips.
+    pub fn start(db: DatabaseConnection, ip_salt: String, on_commit: impl Fn() + Send + Sync + 'static) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(writer(db, ip_salt, receiver, on_commit));
+        let writers = match db.get_database_backend() {
+            sea_orm::DbBackend::Sqlite => 1,
+            _ => 4,
+        };
+        let receiver = std::sync::Arc::new(tokio::sync::Mutex::new(receiver));
+        let on_commit = std::sync::Arc::new(on_commit);
+        let cache = SharedCache::default();
+        for _ in 0..writers {
+            let on_commit = on_commit.clone();
+            tokio::spawn(writer(db.clone(), ip_salt.clone(), receiver.clone(), cache.clone(), move || on_commit()));
+        }
         Self { sender }
     }
 
     /// Stores one item; resolves once it is committed (or refused).
     pub async fn submit(&self, item: Item) -> AppResult<Receipt> {
         let (reply, answer) = oneshot::channel();
-        self.sender.try_send(Job { item, reply }).map_err(|_| {
-            AppError::Unavailable("tracking ingest is overloaded; retry shortly".into())
-        })?;
-        answer
-            .await
-            .map_err(|_| AppError::Unavailable("tracking ingest is shutting down".into()))?
+        self.sender
+            .try_send(Job { item, reply })
+            .map_err(|_| AppError::Unavailable("tracking ingest is overloaded; retry shortly".into()))?;
+        answer.await.map_err(|_| AppError::Unavailable("tracking ingest is shutting down".into()))?
     }
 }
 
 async fn writer(
     db: DatabaseConnection,
     ip_salt: String,
-    mut receiver: mpsc::Receiver<Job>,
+    receiver: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
+    cache: SharedCache,
     on_commit: impl Fn() + Send + 'static,
 ) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+    loop {
+        let received = receiver.lock().await.recv_many(&mut jobs, MAX_BATCH).await;
+        if received == 0 {
+            break;
+        }
         let batch = std::mem::take(&mut jobs);
+        let started = std::time::Instant::now();
         let items: Vec<&Item> = batch.iter().map(|j| &j.item).collect();
-        let results = match write_batch(&db, &ip_salt, &items).await {
+        let results = match write_batch(&db, &ip_salt, &cache, &items).await {
             Ok(results) => results,
             Err(err) if batch.len() > 1 => {
                 // One bad row must not fail its neighbours: retry one by one.
                 tracing::warn!(error = %err, size = batch.len(), "ingest batch failed; retrying items singly");
                 let mut singles = Vec::with_capacity(items.len());
                 for item in &items {
-                    singles.push(match write_batch(&db, &ip_salt, &[item]).await {
-                        Ok(mut one) => one.pop().unwrap_or_else(|| {
-                            Err(AppError::internal(anyhow::anyhow!("empty batch result")))
-                        }),
+                    singles.push(match write_batch(&db, &ip_salt, &cache, &[item]).await {
+                        Ok(mut one) => {
+                            one.pop().unwrap_or_else(|| Err(AppError::internal(anyhow::anyhow!("empty batch result"))))
+                        }
                         Err(err) => Err(err),
                     });
                 }
@@ -200,6 +225,7 @@ async fn writer(
             }
             Err(err) => vec![Err(err)],
         };
+        tracing::debug!(size = batch.len(), elapsed_us = started.elapsed().as_micros() as u64, "ingest batch");
         on_commit();
         for (job, result) in batch.into_iter().zip(results) {
             let _ = job.reply.send(result);
@@ -215,20 +241,36 @@ struct Directory {
 }
 
 impl Directory {
-    async fn load(txn: &DatabaseTransaction, items: &[&Item]) -> AppResult<Self> {
+    async fn load(txn: &DatabaseTransaction, cache: &SharedCache, items: &[&Item]) -> AppResult<Self> {
+        let mut directory = Directory::default();
         let mut campaign_refs = RefSet::default();
         let mut affiliate_refs = RefSet::default();
-        for item in items {
-            let (campaign, affiliate) = match item {
-                Item::Touch(t) => (&t.campaign, &t.affiliate),
-                Item::Conversion(c) => (&c.campaign, &c.affiliate),
-            };
-            campaign_refs.add(campaign.as_ref());
-            affiliate_refs.add(affiliate.as_ref());
+        {
+            let cached = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let fresh = |at: &std::time::Instant| at.elapsed() < DIRECTORY_TTL;
+            for item in items {
+                let (campaign, affiliate) = match item {
+                    Item::Touch(t) => (&t.campaign, &t.affiliate),
+                    Item::Conversion(c) => (&c.campaign, &c.affiliate),
+                };
+                if let Some(key) = campaign.as_ref().map(Ref::key) {
+                    match cached.campaigns.get(&key).filter(|(at, _)| fresh(at)) {
+                        Some((_, row)) => directory.add_campaign(row.clone()),
+                        None => campaign_refs.add(campaign.as_ref()),
+                    }
+                }
+                if let Some(key) = affiliate.as_ref().map(Ref::key) {
+                    match cached.affiliates.get(&key).filter(|(at, _)| fresh(at)) {
+                        Some((_, row)) => directory.add_affiliate(row.clone()),
+                        None => affiliate_refs.add(affiliate.as_ref()),
+                    }
+                }
+            }
         }
-        let mut directory = Directory::default();
+        let mut found_campaigns = Vec::new();
+        let mut found_affiliates = Vec::new();
         if !campaign_refs.is_empty() {
-            let rows = campaigns::Entity::find()
+            found_campaigns = campaigns::Entity::find()
                 .filter(
                     Condition::any()
                         .add(campaigns::Column::Id.is_in(campaign_refs.ids.iter().copied()))
@@ -236,13 +278,9 @@ impl Directory {
                 )
                 .all(txn)
                 .await?;
-            for row in rows {
-                directory.campaigns.insert(row.id.to_string(), row.clone());
-                directory.campaigns.insert(row.code.clone(), row);
-            }
         }
         if !affiliate_refs.is_empty() {
-            let rows = affiliates::Entity::find()
+            found_affiliates = affiliates::Entity::find()
                 .filter(affiliates::Column::Status.ne(AffiliateStatus::Deleted))
                 .filter(
                     Condition::any()
@@ -251,12 +289,35 @@ impl Directory {
                 )
                 .all(txn)
                 .await?;
-            for row in rows {
-                directory.affiliates.insert(row.id.to_string(), row.clone());
-                directory.affiliates.insert(row.code.clone(), row);
+        }
+        if !found_campaigns.is_empty() || !found_affiliates.is_empty() {
+            let mut cached = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let now = std::time::Instant::now();
+            if cached.campaigns.len() > 10_000 || cached.affiliates.len() > 10_000 {
+                *cached = DirectoryCache::default();
+            }
+            for row in &found_campaigns {
+                cached.campaigns.insert(row.id.to_string(), (now, row.clone()));
+                cached.campaigns.insert(row.code.clone(), (now, row.clone()));
+            }
+            for row in &found_affiliates {
+                cached.affiliates.insert(row.id.to_string(), (now, row.clone()));
+                cached.affiliates.insert(row.code.clone(), (now, row.clone()));
             }
         }
+        found_campaigns.into_iter().for_each(|row| directory.add_campaign(row));
+        found_affiliates.into_iter().for_each(|row| directory.add_affiliate(row));
         Ok(directory)
+    }
+
+    fn add_campaign(&mut self, row: campaigns::Model) {
+        self.campaigns.insert(row.id.to_string(), row.clone());
+        self.campaigns.insert(row.code.clone(), row);
+    }
+
+    fn add_affiliate(&mut self, row: affiliates::Model) {
+        self.affiliates.insert(row.id.to_string(), row.clone());
+        self.affiliates.insert(row.code.clone(), row);
     }
 
     fn campaign(&self, reference: Option<&Ref>) -> AppResult<Option<&campaigns::Model>> {
@@ -275,19 +336,11 @@ fn lookup<'a, T>(
 ) -> AppResult<Option<&'a T>> {
     match reference {
         None => Ok(None),
-        Some(Ref::Known(id)) => map
-            .get(&id.to_string())
+        Some(Ref::Known(id)) => map.get(&id.to_string()).map(Some).ok_or_else(|| AppError::not_found(entity, id)),
+        Some(Ref::Given { value, field }) => map
+            .get(&ref_key(value))
             .map(Some)
-            .ok_or_else(|| AppError::not_found(entity, id)),
-        Some(Ref::Given { value, field }) => {
-            map.get(&ref_key(value))
-                .map(Some)
-                .ok_or_else(|| AppError::UnknownReference {
-                    field: (*field).to_string(),
-                    entity,
-                    id: value.clone(),
-                })
-        }
+            .ok_or_else(|| AppError::UnknownReference { field: (*field).to_string(), entity, id: value.clone() }),
     }
 }
 
@@ -342,10 +395,11 @@ struct Writes {
 async fn write_batch(
     db: &DatabaseConnection,
     ip_salt: &str,
+    cache: &SharedCache,
     items: &[&Item],
 ) -> AppResult<Vec<AppResult<Receipt>>> {
     let txn = db::write_txn(db).await?;
-    let directory = Directory::load(&txn, items).await?;
+    let directory = Directory::load(&txn, cache, items).await?;
     // PostgreSQL keeps microseconds: store no finer, so a replay answers exactly as the first time.
     let now = Utc::now().trunc_subsecs(6);
 
@@ -365,20 +419,16 @@ async fn write_batch(
         .collect();
     let mut existing_touches: HashMap<String, interactions::Model> = HashMap::new();
     if !touch_ids.is_empty() {
-        for row in interactions::Entity::find()
-            .filter(interactions::Column::ExternalId.is_in(touch_ids))
-            .all(&txn)
-            .await?
+        for row in
+            interactions::Entity::find().filter(interactions::Column::ExternalId.is_in(touch_ids)).all(&txn).await?
         {
             existing_touches.insert(row.external_id.clone(), row);
         }
     }
     let mut existing_conversions: HashMap<String, conversions::Model> = HashMap::new();
     if !conversion_ids.is_empty() {
-        for row in conversions::Entity::find()
-            .filter(conversions::Column::ExternalId.is_in(conversion_ids))
-            .all(&txn)
-            .await?
+        for row in
+            conversions::Entity::find().filter(conversions::Column::ExternalId.is_in(conversion_ids)).all(&txn).await?
         {
             if let Some(key) = row.external_id.clone() {
                 existing_conversions.insert(key, row);
@@ -414,95 +464,46 @@ async fn write_batch(
             Item::Touch(input) => {
                 let key = input.external_id.clone();
                 match key.as_ref().and_then(|k| existing_touches.get(k)) {
-                    Some(row) => Ok(Receipt {
-                        stored: Stored::Touch(row.clone()),
-                        replayed: true,
+                    Some(row) => Ok(Receipt { stored: Stored::Touch(row.clone()), replayed: true }),
+                    None => touch(input, &directory, ip_salt, now, &mut writes).inspect(|receipt| {
+                        if let (Some(key), Stored::Touch(row)) = (key, &receipt.stored) {
+                            existing_touches.insert(key, row.clone());
+                        }
                     }),
-                    None => {
-                        touch(input, &directory, ip_salt, now, &mut writes).inspect(|receipt| {
-                            if let (Some(key), Stored::Touch(row)) = (key, &receipt.stored) {
-                                existing_touches.insert(key, row.clone());
-                            }
-                        })
-                    }
                 }
             }
             Item::Conversion(input) => {
                 let key = input.external_id.clone();
                 match key.as_ref().and_then(|k| existing_conversions.get(k)) {
-                    Some(row) => Ok(Receipt {
-                        stored: Stored::Conversion(row.clone()),
-                        replayed: true,
-                    }),
-                    None => conversion(input, &directory, &known_clicks, ip_salt, now, &mut writes)
-                        .inspect(|receipt| {
+                    Some(row) => Ok(Receipt { stored: Stored::Conversion(row.clone()), replayed: true }),
+                    None => {
+                        conversion(input, &directory, &known_clicks, ip_salt, now, &mut writes).inspect(|receipt| {
                             if let (Some(key), Stored::Conversion(row)) = (key, &receipt.stored) {
                                 existing_conversions.insert(key, row.clone());
                             }
-                        }),
+                        })
+                    }
                 }
             }
         };
         results.push(result);
     }
 
-    insert_all(
-        &txn,
-        writes
-            .sessions
-            .into_iter()
-            .map(tracking_sessions::ActiveModel::from)
-            .collect(),
-    )
-    .await?;
-    insert_all(
-        &txn,
-        writes
-            .interactions
-            .into_iter()
-            .map(interactions::ActiveModel::from)
-            .collect(),
-    )
-    .await?;
-    insert_all(
-        &txn,
-        writes
-            .conversions
-            .into_iter()
-            .map(conversions::ActiveModel::from)
-            .collect(),
-    )
-    .await?;
+    insert_in_chunks(&txn, writes.sessions.into_iter().map(tracking_sessions::ActiveModel::from).collect()).await?;
+    insert_in_chunks(&txn, writes.interactions.into_iter().map(interactions::ActiveModel::from).collect()).await?;
+    insert_in_chunks(&txn, writes.conversions.into_iter().map(conversions::ActiveModel::from).collect()).await?;
     if !writes.links.is_empty() {
         // The first link of an anonymous id wins; later ones change nothing.
         let mut seen = HashSet::new();
         writes.links.retain(|l| seen.insert(l.anonymous_id.clone()));
-        identity_links::Entity::insert_many(
-            writes
-                .links
-                .into_iter()
-                .map(Into::<identity_links::ActiveModel>::into),
-        )
-        .on_conflict_do_nothing_on([identity_links::Column::AnonymousId])
-        .exec_without_returning(&txn)
-        .await?;
+        identity_links::Entity::insert_many(writes.links.into_iter().map(Into::<identity_links::ActiveModel>::into))
+            .on_conflict_do_nothing_on([identity_links::Column::AnonymousId])
+            .exec_without_returning(&txn)
+            .await?;
     }
     outbox::record_many(&txn, writes.events).await?;
     txn.commit().await?;
     Ok(results)
-}
-
-/// Inserts rows in one statement (nothing for none).
-async fn insert_all<A: ActiveModelTrait + Send>(
-    txn: &DatabaseTransaction,
-    rows: Vec<A>,
-) -> AppResult<()> {
-    if !rows.is_empty() {
-        <A::Entity as EntityTrait>::insert_many(rows)
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(())
 }
 
 fn touch(
@@ -603,10 +604,7 @@ fn touch(
         TouchEvent::Interaction => interaction_event(&model),
     });
     writes.interactions.push(model.clone());
-    Ok(Receipt {
-        stored: Stored::Touch(model),
-        replayed: false,
-    })
+    Ok(Receipt { stored: Stored::Touch(model), replayed: false })
 }
 
 fn conversion(
@@ -620,23 +618,14 @@ fn conversion(
     let campaign = directory.campaign(input.campaign.as_ref())?;
     let affiliate = directory.affiliate(input.affiliate.as_ref())?;
     if !input.products.is_array() {
-        return Err(AppError::validation(
-            "products",
-            "products must be a JSON array",
-        ));
+        return Err(AppError::validation("products", "products must be a JSON array"));
     }
     if !input.metadata.is_object() {
-        return Err(AppError::validation(
-            "metadata",
-            "metadata must be a JSON object",
-        ));
+        return Err(AppError::validation("metadata", "metadata must be a JSON object"));
     }
     let currency = Currency::parse(&input.currency, "moneda")?;
     let value = currency.amount(input.value, "valor")?;
-    let interaction_id = input
-        .click_id
-        .as_ref()
-        .and_then(|id| known_clicks.get(id).copied());
+    let interaction_id = input.click_id.as_ref().and_then(|id| known_clicks.get(id).copied());
     let mut metadata = match &input.metadata {
         Value::Object(map) => Value::Object(map.clone()),
         _ => json!({}),
@@ -688,10 +677,17 @@ fn conversion(
     }
     writes.events.push(conversion_event(&model, input.kind));
     writes.conversions.push(model.clone());
-    Ok(Receipt {
-        stored: Stored::Conversion(model),
-        replayed: false,
-    })
+    Ok(Receipt { stored: Stored::Conversion(model), replayed: false })
+}
+
+impl Ref {
+    /// The lookup key: a UUID in canonical form, or a code in lower case.
+    fn key(&self) -> String {
+        match self {
+            Ref::Known(id) => id.to_string(),
+            Ref::Given { value, .. } => ref_key(value),
+        }
+    }
 }
 
 fn ref_text(reference: &Ref) -> String {
@@ -797,11 +793,7 @@ fn conversion_event(m: &conversions::Model, kind: ConversionKind) -> Envelope {
         "conversion_registrada",
         "conversion",
         m.id,
-        &[
-            ("conversion_id", json!(m.id)),
-            ("afiliado_id", json!(m.affiliate_id)),
-            ("campana_id", json!(m.campaign_id)),
-        ],
+        &[("conversion_id", json!(m.id)), ("afiliado_id", json!(m.affiliate_id)), ("campana_id", json!(m.campaign_id))],
         "datos_conversion",
         json!({
             "tipo_conversion": kind.seed_name(),
@@ -823,42 +815,28 @@ pub async fn get_touch(
     let mut query = interactions::Entity::find();
     query = match Uuid::parse_str(id.trim()) {
         Ok(uuid) => query.filter(
-            Condition::any()
-                .add(interactions::Column::Id.eq(uuid))
-                .add(interactions::Column::ExternalId.eq(id.trim())),
+            Condition::any().add(interactions::Column::Id.eq(uuid)).add(interactions::Column::ExternalId.eq(id.trim())),
         ),
         Err(_) => query.filter(interactions::Column::ExternalId.eq(id.trim())),
     };
     if let Some(kind) = kind_filter {
         query = query.filter(interactions::Column::Kind.eq(kind));
     }
-    let row = query
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("interaction", id))?;
+    let row = query.one(db).await?.ok_or_else(|| AppError::not_found("interaction", id))?;
     visible(caller, row.affiliate_id).map_err(|_| AppError::not_found("interaction", id))?;
     Ok(row)
 }
 
 /// A stored conversion by our id or the client's id, if the caller may see it.
-pub async fn get_conversion(
-    db: &DatabaseConnection,
-    caller: &Caller,
-    id: &str,
-) -> AppResult<conversions::Model> {
+pub async fn get_conversion(db: &DatabaseConnection, caller: &Caller, id: &str) -> AppResult<conversions::Model> {
     let mut query = conversions::Entity::find();
     query = match Uuid::parse_str(id.trim()) {
         Ok(uuid) => query.filter(
-            Condition::any()
-                .add(conversions::Column::Id.eq(uuid))
-                .add(conversions::Column::ExternalId.eq(id.trim())),
+            Condition::any().add(conversions::Column::Id.eq(uuid)).add(conversions::Column::ExternalId.eq(id.trim())),
         ),
         Err(_) => query.filter(conversions::Column::ExternalId.eq(id.trim())),
     };
-    let row = query
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("conversion", id))?;
+    let row = query.one(db).await?.ok_or_else(|| AppError::not_found("conversion", id))?;
     visible(caller, row.affiliate_id).map_err(|_| AppError::not_found("conversion", id))?;
     Ok(row)
 }
@@ -867,9 +845,7 @@ fn visible(caller: &Caller, affiliate_id: Option<Uuid>) -> AppResult<()> {
     match (caller.affiliate_scope(), affiliate_id) {
         (None, _) => Ok(()),
         (Some(own), Some(id)) if own == id => Ok(()),
-        _ => Err(AppError::Forbidden(
-            "affiliates can only see their own data".into(),
-        )),
+        _ => Err(AppError::Forbidden("affiliates can only see their own data".into())),
     }
 }
 
@@ -907,8 +883,7 @@ pub async fn conversions_of_campaign(
     page: PageRequest,
 ) -> AppResult<Page<conversions::Model>> {
     let campaign = super::campaign_service::resolve(db, campaign).await?;
-    let mut query =
-        conversions::Entity::find().filter(conversions::Column::CampaignId.eq(campaign.id));
+    let mut query = conversions::Entity::find().filter(conversions::Column::CampaignId.eq(campaign.id));
     if let Some(own) = caller.affiliate_scope() {
         query = query.filter(conversions::Column::AffiliateId.eq(own));
     }

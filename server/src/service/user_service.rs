@@ -3,8 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use entity::users::{self, UserRole};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -42,10 +41,7 @@ pub struct Session {
 pub async fn login(state: &AppState, email: &str, password_given: &str) -> AppResult<Session> {
     let refused = || AppError::Unauthenticated("invalid email or password".into());
     let email = validate::email(email).map_err(|_| refused())?;
-    let user = users::Entity::find()
-        .filter(users::Column::Email.eq(&email))
-        .one(&state.db)
-        .await?;
+    let user = users::Entity::find().filter(users::Column::Email.eq(&email)).one(&state.db).await?;
     let Some(user) = user else {
         // Spend the same time as a real check.
         let _ = password::verify(password_given, &DUMMY_HASH);
@@ -54,22 +50,12 @@ pub async fn login(state: &AppState, email: &str, password_given: &str) -> AppRe
     if !password::verify(password_given, &user.password_hash) || !user.is_active {
         return Err(refused());
     }
-    let caller = Caller {
-        user_id: Some(user.id),
-        role: user.role.into(),
-        affiliate_id: user.affiliate_id,
-    };
-    let (token, expires_at) = state
-        .jwt
-        .issue(&caller, Duration::hours(state.config.token_ttl_hours))?;
+    let caller = Caller { user_id: Some(user.id), role: user.role.into(), affiliate_id: user.affiliate_id };
+    let (token, expires_at) = state.jwt.issue(&caller, Duration::hours(state.config.token_ttl_hours))?;
     let mut active: users::ActiveModel = user.into();
     active.last_login_at = Set(Some(Utc::now()));
     let user = active.update(&state.db).await?;
-    Ok(Session {
-        token,
-        expires_at,
-        user,
-    })
+    Ok(Session { token, expires_at, user })
 }
 
 /// A real Argon2 hash, verified against on unknown emails so that they take as long.
@@ -83,43 +69,21 @@ pub async fn create(state: &AppState, caller: &Caller, input: NewUser) -> AppRes
 }
 
 /// Creates a user; `caller` is `None` for the CLI and first-start bootstrap.
-async fn insert_user(
-    db_conn: &DatabaseConnection,
-    caller: Option<&Caller>,
-    input: NewUser,
-) -> AppResult<users::Model> {
+async fn insert_user(db_conn: &DatabaseConnection, caller: Option<&Caller>, input: NewUser) -> AppResult<users::Model> {
     let email = validate::email(&input.email)?;
     validate::password(&input.password)?;
     let password_hash = password::hash(&input.password)?;
     let txn = db::write_txn(db_conn).await?;
     let affiliate_id = match (input.role, input.affiliate.as_deref()) {
-        (Role::Affiliate, Some(reference)) => {
-            Some(affiliate_service::resolve(&txn, reference).await?.id)
-        }
+        (Role::Affiliate, Some(reference)) => Some(affiliate_service::resolve(&txn, reference).await?.id),
         (Role::Affiliate, None) => {
-            return Err(AppError::validation(
-                "affiliateId",
-                "an AFFILIATE user needs its affiliate",
-            ))
+            return Err(AppError::validation("affiliateId", "an AFFILIATE user needs its affiliate"))
         }
-        (_, Some(_)) => {
-            return Err(AppError::validation(
-                "affiliateId",
-                "only AFFILIATE users belong to an affiliate",
-            ))
-        }
+        (_, Some(_)) => return Err(AppError::validation("affiliateId", "only AFFILIATE users belong to an affiliate")),
         (_, None) => None,
     };
-    if users::Entity::find()
-        .filter(users::Column::Email.eq(&email))
-        .count(&txn)
-        .await?
-        > 0
-    {
-        return Err(AppError::conflict(
-            "email",
-            format!("a user with email {email} already exists"),
-        ));
+    if users::Entity::find().filter(users::Column::Email.eq(&email)).count(&txn).await? > 0 {
+        return Err(AppError::conflict("email", format!("a user with email {email} already exists")));
     }
     let now = Utc::now();
     let user = users::ActiveModel {
@@ -144,9 +108,7 @@ async fn insert_user(
             entity_type: "user",
             entity_id: user.id.to_string(),
             before: None,
-            after: Some(
-                json!({ "email": user.email, "role": user.role, "affiliateId": user.affiliate_id }),
-            ),
+            after: Some(json!({ "email": user.email, "role": user.role, "affiliateId": user.affiliate_id })),
         },
     )
     .await?;
@@ -162,11 +124,7 @@ pub async fn create_or_reset_admin(
 ) -> AppResult<users::Model> {
     let email = validate::email(email)?;
     validate::password(password_given)?;
-    if let Some(existing) = users::Entity::find()
-        .filter(users::Column::Email.eq(&email))
-        .one(db_conn)
-        .await?
-    {
+    if let Some(existing) = users::Entity::find().filter(users::Column::Email.eq(&email)).one(db_conn).await? {
         let mut active: users::ActiveModel = existing.into();
         active.password_hash = Set(password::hash(password_given)?);
         active.role = Set(UserRole::Admin);
@@ -178,12 +136,7 @@ pub async fn create_or_reset_admin(
     insert_user(
         db_conn,
         None,
-        NewUser {
-            email,
-            password: password_given.to_string(),
-            role: Role::Admin,
-            affiliate: None,
-        },
+        NewUser { email, password: password_given.to_string(), role: Role::Admin, affiliate: None },
     )
     .await
 }
@@ -194,17 +147,11 @@ pub async fn bootstrap_admin(
     db_conn: &DatabaseConnection,
     config: &Config,
 ) -> AppResult<Option<(String, Option<String>)>> {
-    let admins = users::Entity::find()
-        .filter(users::Column::Role.eq(UserRole::Admin))
-        .count(db_conn)
-        .await?;
+    let admins = users::Entity::find().filter(users::Column::Role.eq(UserRole::Admin)).count(db_conn).await?;
     if admins > 0 {
         return Ok(None);
     }
-    let email = config
-        .admin_email
-        .clone()
-        .unwrap_or_else(|| DEFAULT_ADMIN_EMAIL.to_string());
+    let email = config.admin_email.clone().unwrap_or_else(|| DEFAULT_ADMIN_EMAIL.to_string());
     let (password_used, generated) = match &config.admin_password {
         Some(p) => (p.clone(), None),
         None => {
@@ -217,17 +164,11 @@ pub async fn bootstrap_admin(
 }
 
 pub async fn get(db_conn: &DatabaseConnection, id: Uuid) -> AppResult<users::Model> {
-    users::Entity::find_by_id(id)
-        .one(db_conn)
-        .await?
-        .ok_or_else(|| AppError::not_found("user", id))
+    users::Entity::find_by_id(id).one(db_conn).await?.ok_or_else(|| AppError::not_found("user", id))
 }
 
 /// Users, for admins.
 pub async fn list(db_conn: &DatabaseConnection, caller: &Caller) -> AppResult<Vec<users::Model>> {
     caller.require_admin()?;
-    Ok(users::Entity::find()
-        .order_by_asc(users::Column::Email)
-        .all(db_conn)
-        .await?)
+    Ok(users::Entity::find().order_by_asc(users::Column::Email).all(db_conn).await?)
 }

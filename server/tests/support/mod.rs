@@ -31,9 +31,7 @@ pub struct TestApp {
 }
 
 pub fn backend_url() -> Option<String> {
-    std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
+    std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.trim().is_empty())
 }
 
 /// A fresh, empty database URL: a new PostgreSQL database, or a new SQLite file.
@@ -41,21 +39,13 @@ pub async fn fresh_database_url() -> String {
     match backend_url() {
         Some(admin_url) => {
             let name = format!("alpes_t_{}", Uuid::new_v4().simple());
-            let admin = Database::connect(&admin_url)
-                .await
-                .unwrap_or_else(|e| panic!("connect {admin_url}: {e}"));
+            let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| panic!("connect {admin_url}: {e}"));
             admin
-                .execute_raw(Statement::from_string(
-                    admin.get_database_backend(),
-                    format!("CREATE DATABASE {name}"),
-                ))
+                .execute_raw(Statement::from_string(admin.get_database_backend(), format!("CREATE DATABASE {name}")))
                 .await
                 .unwrap_or_else(|e| panic!("create database: {e}"));
             admin.close().await.ok();
-            let base = admin_url
-                .rsplit_once('/')
-                .map(|(base, _)| base.to_string())
-                .unwrap_or(admin_url);
+            let base = admin_url.rsplit_once('/').map(|(base, _)| base.to_string()).unwrap_or(admin_url);
             format!("{base}/{name}")
         }
         None => {
@@ -76,12 +66,8 @@ impl TestApp {
         let url = fresh_database_url().await;
         let mut config = Config::for_database(&url, std::env::temp_dir());
         adjust(&mut config);
-        let mut conn: DatabaseConnection = db::connect(&config)
-            .await
-            .unwrap_or_else(|e| panic!("connect: {e}"));
-        db::migrate(&conn)
-            .await
-            .unwrap_or_else(|e| panic!("migrate: {e}"));
+        let mut conn: DatabaseConnection = db::connect(&config).await.unwrap_or_else(|e| panic!("connect: {e}"));
+        db::migrate(&conn).await.unwrap_or_else(|e| panic!("migrate: {e}"));
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
         conn.set_metric_callback(move |_| {
@@ -89,11 +75,7 @@ impl TestApp {
         });
         let jwt = JwtKeys::from_secret(config.jwt_secret.as_deref().unwrap_or_default().as_bytes());
         let app = App::new(conn, config, jwt.clone());
-        Self {
-            app,
-            jwt,
-            statements,
-        }
+        Self { app, jwt, statements }
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -101,15 +83,8 @@ impl TestApp {
     }
 
     pub fn token(&self, role: Role, affiliate_id: Option<Uuid>) -> String {
-        let caller = Caller {
-            user_id: None,
-            role,
-            affiliate_id,
-        };
-        self.jwt
-            .issue(&caller, chrono::Duration::hours(1))
-            .map(|t| t.0)
-            .unwrap_or_else(|e| panic!("token: {e}"))
+        let caller = Caller { user_id: None, role, affiliate_id };
+        self.jwt.issue(&caller, chrono::Duration::hours(1)).map(|t| t.0).unwrap_or_else(|e| panic!("token: {e}"))
     }
 
     pub fn admin(&self) -> String {
@@ -117,12 +92,7 @@ impl TestApp {
     }
 
     /// POST /graphql through the router; returns (status, body).
-    pub async fn post_graphql(
-        &self,
-        token: Option<&str>,
-        query: &str,
-        variables: Value,
-    ) -> (StatusCode, Value) {
+    pub async fn post_graphql(&self, token: Option<&str>, query: &str, variables: Value) -> (StatusCode, Value) {
         let mut request = Request::post("/graphql").header("content-type", "application/json");
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
@@ -132,41 +102,23 @@ impl TestApp {
             .app
             .router
             .clone()
-            .oneshot(
-                request
-                    .body(Body::from(body))
-                    .unwrap_or_else(|e| panic!("request: {e}")),
-            )
+            .oneshot(request.body(Body::from(body)).unwrap_or_else(|e| panic!("request: {e}")))
             .await
             .unwrap_or_else(|e| panic!("router: {e}"));
         let status = response.status();
-        let bytes = to_bytes(response.into_body(), 10 * 1024 * 1024)
-            .await
-            .unwrap_or_else(|e| panic!("body: {e}"));
-        let value = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|e| panic!("json: {e}: {}", String::from_utf8_lossy(&bytes)));
+        let bytes = to_bytes(response.into_body(), 10 * 1024 * 1024).await.unwrap_or_else(|e| panic!("body: {e}"));
+        let value =
+            serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("json: {e}: {}", String::from_utf8_lossy(&bytes)));
         (status, value)
     }
 
     /// Any request through the router; returns (status, headers, JSON body or Null).
     pub async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
-        let response = self
-            .app
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .unwrap_or_else(|e| panic!("router: {e}"));
+        let response = self.app.router.clone().oneshot(request).await.unwrap_or_else(|e| panic!("router: {e}"));
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = to_bytes(response.into_body(), 10 * 1024 * 1024)
-            .await
-            .unwrap_or_else(|e| panic!("body: {e}"));
-        (
-            status,
-            headers,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let bytes = to_bytes(response.into_body(), 10 * 1024 * 1024).await.unwrap_or_else(|e| panic!("body: {e}"));
+        (status, headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
     /// POST a JSON body (as text) from the given peer address, with optional headers.
@@ -181,14 +133,8 @@ impl TestApp {
         for (k, v) in headers {
             request = request.header(*k, *v);
         }
-        let mut request = request
-            .body(Body::from(body.to_string()))
-            .unwrap_or_else(|e| panic!("request: {e}"));
-        request
-            .extensions_mut()
-            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
-                peer, 40000,
-            ))));
+        let mut request = request.body(Body::from(body.to_string())).unwrap_or_else(|e| panic!("request: {e}"));
+        request.extensions_mut().insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((peer, 40000))));
         self.send(request).await
     }
 
@@ -206,15 +152,8 @@ impl TestApp {
         if let Some(cookie) = cookie {
             request = request.header("cookie", cookie);
         }
-        let mut request = request
-            .body(Body::empty())
-            .unwrap_or_else(|e| panic!("request: {e}"));
-        request
-            .extensions_mut()
-            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
-                [10, 1, 1, 1],
-                40000,
-            ))));
+        let mut request = request.body(Body::empty()).unwrap_or_else(|e| panic!("request: {e}"));
+        request.extensions_mut().insert(axum::extract::ConnectInfo(std::net::SocketAddr::from(([10, 1, 1, 1], 40000))));
         self.send(request).await
     }
 
@@ -228,9 +167,7 @@ impl TestApp {
     /// A GraphQL call that must fail: returns the first error's `extensions.code`.
     pub async fn error_code(&self, token: Option<&str>, query: &str, variables: Value) -> String {
         let (_, body) = self.post_graphql(token, query, variables).await;
-        let code = body["errors"][0]["extensions"]["code"]
-            .as_str()
-            .map(str::to_owned);
+        let code = body["errors"][0]["extensions"]["code"].as_str().map(str::to_owned);
         code.unwrap_or_else(|| panic!("expected an error with a code: {body}"))
     }
 
@@ -238,15 +175,11 @@ impl TestApp {
         let backend = self.db().get_database_backend();
         let row = self
             .db()
-            .query_one_raw(Statement::from_string(
-                backend,
-                format!("SELECT COUNT(*) AS n FROM {table}"),
-            ))
+            .query_one_raw(Statement::from_string(backend, format!("SELECT COUNT(*) AS n FROM {table}")))
             .await
             .unwrap_or_else(|e| panic!("count {table}: {e}"))
             .unwrap_or_else(|| panic!("no count row"));
-        row.try_get::<i64>("", "n")
-            .unwrap_or_else(|e| panic!("count value: {e}"))
+        row.try_get::<i64>("", "n").unwrap_or_else(|e| panic!("count value: {e}"))
     }
 
     pub fn reset_statements(&self) {
@@ -304,23 +237,11 @@ pub fn campaign_input(name: &str) -> Value {
 }
 
 pub async fn create_affiliate(app: &TestApp, name: &str, email: &str) -> Value {
-    let data = app
-        .ok(
-            &app.admin(),
-            CREATE_AFFILIATE,
-            json!({ "input": affiliate_input(name, email) }),
-        )
-        .await;
+    let data = app.ok(&app.admin(), CREATE_AFFILIATE, json!({ "input": affiliate_input(name, email) })).await;
     data["createAffiliate"].clone()
 }
 
 pub async fn create_campaign(app: &TestApp, name: &str) -> Value {
-    let data = app
-        .ok(
-            &app.admin(),
-            CREATE_CAMPAIGN,
-            json!({ "input": campaign_input(name) }),
-        )
-        .await;
+    let data = app.ok(&app.admin(), CREATE_CAMPAIGN, json!({ "input": campaign_input(name) })).await;
     data["createCampaign"].clone()
 }

@@ -25,35 +25,21 @@ async fn affiliate_id(ctx: &Context<'_>, id: &ID) -> Result<uuid::Uuid, crate::e
 
 #[Object]
 impl AffiliateMutation {
-    async fn create_affiliate(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateAffiliateInput,
-    ) -> GqlResult<Affiliate> {
+    async fn create_affiliate(&self, ctx: &Context<'_>, input: CreateAffiliateInput) -> GqlResult<Affiliate> {
         let caller = ctx.caller()?;
-        Ok(Affiliate(
-            affiliate_service::create(ctx.state(), caller, input.into()).await?,
-        ))
+        Ok(Affiliate(affiliate_service::create(ctx.state(), caller, input.into()).await?))
     }
 
-    async fn update_affiliate(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateAffiliateInput,
-    ) -> GqlResult<Affiliate> {
+    async fn update_affiliate(&self, ctx: &Context<'_>, input: UpdateAffiliateInput) -> GqlResult<Affiliate> {
         let caller = ctx.caller()?;
         let id = affiliate_id(ctx, &input.id).await?;
-        Ok(Affiliate(
-            affiliate_service::update(ctx.state(), caller, id, input.into()).await?,
-        ))
+        Ok(Affiliate(affiliate_service::update(ctx.state(), caller, id, input.into()).await?))
     }
 
     /// Removes the affiliate from lists; its money trail is kept.
     async fn delete_affiliate(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Affiliate> {
         let caller = ctx.caller()?;
         let id = affiliate_id(ctx, &id).await?;
-        Ok(Affiliate(
-            affiliate_service::delete(ctx.state(), caller, id).await?,
-        ))
+        Ok(Affiliate(affiliate_service::delete(ctx.state(), caller, id).await?))
     }
 }

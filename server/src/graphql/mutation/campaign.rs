@@ -26,42 +26,26 @@ async fn campaign_id(ctx: &Context<'_>, id: &ID) -> Result<uuid::Uuid, crate::er
 #[Object]
 impl CampaignMutation {
     /// Creates a campaign in DRAFT.
-    async fn create_campaign(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateCampaignInput,
-    ) -> GqlResult<Campaign> {
+    async fn create_campaign(&self, ctx: &Context<'_>, input: CreateCampaignInput) -> GqlResult<Campaign> {
         let caller = ctx.caller()?;
-        Ok(Campaign(
-            campaign_service::create(ctx.state(), caller, input.into()).await?,
-        ))
+        Ok(Campaign(campaign_service::create(ctx.state(), caller, input.into()).await?))
     }
 
-    async fn update_campaign(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateCampaignInput,
-    ) -> GqlResult<Campaign> {
+    async fn update_campaign(&self, ctx: &Context<'_>, input: UpdateCampaignInput) -> GqlResult<Campaign> {
         let caller = ctx.caller()?;
         let id = campaign_id(ctx, &input.id).await?;
-        Ok(Campaign(
-            campaign_service::update(ctx.state(), caller, id, input.into()).await?,
-        ))
+        Ok(Campaign(campaign_service::update(ctx.state(), caller, id, input.into()).await?))
     }
 
     /// DRAFT or PAUSED → ACTIVE.
     async fn activate_campaign(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Campaign> {
         let caller = ctx.caller()?;
-        Ok(Campaign(
-            campaign_service::activate(ctx.state(), caller, campaign_id(ctx, &id).await?).await?,
-        ))
+        Ok(Campaign(campaign_service::activate(ctx.state(), caller, campaign_id(ctx, &id).await?).await?))
     }
 
     /// ACTIVE → PAUSED.
     async fn pause_campaign(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Campaign> {
         let caller = ctx.caller()?;
-        Ok(Campaign(
-            campaign_service::pause(ctx.state(), caller, campaign_id(ctx, &id).await?).await?,
-        ))
+        Ok(Campaign(campaign_service::pause(ctx.state(), caller, campaign_id(ctx, &id).await?).await?))
     }
 }

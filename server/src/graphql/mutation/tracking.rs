@@ -10,14 +10,10 @@ use crate::{
     },
     error::AppError,
     graphql::{
-        types::tracking::{
-            Conversion, Interaction, RecordClickInput, RecordConversionInput, RecordImpressionInput,
-        },
+        types::tracking::{Conversion, Interaction, RecordClickInput, RecordConversionInput, RecordImpressionInput},
         ContextExt, GqlResult,
     },
-    service::tracking_service::{
-        ConversionInput, Item, Ref, SessionInput, Stored, TouchEvent, TouchInput,
-    },
+    service::tracking_service::{ConversionInput, Item, Ref, SessionInput, Stored, TouchEvent, TouchInput},
 };
 
 #[derive(Default)]
@@ -26,10 +22,7 @@ pub struct TrackingMutation;
 /// Who may record: admins for anyone, affiliates for themselves (the affiliate is theirs).
 fn affiliate_ref(caller: &Caller, given: Option<ID>) -> Result<Option<Ref>, AppError> {
     match caller.role {
-        Role::Admin => Ok(given.map(|id| Ref::Given {
-            value: id.0,
-            field: "affiliateId",
-        })),
+        Role::Admin => Ok(given.map(|id| Ref::Given { value: id.0, field: "affiliateId" })),
         Role::Analyst => Err(AppError::Forbidden("analysts have read-only access".into())),
         Role::Affiliate => {
             let own = caller.affiliate_scope().unwrap_or_default();
@@ -53,20 +46,13 @@ fn when(at: Option<chrono::DateTime<Utc>>, field: &str) -> Result<chrono::DateTi
 #[Object]
 impl TrackingMutation {
     /// Records an impression (as `POST /tracking/impresiones`).
-    async fn record_impression(
-        &self,
-        ctx: &Context<'_>,
-        input: RecordImpressionInput,
-    ) -> GqlResult<Interaction> {
+    async fn record_impression(&self, ctx: &Context<'_>, input: RecordImpressionInput) -> GqlResult<Interaction> {
         let caller = ctx.caller()?;
         let input = TouchInput {
             external_id: tracking::identifier(input.id.as_deref(), "id")?,
             kind: TouchKind::Impression,
             occurred_at: when(input.occurred_at, "occurredAt")?,
-            campaign: Some(Ref::Given {
-                value: input.campaign_id.0,
-                field: "campaignId",
-            }),
+            campaign: Some(Ref::Given { value: input.campaign_id.0, field: "campaignId" }),
             affiliate: affiliate_ref(caller, input.affiliate_id)?,
             tracking_link_id: None,
             user_id: tracking::identifier(input.user_id.as_deref(), "userId")?,
@@ -87,11 +73,7 @@ impl TrackingMutation {
     }
 
     /// Records a click, opening a tracking session with its UTM and click ids.
-    async fn record_click(
-        &self,
-        ctx: &Context<'_>,
-        input: RecordClickInput,
-    ) -> GqlResult<Interaction> {
+    async fn record_click(&self, ctx: &Context<'_>, input: RecordClickInput) -> GqlResult<Interaction> {
         let caller = ctx.caller()?;
         let session = SessionInput {
             utm_source: input.utm_source.clone(),
@@ -105,10 +87,7 @@ impl TrackingMutation {
             external_id: tracking::identifier(input.id.as_deref(), "id")?,
             kind: TouchKind::Click,
             occurred_at: when(input.occurred_at, "occurredAt")?,
-            campaign: input.campaign_id.map(|id| Ref::Given {
-                value: id.0,
-                field: "campaignId",
-            }),
+            campaign: input.campaign_id.map(|id| Ref::Given { value: id.0, field: "campaignId" }),
             affiliate: affiliate_ref(caller, input.affiliate_id)?,
             tracking_link_id: None,
             user_id: tracking::identifier(input.user_id.as_deref(), "userId")?,
@@ -129,11 +108,7 @@ impl TrackingMutation {
     }
 
     /// Records a conversion (as `POST /tracking/conversiones`).
-    async fn record_conversion(
-        &self,
-        ctx: &Context<'_>,
-        input: RecordConversionInput,
-    ) -> GqlResult<Conversion> {
+    async fn record_conversion(&self, ctx: &Context<'_>, input: RecordConversionInput) -> GqlResult<Conversion> {
         let caller = ctx.caller()?;
         let kind = match entity::conversions::ConversionType::from(input.conversion_type) {
             entity::conversions::ConversionType::Sale => ConversionKind::Sale,
@@ -147,20 +122,13 @@ impl TrackingMutation {
             value: input.value,
             currency: input.currency,
             occurred_at: when(input.occurred_at, "occurredAt")?,
-            campaign: Some(Ref::Given {
-                value: input.campaign_id.0,
-                field: "campaignId",
-            }),
+            campaign: Some(Ref::Given { value: input.campaign_id.0, field: "campaignId" }),
             affiliate: affiliate_ref(caller, input.affiliate_id)?,
             user_id: tracking::identifier(input.user_id.as_deref(), "userId")?,
             anonymous_id: tracking::identifier(input.anonymous_id.as_deref(), "anonymousId")?,
             click_id: tracking::identifier(input.click_id.as_deref(), "clickId")?,
             channel: tracking::identifier(input.channel.as_deref(), "channel")?,
-            customer_email: input
-                .customer_email
-                .as_deref()
-                .map(validate::email)
-                .transpose()?,
+            customer_email: input.customer_email.as_deref().map(validate::email).transpose()?,
             customer: json!({}),
             products: input.products.map(|j| j.0).unwrap_or_else(|| json!([])),
             metadata: input.metadata.map(|j| j.0).unwrap_or_else(|| json!({})),
@@ -171,9 +139,7 @@ impl TrackingMutation {
         let receipt = ctx.state().ingest.submit(Item::Conversion(input)).await?;
         match receipt.stored {
             Stored::Conversion(row) => Ok(Conversion(row)),
-            Stored::Touch(_) => {
-                Err(AppError::internal(anyhow::anyhow!("expected a conversion")).into())
-            }
+            Stored::Touch(_) => Err(AppError::internal(anyhow::anyhow!("expected a conversion")).into()),
         }
     }
 }

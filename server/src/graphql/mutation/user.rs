@@ -15,18 +15,9 @@ pub struct UserMutation;
 #[Object]
 impl UserMutation {
     /// Signs in; the token goes in `Authorization: Bearer <token>`.
-    async fn login(
-        &self,
-        ctx: &Context<'_>,
-        email: String,
-        password: String,
-    ) -> GqlResult<LoginPayload> {
+    async fn login(&self, ctx: &Context<'_>, email: String, password: String) -> GqlResult<LoginPayload> {
         let session = user_service::login(ctx.state(), &email, &password).await?;
-        Ok(LoginPayload {
-            token: session.token,
-            expires_at: session.expires_at,
-            user: User(session.user),
-        })
+        Ok(LoginPayload { token: session.token, expires_at: session.expires_at, user: User(session.user) })
     }
 
     /// Adds someone who can sign in (ADMIN). AFFILIATE users need their affiliate.

@@ -27,21 +27,13 @@ impl AffiliateQuery {
     ) -> GqlResult<ListConnection<Affiliate>> {
         let caller = ctx.caller()?;
         let request = page_request(first, after)?;
-        let page = affiliate_service::list(
-            &ctx.state().db,
-            caller,
-            filter.unwrap_or_default().into(),
-            request,
-        )
-        .await?;
+        let page = affiliate_service::list(&ctx.state().db, caller, filter.unwrap_or_default().into(), request).await?;
         Ok(connection(request, page, Affiliate))
     }
 
     /// One affiliate by id or code.
     async fn affiliate(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Affiliate> {
         let caller = ctx.caller()?;
-        Ok(Affiliate(
-            affiliate_service::get(&ctx.state().db, caller, &id).await?,
-        ))
+        Ok(Affiliate(affiliate_service::get(&ctx.state().db, caller, &id).await?))
     }
 }

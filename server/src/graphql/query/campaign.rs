@@ -27,21 +27,13 @@ impl CampaignQuery {
     ) -> GqlResult<ListConnection<Campaign>> {
         let caller = ctx.caller()?;
         let request = page_request(first, after)?;
-        let page = campaign_service::list(
-            &ctx.state().db,
-            caller,
-            filter.unwrap_or_default().into(),
-            request,
-        )
-        .await?;
+        let page = campaign_service::list(&ctx.state().db, caller, filter.unwrap_or_default().into(), request).await?;
         Ok(connection(request, page, Campaign))
     }
 
     /// One campaign by id or code.
     async fn campaign(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Campaign> {
         let caller = ctx.caller()?;
-        Ok(Campaign(
-            campaign_service::get(&ctx.state().db, caller, &id).await?,
-        ))
+        Ok(Campaign(campaign_service::get(&ctx.state().db, caller, &id).await?))
     }
 }

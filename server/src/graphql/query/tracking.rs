@@ -29,30 +29,19 @@ impl TrackingQuery {
         let request = page_request(first, after)?;
         let f = filter.unwrap_or_default();
         let filter = Filter {
-            affiliate_id: f
-                .affiliate_id
-                .as_ref()
-                .map(|id| parse_id(id, "filter.affiliateId"))
-                .transpose()?,
-            campaign_id: f
-                .campaign_id
-                .as_ref()
-                .map(|id| parse_id(id, "filter.campaignId"))
-                .transpose()?,
+            affiliate_id: f.affiliate_id.as_ref().map(|id| parse_id(id, "filter.affiliateId")).transpose()?,
+            campaign_id: f.campaign_id.as_ref().map(|id| parse_id(id, "filter.campaignId")).transpose()?,
             status: f.status.map(Into::into),
             from: f.from,
             to: f.to,
         };
-        let page =
-            tracking_service::list_conversions(&ctx.state().db, caller, filter, request).await?;
+        let page = tracking_service::list_conversions(&ctx.state().db, caller, filter, request).await?;
         Ok(connection(request, page, Conversion))
     }
 
     /// One conversion by id or by the sender's id.
     async fn conversion(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Conversion> {
         let caller = ctx.caller()?;
-        Ok(Conversion(
-            tracking_service::get_conversion(&ctx.state().db, caller, &id).await?,
-        ))
+        Ok(Conversion(tracking_service::get_conversion(&ctx.state().db, caller, &id).await?))
     }
 }

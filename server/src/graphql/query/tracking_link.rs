@@ -30,16 +30,8 @@ impl TrackingLinkQuery {
         let request = page_request(first, after)?;
         let filter = filter.unwrap_or_default();
         let filter = Filter {
-            affiliate_id: filter
-                .affiliate_id
-                .as_ref()
-                .map(|id| parse_id(id, "filter.affiliateId"))
-                .transpose()?,
-            campaign_id: filter
-                .campaign_id
-                .as_ref()
-                .map(|id| parse_id(id, "filter.campaignId"))
-                .transpose()?,
+            affiliate_id: filter.affiliate_id.as_ref().map(|id| parse_id(id, "filter.affiliateId")).transpose()?,
+            campaign_id: filter.campaign_id.as_ref().map(|id| parse_id(id, "filter.campaignId")).transpose()?,
         };
         let page = tracking_link_service::list(&ctx.state().db, caller, filter, request).await?;
         Ok(connection(request, page, TrackingLink))

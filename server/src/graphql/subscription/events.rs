@@ -24,18 +24,14 @@ impl EventSubscription {
     ) -> Result<impl Stream<Item = Event>, GqlError> {
         let caller = ctx.caller()?.clone();
         if let Some(unknown) = topics.iter().flatten().find(|t| Topic::parse(t).is_none()) {
-            return Err(
-                AppError::validation("topics", format!("unknown topic '{unknown}'")).into(),
-            );
+            return Err(AppError::validation("topics", format!("unknown topic '{unknown}'")).into());
         }
         let receiver = ctx.state().hub.subscribe();
         let scope = caller.affiliate_scope();
         Ok(BroadcastStream::new(receiver).filter_map(move |item| {
             let wanted = match item {
                 Ok(event) => {
-                    let topic_ok = topics
-                        .as_ref()
-                        .is_none_or(|ts| ts.iter().any(|t| *t == event.topic));
+                    let topic_ok = topics.as_ref().is_none_or(|ts| ts.iter().any(|t| *t == event.topic));
                     let scope_ok = scope.is_none_or(|own| event.affiliate_id == Some(own));
                     (topic_ok && scope_ok).then_some(Event(event))
                 }

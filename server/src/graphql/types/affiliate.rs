@@ -64,10 +64,7 @@ impl Affiliate {
     }
     async fn document(&self) -> Option<Document> {
         match (&self.0.document_type, &self.0.document_number) {
-            (Some(kind), Some(number)) => Some(Document {
-                kind: kind.clone(),
-                number: number.clone(),
-            }),
+            (Some(kind), Some(number)) => Some(Document { kind: kind.clone(), number: number.clone() }),
             _ => None,
         }
     }
@@ -104,16 +101,8 @@ impl Affiliate {
     }
     /// The affiliate's tracking links.
     async fn tracking_links(&self, ctx: &Context<'_>) -> GqlResult<Vec<TrackingLink>> {
-        let links = ctx
-            .loaders()
-            .links
-            .load_one(LinksByAffiliate(self.0.id))
-            .await?;
-        Ok(links
-            .unwrap_or_default()
-            .into_iter()
-            .map(TrackingLink)
-            .collect())
+        let links = ctx.loaders().links.load_one(LinksByAffiliate(self.0.id)).await?;
+        Ok(links.unwrap_or_default().into_iter().map(TrackingLink).collect())
     }
 }
 
@@ -179,20 +168,13 @@ pub struct AffiliateFilter {
 
 impl From<DocumentInput> for svc::Document {
     fn from(d: DocumentInput) -> Self {
-        Self {
-            kind: d.kind,
-            number: d.number,
-        }
+        Self { kind: d.kind, number: d.number }
     }
 }
 
 impl From<BankDetailsInput> for svc::BankDetails {
     fn from(b: BankDetailsInput) -> Self {
-        Self {
-            bank: b.bank,
-            account_type: b.account_type,
-            account_number: b.account_number,
-        }
+        Self { bank: b.bank, account_type: b.account_type, account_number: b.account_number }
     }
 }
 
@@ -240,10 +222,6 @@ impl From<UpdateAffiliateInput> for svc::AffiliatePatch {
 
 impl From<AffiliateFilter> for svc::AffiliateFilter {
     fn from(f: AffiliateFilter) -> Self {
-        Self {
-            status: f.status.map(Into::into),
-            tier: f.tier.map(Into::into),
-            search: f.search,
-        }
+        Self { status: f.status.map(Into::into), tier: f.tier.map(Into::into), search: f.search }
     }
 }

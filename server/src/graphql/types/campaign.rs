@@ -95,16 +95,8 @@ impl Campaign {
     }
     /// Tracking links of this campaign (an affiliate sees only its own).
     async fn tracking_links(&self, ctx: &Context<'_>) -> GqlResult<Vec<TrackingLink>> {
-        let links = ctx
-            .loaders()
-            .links
-            .load_one(LinksByCampaign(self.0.id))
-            .await?;
-        Ok(links
-            .unwrap_or_default()
-            .into_iter()
-            .map(TrackingLink)
-            .collect())
+        let links = ctx.loaders().links.load_one(LinksByCampaign(self.0.id)).await?;
+        Ok(links.unwrap_or_default().into_iter().map(TrackingLink).collect())
     }
 }
 
@@ -220,9 +212,6 @@ impl From<UpdateCampaignInput> for svc::CampaignPatch {
 
 impl From<CampaignFilter> for svc::CampaignFilter {
     fn from(f: CampaignFilter) -> Self {
-        Self {
-            status: f.status.map(Into::into),
-            search: f.search,
-        }
+        Self { status: f.status.map(Into::into), search: f.search }
     }
 }

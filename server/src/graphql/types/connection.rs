@@ -26,36 +26,21 @@ pub type ListConnection<N> = Connection<String, N, ConnectionTotals>;
 pub fn page_request(first: Option<i32>, after: Option<String>) -> AppResult<PageRequest> {
     let limit = first.unwrap_or(DEFAULT_PAGE);
     if !(0..=MAX_PAGE).contains(&limit) {
-        return Err(AppError::validation(
-            "first",
-            format!("first must be between 0 and {MAX_PAGE}"),
-        ));
+        return Err(AppError::validation("first", format!("first must be between 0 and {MAX_PAGE}")));
     }
     let offset = match after {
         None => 0,
         Some(cursor) => decode_cursor(&cursor)? + 1,
     };
-    Ok(PageRequest {
-        offset,
-        limit: limit as u64,
-    })
+    Ok(PageRequest { offset, limit: limit as u64 })
 }
 
 /// Builds the connection for one page, mapping rows to GraphQL nodes.
-pub fn connection<T, N: OutputType>(
-    request: PageRequest,
-    page: Page<T>,
-    node: impl Fn(T) -> N,
-) -> ListConnection<N> {
+pub fn connection<T, N: OutputType>(request: PageRequest, page: Page<T>, node: impl Fn(T) -> N) -> ListConnection<N> {
     let count = page.items.len() as u64;
     let has_next = request.offset + count < page.total;
-    let mut conn = Connection::with_additional_fields(
-        request.offset > 0,
-        has_next,
-        ConnectionTotals {
-            total_count: page.total,
-        },
-    );
+    let mut conn =
+        Connection::with_additional_fields(request.offset > 0, has_next, ConnectionTotals { total_count: page.total });
     conn.edges.extend(
         page.items
             .into_iter()

@@ -34,20 +34,10 @@ impl TrackingLink {
         ID(self.0.campaign_id.to_string())
     }
     async fn affiliate(&self, ctx: &Context<'_>) -> GqlResult<Option<Affiliate>> {
-        Ok(ctx
-            .loaders()
-            .affiliate
-            .load_one(self.0.affiliate_id)
-            .await?
-            .map(Affiliate))
+        Ok(ctx.loaders().affiliate.load_one(self.0.affiliate_id).await?.map(Affiliate))
     }
     async fn campaign(&self, ctx: &Context<'_>) -> GqlResult<Option<Campaign>> {
-        Ok(ctx
-            .loaders()
-            .campaign
-            .load_one(self.0.campaign_id)
-            .await?
-            .map(Campaign))
+        Ok(ctx.loaders().campaign.load_one(self.0.campaign_id).await?.map(Campaign))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

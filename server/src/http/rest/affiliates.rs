@@ -30,10 +30,7 @@ use crate::{
 pub fn router() -> Router<HttpState> {
     Router::new()
         .route("/api/v1/afiliados", get(list).post(create))
-        .route(
-            "/api/v1/afiliados/{id}",
-            get(show).put(update).delete(remove),
-        )
+        .route("/api/v1/afiliados/{id}", get(show).put(update).delete(remove))
 }
 
 #[derive(Deserialize)]
@@ -104,16 +101,8 @@ async fn create(
         name: body.nombre,
         email: body.email,
         phone: body.telefono,
-        document: body.documento.map(|d| svc::Document {
-            kind: d.tipo,
-            number: d.numero,
-        }),
-        tier: body
-            .tipo_afiliado
-            .as_deref()
-            .map(parse_tier)
-            .transpose()?
-            .unwrap_or(AffiliateTier::Standard),
+        document: body.documento.map(|d| svc::Document { kind: d.tipo, number: d.numero }),
+        tier: body.tipo_afiliado.as_deref().map(parse_tier).transpose()?.unwrap_or(AffiliateTier::Standard),
         bank_details: body.datos_bancarios.map(bank),
         commission: settings(body.configuracion_comisiones),
     };
@@ -136,22 +125,12 @@ async fn list(
 ) -> AppResult<Json<Value>> {
     let limit = filter.limite.unwrap_or(50);
     if !(1..=100).contains(&limit) {
-        return Err(AppError::validation(
-            "limite",
-            "limite must be between 1 and 100",
-        ));
+        return Err(AppError::validation("limite", "limite must be between 1 and 100"));
     }
-    let page = PageRequest {
-        offset: filter.offset.unwrap_or(0),
-        limit,
-    };
+    let page = PageRequest { offset: filter.offset.unwrap_or(0), limit };
     let service_filter = svc::AffiliateFilter {
         status: filter.estado.as_deref().map(parse_status).transpose()?,
-        tier: filter
-            .tipo_afiliado
-            .as_deref()
-            .map(parse_tier)
-            .transpose()?,
+        tier: filter.tipo_afiliado.as_deref().map(parse_tier).transpose()?,
         search: filter.busqueda,
     };
     let result = svc::list(&state.db, &caller, service_filter, page).await?;
@@ -183,18 +162,13 @@ async fn update(
         name: body.nombre,
         email: body.email,
         phone: body.telefono,
-        document: body.documento.map(|d| svc::Document {
-            kind: d.tipo,
-            number: d.numero,
-        }),
+        document: body.documento.map(|d| svc::Document { kind: d.tipo, number: d.numero }),
         tier: body.tipo_afiliado.as_deref().map(parse_tier).transpose()?,
         bank_details: body.datos_bancarios.map(bank),
         commission: body.configuracion_comisiones.map(settings),
         status: body.estado.as_deref().map(parse_status).transpose()?,
     };
-    Ok(Json(view(
-        &svc::update(&state, &caller, current.id, patch).await?,
-    )))
+    Ok(Json(view(&svc::update(&state, &caller, current.id, patch).await?)))
 }
 
 async fn remove(
@@ -204,17 +178,11 @@ async fn remove(
 ) -> AppResult<Json<Value>> {
     let current = svc::get(&state.db, &caller, &id).await?;
     let model = svc::delete(&state, &caller, current.id).await?;
-    Ok(Json(
-        json!({ "afiliado_id": model.id, "estado": status_name(model.status) }),
-    ))
+    Ok(Json(json!({ "afiliado_id": model.id, "estado": status_name(model.status) })))
 }
 
 fn bank(d: DatosBancarios) -> svc::BankDetails {
-    svc::BankDetails {
-        bank: d.banco,
-        account_type: d.tipo_cuenta,
-        account_number: d.numero_cuenta,
-    }
+    svc::BankDetails { bank: d.banco, account_type: d.tipo_cuenta, account_number: d.numero_cuenta }
 }
 
 fn settings(c: ConfiguracionComisiones) -> svc::CommissionSettings {
@@ -230,10 +198,7 @@ fn parse_tier(value: &str) -> AppResult<AffiliateTier> {
     match value.trim().to_lowercase().as_str() {
         "premium" => Ok(AffiliateTier::Premium),
         "estandar" | "estándar" | "standard" | "basico" | "básico" => Ok(AffiliateTier::Standard),
-        _ => Err(AppError::validation(
-            "tipo_afiliado",
-            "tipo_afiliado must be 'estandar' or 'premium'",
-        )),
+        _ => Err(AppError::validation("tipo_afiliado", "tipo_afiliado must be 'estandar' or 'premium'")),
     }
 }
 
@@ -242,10 +207,7 @@ fn parse_status(value: &str) -> AppResult<AffiliateStatus> {
         "activo" | "active" => Ok(AffiliateStatus::Active),
         "suspendido" | "suspended" => Ok(AffiliateStatus::Suspended),
         "eliminado" | "deleted" => Ok(AffiliateStatus::Deleted),
-        _ => Err(AppError::validation(
-            "estado",
-            "estado must be 'activo', 'suspendido' or 'eliminado'",
-        )),
+        _ => Err(AppError::validation("estado", "estado must be 'activo', 'suspendido' or 'eliminado'")),
     }
 }
 

@@ -107,15 +107,9 @@ async fn list(
 ) -> AppResult<Json<Value>> {
     let limit = filter.limite.unwrap_or(50);
     if !(1..=100).contains(&limit) {
-        return Err(AppError::validation(
-            "limite",
-            "limite must be between 1 and 100",
-        ));
+        return Err(AppError::validation("limite", "limite must be between 1 and 100"));
     }
-    let page = PageRequest {
-        offset: filter.offset.unwrap_or(0),
-        limit,
-    };
+    let page = PageRequest { offset: filter.offset.unwrap_or(0), limit };
     let service_filter = svc::CampaignFilter {
         status: filter.estado.as_deref().map(parse_status).transpose()?,
         search: filter.busqueda,
@@ -143,9 +137,7 @@ async fn activate(
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
     let current = svc::get(&state.db, &caller, &id).await?;
-    Ok(Json(view(
-        &svc::activate(&state, &caller, current.id).await?,
-    )))
+    Ok(Json(view(&svc::activate(&state, &caller, current.id).await?)))
 }
 
 fn parse_status(value: &str) -> AppResult<CampaignStatus> {
@@ -154,10 +146,7 @@ fn parse_status(value: &str) -> AppResult<CampaignStatus> {
         "activa" | "active" => Ok(CampaignStatus::Active),
         "pausada" | "paused" => Ok(CampaignStatus::Paused),
         "finalizada" | "ended" => Ok(CampaignStatus::Ended),
-        _ => Err(AppError::validation(
-            "estado",
-            "estado must be 'borrador', 'activa', 'pausada' or 'finalizada'",
-        )),
+        _ => Err(AppError::validation("estado", "estado must be 'borrador', 'activa', 'pausada' or 'finalizada'")),
     }
 }
 

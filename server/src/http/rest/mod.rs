@@ -15,9 +15,7 @@ use super::HttpState;
 use crate::error::AppError;
 
 pub fn router() -> Router<HttpState> {
-    Router::new()
-        .merge(affiliates::router())
-        .merge(campaigns::router())
+    Router::new().merge(affiliates::router()).merge(campaigns::router())
 }
 
 /// A JSON body whose errors are answered in our error format (400 VALIDATION, 413).
@@ -29,15 +27,10 @@ impl<T: DeserializeOwned> FromRequest<HttpState> for JsonBody<T> {
     async fn from_request(req: Request, state: &HttpState) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(JsonRejection::BytesRejection(e))
-                if e.to_string().to_lowercase().contains("length limit") =>
-            {
+            Err(JsonRejection::BytesRejection(e)) if e.to_string().to_lowercase().contains("length limit") => {
                 Err(AppError::PayloadTooLarge)
             }
-            Err(rejection) => Err(AppError::Validation {
-                field: None,
-                message: rejection.body_text(),
-            }),
+            Err(rejection) => Err(AppError::Validation { field: None, message: rejection.body_text() }),
         }
     }
 }
@@ -48,17 +41,11 @@ pub struct QueryParams<T>(pub T);
 impl<T: DeserializeOwned + Send> FromRequestParts<HttpState> for QueryParams<T> {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &HttpState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, Self::Rejection> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Self(q.0))
-            .map_err(|rejection| AppError::Validation {
-                field: None,
-                message: rejection.body_text(),
-            })
+            .map_err(|rejection| AppError::Validation { field: None, message: rejection.body_text() })
     }
 }
 
@@ -66,13 +53,10 @@ impl<T: DeserializeOwned + Send> FromRequestParts<HttpState> for QueryParams<T> 
 /// exactly from their text, never through a float.
 pub fn decimal<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
     let value = serde_json::Value::deserialize(deserializer)?;
-    parse_decimal(&value)
-        .ok_or_else(|| serde::de::Error::custom(format!("expected a decimal number, got {value}")))
+    parse_decimal(&value).ok_or_else(|| serde::de::Error::custom(format!("expected a decimal number, got {value}")))
 }
 
-pub fn optional_decimal<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Decimal>, D::Error> {
+pub fn optional_decimal<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Decimal>, D::Error> {
     let value = serde_json::Value::deserialize(deserializer)?;
     if value.is_null() {
         return Ok(None);
@@ -87,9 +71,7 @@ fn parse_decimal(value: &serde_json::Value) -> Option<Decimal> {
     match value {
         serde_json::Value::Number(n) => {
             let text = n.to_string();
-            Decimal::from_str(&text)
-                .or_else(|_| Decimal::from_scientific(&text))
-                .ok()
+            Decimal::from_str(&text).or_else(|_| Decimal::from_scientific(&text)).ok()
         }
         serde_json::Value::String(s) => Decimal::from_str(s.trim()).ok(),
         _ => None,
@@ -102,22 +84,12 @@ mod tests {
 
     #[test]
     fn decimals_are_read_from_their_text() {
-        let cases = [
-            ("15.0", "15.0"),
-            ("0.1", "0.1"),
-            ("\"250000.00\"", "250000.00"),
-            ("1e2", "100"),
-        ];
+        let cases = [("15.0", "15.0"), ("0.1", "0.1"), ("\"250000.00\"", "250000.00"), ("1e2", "100")];
         for (json, expected) in cases {
             let value: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
             assert_eq!(
                 parse_decimal(&value).map(|d| d.normalize().to_string()),
-                Some(
-                    expected
-                        .parse::<Decimal>()
-                        .map(|d| d.normalize().to_string())
-                        .unwrap_or_default()
-                ),
+                Some(expected.parse::<Decimal>().map(|d| d.normalize().to_string()).unwrap_or_default()),
                 "{json}"
             );
         }
