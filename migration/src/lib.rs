@@ -20,6 +20,7 @@ mod m20261123_000015_create_outbox_events;
 mod m20261123_000016_create_integration_deliveries;
 mod m20261123_000017_create_integrations_log;
 mod m20261123_000018_create_audit_log;
+mod m20261123_000019_create_seed_views;
 
 /// Every migration, in foreign-key order.
 pub struct Migrator;
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000016_create_integration_deliveries::Migration),
             Box::new(m20261123_000017_create_integrations_log::Migration),
             Box::new(m20261123_000018_create_audit_log::Migration),
+            Box::new(m20261123_000019_create_seed_views::Migration),
         ]
     }
 }

@@ -42,6 +42,10 @@ pub struct Config {
     #[arg(long, env = "ALPES_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
 
+    /// Stripe webhook signing secret(s) (`whsec_…`); several, comma-separated, during a rotation.
+    #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true, global = true)]
+    pub stripe_webhook_secret: Option<String>,
+
     /// Tracking requests accepted per second from one IP (bursts of twice that); 0 turns the limit off.
     #[arg(long, env = "ALPES_INGEST_RATE_LIMIT_PER_IP", default_value_t = 200, global = true)]
     pub ingest_rate_limit_per_ip: u32,
@@ -70,6 +74,17 @@ impl Config {
             Some(url) => url.clone(),
             None => format!("sqlite://{}?mode=rwc", self.data_dir.join("alpes.db").display()),
         }
+    }
+
+    /// The Stripe signing secrets in force (none: the webhook route answers 503).
+    pub fn stripe_webhook_secrets(&self) -> Vec<String> {
+        self.stripe_webhook_secret
+            .iter()
+            .flat_map(|s| s.split([',', ' ']))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 
     /// The base of public links, without a trailing slash.
@@ -130,6 +145,7 @@ impl Config {
             ip_hash_salt: Some("test-salt".into()),
             public_url: Some("http://alpes.test".into()),
             ingest_rate_limit_per_ip: 0,
+            stripe_webhook_secret: Some("whsec_test_secret".into()),
             trust_forwarded_for: false,
             graphql_max_depth: 12,
             graphql_max_complexity: 2000,

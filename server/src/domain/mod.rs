@@ -4,5 +4,6 @@ pub mod code;
 pub mod envelope;
 pub mod money;
 pub mod pii;
+pub mod stripe;
 pub mod tracking;
 pub mod validate;

@@ -7,6 +7,7 @@ pub mod home;
 pub mod rate_limit;
 pub mod rest;
 pub mod tracking;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -42,6 +43,7 @@ pub fn router(app: AppState, schema: AlpesSchema) -> Router {
         .merge(home::router())
         .merge(rest::router())
         .merge(tracking::router())
+        .merge(webhooks::router())
         .fallback(fallback)
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -787,7 +787,7 @@ pub fn interaction_event(m: &interactions::Model) -> Envelope {
 }
 
 /// Seed 004 `conversion_registrada` on `conversiones.eventos`.
-fn conversion_event(m: &conversions::Model, kind: ConversionKind) -> Envelope {
+pub(crate) fn conversion_event(m: &conversions::Model, kind: ConversionKind) -> Envelope {
     Envelope::new(
         Topic::Conversions,
         "conversion_registrada",

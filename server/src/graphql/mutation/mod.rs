@@ -1,5 +1,6 @@
 mod affiliate;
 mod campaign;
+mod order;
 mod tracking;
 mod tracking_link;
 mod user;
@@ -13,4 +14,5 @@ pub struct Mutation(
     campaign::CampaignMutation,
     tracking_link::TrackingLinkMutation,
     tracking::TrackingMutation,
+    order::OrderMutation,
 );

@@ -67,3 +67,11 @@ mirrored_enum!(
         Registered, Attributed, Unattributed, HeldForReview, Reverted, Refunded, Rejected
     }
 );
+mirrored_enum!(
+    /// Where an order stands with Stripe.
+    OrderStatus => entity::orders::OrderStatus { Pending, Paid, PartiallyRefunded, Refunded, Expired, Failed }
+);
+mirrored_enum!(
+    /// What became of a Stripe webhook event.
+    WebhookEventStatus => entity::stripe_webhook_events::WebhookEventStatus { Received, Processed, Ignored, Failed }
+);
