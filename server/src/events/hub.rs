@@ -53,6 +53,11 @@ impl EventHub {
         let _ = self.sender.send(Arc::new(event));
     }
 
+    /// Is anyone in this process listening (a GraphQL subscription)?
+    pub fn has_subscribers(&self) -> bool {
+        self.sender.receiver_count() > 0
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<PublishedEvent>> {
         self.sender.subscribe()
     }

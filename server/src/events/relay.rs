@@ -37,20 +37,25 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
 
 /// Publishes one batch of pending events; returns how many.
 pub async fn relay_once(state: &AppState) -> Result<usize, sea_orm::DbErr> {
-    let rows = outbox_events::Entity::find()
+    let pending = outbox_events::Entity::find()
         .filter(outbox_events::Column::PublishedAt.is_null())
         .order_by_asc(outbox_events::Column::Seq)
-        .limit(BATCH)
-        .all(&state.db)
-        .await?;
-    if rows.is_empty() {
+        .limit(BATCH);
+    let seqs: Vec<i64> = if state.hub.has_subscribers() {
+        let rows = pending.all(&state.db).await?;
+        let seqs = rows.iter().map(|r| r.seq).collect();
+        for row in rows {
+            state.hub.publish(row.into());
+        }
+        seqs
+    } else {
+        // Nobody listens in this process: mark them without reading the payloads.
+        pending.select_only().column(outbox_events::Column::Seq).into_tuple::<i64>().all(&state.db).await?
+    };
+    if seqs.is_empty() {
         return Ok(0);
     }
-    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
-    let count = rows.len();
-    for row in rows {
-        state.hub.publish(row.into());
-    }
+    let count = seqs.len();
     outbox_events::Entity::update_many()
         .col_expr(outbox_events::Column::PublishedAt, Expr::value(Utc::now()))
         .filter(outbox_events::Column::Seq.is_in(seqs))
