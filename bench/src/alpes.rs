@@ -1,5 +1,5 @@
 //! The Alpes server under test: where its binary is, how it is started, and the few API
-//! calls the harness makes (fixtures through GraphQL, one probe, read-back of ids).
+//! calls the harness makes (fixtures and counts through GraphQL, probes, read-back of ids).
 
 use std::{
     net::SocketAddr,
@@ -13,7 +13,8 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 
 use crate::{
-    payload::{Payloads, AFFILIATE_CODE, CAMPAIGN_CODE, INGEST_PATH},
+    load::Workload,
+    payload::{is_processed, Payloads, StripeEvents, AFFILIATE_CODE, CAMPAIGN_CODE, INGEST_PATH, STRIPE_PATH},
     process::ServerProcess,
 };
 
@@ -89,21 +90,32 @@ pub struct Alpes {
     bin: PathBuf,
     data_dir: PathBuf,
     database_url: String,
+    stripe_secret: Option<&'static str>,
 }
 
 impl Alpes {
     pub fn new(bin: PathBuf, data_dir: PathBuf, database_url: String) -> Self {
-        Self { bin, data_dir, database_url }
+        Self { bin, data_dir, database_url, stripe_secret: None }
+    }
+
+    /// Starts Alpes (and runs `alpes token`) with `STRIPE_WEBHOOK_SECRET=secret`.
+    pub fn with_stripe_secret(mut self, secret: &'static str) -> Self {
+        self.stripe_secret = Some(secret);
+        self
     }
 
     /// `alpes <args>` with a clean environment: nothing inherited from the caller's
-    /// `ALPES_*` or `DATABASE_URL` settings.
+    /// `ALPES_*`, `STRIPE_*` or `DATABASE_URL` settings.
     fn command(&self, addr: SocketAddr) -> Command {
         let mut command = Command::new(&self.bin);
         for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("ALPES_") {
+            let name = key.to_string_lossy();
+            if name.starts_with("ALPES_") || name.starts_with("STRIPE_") {
                 command.env_remove(key);
             }
+        }
+        if let Some(secret) = self.stripe_secret {
+            command.env("STRIPE_WEBHOOK_SECRET", secret);
         }
         command
             .env("ALPES_ADDR", addr.to_string())
@@ -259,6 +271,40 @@ impl Api {
         bail!("POST {INGEST_PATH} answered {status} to a valid impression: {text}")
     }
 
+    /// One signed Stripe event before the load; it must be answered
+    /// `200 {"received":true,"status":"processed"}` (so it made one order).
+    pub async fn probe_stripe(&self, events: &StripeEvents) -> anyhow::Result<()> {
+        let request = events.next_request();
+        let mut builder = self
+            .http
+            .post(format!("{}{STRIPE_PATH}", self.base))
+            .header("content-type", "application/json")
+            .body(request.body);
+        for (name, value) in request.headers {
+            builder = builder.header(name, value);
+        }
+        let response = builder.send().await.with_context(|| format!("POST {STRIPE_PATH}"))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if status == reqwest::StatusCode::OK && is_processed(text.as_bytes()) {
+            return Ok(());
+        }
+        match status.as_u16() {
+            404 | 405 => bail!(
+                "POST {STRIPE_PATH} answered {status}: this alpes binary has no Stripe webhook route.\n\
+                 Rebuild it from a version that has it (cargo build --release) and run again."
+            ),
+            503 => bail!("POST {STRIPE_PATH} answered {status}: Stripe webhooks are not configured: {text}"),
+            _ => bail!("POST {STRIPE_PATH} answered {status} to a valid signed event (expected 200 processed): {text}"),
+        }
+    }
+
+    /// `totalCount` of a GraphQL list, e.g. `orders` or `webhookEvents`.
+    pub async fn total_count(&self, list: &str) -> anyhow::Result<u64> {
+        let data = self.graphql(&format!("{{ {list} {{ totalCount }} }}"), json!({})).await?;
+        data[list]["totalCount"].as_u64().with_context(|| format!("{{ {list} {{ totalCount }} }} returned {data}"))
+    }
+
     /// `GET /tracking/impresiones/{id}` for each id, `concurrency` at a time.
     pub async fn read_back(&self, ids: Vec<String>, concurrency: usize) -> ReadBack {
         let mut results = futures::stream::iter(ids)
@@ -340,6 +386,45 @@ mod tests {
         assert!(err.to_string().contains("no ingest endpoint"), "{err}");
         let present = api_on(crate::bare::app()).await;
         present.probe_ingest(&payloads).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_stripe_probe_wants_a_processed_event_and_explains_the_rest() {
+        use axum::{http::StatusCode, routing::post};
+        let events = StripeEvents::new();
+        let answer = |status: StatusCode, body: &'static str| {
+            axum::Router::new().route(STRIPE_PATH, post(move || async move { (status, body) }))
+        };
+        let processed = api_on(answer(StatusCode::OK, r#"{"received":true,"status":"processed"}"#)).await;
+        processed.probe_stripe(&events).await.unwrap();
+        let missing = api_on(axum::Router::new()).await;
+        let err = missing.probe_stripe(&events).await.unwrap_err();
+        assert!(err.to_string().contains("no Stripe webhook route"), "{err}");
+        let unconfigured = api_on(answer(StatusCode::SERVICE_UNAVAILABLE, "{}")).await;
+        let err = unconfigured.probe_stripe(&events).await.unwrap_err();
+        assert!(err.to_string().contains("not configured"), "{err}");
+        let duplicate = api_on(answer(StatusCode::OK, r#"{"received":true,"status":"duplicate"}"#)).await;
+        let err = duplicate.probe_stripe(&events).await.unwrap_err();
+        assert!(err.to_string().contains("duplicate"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn total_count_reads_a_connection() {
+        use axum::{routing::post, Json};
+        let app = axum::Router::new().route(
+            "/graphql",
+            post(|Json(body): Json<Value>| async move {
+                let query = body["query"].as_str().unwrap_or_default().to_string();
+                match query.as_str() {
+                    "{ orders { totalCount } }" => Json(json!({ "data": { "orders": { "totalCount": 42 } } })),
+                    _ => Json(json!({ "errors": [{ "message": format!("unexpected {query}") }] })),
+                }
+            }),
+        );
+        let api = api_on(app).await;
+        assert_eq!(api.total_count("orders").await.unwrap(), 42);
+        let err = api.total_count("webhookEvents").await.unwrap_err();
+        assert!(err.to_string().contains("unexpected"), "{err}");
     }
 
     #[tokio::test]

@@ -5,7 +5,10 @@ use std::{net::SocketAddr, path::PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "alpes-bench", about = "Load and durability harness for POST /tracking/impresiones")]
+#[command(
+    name = "alpes-bench",
+    about = "Load and durability harness for POST /tracking/impresiones and POST /api/v1/webhooks/stripe"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -17,6 +20,8 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Durability: kill -9 Alpes under load, restart it, check every acknowledged impression is stored.
     Crash(CrashArgs),
+    /// Signed Stripe webhook events: Alpes at its maximum, Alpes at a fixed rate, then orders = answers.
+    Stripe(StripeArgs),
     /// The bare axum server measured by `ingest` (started by the harness itself).
     #[command(hide = true)]
     BareServer {
@@ -25,13 +30,9 @@ pub enum Command {
     },
 }
 
-/// Settings shared by `ingest` and `crash`.
+/// Settings shared by every mode.
 #[derive(Debug, Args)]
 pub struct CommonArgs {
-    /// Concurrent keep-alive HTTP/1.1 connections.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
-    pub connections: u32,
-
     /// A PostgreSQL server (`postgres://user@host:port/db`) on which a fresh database
     /// `alpes_bench_<random>` is created, and dropped at the end. Default: SQLite in a temp dir.
     #[arg(long, value_name = "POSTGRES_URL")]
@@ -50,6 +51,10 @@ pub struct CommonArgs {
 pub struct IngestArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+
+    /// Concurrent keep-alive HTTP/1.1 connections.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub connections: u32,
 
     /// Measured seconds of each phase.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -73,6 +78,10 @@ pub struct CrashArgs {
     #[command(flatten)]
     pub common: CommonArgs,
 
+    /// Concurrent keep-alive HTTP/1.1 connections.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub connections: u32,
+
     /// Seconds of load before the server is killed.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub seconds: u64,
@@ -80,4 +89,64 @@ pub struct CrashArgs {
     /// Concurrent GET requests when checking the acknowledged ids after the restart.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub verify_concurrency: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct StripeArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// Concurrent keep-alive HTTP/1.1 connections (both phases).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub connections: u32,
+
+    /// Events per second of the fixed-rate (open loop) phase.
+    #[arg(long, default_value_t = 100.0, value_parser = positive_rate)]
+    pub rate: f64,
+
+    /// Measured seconds of each phase.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub seconds: u64,
+
+    /// Seconds of load before each phase's measurement starts (not counted).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub warmup: u64,
+
+    /// Print only the JSON line on stdout (the table goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Exit with status 2 when a target is missed.
+    #[arg(long)]
+    pub check: bool,
+}
+
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 && rate <= 1_000_000.0 => Ok(rate),
+        _ => Err(format!("{text:?} is not a rate between 0 and 1000000 events/s")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_mode_has_its_own_default_connections() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).map(|cli| cli.command);
+        let Ok(Command::Stripe(stripe)) = parse(&["alpes-bench", "stripe"]) else { panic!("stripe") };
+        assert_eq!((stripe.connections, stripe.rate, stripe.seconds, stripe.warmup), (16, 100.0, 10, 2));
+        let Ok(Command::Ingest(ingest)) = parse(&["alpes-bench", "ingest"]) else { panic!("ingest") };
+        assert_eq!(ingest.connections, 64);
+        let Ok(Command::Stripe(stripe)) =
+            parse(&["alpes-bench", "stripe", "--connections", "4", "--rate", "250", "--database", "postgres://x/y"])
+        else {
+            panic!("stripe with options")
+        };
+        assert_eq!((stripe.connections, stripe.rate), (4, 250.0));
+        assert_eq!(stripe.common.database.as_deref(), Some("postgres://x/y"));
+        assert!(parse(&["alpes-bench", "stripe", "--rate", "0"]).is_err());
+        assert!(parse(&["alpes-bench", "stripe", "--rate", "nan"]).is_err());
+    }
 }

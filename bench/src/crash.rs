@@ -41,14 +41,14 @@ pub async fn run(args: CrashArgs) -> anyhow::Result<ExitCode> {
 
     eprintln!(
         "[2/3] {} connections of load for {} s, then kill -9 (pid {})",
-        args.common.connections,
+        args.connections,
         args.seconds,
         server.pid()
     );
     let stop = Arc::new(AtomicBool::new(false));
     let spec = LoadSpec {
         addr: server.addr(),
-        connections: args.common.connections,
+        connections: args.connections,
         pace: Pace::Closed,
         warmup: Duration::ZERO,
         // Ended by `stop` right after the kill; the window only bounds it.

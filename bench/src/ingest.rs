@@ -25,7 +25,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let scratch = ScratchDir::create(args.common.keep)?;
     let payloads = Arc::new(Payloads::new());
     let phases = Phases {
-        connections: args.common.connections,
+        connections: args.connections,
         warmup: Duration::from_secs(args.warmup),
         measure: Duration::from_secs(args.seconds),
     };
@@ -184,6 +184,5 @@ fn ensure_answered(result: &LoadResult) -> anyhow::Result<()> {
 }
 
 fn summary(row: &PhaseRow) -> String {
-    let ms = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.2} ms"));
-    format!("{:.0} req/s, p50 {}, p99 {}, {} errors", row.rps, ms(row.p50_ms), ms(row.p99_ms), row.errors)
+    row.summary("req/s")
 }

@@ -9,8 +9,9 @@
 //!   omission). A connection that is idle sleeps until the request is due and counts from
 //!   when it actually sends, so the timer's own lateness is not charged to the server.
 //!
-//! Only 2xx answers count as requests/s and go into the latency figures; everything else
-//! is counted as an error, grouped by kind.
+//! What is sent, and which answers count, is the [`Workload`]'s: by default only 2xx
+//! answers count as requests/s and go into the latency figures; everything else is counted
+//! as an error, grouped by kind.
 
 use std::{
     collections::HashMap,
@@ -28,13 +29,11 @@ use http_body_util::{BodyExt, Full};
 use hyper::{
     body::Bytes,
     client::conn::http1::SendRequest,
-    header::{CONTENT_TYPE, HOST},
+    header::{HeaderName, HeaderValue, CONTENT_TYPE, HOST},
     Request, StatusCode,
 };
 use hyper_util::rt::TokioIo;
 use tokio::{net::TcpStream, time::Instant};
-
-use crate::payload::{Payloads, INGEST_PATH};
 
 /// A request that takes longer than this counts as an error and its connection is replaced.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -43,6 +42,28 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const ERROR_BACKOFF: Duration = Duration::from_millis(10);
 /// Distinct error kinds kept per connection; the rest are counted as "other".
 const MAX_ERROR_KINDS: usize = 16;
+
+/// What a load sends, and which answers count as a success.
+pub trait Workload: Send + Sync + 'static {
+    /// The path every request is POSTed to.
+    fn path(&self) -> &'static str;
+
+    /// A new request, built when it is about to be sent.
+    fn next_request(&self) -> Prepared;
+
+    /// Whether an answer is a success (counted in requests/s and latency); any other
+    /// answer is an error. Default: any 2xx.
+    fn accepts(&self, status: StatusCode, _body: &[u8]) -> bool {
+        status.is_success()
+    }
+}
+
+/// One request of a [`Workload`]: its number, its JSON body and any headers of its own.
+pub struct Prepared {
+    pub n: u64,
+    pub body: Bytes,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
 
 #[derive(Debug, Clone, Copy)]
 pub enum Pace {
@@ -60,7 +81,7 @@ pub struct LoadSpec {
     /// Load before the measurement starts; not counted.
     pub warmup: Duration,
     pub measure: Duration,
-    /// Keep the number of every request answered 2xx, warm-up included (crash mode).
+    /// Keep the number of every request answered with a success, warm-up included (crash mode).
     pub keep_acknowledged: bool,
     /// Set from outside to stop a run early (crash mode).
     pub stop: Option<Arc<AtomicBool>>,
@@ -71,20 +92,45 @@ pub struct LoadSpec {
 pub struct LoadResult {
     /// Length of the measurement window.
     pub measured: Duration,
-    /// 2xx answers in the window.
+    /// Successful answers in the window.
     pub ok: u64,
-    /// Non-2xx answers, transport errors and time-outs in the window.
+    /// Other answers, transport errors and time-outs in the window.
     pub errors: u64,
     /// Error kinds, most frequent first.
     pub error_kinds: Vec<(String, u64)>,
-    /// Request numbers answered 2xx (only with `keep_acknowledged`).
+    /// Request numbers answered with a success (only with `keep_acknowledged`).
     pub acknowledged: Vec<u64>,
-    /// Latencies of the 2xx answers in the window, in microseconds, sorted.
+    /// Every request sent, warm-up included, by what came of it.
+    pub sent: Sent,
+    /// Latencies of the successful answers in the window, in microseconds, sorted.
     latencies_us: Vec<u32>,
 }
 
+/// Every request of a run, warm-up included (the window does not matter here).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    /// Answered with a success.
+    pub accepted: u64,
+    /// Answered with anything else.
+    pub rejected: u64,
+    /// No answer: a transport error or a time-out. The server may or may not have acted.
+    pub unanswered: u64,
+}
+
+impl Sent {
+    pub fn total(&self) -> u64 {
+        self.accepted + self.rejected + self.unanswered
+    }
+
+    pub fn add(&mut self, other: Sent) {
+        self.accepted += other.accepted;
+        self.rejected += other.rejected;
+        self.unanswered += other.unanswered;
+    }
+}
+
 impl LoadResult {
-    /// 2xx answers per second over the measurement window.
+    /// Successful answers per second over the measurement window.
     pub fn rps(&self) -> f64 {
         let secs = self.measured.as_secs_f64();
         if secs > 0.0 {
@@ -112,7 +158,7 @@ impl LoadResult {
 
 /// Runs the load and returns what it measured. Fails only when the server cannot be
 /// reached at all; errors during the run are counted in the result.
-pub async fn run(spec: LoadSpec, payloads: Arc<Payloads>) -> anyhow::Result<LoadResult> {
+pub async fn run<W: Workload>(spec: LoadSpec, workload: Arc<W>) -> anyhow::Result<LoadResult> {
     // Open every connection before the clock starts.
     let connects = (0..spec.connections).map(|_| Connection::open(spec.addr));
     let connections = futures::future::try_join_all(connects)
@@ -127,7 +173,7 @@ pub async fn run(spec: LoadSpec, payloads: Arc<Payloads>) -> anyhow::Result<Load
         .map(|connection| {
             let worker = Worker {
                 connection,
-                payloads: payloads.clone(),
+                workload: workload.clone(),
                 window,
                 stop: spec.stop.clone(),
                 recorder: Recorder::new(spec.keep_acknowledged),
@@ -154,24 +200,25 @@ struct Window {
     end: Instant,
 }
 
-struct Worker {
+struct Worker<W> {
     connection: Connection,
-    payloads: Arc<Payloads>,
+    workload: Arc<W>,
     window: Window,
     stop: Option<Arc<AtomicBool>>,
     recorder: Recorder,
 }
 
-impl Worker {
+impl<W: Workload> Worker<W> {
     fn stopped(&self) -> bool {
         self.stop.as_ref().is_some_and(|stop| stop.load(Ordering::Relaxed))
     }
 
     async fn closed_loop(mut self) -> Recorder {
         while Instant::now() < self.window.end && !self.stopped() {
-            let (n, body) = self.payloads.next();
+            let request = self.workload.next_request();
+            let n = request.n;
             let sent = Instant::now();
-            let outcome = self.connection.post(body).await;
+            let outcome = self.connection.post(self.workload.path(), request).await;
             let done = Instant::now();
             let counted = done >= self.window.measure_from && done < self.window.end;
             self.settle(n, done - sent, counted, outcome).await;
@@ -192,8 +239,9 @@ impl Worker {
             } else {
                 due
             };
-            let (n, body) = self.payloads.next();
-            let outcome = self.connection.post(body).await;
+            let request = self.workload.next_request();
+            let n = request.n;
+            let outcome = self.connection.post(self.workload.path(), request).await;
             let done = Instant::now();
             let counted = due >= self.window.measure_from;
             self.settle(n, done - sent, counted, outcome).await;
@@ -201,8 +249,13 @@ impl Worker {
         self.recorder
     }
 
-    async fn settle(&mut self, n: u64, latency: Duration, counted: bool, outcome: Outcome) {
-        let transport_error = outcome.is_err();
+    async fn settle(&mut self, n: u64, latency: Duration, counted: bool, answer: Answer) {
+        let outcome = match answer {
+            Ok((status, body)) if self.workload.accepts(status, &body) => Outcome::Accepted,
+            Ok((status, body)) => Outcome::Rejected(format!("HTTP {}: {}", status.as_u16(), snippet(&body))),
+            Err(message) => Outcome::Unanswered(message),
+        };
+        let transport_error = matches!(outcome, Outcome::Unanswered(_));
         self.recorder.record(n, latency, counted, outcome);
         if transport_error {
             tokio::time::sleep(ERROR_BACKOFF).await;
@@ -210,7 +263,18 @@ impl Worker {
     }
 }
 
-type Outcome = Result<(StatusCode, Bytes), String>;
+/// The status and body of an answer, or why there was none.
+type Answer = Result<(StatusCode, Bytes), String>;
+
+/// What came of one request, as the workload judges the answer.
+#[derive(Debug)]
+enum Outcome {
+    Accepted,
+    /// An answer that is not a success: `HTTP <status>: <start of the body>`.
+    Rejected(String),
+    /// No answer: the transport error or time-out.
+    Unanswered(String),
+}
 
 /// One keep-alive connection; reopened after a transport error.
 struct Connection {
@@ -225,9 +289,9 @@ impl Connection {
         Ok(Self { addr, host: addr.to_string(), sender: Some(sender) })
     }
 
-    /// `POST /tracking/impresiones` with a JSON body: the status and the body of the answer.
-    async fn post(&mut self, body: Bytes) -> Outcome {
-        let outcome = tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(body))
+    /// `POST <path>` with a JSON body: the status and the body of the answer.
+    async fn post(&mut self, path: &str, request: Prepared) -> Answer {
+        let outcome = tokio::time::timeout(REQUEST_TIMEOUT, self.exchange(path, request))
             .await
             .unwrap_or_else(|_| Err(format!("no answer within {REQUEST_TIMEOUT:?}")));
         if outcome.is_err() {
@@ -236,7 +300,7 @@ impl Connection {
         outcome
     }
 
-    async fn exchange(&mut self, body: Bytes) -> Outcome {
+    async fn exchange(&mut self, path: &str, prepared: Prepared) -> Answer {
         let reusable = match self.sender.take() {
             Some(mut sender) if !sender.is_closed() => sender.ready().await.is_ok().then_some(sender),
             _ => None,
@@ -245,11 +309,11 @@ impl Connection {
             Some(sender) => self.sender.insert(sender),
             None => self.sender.insert(handshake(self.addr).await?),
         };
-        let request = Request::post(INGEST_PATH)
-            .header(HOST, &self.host)
-            .header(CONTENT_TYPE, "application/json")
-            .body(Full::new(body))
-            .map_err(|e| e.to_string())?;
+        let mut builder = Request::post(path).header(HOST, &self.host).header(CONTENT_TYPE, "application/json");
+        for (name, value) in prepared.headers {
+            builder = builder.header(name, value);
+        }
+        let request = builder.body(Full::new(prepared.body)).map_err(|e| e.to_string())?;
         let response = sender.send_request(request).await.map_err(describe)?;
         let status = response.status();
         let body = response.into_body().collect().await.map_err(describe)?.to_bytes();
@@ -286,6 +350,7 @@ struct Recorder {
     ok: u64,
     errors: u64,
     kinds: HashMap<String, u64>,
+    sent: Sent,
 }
 
 impl Recorder {
@@ -297,12 +362,14 @@ impl Recorder {
             ok: 0,
             errors: 0,
             kinds: HashMap::new(),
+            sent: Sent::default(),
         }
     }
 
     fn record(&mut self, n: u64, latency: Duration, counted: bool, outcome: Outcome) {
         let kind = match outcome {
-            Ok((status, _)) if status.is_success() => {
+            Outcome::Accepted => {
+                self.sent.accepted += 1;
                 if self.keep_acknowledged {
                     self.acknowledged.push(n);
                 }
@@ -313,8 +380,14 @@ impl Recorder {
                 }
                 return;
             }
-            Ok((status, body)) => format!("HTTP {}: {}", status.as_u16(), snippet(&body)),
-            Err(message) => message,
+            Outcome::Rejected(kind) => {
+                self.sent.rejected += 1;
+                kind
+            }
+            Outcome::Unanswered(message) => {
+                self.sent.unanswered += 1;
+                message
+            }
         };
         if counted {
             self.errors += 1;
@@ -345,6 +418,7 @@ fn merge(recorders: Vec<Recorder>, measured: Duration) -> LoadResult {
         result.errors += recorder.errors;
         result.latencies_us.extend(recorder.latencies_us);
         result.acknowledged.extend(recorder.acknowledged);
+        result.sent.add(recorder.sent);
         for (kind, count) in recorder.kinds {
             *kinds.entry(kind).or_default() += count;
         }
@@ -359,6 +433,7 @@ fn merge(recorders: Vec<Recorder>, measured: Duration) -> LoadResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::payload::{Payloads, INGEST_PATH};
 
     fn with_latencies(us: &[u32]) -> LoadResult {
         let mut result = LoadResult {
@@ -387,14 +462,13 @@ mod tests {
     fn errors_are_grouped_by_kind_and_bounded() {
         let mut recorder = Recorder::new(true);
         let second = Duration::from_secs(1);
-        recorder.record(1, second, true, Ok((StatusCode::CREATED, Bytes::new())));
-        recorder.record(2, second, false, Ok((StatusCode::OK, Bytes::new())));
+        recorder.record(1, second, true, Outcome::Accepted);
+        recorder.record(2, second, false, Outcome::Accepted);
         for i in 0..40 {
-            let body = Bytes::from(format!("{{\"error\":{i}}}"));
-            recorder.record(3, second, true, Ok((StatusCode::BAD_REQUEST, body)));
+            recorder.record(3, second, true, Outcome::Rejected(format!("HTTP 400: {{\"error\":{i}}}")));
         }
-        recorder.record(4, second, true, Err("reset".into()));
-        recorder.record(5, second, false, Err("reset".into()));
+        recorder.record(4, second, true, Outcome::Unanswered("reset".into()));
+        recorder.record(5, second, false, Outcome::Unanswered("reset".into()));
         let result = merge(vec![recorder], Duration::from_secs(1));
         assert_eq!(result.ok, 1);
         assert_eq!(result.errors, 41);
@@ -402,6 +476,9 @@ mod tests {
         assert_eq!(result.error_kinds.len(), MAX_ERROR_KINDS + 1);
         assert_eq!(result.error_kinds[0], ("(other errors)".to_string(), 25));
         assert_eq!(result.latencies_us, vec![1_000_000]);
+        // Warm-up included.
+        assert_eq!(result.sent, Sent { accepted: 2, rejected: 40, unanswered: 2 });
+        assert_eq!(result.sent.total(), 44);
     }
 
     async fn serve(app: axum::Router) -> SocketAddr {
@@ -459,6 +536,57 @@ mod tests {
         let addr = crate::process::free_loopback_addr().unwrap();
         let err = run(spec(addr, Pace::Closed, false), Arc::new(Payloads::new())).await.unwrap_err();
         assert!(format!("{err:#}").contains("opening 4 connections"), "{err:#}");
+    }
+
+    /// Every other request carries the header the server wants; only answers that say
+    /// `"ok":true` count.
+    struct Alternating(AtomicU64);
+
+    impl Workload for Alternating {
+        fn path(&self) -> &'static str {
+            "/signed"
+        }
+
+        fn next_request(&self) -> Prepared {
+            let n = self.0.fetch_add(1, Ordering::Relaxed);
+            let mut headers = Vec::new();
+            if n.is_multiple_of(2) {
+                headers.push((HeaderName::from_static("x-signature"), HeaderValue::from_static("good")));
+            }
+            Prepared { n, body: Bytes::from(format!("{{\"n\":{n}}}")), headers }
+        }
+
+        fn accepts(&self, status: StatusCode, body: &[u8]) -> bool {
+            status == StatusCode::OK && body == br#"{"ok":true}"#
+        }
+    }
+
+    #[tokio::test]
+    async fn the_workload_sets_the_path_the_headers_and_what_counts() {
+        use axum::http::HeaderMap;
+        let app = axum::Router::new().route(
+            "/signed",
+            axum::routing::post(|headers: HeaderMap| async move {
+                let good = headers.get("x-signature").is_some_and(|v| v == "good");
+                let json = headers.get(CONTENT_TYPE).is_some_and(|v| v == "application/json");
+                if good && json {
+                    r#"{"ok":true}"#
+                } else {
+                    r#"{"ok":false}"#
+                }
+            }),
+        );
+        let addr = serve(app).await;
+        let result =
+            run(spec(addr, Pace::Open { rate: 100.0 }, true), Arc::new(Alternating(AtomicU64::new(0)))).await.unwrap();
+        assert!((95..=105).contains(&(result.ok + result.errors)), "{result:?}");
+        assert!(result.ok.abs_diff(result.errors) <= 2, "{result:?}");
+        assert_eq!(result.error_kinds[0].0, r#"HTTP 200: {"ok":false}"#);
+        assert!(result.acknowledged.iter().all(|n| n % 2 == 0));
+        // 120 requests were due in warm-up and window together.
+        assert_eq!(result.sent.total(), 120, "{:?}", result.sent);
+        assert_eq!(result.sent.accepted, 60);
+        assert_eq!(result.sent.unanswered, 0);
     }
 
     #[test]

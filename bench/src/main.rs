@@ -1,5 +1,6 @@
-//! `alpes-bench`: measures the Alpes ingest endpoint against a bare axum route, and
-//! checks that acknowledged impressions survive a `kill -9`. See bench/README.md.
+//! `alpes-bench`: measures the Alpes ingest endpoint against a bare axum route, checks
+//! that acknowledged impressions survive a `kill -9`, and measures the Stripe webhook
+//! route with an exactly-once check of its orders. See bench/README.md.
 
 mod alpes;
 mod bare;
@@ -11,6 +12,7 @@ mod load;
 mod payload;
 mod process;
 mod report;
+mod stripe;
 
 use std::process::ExitCode;
 
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
         Command::BareServer { addr } => bare::serve(addr).map(|()| ExitCode::SUCCESS),
         Command::Ingest(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(ingest::run(args)))),
         Command::Crash(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(crash::run(args)))),
+        Command::Stripe(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(stripe::run(args)))),
     };
     outcome.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");

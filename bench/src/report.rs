@@ -1,5 +1,5 @@
-//! The results: one row per phase, the targets, a table for people and a JSON line for
-//! pasting.
+//! The results of `ingest`: one row per phase, the targets, a table for people and a JSON
+//! line for pasting. The rows, targets and their printing are shared with `stripe`.
 
 use std::io::{self, Write};
 
@@ -51,7 +51,13 @@ impl PhaseRow {
         }
     }
 
-    fn json(&self) -> Value {
+    /// One line for the progress on stderr.
+    pub fn summary(&self, unit: &str) -> String {
+        let ms = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.2} ms"));
+        format!("{:.0} {unit}, p50 {}, p99 {}, {} errors", self.rps, ms(self.p50_ms), ms(self.p99_ms), self.errors)
+    }
+
+    pub fn json(&self) -> Value {
         json!({
             "target_rps": self.target_rps.map(|r| round(r, 1)),
             "rps": round(self.rps, 1),
@@ -82,13 +88,89 @@ pub struct Report {
 }
 
 /// One target and whether it was met (`None`: not measured).
-struct Check {
-    key: &'static str,
-    name: &'static str,
-    value: Option<f64>,
-    unit: &'static str,
-    target: String,
-    met: Option<bool>,
+pub struct Check {
+    /// Its key in the JSON line.
+    pub key: &'static str,
+    pub name: &'static str,
+    pub value: Option<f64>,
+    /// Decimals shown in the table and the JSON line.
+    pub decimals: usize,
+    pub unit: &'static str,
+    pub target: String,
+    pub met: Option<bool>,
+}
+
+impl Check {
+    fn shown(&self) -> String {
+        self.value.map_or("-".into(), |v| format!("{v:.*} {}", self.decimals, self.unit).trim_end().to_string())
+    }
+}
+
+/// The phase table: a header and one line per row, `not run` where a phase did not run.
+pub fn write_phases(out: &mut impl Write, unit: &str, rows: &[(&str, Option<&PhaseRow>)]) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:<26} {:>10} {:>9} {:>9} {:>9} {:>8} {:>12}",
+        "phase", unit, "p50 ms", "p99 ms", "max ms", "errors", "peak RSS MB"
+    )?;
+    for (label, row) in rows {
+        match row {
+            Some(row) => writeln!(
+                out,
+                "{:<26} {:>10} {:>9} {:>9} {:>9} {:>8} {:>12}",
+                row.label,
+                format!("{:.0}", row.rps),
+                ms(row.p50_ms),
+                ms(row.p99_ms),
+                ms(row.max_ms),
+                row.errors,
+                row.peak_rss_mb.map_or("-".into(), |v| format!("{v:.1}")),
+            )?,
+            None => writeln!(out, "{label:<26} {:>10}", "not run")?,
+        }
+    }
+    Ok(())
+}
+
+/// `targets` and one line per check: value, target, met / MISSED / not measured.
+pub fn write_checks(out: &mut impl Write, checks: &[Check]) -> io::Result<()> {
+    writeln!(out, "targets")?;
+    for check in checks {
+        let verdict = match check.met {
+            Some(true) => "met",
+            Some(false) => "MISSED",
+            None => "not measured",
+        };
+        writeln!(out, "  {:<26} {:>10}   target {:<24} {verdict}", check.name, check.shown(), check.target)?;
+    }
+    Ok(())
+}
+
+/// The most frequent error kinds of each row that had errors.
+pub fn write_errors<'a>(out: &mut impl Write, rows: impl IntoIterator<Item = &'a PhaseRow>) -> io::Result<()> {
+    for row in rows {
+        if row.error_kinds.is_empty() {
+            continue;
+        }
+        writeln!(out)?;
+        writeln!(out, "errors in {} ({} in all):", row.label, row.errors)?;
+        for (kind, count) in row.error_kinds.iter().take(ERROR_SAMPLES) {
+            writeln!(out, "  {count:>8} x {kind}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The checks as the JSON line's `targets` object.
+pub fn checks_json(checks: Vec<Check>) -> Value {
+    let targets: serde_json::Map<String, Value> = checks
+        .into_iter()
+        .map(|c| {
+            let value = c.value.map(|v| round(v, c.decimals as i32));
+            (c.key.to_string(), json!({ "value": value, "target": c.target, "met": c.met }))
+        })
+        .collect();
+    Value::Object(targets)
 }
 
 impl Report {
@@ -120,6 +202,7 @@ impl Report {
                 key: "ratio",
                 name: "alpes / bare requests/s",
                 value: ratio,
+                decimals: 1,
                 unit: "%",
                 target: format!(
                     ">= {ratio_target:.0} % ({})",
@@ -131,6 +214,7 @@ impl Report {
                 key: "half_rate_p99",
                 name: "p99 at half the max rate",
                 value: p99,
+                decimals: 1,
                 unit: "ms",
                 target: format!("<= {HALF_RATE_P99_TARGET_MS:.0} ms"),
                 met: p99.map(|v| v <= HALF_RATE_P99_TARGET_MS),
@@ -139,6 +223,7 @@ impl Report {
                 key: "peak_rss",
                 name: "alpes peak RSS",
                 value: rss,
+                decimals: 1,
                 unit: "MB",
                 target: format!("<= {RSS_TARGET_MB:.0} MB"),
                 met: rss.map(|v| v <= RSS_TARGET_MB),
@@ -159,29 +244,15 @@ impl Report {
             self.connections, self.seconds, self.warmup, self.database, self.cores
         )?;
         writeln!(out)?;
-        writeln!(
+        write_phases(
             out,
-            "{:<26} {:>10} {:>9} {:>9} {:>9} {:>8} {:>12}",
-            "phase", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "peak RSS MB"
+            "req/s",
+            &[
+                ("bare axum", Some(&self.bare)),
+                ("alpes ingest (max)", self.alpes_max.as_ref()),
+                ("alpes ingest (half rate)", self.alpes_half.as_ref()),
+            ],
         )?;
-        let rows = [Some(&self.bare), self.alpes_max.as_ref(), self.alpes_half.as_ref()];
-        let labels = ["bare axum", "alpes ingest (max)", "alpes ingest (half rate)"];
-        for (row, label) in rows.iter().zip(labels) {
-            match row {
-                Some(row) => writeln!(
-                    out,
-                    "{:<26} {:>10} {:>9} {:>9} {:>9} {:>8} {:>12}",
-                    row.label,
-                    format!("{:.0}", row.rps),
-                    ms(row.p50_ms),
-                    ms(row.p99_ms),
-                    ms(row.max_ms),
-                    row.errors,
-                    row.peak_rss_mb.map_or("-".into(), |v| format!("{v:.1}")),
-                )?,
-                None => writeln!(out, "{label:<26} {:>10}", "not run")?,
-            }
-        }
         if let Some(rate) = self.alpes_half.as_ref().and_then(|row| row.target_rps) {
             writeln!(
                 out,
@@ -189,26 +260,8 @@ impl Report {
             )?;
         }
         writeln!(out)?;
-        writeln!(out, "targets")?;
-        for check in self.checks() {
-            let value = check.value.map_or("-".into(), |v| format!("{v:.1} {}", check.unit));
-            let verdict = match check.met {
-                Some(true) => "met",
-                Some(false) => "MISSED",
-                None => "not measured",
-            };
-            writeln!(out, "  {:<26} {:>10}   target {:<24} {verdict}", check.name, value, check.target)?;
-        }
-        for row in rows.into_iter().flatten() {
-            if row.error_kinds.is_empty() {
-                continue;
-            }
-            writeln!(out)?;
-            writeln!(out, "errors in {} ({} in all):", row.label, row.errors)?;
-            for (kind, count) in row.error_kinds.iter().take(ERROR_SAMPLES) {
-                writeln!(out, "  {count:>8} x {kind}")?;
-            }
-        }
+        write_checks(out, &self.checks())?;
+        write_errors(out, [Some(&self.bare), self.alpes_max.as_ref(), self.alpes_half.as_ref()].into_iter().flatten())?;
         if let Some(failure) = &self.alpes_failure {
             writeln!(out)?;
             writeln!(out, "alpes phases failed: {failure}")?;
@@ -217,13 +270,6 @@ impl Report {
     }
 
     pub fn json(&self) -> Value {
-        let targets: serde_json::Map<String, Value> = self
-            .checks()
-            .into_iter()
-            .map(|c| {
-                (c.key.to_string(), json!({ "value": c.value.map(|v| round(v, 1)), "target": c.target, "met": c.met }))
-            })
-            .collect();
         json!({
             "bench": "ingest",
             "database": self.database,
@@ -235,7 +281,7 @@ impl Report {
             "alpes_max": self.alpes_max.as_ref().map(PhaseRow::json),
             "alpes_half_rate": self.alpes_half.as_ref().map(PhaseRow::json),
             "ratio_pct": self.ratio_pct().map(|r| round(r, 1)),
-            "targets": targets,
+            "targets": checks_json(self.checks()),
             "alpes_failure": self.alpes_failure,
         })
     }
@@ -245,7 +291,7 @@ fn ms(value: Option<f64>) -> String {
     value.map_or("-".into(), |v| format!("{v:.2}"))
 }
 
-fn round(value: f64, decimals: i32) -> f64 {
+pub fn round(value: f64, decimals: i32) -> f64 {
     let scale = 10f64.powi(decimals);
     (value * scale).round() / scale
 }
