@@ -56,6 +56,7 @@ pub async fn relay_once(state: &AppState) -> Result<usize, sea_orm::DbErr> {
         return Ok(0);
     }
     let count = seqs.len();
+    let _turn = crate::db::write_turn(&state.db).await;
     outbox_events::Entity::update_many()
         .col_expr(outbox_events::Column::PublishedAt, Expr::value(Utc::now()))
         .filter(outbox_events::Column::Seq.is_in(seqs))

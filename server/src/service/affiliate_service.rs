@@ -87,7 +87,7 @@ pub async fn create(state: &AppState, caller: &Caller, input: NewAffiliate) -> A
     let (base_rate, premium_rate, minimum_payout, currency) = commission_settings(&input.commission)?;
     let requested_code = input.code.as_deref().map(|c| code::parse(c, "code")).transpose()?;
 
-    let txn = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&state.db).await?;
     ensure_email_free(&txn, &email, None).await?;
     let code = match requested_code {
         Some(code) => {
@@ -151,7 +151,7 @@ pub async fn update(
     patch: AffiliatePatch,
 ) -> AppResult<affiliates::Model> {
     caller.require_admin()?;
-    let txn = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&state.db).await?;
     let before = find_live(&txn, id).await?;
     let mut active: affiliates::ActiveModel = before.clone().into();
 
@@ -232,7 +232,7 @@ pub async fn update(
 /// payouts refer to it; it disappears from lists and lookups.
 pub async fn delete(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<affiliates::Model> {
     caller.require_admin()?;
-    let txn = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&state.db).await?;
     let before = find_live(&txn, id).await?;
     let mut active: affiliates::ActiveModel = before.clone().into();
     let now = Utc::now();

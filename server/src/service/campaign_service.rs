@@ -91,7 +91,7 @@ pub async fn create(state: &AppState, caller: &Caller, input: NewCampaign) -> Ap
     let lookback_days = lookback(input.lookback_days.unwrap_or(DEFAULT_LOOKBACK_DAYS))?;
     let requested_code = input.code.as_deref().map(|c| code::parse(c, "code")).transpose()?;
 
-    let txn = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&state.db).await?;
     let code = match requested_code {
         Some(code) => {
             ensure_code_free(&txn, &code, None).await?;
@@ -135,7 +135,7 @@ pub async fn create(state: &AppState, caller: &Caller, input: NewCampaign) -> Ap
 
 pub async fn update(state: &AppState, caller: &Caller, id: Uuid, patch: CampaignPatch) -> AppResult<campaigns::Model> {
     caller.require_admin()?;
-    let txn = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&state.db).await?;
     let before = find(&txn, id).await?;
     let mut active: campaigns::ActiveModel = before.clone().into();
 
@@ -217,7 +217,7 @@ pub async fn pause(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<cam
 
 async fn transition(state: &AppState, caller: &Caller, id: Uuid, to: CampaignStatus) -> AppResult<campaigns::Model> {
     caller.require_admin()?;
-    let txn = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&state.db).await?;
     let before = find(&txn, id).await?;
     let allowed = matches!(
         (before.status, to),

@@ -79,7 +79,7 @@ fn parse(payload: &Value) -> AppResult<Event<'_>> {
 /// (and returned); the effects are all or nothing.
 pub async fn receive(state: &AppState, payload: Value) -> AppResult<Outcome> {
     let event = parse(&payload)?;
-    let txn = db::write_txn(&state.db).await?;
+    let (txn, turn) = db::write_txn(&state.db).await?;
     let now = Utc::now().trunc_subsecs(6);
     let inserted = stripe_webhook_events::Entity::insert(stripe_webhook_events::ActiveModel {
         stripe_event_id: Set(event.id.to_string()),
@@ -113,13 +113,13 @@ pub async fn receive(state: &AppState, payload: Value) -> AppResult<Outcome> {
             .exec(&txn)
             .await?;
     }
-    finish(state, txn, &event, &payload, attempts).await
+    finish(state, (txn, turn), &event, &payload, attempts).await
 }
 
 /// Re-processes a stored event (ADMIN), e.g. after a fix. A processed one is a no-op.
 pub async fn replay(state: &AppState, caller: &Caller, id: &str) -> AppResult<stripe_webhook_events::Model> {
     caller.require_admin()?;
-    let txn = db::write_txn(&state.db).await?;
+    let (txn, turn) = db::write_txn(&state.db).await?;
     let stored = stripe_webhook_events::Entity::find_by_id(id.to_string())
         .one(&txn)
         .await?
@@ -139,7 +139,7 @@ pub async fn replay(state: &AppState, caller: &Caller, id: &str) -> AppResult<st
         .exec(&txn)
         .await?;
     // The outcome (or the failure) is recorded on the row either way.
-    let _ = finish(state, txn, &event, &payload, stored.attempts + 1).await;
+    let _ = finish(state, (txn, turn), &event, &payload, stored.attempts + 1).await;
     stripe_webhook_events::Entity::find_by_id(id.to_string())
         .one(&state.db)
         .await?
@@ -150,7 +150,7 @@ pub async fn replay(state: &AppState, caller: &Caller, id: &str) -> AppResult<st
 /// records the error on the event row in a transaction of its own.
 async fn finish(
     state: &AppState,
-    txn: DatabaseTransaction,
+    (txn, turn): (DatabaseTransaction, db::WriteTurn),
     event: &Event<'_>,
     payload: &Value,
     attempts: i32,
@@ -168,6 +168,7 @@ async fn finish(
         }
         Err(err) => {
             txn.rollback().await?;
+            drop(turn);
             let reason = match &err {
                 AppError::Internal(_) | AppError::Unavailable(_) => "processing failed; Stripe will retry".to_string(),
                 other => other.to_string(),
@@ -188,6 +189,7 @@ async fn record_failure(
     attempts: i32,
 ) -> AppResult<()> {
     let now = Utc::now().trunc_subsecs(6);
+    let (txn, _turn) = db::write_txn(db).await?;
     stripe_webhook_events::Entity::insert(stripe_webhook_events::ActiveModel {
         stripe_event_id: Set(event.id.to_string()),
         event_type: Set(event.kind.to_string()),
@@ -209,8 +211,9 @@ async fn record_failure(
             ])
             .to_owned(),
     )
-    .exec_without_returning(db)
+    .exec_without_returning(&txn)
     .await?;
+    txn.commit().await?;
     Ok(())
 }
 

@@ -42,7 +42,7 @@ pub struct TrackingLinkFilter {
 pub async fn create(state: &AppState, caller: &Caller, input: NewTrackingLink) -> AppResult<tracking_links::Model> {
     let destination_url = validate::http_url(&input.destination_url, "destinationUrl")?;
     let requested_code = input.code.as_deref().map(|c| code::parse(c, "code")).transpose()?;
-    let txn = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&state.db).await?;
     let affiliate = affiliate_service::resolve(&txn, &input.affiliate).await?;
     caller.require_affiliate_write(affiliate.id)?;
     if affiliate.status != entity::affiliates::AffiliateStatus::Active {

@@ -398,7 +398,7 @@ async fn write_batch(
     cache: &SharedCache,
     items: &[&Item],
 ) -> AppResult<Vec<AppResult<Receipt>>> {
-    let txn = db::write_txn(db).await?;
+    let (txn, _turn) = db::write_txn(db).await?;
     let directory = Directory::load(&txn, cache, items).await?;
     // PostgreSQL keeps microseconds: store no finer, so a replay answers exactly as the first time.
     let now = Utc::now().trunc_subsecs(6);

@@ -73,7 +73,7 @@ async fn insert_user(db_conn: &DatabaseConnection, caller: Option<&Caller>, inpu
     let email = validate::email(&input.email)?;
     validate::password(&input.password)?;
     let password_hash = password::hash(&input.password)?;
-    let txn = db::write_txn(db_conn).await?;
+    let (txn, _turn) = db::write_txn(db_conn).await?;
     let affiliate_id = match (input.role, input.affiliate.as_deref()) {
         (Role::Affiliate, Some(reference)) => Some(affiliate_service::resolve(&txn, reference).await?.id),
         (Role::Affiliate, None) => {
