@@ -22,6 +22,8 @@ pub enum Command {
     Crash(CrashArgs),
     /// Signed Stripe webhook events: Alpes at its maximum, Alpes at a fixed rate, then orders = answers.
     Stripe(StripeArgs),
+    /// In process, one core: the Markov fit over random journeys and the heuristic models on one long journey.
+    Attribution(AttributionArgs),
     /// The bare axum server measured by `ingest` (started by the harness itself).
     #[command(hide = true)]
     BareServer {
@@ -115,6 +117,33 @@ pub struct StripeArgs {
     /// Print only the JSON line on stdout (the table goes to stderr).
     #[arg(long)]
     pub json: bool,
+
+    /// Exit with status 2 when a target is missed.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AttributionArgs {
+    /// Random journeys the Markov model is fitted to.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1..=50_000_000))]
+    pub journeys: u32,
+
+    /// Distinct channels of those journeys.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub channels: u32,
+
+    /// Touchpoints of the journey the heuristic models attribute.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub touches: u32,
+
+    /// Timed Markov fits (the report gives the best and the median).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub runs: u32,
+
+    /// Seed of the journey generator.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 
     /// Exit with status 2 when a target is missed.
     #[arg(long)]

@@ -3,6 +3,7 @@
 //! route with an exactly-once check of its orders. See bench/README.md.
 
 mod alpes;
+mod attribution;
 mod bare;
 mod cli;
 mod crash;
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(ingest::run(args)))),
         Command::Crash(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(crash::run(args)))),
         Command::Stripe(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(stripe::run(args)))),
+        Command::Attribution(args) => attribution::run(args),
     };
     outcome.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");

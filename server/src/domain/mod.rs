@@ -1,5 +1,6 @@
 //! Pure logic: no I/O, no HTTP, no GraphQL, no SeaORM.
 
+pub mod attribution;
 pub mod code;
 pub mod envelope;
 pub mod money;
