@@ -39,6 +39,24 @@ impl RequestLoaders {
     }
 }
 
+impl RequestLoaders {
+    /// The campaign of an optional reference (`None` stays `None`).
+    pub async fn campaign_of(&self, id: Option<Uuid>) -> Result<Option<campaigns::Model>, async_graphql::Error> {
+        match id {
+            Some(id) => self.campaign.load_one(id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The affiliate of an optional reference, if the caller may see it.
+    pub async fn affiliate_of(&self, id: Option<Uuid>) -> Result<Option<affiliates::Model>, async_graphql::Error> {
+        match id {
+            Some(id) => self.affiliate.load_one(id).await,
+            None => Ok(None),
+        }
+    }
+}
+
 pub trait Loaders {
     fn loaders(&self) -> &RequestLoaders;
 }

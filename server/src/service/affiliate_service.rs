@@ -5,8 +5,7 @@ use entity::affiliates::{self, AffiliateStatus, AffiliateTier};
 use rust_decimal::Decimal;
 use sea_orm::{
     sea_query::{Expr, ExprTrait, Func},
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -302,15 +301,7 @@ pub async fn list(
         condition = condition.add(affiliates::Column::Id.eq(own));
     }
     let query = affiliates::Entity::find().filter(condition);
-    let total = query.clone().count(db).await?;
-    let items = query
-        .order_by_desc(affiliates::Column::CreatedAt)
-        .order_by_desc(affiliates::Column::Id)
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(db)
-        .await?;
-    Ok(Page { items, total })
+    super::newest_first(db, query, affiliates::Column::CreatedAt, affiliates::Column::Id, page).await
 }
 
 /// Batch lookup for the GraphQL DataLoader: what the caller may see among `ids`.

@@ -5,8 +5,7 @@ use entity::campaigns::{self, AttributionModel, CampaignStatus, CommissionType};
 use rust_decimal::Decimal;
 use sea_orm::{
     sea_query::{Expr, ExprTrait, Func},
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -287,15 +286,7 @@ pub async fn list(
         );
     }
     let query = campaigns::Entity::find().filter(condition);
-    let total = query.clone().count(db).await?;
-    let items = query
-        .order_by_desc(campaigns::Column::CreatedAt)
-        .order_by_desc(campaigns::Column::Id)
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(db)
-        .await?;
-    Ok(Page { items, total })
+    super::newest_first(db, query, campaigns::Column::CreatedAt, campaigns::Column::Id, page).await
 }
 
 /// Batch lookup for the GraphQL DataLoader.

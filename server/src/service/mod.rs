@@ -30,7 +30,10 @@ pub(crate) fn like_pattern(term: &str) -> String {
     format!("%{cleaned}%")
 }
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select,
+};
 use uuid::Uuid;
 
 use crate::{domain::code, error::AppResult};
@@ -94,4 +97,23 @@ where
         <A::Entity as EntityTrait>::insert_many(chunk).exec_without_returning(conn).await?;
     }
     Ok(())
+}
+
+/// One page of `query`, newest first by (`first`, `second`), and the total count.
+pub(crate) async fn newest_first<E, C>(
+    conn: &C,
+    query: Select<E>,
+    first: E::Column,
+    second: E::Column,
+    page: PageRequest,
+) -> AppResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + Send + Sync,
+    C: ConnectionTrait,
+{
+    let total = query.clone().count(conn).await?;
+    let items =
+        query.order_by_desc(first).order_by_desc(second).offset(page.offset).limit(page.limit).all(conn).await?;
+    Ok(Page { items, total })
 }

@@ -16,7 +16,7 @@ use entity::{
 use rust_decimal::Decimal;
 use sea_orm::{
     sea_query::OnConflict, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    DatabaseTransaction, EntityTrait, QueryFilter, Set,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -600,15 +600,7 @@ pub async fn list_orders(
         condition = condition.add(orders::Column::AffiliateId.eq(own));
     }
     let query = orders::Entity::find().filter(condition);
-    let total = query.clone().count(db).await?;
-    let items = query
-        .order_by_desc(orders::Column::CreatedAt)
-        .order_by_desc(orders::Column::Id)
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(db)
-        .await?;
-    Ok(Page { items, total })
+    super::newest_first(db, query, orders::Column::CreatedAt, orders::Column::Id, page).await
 }
 
 pub async fn get_order(db: &DatabaseConnection, caller: &Caller, id: &str) -> AppResult<orders::Model> {
@@ -638,13 +630,12 @@ pub async fn list_events(
     if let Some(status) = status {
         query = query.filter(stripe_webhook_events::Column::Status.eq(status));
     }
-    let total = query.clone().count(db).await?;
-    let items = query
-        .order_by_desc(stripe_webhook_events::Column::ReceivedAt)
-        .order_by_desc(stripe_webhook_events::Column::StripeEventId)
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(db)
-        .await?;
-    Ok(Page { items, total })
+    super::newest_first(
+        db,
+        query,
+        stripe_webhook_events::Column::ReceivedAt,
+        stripe_webhook_events::Column::StripeEventId,
+        page,
+    )
+    .await
 }

@@ -3,8 +3,7 @@
 use chrono::Utc;
 use entity::{campaigns::CampaignStatus, tracking_links};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -131,15 +130,7 @@ pub async fn list(
         condition = condition.add(tracking_links::Column::AffiliateId.eq(own));
     }
     let query = tracking_links::Entity::find().filter(condition);
-    let total = query.clone().count(db).await?;
-    let items = query
-        .order_by_desc(tracking_links::Column::CreatedAt)
-        .order_by_desc(tracking_links::Column::Id)
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(db)
-        .await?;
-    Ok(Page { items, total })
+    super::newest_first(db, query, tracking_links::Column::CreatedAt, tracking_links::Column::Id, page).await
 }
 
 /// Links of many campaigns at once (DataLoader), limited to what the caller may see.

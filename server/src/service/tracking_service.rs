@@ -18,10 +18,7 @@ use entity::{
     tracking_links, tracking_sessions,
 };
 use rust_decimal::Decimal;
-use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -864,15 +861,7 @@ pub async fn touches_of_campaign(
     if let Some(own) = caller.affiliate_scope() {
         query = query.filter(interactions::Column::AffiliateId.eq(own));
     }
-    let total = query.clone().count(db).await?;
-    let items = query
-        .order_by_desc(interactions::Column::OccurredAt)
-        .order_by_desc(interactions::Column::Id)
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(db)
-        .await?;
-    Ok(Page { items, total })
+    super::newest_first(db, query, interactions::Column::OccurredAt, interactions::Column::Id, page).await
 }
 
 /// Conversions of one campaign (id or code), newest first.
@@ -887,15 +876,7 @@ pub async fn conversions_of_campaign(
     if let Some(own) = caller.affiliate_scope() {
         query = query.filter(conversions::Column::AffiliateId.eq(own));
     }
-    let total = query.clone().count(db).await?;
-    let items = query
-        .order_by_desc(conversions::Column::OccurredAt)
-        .order_by_desc(conversions::Column::Id)
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(db)
-        .await?;
-    Ok(Page { items, total })
+    super::newest_first(db, query, conversions::Column::OccurredAt, conversions::Column::Id, page).await
 }
 
 /// The click redirect's lookup: the link, its campaign and its affiliate.
@@ -955,13 +936,5 @@ pub async fn list_conversions(
         condition = condition.add(conversions::Column::AffiliateId.eq(own));
     }
     let query = conversions::Entity::find().filter(condition);
-    let total = query.clone().count(db).await?;
-    let items = query
-        .order_by_desc(conversions::Column::OccurredAt)
-        .order_by_desc(conversions::Column::Id)
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(db)
-        .await?;
-    Ok(Page { items, total })
+    super::newest_first(db, query, conversions::Column::OccurredAt, conversions::Column::Id, page).await
 }

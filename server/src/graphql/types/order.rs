@@ -67,16 +67,10 @@ impl Order {
         self.0.click_id.map(|id| ID(id.to_string()))
     }
     async fn campaign(&self, ctx: &Context<'_>) -> GqlResult<Option<Campaign>> {
-        match self.0.campaign_id {
-            Some(id) => Ok(ctx.loaders().campaign.load_one(id).await?.map(Campaign)),
-            None => Ok(None),
-        }
+        Ok(ctx.loaders().campaign_of(self.0.campaign_id).await?.map(Campaign))
     }
     async fn affiliate(&self, ctx: &Context<'_>) -> GqlResult<Option<Affiliate>> {
-        match self.0.affiliate_id {
-            Some(id) => Ok(ctx.loaders().affiliate.load_one(id).await?.map(Affiliate)),
-            None => Ok(None),
-        }
+        Ok(ctx.loaders().affiliate_of(self.0.affiliate_id).await?.map(Affiliate))
     }
     async fn pipedrive_deal_id(&self) -> Option<&str> {
         self.0.pipedrive_deal_id.as_deref()
