@@ -410,11 +410,7 @@ struct Pagina {
 
 impl Pagina {
     fn page(&self) -> AppResult<PageRequest> {
-        let limit = self.limite.unwrap_or(50);
-        if !(1..=500).contains(&limit) {
-            return Err(AppError::validation("limite", "limite must be between 1 and 500"));
-        }
-        Ok(PageRequest { offset: self.offset.unwrap_or(0), limit })
+        super::rest::page(self.limite, self.offset, 500)
     }
 }
 

@@ -20,10 +20,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     http::{auth::Authenticated, HttpState},
-    service::{
-        affiliate_service::{self as svc, status_name, tier_name},
-        PageRequest,
-    },
+    service::affiliate_service::{self as svc, status_name, tier_name},
     state::AppState,
 };
 
@@ -123,11 +120,7 @@ async fn list(
     Authenticated(caller): Authenticated,
     QueryParams(filter): QueryParams<Filtro>,
 ) -> AppResult<Json<Value>> {
-    let limit = filter.limite.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(AppError::validation("limite", "limite must be between 1 and 100"));
-    }
-    let page = PageRequest { offset: filter.offset.unwrap_or(0), limit };
+    let page = super::page(filter.limite, filter.offset, 100)?;
     let service_filter = svc::AffiliateFilter {
         status: filter.estado.as_deref().map(parse_status).transpose()?,
         tier: filter.tipo_afiliado.as_deref().map(parse_tier).transpose()?,

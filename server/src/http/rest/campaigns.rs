@@ -18,10 +18,7 @@ use crate::{
     domain::money::{json_number, scaled},
     error::{AppError, AppResult},
     http::{auth::Authenticated, HttpState},
-    service::{
-        campaign_service::{self as svc, status_name},
-        PageRequest,
-    },
+    service::campaign_service::{self as svc, status_name},
     state::AppState,
 };
 
@@ -105,11 +102,7 @@ async fn list(
     Authenticated(caller): Authenticated,
     QueryParams(filter): QueryParams<Filtro>,
 ) -> AppResult<Json<Value>> {
-    let limit = filter.limite.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(AppError::validation("limite", "limite must be between 1 and 100"));
-    }
-    let page = PageRequest { offset: filter.offset.unwrap_or(0), limit };
+    let page = super::page(filter.limite, filter.offset, 100)?;
     let service_filter = svc::CampaignFilter {
         status: filter.estado.as_deref().map(parse_status).transpose()?,
         search: filter.busqueda,

@@ -49,6 +49,15 @@ impl<T: DeserializeOwned + Send> FromRequestParts<HttpState> for QueryParams<T> 
     }
 }
 
+/// The `limite` / `offset` window of a seed list route (default 50, at most `max`).
+pub fn page(limite: Option<u64>, offset: Option<u64>, max: u64) -> Result<crate::service::PageRequest, AppError> {
+    let limit = limite.unwrap_or(50);
+    if !(1..=max).contains(&limit) {
+        return Err(AppError::validation("limite", format!("limite must be between 1 and {max}")));
+    }
+    Ok(crate::service::PageRequest { offset: offset.unwrap_or(0), limit })
+}
+
 /// Money and rates as the seeds send them: JSON numbers (`15.0`) or strings, read
 /// exactly from their text, never through a float.
 pub fn decimal<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
