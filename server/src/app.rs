@@ -54,7 +54,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let app = App::new(conn, config, jwt);
 
     let shutdown = CancellationToken::new();
-    let relay = tokio::spawn(events::relay::run(app.state.clone(), shutdown.clone()));
+    // With a bus, events go out through NATS and every replica's subscribers are fed from it.
+    let relay = match &app.state.config.nats_url {
+        Some(url) => {
+            let bus = events::bus::Bus::connect(url, &app.state.config.nats_prefix).await?;
+            tracing::info!(%url, prefix = %app.state.config.nats_prefix, "event bus connected");
+            tokio::spawn(events::bus::run(app.state.clone(), bus, shutdown.clone()))
+        }
+        None => tokio::spawn(events::relay::run(app.state.clone(), shutdown.clone())),
+    };
     let attribution = tokio::spawn(attribution_service::run(app.state.clone(), shutdown.clone()));
 
     let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;

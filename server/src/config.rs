@@ -66,6 +66,14 @@ pub struct Config {
     #[arg(long, env = "ALPES_TOKEN_TTL_HOURS", default_value_t = 12, global = true)]
     pub token_ttl_hours: i64,
 
+    /// NATS server of the event bus (JetStream), e.g. `nats://127.0.0.1:4222`. Unset: events stay in this process.
+    #[arg(long, env = "ALPES_NATS_URL", global = true)]
+    pub nats_url: Option<String>,
+
+    /// Subject prefix on the bus: events go to `<prefix>.<topic>`, in the stream named after it.
+    #[arg(long, env = "ALPES_NATS_PREFIX", default_value = "alpes", global = true)]
+    pub nats_prefix: String,
+
     #[command(flatten)]
     pub attribution: AttributionSettings,
 }
@@ -235,6 +243,15 @@ impl Config {
                 "ALPES_TOKEN_TTL_HOURS must be between 1 and 8760",
             ));
         }
+        let prefix_ok = !self.nats_prefix.is_empty()
+            && self.nats_prefix.len() <= 64
+            && self.nats_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !prefix_ok {
+            return Err(AppError::validation(
+                "ALPES_NATS_PREFIX",
+                "ALPES_NATS_PREFIX must be 1 to 64 letters, digits, '_' or '-'",
+            ));
+        }
         self.attribution.validate()
     }
 
@@ -255,6 +272,8 @@ impl Config {
             graphql_max_depth: 12,
             graphql_max_complexity: 2000,
             token_ttl_hours: 12,
+            nats_url: None,
+            nats_prefix: "alpes".into(),
             attribution: AttributionSettings::default(),
         }
     }
