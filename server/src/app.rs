@@ -6,7 +6,16 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{auth::JwtKeys, config::Config, db, events, graphql, http, service::user_service, state::AppState};
+use crate::{
+    auth::JwtKeys,
+    config::Config,
+    db, events, graphql, http,
+    service::{commission_service, user_service},
+    state::AppState,
+};
+
+/// How often calculated commissions are checked against the automatic approval policy.
+const AUTO_APPROVAL_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// A running service's parts, for the binary and for tests.
 pub struct App {
@@ -49,12 +58,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
     let shutdown = CancellationToken::new();
     let relay = tokio::spawn(events::relay::run(app.state.clone(), shutdown.clone()));
+    let approvals =
+        tokio::spawn(commission_service::auto_approval_loop(app.state.clone(), AUTO_APPROVAL_EVERY, shutdown.clone()));
 
     let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!("Alpes listening on http://{addr} (GraphiQL at /graphql)");
     run_until_shutdown(listener, app.router, shutdown_signal(), shutdown.clone()).await?;
     shutdown.cancel();
     let _ = relay.await;
+    let _ = approvals.await;
     app.state.db.close_by_ref().await.ok();
     tracing::info!("stopped");
     Ok(())

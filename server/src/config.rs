@@ -65,6 +65,18 @@ pub struct Config {
     /// Lifetime of tokens issued by `login`, in hours.
     #[arg(long, env = "ALPES_TOKEN_TTL_HOURS", default_value_t = 12, global = true)]
     pub token_ttl_hours: i64,
+
+    /// Approve calculated commissions without a person when the policy below allows it.
+    #[arg(long, env = "ALPES_COMMISSION_AUTO_APPROVE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub commission_auto_approve: bool,
+
+    /// Automatic approval only below this conversion fraud score (0–100).
+    #[arg(long, env = "ALPES_COMMISSION_AUTO_APPROVE_MAX_FRAUD_SCORE", default_value_t = 30, global = true)]
+    pub commission_auto_approve_max_fraud_score: i32,
+
+    /// Days after a conversion before its commission may be approved automatically (refund window).
+    #[arg(long, env = "ALPES_COMMISSION_HOLDING_DAYS", default_value_t = 30, global = true)]
+    pub commission_holding_days: i64,
 }
 
 impl Config {
@@ -85,6 +97,15 @@ impl Config {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect()
+    }
+
+    /// The automatic commission approval policy in force.
+    pub fn auto_approval_policy(&self) -> crate::domain::commission::AutoApprovalPolicy {
+        crate::domain::commission::AutoApprovalPolicy {
+            enabled: self.commission_auto_approve,
+            max_fraud_score: self.commission_auto_approve_max_fraud_score,
+            holding: chrono::Duration::days(self.commission_holding_days),
+        }
     }
 
     /// The base of public links, without a trailing slash.
@@ -124,6 +145,18 @@ impl Config {
         if let Some(url) = &self.public_url {
             crate::domain::validate::http_url(url, "ALPES_PUBLIC_URL")?;
         }
+        if !(0..=100).contains(&self.commission_auto_approve_max_fraud_score) {
+            return Err(AppError::validation(
+                "ALPES_COMMISSION_AUTO_APPROVE_MAX_FRAUD_SCORE",
+                "ALPES_COMMISSION_AUTO_APPROVE_MAX_FRAUD_SCORE must be between 0 and 100",
+            ));
+        }
+        if !(0..=3650).contains(&self.commission_holding_days) {
+            return Err(AppError::validation(
+                "ALPES_COMMISSION_HOLDING_DAYS",
+                "ALPES_COMMISSION_HOLDING_DAYS must be between 0 and 3650",
+            ));
+        }
         if !(1..=24 * 365).contains(&self.token_ttl_hours) {
             return Err(AppError::validation(
                 "ALPES_TOKEN_TTL_HOURS",
@@ -150,6 +183,9 @@ impl Config {
             graphql_max_depth: 12,
             graphql_max_complexity: 2000,
             token_ttl_hours: 12,
+            commission_auto_approve: true,
+            commission_auto_approve_max_fraud_score: 30,
+            commission_holding_days: 30,
         }
     }
 }

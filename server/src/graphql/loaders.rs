@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 
 use async_graphql::{dataloader::DataLoader, dataloader::Loader, Context};
-use entity::{affiliates, campaigns, tracking_links};
+use entity::{affiliates, campaigns, conversions, tracking_links};
 use uuid::Uuid;
 
 use crate::{
     auth::Caller,
     error::AppError,
-    service::{affiliate_service, campaign_service, tracking_link_service},
+    service::{affiliate_service, campaign_service, tracking_link_service, tracking_service},
     state::AppState,
 };
 
@@ -26,6 +26,7 @@ pub struct RequestLoaders {
     pub affiliate: DataLoader<AffiliateLoader>,
     pub campaign: DataLoader<CampaignLoader>,
     pub links: DataLoader<TrackingLinkLoader>,
+    pub conversion: DataLoader<ConversionLoader>,
 }
 
 impl RequestLoaders {
@@ -34,7 +35,8 @@ impl RequestLoaders {
         Self {
             affiliate: DataLoader::new(AffiliateLoader(scope.clone()), tokio::spawn),
             campaign: DataLoader::new(CampaignLoader(scope.clone()), tokio::spawn),
-            links: DataLoader::new(TrackingLinkLoader(scope), tokio::spawn),
+            links: DataLoader::new(TrackingLinkLoader(scope.clone()), tokio::spawn),
+            conversion: DataLoader::new(ConversionLoader(scope), tokio::spawn),
         }
     }
 }
@@ -44,6 +46,14 @@ impl RequestLoaders {
     pub async fn campaign_of(&self, id: Option<Uuid>) -> Result<Option<campaigns::Model>, async_graphql::Error> {
         match id {
             Some(id) => self.campaign.load_one(id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The conversion of an optional reference, if the caller may see it.
+    pub async fn conversion_of(&self, id: Option<Uuid>) -> Result<Option<conversions::Model>, async_graphql::Error> {
+        match id {
+            Some(id) => self.conversion.load_one(id).await,
             None => Ok(None),
         }
     }
@@ -82,6 +92,17 @@ impl LoaderScope {
 pub struct AffiliateLoader(LoaderScope);
 pub struct CampaignLoader(LoaderScope);
 pub struct TrackingLinkLoader(LoaderScope);
+pub struct ConversionLoader(LoaderScope);
+
+impl Loader<Uuid> for ConversionLoader {
+    type Value = conversions::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = tracking_service::load_conversions(&self.0.state.db, self.0.caller()?, keys).await?;
+        Ok(rows.into_iter().map(|m| (m.id, m)).collect())
+    }
+}
 
 impl Loader<Uuid> for AffiliateLoader {
     type Value = affiliates::Model;

@@ -75,3 +75,12 @@ mirrored_enum!(
     /// What became of a Stripe webhook event.
     WebhookEventStatus => entity::stripe_webhook_events::WebhookEventStatus { Received, Processed, Ignored, Failed }
 );
+mirrored_enum!(
+    /// Where a commission stands: PENDING (reserved at attribution) → CALCULATED → APPROVED → PAID;
+    /// CANCELED (reverted, refunded, fraud) and REJECTED (by a person) end it.
+    CommissionStatus => entity::commissions::CommissionStatus { Pending, Calculated, Approved, Paid, Canceled, Rejected }
+);
+mirrored_enum!(
+    /// Where a payout stands.
+    PayoutStatus => entity::payouts::PayoutStatus { Pending, Paid, Canceled }
+);

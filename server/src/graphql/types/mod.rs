@@ -3,6 +3,7 @@
 
 pub mod affiliate;
 pub mod campaign;
+pub mod commission;
 pub mod connection;
 pub mod enums;
 pub mod event;
