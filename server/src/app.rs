@@ -10,7 +10,7 @@ use crate::{
     auth::JwtKeys,
     config::Config,
     db, events, graphql, http,
-    service::{commission_service, user_service},
+    service::{attribution_service, commission_service, user_service},
     state::AppState,
 };
 
@@ -60,6 +60,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let relay = tokio::spawn(events::relay::run(app.state.clone(), shutdown.clone()));
     let approvals =
         tokio::spawn(commission_service::auto_approval_loop(app.state.clone(), AUTO_APPROVAL_EVERY, shutdown.clone()));
+    let attribution = tokio::spawn(attribution_service::run(app.state.clone(), shutdown.clone()));
 
     let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!("Alpes listening on http://{addr} (GraphiQL at /graphql)");
@@ -67,6 +68,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     shutdown.cancel();
     let _ = relay.await;
     let _ = approvals.await;
+    let _ = attribution.await;
     app.state.db.close_by_ref().await.ok();
     tracing::info!("stopped");
     Ok(())

@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use alpes::{
     auth::{Caller, Role},
-    domain::stripe,
     graphql,
-    service::commission_service,
+    service::{attribution_service, commission_service},
 };
 use axum::{
     body::Body,
@@ -588,17 +587,8 @@ async fn credits_reserve_once_and_reversals_cancel_or_claw_back() {
     assert_eq!(next["createPayout"]["commissionCount"], 3);
 }
 
-const SECRET: &str = "whsec_test_secret";
-
 async fn stripe(app: &TestApp, payload: Value) {
-    let body = payload.to_string();
-    let signature = stripe::sign(body.as_bytes(), SECRET, Utc::now().timestamp());
-    let request = Request::post("/api/v1/webhooks/stripe")
-        .header("content-type", "application/json")
-        .header("stripe-signature", signature)
-        .body(Body::from(body))
-        .unwrap();
-    let (status, _, body) = app.send(request).await;
+    let (status, body) = app.stripe(&payload).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
@@ -981,4 +971,126 @@ async fn a_page_of_100_with_its_relations_takes_at_most_5_statements() {
         && e["node"]["campaign"]["id"].is_string()
         && e["node"]["conversion"]["value"] == "10.00"));
     assert!(statements <= 5, "{statements} statements for one page with its relations: {:#?}", app.statements_run());
+}
+
+#[tokio::test]
+async fn stripe_payment_attributed_commission_calculated_approved_paid_then_refund_claws_back() {
+    let app = TestApp::new().await;
+    let admin = app.admin();
+    // A standard affiliate (10 % base, no premium) on a USD campaign paying 8 % on sales.
+    let affiliate = create_affiliate(&app, "Ana", "ana@example.com").await;
+    app.ok(
+        &admin,
+        "mutation($i: UpdateAffiliateInput!) { updateAffiliate(input: $i) { id } }",
+        json!({ "i": { "id": affiliate["id"], "tier": "STANDARD",
+                       "commissionConfig": { "baseRate": "10", "minimumPayout": "5", "currency": "USD" } } }),
+    )
+    .await;
+    let mut input = support::campaign_input("verano");
+    input["code"] = json!("verano");
+    input["currency"] = json!("USD");
+    app.ok(&admin, support::CREATE_CAMPAIGN, json!({ "input": input })).await;
+    let link = app
+        .ok(
+            &admin,
+            "mutation($i: CreateTrackingLinkInput!) { createTrackingLink(input: $i) { code } }",
+            json!({ "i": { "affiliateId": affiliate["id"], "campaignId": "verano", "destinationUrl": "https://shop.example.com/p" } }),
+        )
+        .await["createTrackingLink"]["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, headers, _) = app.get(&format!("/r/{link}"), None, None).await;
+    assert_eq!(status, StatusCode::FOUND);
+    let click = headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("alpes_cid=").map(|r| r.split(';').next().unwrap_or_default().to_string()))
+        .expect("click cookie");
+
+    // The payment: 150.75 USD through the click.
+    stripe(
+        &app,
+        json!({ "id": "evt_pay", "object": "event", "type": "checkout.session.completed", "livemode": false,
+                "created": Utc::now().timestamp(),
+                "data": { "object": { "id": "cs_e2e", "object": "checkout.session", "amount_total": 15075, "currency": "usd",
+                    "payment_status": "paid", "payment_intent": "pi_e2e", "client_reference_id": click,
+                    "created": Utc::now().timestamp(), "customer_details": { "email": "buyer@example.com" }, "metadata": {} } } }),
+    )
+    .await;
+    // Attribution reserves the commission in its own transaction.
+    assert_eq!(attribution_service::attribute_pending(&app.app.state).await.unwrap(), 1);
+    let list = app
+        .ok(
+            &admin,
+            "{ commissions { totalCount edges { node { id status baseAmount amount creditId campaign { code } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(list["commissions"]["totalCount"], 1);
+    let node = &list["commissions"]["edges"][0]["node"];
+    assert_eq!((node["status"].as_str(), node["baseAmount"].as_str()), (Some("PENDING"), Some("150.75")));
+    assert!(node["creditId"].is_string(), "reserved for the attribution credit");
+    assert_eq!(node["campaign"]["code"], "verano");
+    let id = node["id"].clone();
+
+    // Calculated: 8 % of 150.75 = 12.06; approved; paid in a payout.
+    let c = calculate(&app, &id).await;
+    assert_eq!((c["amount"].as_str(), c["rateSource"].as_str()), (Some("12.06"), Some("comision_venta")));
+    approve(&app, &id).await;
+    let payout = app
+        .ok(
+            &admin,
+            "mutation($a: ID!) { createPayout(affiliateId: $a) { id amount } }",
+            json!({ "a": affiliate["id"] }),
+        )
+        .await["createPayout"]
+        .clone();
+    assert_eq!(payout["amount"], "12.06");
+    let paid = app
+        .ok(
+            &admin,
+            "mutation($id: ID!) { markPayoutPaid(id: $id) { status commissions { status } } }",
+            json!({ "id": payout["id"] }),
+        )
+        .await;
+    assert_eq!(paid["markPayoutPaid"]["commissions"][0]["status"], "PAID");
+
+    // The refund: the whole 12.06 comes back as a clawback for the next payout.
+    stripe(
+        &app,
+        json!({ "id": "evt_refund", "object": "event", "type": "charge.refunded", "livemode": false,
+                "created": Utc::now().timestamp(),
+                "data": { "object": { "id": "ch_e2e", "object": "charge", "payment_intent": "pi_e2e",
+                    "amount": 15075, "amount_refunded": 15075, "currency": "usd" } } }),
+    )
+    .await;
+    let all =
+        app.ok(&admin, "{ commissions { edges { node { id status amount adjustsCommissionId } } } }", json!({})).await;
+    let claw: Vec<&Value> = all["commissions"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["node"])
+        .filter(|n| n["adjustsCommissionId"] == id)
+        .collect();
+    assert_eq!(claw.len(), 1);
+    assert_eq!((claw[0]["status"].as_str(), claw[0]["amount"].as_str()), (Some("APPROVED"), Some("-12.06")));
+
+    // Every step was an event and an audit row.
+    assert_eq!(
+        events_of(&app, &id).await,
+        ["comision_creada", "comision_calculada", "comision_aprobada", "comision_pagada"]
+    );
+    assert_eq!(events_of(&app, &claw[0]["id"]).await, ["comision_creada"]);
+    let steps: Vec<String> = audit_actions(&app, &id).await.into_iter().map(|a| a.0).collect();
+    assert_eq!(steps, ["commission.create", "commission.calculate", "commission.approve", "commission.pay"]);
+    assert_eq!(audit_actions(&app, &claw[0]["id"]).await.len(), 1);
+
+    // Reverting the attribution afterwards takes back nothing more: it is all clawed back.
+    let journey = journeys::Entity::find().one(app.db()).await.unwrap().unwrap();
+    app.ok(&admin, "mutation($id: ID!) { revertAttribution(journeyId: $id) { status } }", json!({ "id": journey.id }))
+        .await;
+    assert_eq!(app.count("commissions").await, 2);
 }

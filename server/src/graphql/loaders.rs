@@ -4,19 +4,23 @@
 use std::collections::HashMap;
 
 use async_graphql::{dataloader::DataLoader, dataloader::Loader, Context};
-use entity::{affiliates, campaigns, conversions, tracking_links};
+use entity::{affiliates, campaigns, conversions, journeys, tracking_links};
 use uuid::Uuid;
 
 use crate::{
     auth::Caller,
     error::AppError,
-    service::{affiliate_service, campaign_service, tracking_link_service, tracking_service},
+    service::{affiliate_service, attribution_service, campaign_service, tracking_link_service, tracking_service},
     state::AppState,
 };
 
 /// Key: the tracking links of one campaign.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LinksByCampaign(pub Uuid);
+
+/// Key: the journey of one conversion.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct JourneyOfConversion(pub Uuid);
 
 /// Key: the tracking links of one affiliate.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -26,6 +30,7 @@ pub struct RequestLoaders {
     pub affiliate: DataLoader<AffiliateLoader>,
     pub campaign: DataLoader<CampaignLoader>,
     pub links: DataLoader<TrackingLinkLoader>,
+    pub journeys: DataLoader<JourneyLoader>,
     pub conversion: DataLoader<ConversionLoader>,
 }
 
@@ -36,6 +41,7 @@ impl RequestLoaders {
             affiliate: DataLoader::new(AffiliateLoader(scope.clone()), tokio::spawn),
             campaign: DataLoader::new(CampaignLoader(scope.clone()), tokio::spawn),
             links: DataLoader::new(TrackingLinkLoader(scope.clone()), tokio::spawn),
+            journeys: DataLoader::new(JourneyLoader(scope.clone()), tokio::spawn),
             conversion: DataLoader::new(ConversionLoader(scope), tokio::spawn),
         }
     }
@@ -101,6 +107,23 @@ impl Loader<Uuid> for ConversionLoader {
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let rows = tracking_service::load_conversions(&self.0.state.db, self.0.caller()?, keys).await?;
         Ok(rows.into_iter().map(|m| (m.id, m)).collect())
+    }
+}
+/// Journeys by conversion; the conversions were loaded with the caller's rights.
+pub struct JourneyLoader(LoaderScope);
+
+impl Loader<JourneyOfConversion> for JourneyLoader {
+    type Value = journeys::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[JourneyOfConversion],
+    ) -> Result<HashMap<JourneyOfConversion, Self::Value>, Self::Error> {
+        self.0.caller()?;
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = attribution_service::journey_of_conversions(&self.0.state.db, &ids).await?;
+        Ok(rows.into_iter().map(|j| (JourneyOfConversion(j.conversion_id), j)).collect())
     }
 }
 
