@@ -1,6 +1,7 @@
 mod affiliate;
 mod attribution;
 mod campaign;
+mod commission;
 mod order;
 mod tracking;
 mod tracking_link;
@@ -17,4 +18,5 @@ pub struct Query(
     tracking_link::TrackingLinkQuery,
     tracking::TrackingQuery,
     order::OrderQuery,
+    commission::CommissionQuery,
 );
