@@ -6,17 +6,22 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{auth::JwtKeys, config::Config, db, events, graphql, http, service::user_service, state::AppState};
+use crate::{
+    auth::JwtKeys, config::Config, db, events, graphql, http, integrations, service::user_service, state::AppState,
+};
 
 /// A running service's parts, for the binary and for tests.
 pub struct App {
     pub state: AppState,
     pub schema: graphql::AlpesSchema,
     pub router: axum::Router,
+    /// Stops the outbound delivery workers when the app is dropped.
+    _workers: tokio_util::sync::DropGuard,
 }
 
 impl App {
-    /// Builds state and router on an already migrated database.
+    /// Builds state and router on an already migrated database, and starts the
+    /// outbound delivery workers (one per integration that is on).
     pub fn new(db: DatabaseConnection, config: Config, jwt: JwtKeys) -> Self {
         let state = AppState::new(db, config, jwt);
         let schema = graphql::build_schema(
@@ -25,7 +30,9 @@ impl App {
             state.config.graphql_max_complexity,
         );
         let router = http::router(state.clone(), schema.clone());
-        Self { state, schema, router }
+        let workers = CancellationToken::new();
+        integrations::worker::spawn(&state, &workers);
+        Self { state, schema, router, _workers: workers.drop_guard() }
     }
 }
 
@@ -45,17 +52,20 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let jwt = JwtKeys::load(config.jwt_secret.as_deref(), &config.data_dir)?;
     let addr = config.addr;
-    let app = App::new(conn, config, jwt);
+    let App { state, router, _workers: workers, .. } = App::new(conn, config, jwt);
 
     let shutdown = CancellationToken::new();
-    let relay = tokio::spawn(events::relay::run(app.state.clone(), shutdown.clone()));
+    let relay = tokio::spawn(events::relay::run(state.clone(), shutdown.clone()));
 
     let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!("Alpes listening on http://{addr} (GraphiQL at /graphql)");
-    run_until_shutdown(listener, app.router, shutdown_signal(), shutdown.clone()).await?;
+    run_until_shutdown(listener, router, shutdown_signal(), shutdown.clone()).await?;
     shutdown.cancel();
+    // Deliveries in flight are abandoned, not lost: their lease runs out and the next
+    // start sends them again.
+    drop(workers);
     let _ = relay.await;
-    app.state.db.close_by_ref().await.ok();
+    state.db.close_by_ref().await.ok();
     tracing::info!("stopped");
     Ok(())
 }

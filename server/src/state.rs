@@ -7,7 +7,7 @@ use tokio::sync::Notify;
 
 use crate::{
     auth::JwtKeys, config::Config, events::hub::EventHub, http::rate_limit::RateLimiter,
-    service::tracking_service::Ingestor,
+    integrations::worker::Deliveries, metrics::Metrics, service::tracking_service::Ingestor,
 };
 
 #[derive(Clone)]
@@ -22,6 +22,9 @@ pub struct AppState {
     pub ingest: Ingestor,
     /// Per-IP limit on public tracking routes.
     pub ingest_limiter: Arc<RateLimiter>,
+    /// Outbound integrations (Meta CAPI, Google Ads, Pipedrive) and their workers' bells.
+    pub deliveries: Arc<Deliveries>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -32,11 +35,24 @@ impl AppState {
         let salt = config.ip_hash_salt.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let ingest = Ingestor::start(db.clone(), salt, move || wakeup.notify_one());
         let ingest_limiter = Arc::new(RateLimiter::new(config.ingest_rate_limit_per_ip));
-        Self { db, config: Arc::new(config), jwt, hub: EventHub::new(4096), outbox_wakeup, ingest, ingest_limiter }
+        let deliveries = Arc::new(Deliveries::new(&config));
+        Self {
+            db,
+            config: Arc::new(config),
+            jwt,
+            hub: EventHub::new(4096),
+            outbox_wakeup,
+            ingest,
+            ingest_limiter,
+            deliveries,
+            metrics: Arc::new(Metrics::default()),
+        }
     }
 
-    /// Tells the relay that new outbox rows are committed.
+    /// Tells the relay that new outbox rows are committed, and the delivery workers
+    /// that new deliveries may be.
     pub fn events_committed(&self) {
         self.outbox_wakeup.notify_one();
+        self.deliveries.wake_all();
     }
 }

@@ -1,5 +1,6 @@
 mod affiliate;
 mod campaign;
+mod integration;
 mod order;
 mod tracking;
 mod tracking_link;
@@ -15,4 +16,5 @@ pub struct Mutation(
     tracking_link::TrackingLinkMutation,
     tracking::TrackingMutation,
     order::OrderMutation,
+    integration::IntegrationMutation,
 );

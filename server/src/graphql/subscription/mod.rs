@@ -1,6 +1,7 @@
 mod events;
+mod integration;
 
 use async_graphql::MergedSubscription;
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(events::EventSubscription);
+pub struct Subscription(events::EventSubscription, integration::IntegrationSubscription);

@@ -6,6 +6,7 @@ pub mod campaign;
 pub mod connection;
 pub mod enums;
 pub mod event;
+pub mod integration;
 pub mod order;
 pub mod tracking;
 pub mod tracking_link;
