@@ -649,12 +649,8 @@ async fn old_purchases_and_orders_without_gclid_are_skipped_and_logged() {
     }
 }
 
-#[tokio::test]
-async fn unconfigured_integrations_get_no_deliveries() {
-    let app = TestApp::new().await;
-    deliver(&app, &checkout("evt_none", "cs_none", chrono::Utc::now().timestamp(), full_metadata())).await;
-    assert_eq!((app.count("orders").await, app.count("integration_deliveries").await), (1, 0));
-
+/// An app with Pipedrive alone on, and its working stand-in.
+async fn pipedrive_only() -> (MockServer, TestApp) {
     let pipedrive = MockServer::start().await;
     pipedrive_ok(&pipedrive).await;
     let app = TestApp::with_config(|c| {
@@ -662,6 +658,16 @@ async fn unconfigured_integrations_get_no_deliveries() {
         c.pipedrive_base_url = pipedrive.uri();
     })
     .await;
+    (pipedrive, app)
+}
+
+#[tokio::test]
+async fn unconfigured_integrations_get_no_deliveries() {
+    let app = TestApp::new().await;
+    deliver(&app, &checkout("evt_none", "cs_none", chrono::Utc::now().timestamp(), full_metadata())).await;
+    assert_eq!((app.count("orders").await, app.count("integration_deliveries").await), (1, 0));
+
+    let (_pipedrive, app) = pipedrive_only().await;
     let payload = checkout("evt_one", "cs_one", chrono::Utc::now().timestamp(), full_metadata());
     deliver(&app, &payload).await;
     deliver(&app, &payload).await;
@@ -684,4 +690,129 @@ fn a_half_configured_integration_is_refused_at_start() {
     config.meta_capi_base_url = "https://graph.facebook.com".into();
     config.delivery_max_attempts = 0;
     assert!(config.validate().is_err());
+}
+
+#[tokio::test]
+async fn staff_see_delivery_changes_live() {
+    use futures::StreamExt;
+    let (_pipedrive, app) = pipedrive_only().await;
+    let state = app.app.state.clone();
+    let subscribe = |caller: alpes::auth::Caller| {
+        let mut request = async_graphql::Request::new(
+            "subscription { integrationDeliveryUpdated { id orderId integration eventKind status attempts } }",
+        );
+        request.data = alpes::graphql::request_data(&state, Some(caller));
+        app.app.schema.execute_stream(request)
+    };
+    let mut stream = subscribe(alpes::auth::Caller::system());
+    assert!(tokio::time::timeout(Duration::from_millis(100), stream.next()).await.is_err(), "nothing yet");
+
+    deliver(&app, &checkout("evt_live", "cs_live", chrono::Utc::now().timestamp(), full_metadata())).await;
+    let done = wait_for(&app, Integration::Pipedrive, DeliveryStatus::Succeeded).await;
+    alpes::events::relay::relay_once(&state).await.unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.unwrap().unwrap();
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    let data = response.data.into_json().unwrap();
+    assert_eq!(
+        data["integrationDeliveryUpdated"],
+        json!({"id": done.id.to_string(), "orderId": done.order_id.to_string(), "integration": "PIPEDRIVE",
+               "eventKind": "PURCHASE", "status": "SUCCEEDED", "attempts": 1})
+    );
+
+    let affiliate =
+        alpes::auth::Caller { user_id: None, role: Role::Affiliate, affiliate_id: Some(uuid::Uuid::new_v4()) };
+    let response = subscribe(affiliate).next().await.unwrap();
+    let code = response.errors[0].extensions.as_ref().and_then(|e| e.get("code")).map(|v| v.to_string());
+    assert_eq!(code.as_deref(), Some("\"FORBIDDEN\""));
+}
+
+async fn google_adjustments_ok(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/v21/customers/1234567890:uploadConversionAdjustments"))
+        .and(header("authorization", format!("Bearer {GOOGLE_ACCESS}").as_str()))
+        .and(header("developer-token", GOOGLE_DEV_TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"results": [{}]})))
+        .mount(server)
+        .await;
+}
+
+fn refund_event(event_id: &str, session_id: &str, refunded: i64) -> Value {
+    json!({"id": event_id, "object": "event", "type": "charge.refunded", "livemode": false,
+           "created": chrono::Utc::now().timestamp(), "data": {"object": {
+        "id": format!("ch_{session_id}"), "object": "charge", "payment_intent": format!("pi_{session_id}"),
+        "amount": 15075, "amount_refunded": refunded, "currency": "usd"}}})
+}
+
+/// Waits until `integration`'s refund delivery has `attempts` log rows ending in SUCCESS.
+async fn wait_for_refund(app: &TestApp, integration: Integration, successes: usize) {
+    let name = alpes::service::integration_service::integration_name(integration);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let rows = log_rows(app, name).await;
+        if rows.iter().filter(|r| r.status == "SUCCESS").count() >= successes {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{name}: {rows:?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn refunds_restate_then_retract_in_google_ads_and_pipedrive() {
+    let (meta, google, pipedrive) = (MockServer::start().await, MockServer::start().await, MockServer::start().await);
+    meta_ok(&meta).await;
+    google_ok(&google).await;
+    google_adjustments_ok(&google).await;
+    pipedrive_ok(&pipedrive).await;
+    Mock::given(method("PATCH"))
+        .and(path("/api/v2/deals/777"))
+        .and(header("x-api-token", PIPEDRIVE_TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true, "data": {"id": 777}})))
+        .mount(&pipedrive)
+        .await;
+    let at = Endpoints { meta: meta.uri(), google: google.uri(), pipedrive: pipedrive.uri() };
+    let app = TestApp::with_config(|c| configure(c, &at)).await;
+    deliver(&app, &checkout("evt_r", "cs_r", chrono::Utc::now().timestamp(), full_metadata())).await;
+    for integration in [Integration::MetaCapi, Integration::GoogleAds, Integration::Pipedrive] {
+        wait_for(&app, integration, DeliveryStatus::Succeeded).await;
+    }
+    let order = entity::orders::Entity::find().one(app.db()).await.unwrap().unwrap();
+
+    deliver(&app, &refund_event("evt_r1", "cs_r", 5000)).await;
+    wait_for_refund(&app, Integration::GoogleAds, 2).await;
+    wait_for_refund(&app, Integration::Pipedrive, 2).await;
+    let adjustments = requests_to(&google, "/v21/customers/1234567890:uploadConversionAdjustments").await;
+    let partial = body(&adjustments[0]);
+    let adjustment = &partial["conversionAdjustments"][0];
+    assert_eq!(adjustment["adjustmentType"], "RESTATEMENT");
+    assert_eq!(adjustment["orderId"], json!(order.id.to_string()));
+    assert_eq!(adjustment["conversionAction"], "customers/1234567890/conversionActions/987654");
+    assert_eq!(adjustment["restatementValue"], json!({"adjustedValue": 100.75, "currencyCode": "USD"}));
+    assert!(adjustment["adjustmentDateTime"].as_str().is_some_and(|t| t.ends_with("+00:00") && t.len() == 25));
+    assert_eq!(partial["partialFailure"], true);
+    let patches = requests_to(&pipedrive, "/api/v2/deals/777").await;
+    assert_eq!(body(&patches[0]), json!({"value": 100.75}));
+
+    deliver(&app, &refund_event("evt_r2", "cs_r", 15075)).await;
+    wait_for_refund(&app, Integration::GoogleAds, 3).await;
+    wait_for_refund(&app, Integration::Pipedrive, 3).await;
+    let adjustments = requests_to(&google, "/v21/customers/1234567890:uploadConversionAdjustments").await;
+    let full = body(&adjustments[1]);
+    assert_eq!(full["conversionAdjustments"][0]["adjustmentType"], "RETRACTION");
+    assert!(full["conversionAdjustments"][0].get("restatementValue").is_none());
+    let patches = requests_to(&pipedrive, "/api/v2/deals/777").await;
+    assert_eq!(body(&patches[1]), json!({"value": 0.0, "status": "lost", "lost_reason": "Reembolsado en Stripe"}));
+
+    // Meta has no refund event: no delivery for it; the others have one refund row each.
+    assert_eq!(requests_to(&meta, "/v24.0/1234567890/events").await.len(), 1);
+    let refunds = integration_deliveries::Entity::find()
+        .filter(integration_deliveries::Column::EventKind.eq(integration_deliveries::DeliveryEventKind::Refund))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(refunds.len(), 2);
+    assert!(refunds.iter().all(|d| d.status == DeliveryStatus::Succeeded && d.integration != Integration::MetaCapi));
+    // A repeated refund event changes nothing.
+    deliver(&app, &refund_event("evt_r2", "cs_r", 15075)).await;
+    assert_eq!(app.count("integration_deliveries").await, 5);
 }

@@ -87,18 +87,33 @@ impl GoogleAds {
         }
     }
 
+    /// Uploads the purchase as a click conversion.
     pub async fn send(&self, facts: &OrderFacts) -> Attempt {
         let s = &self.settings;
-        let body = match upload_body(facts, &s.customer_id, &s.conversion_action_id) {
-            Ok(body) => body,
-            Err(reason) => return Attempt::skipped(Value::Null, reason),
-        };
+        match upload_body(facts, &s.customer_id, &s.conversion_action_id) {
+            Ok(body) => self.post("uploadClickConversions", body).await,
+            Err(reason) => Attempt::skipped(Value::Null, reason),
+        }
+    }
+
+    /// Adjusts the uploaded conversion after a refund: retracted when fully refunded,
+    /// restated to what is left after a partial refund.
+    pub async fn send_refund(&self, facts: &OrderFacts) -> Attempt {
+        let s = &self.settings;
+        match adjustment_body(facts, &s.customer_id, &s.conversion_action_id) {
+            Ok(body) => self.post("uploadConversionAdjustments", body).await,
+            Err(reason) => Attempt::skipped(Value::Null, reason),
+        }
+    }
+
+    async fn post(&self, method: &str, body: Value) -> Attempt {
+        let s = &self.settings;
         let started = Instant::now();
         let token = match self.access_token().await {
             Ok(token) => token,
             Err(message) => return finish(body, started, Err(message), |_| Ok(None)),
         };
-        let url = format!("{}/v21/customers/{}:uploadClickConversions", s.base_url, s.customer_id);
+        let url = format!("{}/v21/customers/{}:{method}", s.base_url, s.customer_id);
         let mut request =
             self.http.post(url).bearer_auth(token).header("developer-token", &s.developer_token).json(&body);
         if let Some(login) = &s.login_customer_id {
@@ -115,6 +130,31 @@ impl GoogleAds {
         })
         .await
     }
+}
+
+/// The conversion adjustment for a refunded order (identified by its order id, as it was
+/// uploaded), or why there is nothing to adjust.
+pub fn adjustment_body(facts: &OrderFacts, customer_id: &str, action_id: &str) -> Result<Value, String> {
+    let order = &facts.order;
+    if order.gclid.is_none() {
+        return Err("order has no gclid; no click conversion was uploaded to adjust".into());
+    }
+    if order.refunded_amount <= rust_decimal::Decimal::ZERO {
+        return Err("nothing refunded".into());
+    }
+    let left = order.amount - order.refunded_amount;
+    let mut adjustment = json!({
+        "conversionAction": format!("customers/{customer_id}/conversionActions/{action_id}"),
+        "orderId": order.id.to_string(),
+        "adjustmentDateTime": conversion_date_time(order.updated_at.max(facts.purchased_at)),
+    });
+    if left <= rust_decimal::Decimal::ZERO {
+        adjustment["adjustmentType"] = json!("RETRACTION");
+    } else {
+        adjustment["adjustmentType"] = json!("RESTATEMENT");
+        adjustment["restatementValue"] = json!({ "adjustedValue": json_number(left), "currencyCode": order.currency });
+    }
+    Ok(json!({ "conversionAdjustments": [adjustment], "partialFailure": true }))
 }
 
 #[cfg(test)]

@@ -12,7 +12,11 @@ pub mod worker;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use entity::{conversions, integration_deliveries::Integration, interactions, orders, stripe_webhook_events};
+use entity::{
+    conversions,
+    integration_deliveries::{DeliveryEventKind, Integration},
+    interactions, orders, stripe_webhook_events,
+};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
 
@@ -137,7 +141,13 @@ impl Clients {
 
     /// Sends one order to one integration. An integration turned off since the
     /// delivery was made is a failure (it will be sent once it is back on).
-    pub async fn send(&self, integration: Integration, facts: &OrderFacts, now: DateTime<Utc>) -> Attempt {
+    pub async fn send(
+        &self,
+        integration: Integration,
+        kind: DeliveryEventKind,
+        facts: &OrderFacts,
+        now: DateTime<Utc>,
+    ) -> Attempt {
         let off = || Attempt {
             request: json!({}),
             http_status: None,
@@ -146,17 +156,28 @@ impl Clients {
             latency: Duration::ZERO,
             deal_id: None,
         };
-        match integration {
-            Integration::MetaCapi => match &self.meta {
+        match (integration, kind) {
+            (Integration::MetaCapi, DeliveryEventKind::Purchase) => match &self.meta {
                 Some(client) => client.send(facts, now).await,
                 None => off(),
             },
-            Integration::GoogleAds => match &self.google {
+            (Integration::MetaCapi, DeliveryEventKind::Refund) => {
+                Attempt::skipped(Value::Null, "the Conversions API has no refund event")
+            }
+            (Integration::GoogleAds, DeliveryEventKind::Purchase) => match &self.google {
                 Some(client) => client.send(facts).await,
                 None => off(),
             },
-            Integration::Pipedrive => match &self.pipedrive {
+            (Integration::GoogleAds, DeliveryEventKind::Refund) => match &self.google {
+                Some(client) => client.send_refund(facts).await,
+                None => off(),
+            },
+            (Integration::Pipedrive, DeliveryEventKind::Purchase) => match &self.pipedrive {
                 Some(client) => client.send(facts).await,
+                None => off(),
+            },
+            (Integration::Pipedrive, DeliveryEventKind::Refund) => match &self.pipedrive {
+                Some(client) => client.send_refund(facts).await,
                 None => off(),
             },
         }

@@ -103,4 +103,26 @@ impl Pipedrive {
             data_id(&reply).map(|id| Some(id.to_string())).ok_or_else(|| "deal create: no id in the answer".into())
         })
     }
+
+    /// After a refund: the deal's value is what is left, and a full refund loses the deal.
+    pub async fn send_refund(&self, facts: &OrderFacts) -> Attempt {
+        let order = &facts.order;
+        let Some(deal) = &order.pipedrive_deal_id else {
+            // The purchase delivery has not made the deal yet: try again later.
+            let started = Instant::now();
+            return finish(json!({}), started, Err("no Pipedrive deal for this order yet".into()), |_| Ok(None));
+        };
+        let left = order.amount - order.refunded_amount;
+        let mut body = json!({ "value": json_number(left.max(rust_decimal::Decimal::ZERO)) });
+        if left <= rust_decimal::Decimal::ZERO {
+            body["status"] = json!("lost");
+            body["lost_reason"] = json!("Reembolsado en Stripe");
+        }
+        let started = Instant::now();
+        let path = format!("deals/{deal}");
+        let result = call(self.request(reqwest::Method::PATCH, &path).json(&body)).await;
+        finish(json!({ "deal_id": deal, "deal": body }), started, result, |reply| {
+            judge("deal update", Ok(reply.clone())).map(|_| None).map_err(|(message, _)| message)
+        })
+    }
 }

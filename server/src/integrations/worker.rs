@@ -151,7 +151,7 @@ async fn deliver(state: &AppState, integration: Integration, id: Uuid) -> AppRes
         .await?
         .ok_or_else(|| AppError::not_found("order", claimed.order_id))?;
     let facts = OrderFacts::load(&state.db, order).await?;
-    let attempt = clients.send(integration, &facts, Utc::now()).await;
+    let attempt = clients.send(integration, claimed.event_kind, &facts, Utc::now()).await;
     let retry_at = Utc::now() + backoff::delay(claimed.attempts, base, rand::random::<f64>());
     let Some(settled) = integration_service::settle(&state.db, &claimed, &attempt, retry_at.trunc_subsecs(6)).await?
     else {

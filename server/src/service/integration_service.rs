@@ -35,21 +35,30 @@ pub struct DeliveryPlan {
 }
 
 /// Queues one delivery of `order_id` per planned integration, in the caller's
-/// transaction. A repeat (same order, integration and kind) adds nothing.
+/// transaction. A purchase is queued once: a repeat adds nothing. A refund goes only to
+/// the platforms that can take one back (Google Ads, Pipedrive) and sends the order's
+/// state when it is sent, so a later refund of the same order puts its delivery back in
+/// the queue with fresh attempts instead of adding another.
 pub async fn enqueue<C: ConnectionTrait>(
     conn: &C,
     plan: &DeliveryPlan,
     order_id: Uuid,
     kind: DeliveryEventKind,
 ) -> AppResult<()> {
-    if plan.integrations.is_empty() {
+    let integrations: Vec<Integration> = plan
+        .integrations
+        .iter()
+        .copied()
+        .filter(|i| kind == DeliveryEventKind::Purchase || *i != Integration::MetaCapi)
+        .collect();
+    if integrations.is_empty() {
         return Ok(());
     }
     let now = Utc::now().trunc_subsecs(6);
-    let rows = plan.integrations.iter().map(|integration| integration_deliveries::ActiveModel {
+    let rows = integrations.into_iter().map(|integration| integration_deliveries::ActiveModel {
         id: Set(Uuid::now_v7()),
         order_id: Set(order_id),
-        integration: Set(*integration),
+        integration: Set(integration),
         event_kind: Set(kind),
         status: Set(DeliveryStatus::Pending),
         attempts: Set(0),
@@ -61,16 +70,24 @@ pub async fn enqueue<C: ConnectionTrait>(
         created_at: Set(now),
         updated_at: Set(now),
     });
+    let mut on_conflict = OnConflict::columns([
+        integration_deliveries::Column::OrderId,
+        integration_deliveries::Column::Integration,
+        integration_deliveries::Column::EventKind,
+    ]);
+    match kind {
+        DeliveryEventKind::Purchase => on_conflict.do_nothing(),
+        DeliveryEventKind::Refund => on_conflict.update_columns([
+            integration_deliveries::Column::Status,
+            integration_deliveries::Column::Attempts,
+            integration_deliveries::Column::MaxAttempts,
+            integration_deliveries::Column::NextAttemptAt,
+            integration_deliveries::Column::LockedUntil,
+            integration_deliveries::Column::UpdatedAt,
+        ]),
+    };
     integration_deliveries::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::columns([
-                integration_deliveries::Column::OrderId,
-                integration_deliveries::Column::Integration,
-                integration_deliveries::Column::EventKind,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
+        .on_conflict(on_conflict.to_owned())
         .exec_without_returning(conn)
         .await?;
     Ok(())

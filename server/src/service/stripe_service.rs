@@ -247,9 +247,24 @@ async fn process(txn: &DatabaseTransaction, event: &Event<'_>, deliveries: &Deli
             close_pending(txn, event.object, OrderStatus::Failed, "pedido_fallido").await
         }
         "checkout.session.expired" => close_pending(txn, event.object, OrderStatus::Expired, "pedido_expirado").await,
-        "charge.refunded" => refund(txn, event.object).await,
+        "charge.refunded" => {
+            let outcome = refund(txn, event.object).await?;
+            if outcome == Outcome::Processed {
+                refund_deliveries(txn, event.object, deliveries).await?;
+            }
+            Ok(outcome)
+        }
         other => Ok(Outcome::Ignored(format!("event type {other} is not handled"))),
     }
+}
+
+/// The refunded order's deliveries to the platforms that take refunds back.
+async fn refund_deliveries(txn: &DatabaseTransaction, charge: &Value, deliveries: &DeliveryPlan) -> AppResult<()> {
+    let Some(intent) = text(charge, "payment_intent") else { return Ok(()) };
+    if let Some(order) = orders::Entity::find().filter(orders::Column::PaymentIntentId.eq(&intent)).one(txn).await? {
+        integration_service::enqueue(txn, deliveries, order.id, DeliveryEventKind::Refund).await?;
+    }
+    Ok(())
 }
 
 fn text(object: &Value, key: &str) -> Option<String> {
