@@ -15,8 +15,8 @@ pub struct App {
     pub state: AppState,
     pub schema: graphql::AlpesSchema,
     pub router: axum::Router,
-    /// Stops the outbound delivery workers when the app is dropped.
-    _workers: tokio_util::sync::DropGuard,
+    /// The outbound delivery workers; they stop when the app is dropped.
+    workers: integrations::worker::Workers,
 }
 
 impl App {
@@ -30,9 +30,8 @@ impl App {
             state.config.graphql_max_complexity,
         );
         let router = http::router(state.clone(), schema.clone());
-        let workers = CancellationToken::new();
-        integrations::worker::spawn(&state, &workers);
-        Self { state, schema, router, _workers: workers.drop_guard() }
+        let workers = integrations::worker::spawn(&state);
+        Self { state, schema, router, workers }
     }
 }
 
@@ -52,7 +51,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let jwt = JwtKeys::load(config.jwt_secret.as_deref(), &config.data_dir)?;
     let addr = config.addr;
-    let App { state, router, _workers: workers, .. } = App::new(conn, config, jwt);
+    let App { state, router, workers, .. } = App::new(conn, config, jwt);
 
     let shutdown = CancellationToken::new();
     let relay = tokio::spawn(events::relay::run(state.clone(), shutdown.clone()));
@@ -61,9 +60,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!("Alpes listening on http://{addr} (GraphiQL at /graphql)");
     run_until_shutdown(listener, router, shutdown_signal(), shutdown.clone()).await?;
     shutdown.cancel();
-    // Deliveries in flight are abandoned, not lost: their lease runs out and the next
-    // start sends them again.
-    drop(workers);
+    // Attempts in flight are settled; any still running after the grace period are not
+    // lost: their lease runs out and the next start sends them again.
+    workers.stop(http::SHUTDOWN_GRACE).await;
     let _ = relay.await;
     state.db.close_by_ref().await.ok();
     tracing::info!("stopped");

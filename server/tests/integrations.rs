@@ -396,7 +396,7 @@ async fn one_platform_down(fault: Fault, down: Integration) {
         }
         Fault::Timeout => {
             Mock::given(wiremock::matchers::any())
-                .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+                .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(10)))
                 .mount(server)
                 .await
         }
@@ -414,6 +414,8 @@ async fn one_platform_down(fault: Fault, down: Integration) {
         configure(c, &at);
         c.delivery_max_attempts = 30;
         c.delivery_backoff_base_ms = 40;
+        // Long enough that the platforms that are up are done well before it runs out.
+        c.integration_timeout_ms = 2500;
     })
     .await;
     deliver(&app, &checkout("evt_down", "cs_down", chrono::Utc::now().timestamp() - 5, full_metadata())).await;

@@ -92,22 +92,48 @@ impl Deliveries {
     }
 }
 
-/// Starts one worker per integration that is on; they stop when `shutdown` is cancelled.
-pub fn spawn(state: &AppState, shutdown: &CancellationToken) -> Vec<JoinHandle<()>> {
-    state
+/// The running workers. Dropping this stops them; [`Workers::stop`] also waits for the
+/// attempts in flight to be settled.
+pub struct Workers {
+    shutdown: CancellationToken,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl Workers {
+    /// Stops taking deliveries and waits (up to `grace`) for those in flight.
+    pub async fn stop(mut self, grace: Duration) {
+        self.shutdown.cancel();
+        let handles = std::mem::take(&mut self.handles);
+        if tokio::time::timeout(grace, futures::future::join_all(handles)).await.is_err() {
+            tracing::warn!("deliveries still in flight at shutdown; they will be sent again after their lease");
+        }
+    }
+}
+
+/// Starts one worker per integration that is on.
+pub fn spawn(state: &AppState) -> Workers {
+    let shutdown = CancellationToken::new();
+    let handles = state
         .deliveries
         .plan()
         .integrations
         .into_iter()
         .map(|integration| tokio::spawn(run(state.clone(), integration, shutdown.clone())))
-        .collect()
+        .collect();
+    Workers { shutdown, handles }
 }
 
 async fn run(state: AppState, integration: Integration, shutdown: CancellationToken) {
     let bell = &state.deliveries.wakeups[slot(integration)];
     loop {
-        match pass(&state, integration).await {
-            Ok(n) if n as u64 == BATCH => continue,
+        match pass(&state, integration, &shutdown).await {
+            Ok(n) if n as u64 == BATCH && !shutdown.is_cancelled() => continue,
             Ok(_) => {}
             Err(err) => tracing::warn!(?integration, error = %err, "delivery pass failed; retrying"),
         }
@@ -124,11 +150,15 @@ async fn run(state: AppState, integration: Integration, shutdown: CancellationTo
 }
 
 /// Sends what is due now; returns how many deliveries it looked at.
-async fn pass(state: &AppState, integration: Integration) -> AppResult<usize> {
+async fn pass(state: &AppState, integration: Integration, shutdown: &CancellationToken) -> AppResult<usize> {
     let ids = integration_service::due(&state.db, integration, Utc::now().trunc_subsecs(6), BATCH).await?;
     let count = ids.len();
     futures::stream::iter(ids)
         .for_each_concurrent(CONCURRENCY, |id| async move {
+            // Stopping: what is in flight finishes, nothing new is taken.
+            if shutdown.is_cancelled() {
+                return;
+            }
             if let Err(err) = deliver(state, integration, id).await {
                 tracing::warn!(?integration, delivery = %id, error = %err, "delivery attempt not settled");
             }
