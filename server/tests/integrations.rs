@@ -818,3 +818,43 @@ async fn refunds_restate_then_retract_in_google_ads_and_pipedrive() {
     deliver(&app, &refund_event("evt_r2", "cs_r", 15075)).await;
     assert_eq!(app.count("integration_deliveries").await, 5);
 }
+
+#[tokio::test]
+async fn two_replicas_on_one_database_never_send_a_delivery_twice() {
+    let (meta, google, pipedrive) = (MockServer::start().await, MockServer::start().await, MockServer::start().await);
+    meta_ok(&meta).await;
+    google_ok(&google).await;
+    pipedrive_ok(&pipedrive).await;
+    let at = Endpoints { meta: meta.uri(), google: google.uri(), pipedrive: pipedrive.uri() };
+    let first = TestApp::with_config(|c| configure(c, &at)).await;
+    let second = TestApp::on_database(first.url.clone(), |c| configure(c, &at)).await;
+    let orders = 12;
+    for i in 0..orders {
+        let payload =
+            checkout(&format!("evt_rep{i}"), &format!("cs_rep{i}"), chrono::Utc::now().timestamp(), full_metadata());
+        deliver(&first, &payload).await;
+        // Both replicas race for every delivery.
+        second.app.state.deliveries.wake_all();
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let done = deliveries(&first).await.iter().filter(|d| d.status == DeliveryStatus::Succeeded).count();
+        if done == 3 * orders {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{done} of {} delivered", 3 * orders);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let mut event_ids: Vec<String> = requests_to(&meta, "/v24.0/1234567890/events")
+        .await
+        .iter()
+        .map(|r| body(r)["data"][0]["event_id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    event_ids.sort();
+    event_ids.dedup();
+    assert_eq!(event_ids.len(), orders);
+    assert_eq!(requests_to(&meta, "/v24.0/1234567890/events").await.len(), orders, "each event sent once");
+    assert_eq!(requests_to(&google, "/v21/customers/1234567890:uploadClickConversions").await.len(), orders);
+    assert_eq!(requests_to(&pipedrive, "/api/v2/deals").await.len(), orders);
+    assert_eq!(first.count("integrations_log").await, 3 * orders as i64, "one attempt each");
+}
