@@ -7,7 +7,11 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::JwtKeys, config::Config, db, events, graphql, http, integrations, service::user_service, state::AppState,
+    auth::JwtKeys,
+    config::Config,
+    db, events, graphql, http, integrations,
+    service::{attribution_service, user_service},
+    state::AppState,
 };
 
 /// A running service's parts, for the binary and for tests.
@@ -54,7 +58,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let App { state, router, workers, .. } = App::new(conn, config, jwt);
 
     let shutdown = CancellationToken::new();
-    let relay = tokio::spawn(events::relay::run(state.clone(), shutdown.clone()));
+    // With a bus, events go out through NATS and every replica's subscribers are fed from it.
+    let relay = match &state.config.nats_url {
+        Some(url) => {
+            let bus = events::bus::Bus::connect(url, &state.config.nats_prefix).await?;
+            tracing::info!(%url, prefix = %state.config.nats_prefix, "event bus connected");
+            tokio::spawn(events::bus::run(state.clone(), bus, shutdown.clone()))
+        }
+        None => tokio::spawn(events::relay::run(state.clone(), shutdown.clone())),
+    };
+    let attribution = tokio::spawn(attribution_service::run(state.clone(), shutdown.clone()));
 
     let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!("Alpes listening on http://{addr} (GraphiQL at /graphql)");
@@ -64,6 +77,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // lost: their lease runs out and the next start sends them again.
     workers.stop(http::SHUTDOWN_GRACE).await;
     let _ = relay.await;
+    let _ = attribution.await;
     state.db.close_by_ref().await.ok();
     tracing::info!("stopped");
     Ok(())

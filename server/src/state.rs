@@ -6,8 +6,13 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
 use crate::{
-    auth::JwtKeys, config::Config, events::hub::EventHub, http::rate_limit::RateLimiter,
-    integrations::worker::Deliveries, metrics::Metrics, service::tracking_service::Ingestor,
+    auth::JwtKeys,
+    config::Config,
+    events::hub::EventHub,
+    http::rate_limit::RateLimiter,
+    integrations::worker::Deliveries,
+    metrics::Metrics,
+    service::{attribution_service, tracking_service::Ingestor},
 };
 
 #[derive(Clone)]
@@ -22,6 +27,8 @@ pub struct AppState {
     pub ingest: Ingestor,
     /// Per-IP limit on public tracking routes.
     pub ingest_limiter: Arc<RateLimiter>,
+    /// The attribution worker's wake-up and fitted model.
+    pub attribution: Arc<attribution_service::Runtime>,
     /// Outbound integrations (Meta CAPI, Google Ads, Pipedrive) and their workers' bells.
     pub deliveries: Arc<Deliveries>,
     pub metrics: Arc<Metrics>,
@@ -31,9 +38,13 @@ impl AppState {
     /// Builds the state and starts the ingest writer (call inside a tokio runtime).
     pub fn new(db: DatabaseConnection, config: Config, jwt: JwtKeys) -> Self {
         let outbox_wakeup = Arc::new(Notify::new());
-        let wakeup = outbox_wakeup.clone();
+        let attribution = Arc::new(attribution_service::Runtime::default());
+        let (wakeup, attributor) = (outbox_wakeup.clone(), attribution.clone());
         let salt = config.ip_hash_salt.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let ingest = Ingestor::start(db.clone(), salt, move || wakeup.notify_one());
+        let ingest = Ingestor::start(db.clone(), salt, move || {
+            wakeup.notify_one();
+            attributor.wake();
+        });
         let ingest_limiter = Arc::new(RateLimiter::new(config.ingest_rate_limit_per_ip));
         let deliveries = Arc::new(Deliveries::new(&config));
         Self {
@@ -44,15 +55,18 @@ impl AppState {
             outbox_wakeup,
             ingest,
             ingest_limiter,
+            attribution,
             deliveries,
             metrics: Arc::new(Metrics::default()),
         }
     }
 
-    /// Tells the relay that new outbox rows are committed, and the delivery workers
-    /// that new deliveries may be.
+    /// Tells the relay that new outbox rows are committed, the attribution worker that
+    /// there may be conversions to attribute, and the delivery workers that there may
+    /// be deliveries to send.
     pub fn events_committed(&self) {
         self.outbox_wakeup.notify_one();
+        self.attribution.wake();
         self.deliveries.wake_all();
     }
 }

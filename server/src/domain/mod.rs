@@ -4,6 +4,7 @@ pub mod attribution;
 pub mod backoff;
 pub mod code;
 pub mod envelope;
+pub mod fraud;
 pub mod money;
 pub mod pii;
 pub mod stripe;
