@@ -2,6 +2,7 @@ mod affiliate;
 mod attribution;
 mod campaign;
 mod commission;
+mod integration;
 mod order;
 mod tracking;
 mod tracking_link;
@@ -19,4 +20,5 @@ pub struct Mutation(
     tracking::TrackingMutation,
     order::OrderMutation,
     commission::CommissionMutation,
+    integration::IntegrationMutation,
 );

@@ -8,6 +8,7 @@ pub mod commission;
 pub mod connection;
 pub mod enums;
 pub mod event;
+pub mod integration;
 pub mod order;
 pub mod tracking;
 pub mod tracking_link;
