@@ -56,6 +56,12 @@ test("a wrong password is refused in words, the right one opens the dashboard", 
   await admin.getByRole("heading", { name: "Affiliates" }).waitFor();
   await admin.goto(`${server.base}/`);
   await admin.getByRole("heading", { name: "Dashboard" }).waitFor();
+  await admin.locator(".kpi", { hasText: "Conversion rate" }).waitFor();
+  await admin.getByLabel("Period").selectOption("7d");
+  await admin.waitForURL(/period=7d/);
+  await admin.locator(".kpi").first().waitFor();
+  await admin.goto(`${server.base}/?period=30d`);
+  await admin.locator(".chart svg").waitFor();
   await shot(admin, "dashboard");
 });
 

@@ -191,3 +191,16 @@ export const EventsDoc = graphql(`
     events(topics: $topics) { id seq topic eventType aggregateType aggregateId occurredAt envelope }
   }
 `);
+
+export const DashboardDoc = graphql(`
+  query Dashboard($period: String!, $currency: String) {
+    dashboard(period: $period, currency: $currency) {
+      from to currency currencies clicks conversions revenue conversionRate
+      commissions { status count amount }
+      series { day clicks conversions revenue }
+      byCampaign { key name id clicks conversions revenue }
+      byChannel { key name clicks conversions revenue }
+      byAffiliate { key name id clicks conversions revenue }
+    }
+  }
+`);

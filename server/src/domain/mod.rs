@@ -4,6 +4,7 @@ pub mod attribution;
 pub mod code;
 pub mod envelope;
 pub mod money;
+pub mod period;
 pub mod pii;
 pub mod stripe;
 pub mod tracking;

@@ -4,6 +4,7 @@
 pub mod affiliate_service;
 pub mod audit;
 pub mod campaign_service;
+pub mod dashboard_service;
 pub mod outbox;
 pub mod stripe_service;
 pub mod tracking_link_service;

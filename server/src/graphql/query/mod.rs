@@ -1,5 +1,6 @@
 mod affiliate;
 mod campaign;
+mod dashboard;
 mod order;
 mod tracking;
 mod tracking_link;
@@ -15,4 +16,5 @@ pub struct Query(
     tracking_link::TrackingLinkQuery,
     tracking::TrackingQuery,
     order::OrderQuery,
+    dashboard::DashboardQuery,
 );

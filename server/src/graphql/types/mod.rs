@@ -4,6 +4,7 @@
 pub mod affiliate;
 pub mod campaign;
 pub mod connection;
+pub mod dashboard;
 pub mod enums;
 pub mod event;
 pub mod order;
