@@ -1,5 +1,6 @@
 //! The HTTP surface: one router per resource, merged here, with the shared layers.
 
+pub mod admin;
 pub mod auth;
 pub mod graphql;
 pub mod health;
@@ -38,6 +39,7 @@ impl axum::extract::FromRef<HttpState> for AppState {
 pub fn router(app: AppState, schema: AlpesSchema) -> Router {
     let state = HttpState { app, schema };
     Router::new()
+        .merge(admin::router())
         .merge(graphql::router())
         .merge(health::router())
         .merge(rest::router())

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod campaign_service;
 pub mod dashboard_service;
 pub mod outbox;
+pub mod seed_service;
 pub mod stripe_service;
 pub mod tracking_link_service;
 pub mod tracking_service;

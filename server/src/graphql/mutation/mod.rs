@@ -1,6 +1,7 @@
 mod affiliate;
 mod campaign;
 mod order;
+mod seed;
 mod tracking;
 mod tracking_link;
 mod user;
@@ -15,4 +16,5 @@ pub struct Mutation(
     tracking_link::TrackingLinkMutation,
     tracking::TrackingMutation,
     order::OrderMutation,
+    seed::SeedMutation,
 );
