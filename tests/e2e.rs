@@ -300,3 +300,54 @@ async fn cli_token_is_accepted_by_the_server() {
     let denied = server.graphql(Some(&token), CREATE_AFFILIATE, affiliate("X", "x@example.com")).await;
     assert_eq!(denied["errors"][0]["extensions"]["code"], "FORBIDDEN");
 }
+
+#[tokio::test]
+async fn the_server_attributes_a_tracked_conversion_and_publishes_it_live() {
+    let server = Server::start().await;
+    let token = server.login().await;
+    let mut ws = ws_connect(&server, "graphql-transport-ws").await;
+    ws_send(&mut ws, json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})).await;
+    assert_eq!(ws_next(&mut ws).await["type"], "connection_ack");
+    let subscription = "subscription { events(topics: [\"eventos-atribucion\"]) { eventType envelope } }";
+    ws_send(&mut ws, json!({"id": "1", "type": "subscribe", "payload": {"query": subscription}})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let created = server.graphql(Some(&token), CREATE_AFFILIATE, affiliate("Lucía", "lucia@example.com")).await;
+    let affiliate_code = created["data"]["createAffiliate"]["code"].as_str().unwrap().to_string();
+    server
+        .graphql(
+            Some(&token),
+            CREATE_CAMPAIGN,
+            json!({"i": {"name": "Rebajas", "code": "rebajas", "startsAt": "2026-01-01T00:00:00Z", "currency": "COP"}}),
+        )
+        .await;
+    let body = json!({
+        "id": "e2e-conv-1", "campaña_id": "rebajas", "influencer_id": affiliate_code, "usuario_id": "usr-1",
+        "tipo_conversion": "VENTA", "valor": 150000.0, "moneda": "COP", "timestamp": chrono::Utc::now().to_rfc3339()
+    });
+    let response = reqwest::Client::new()
+        .post(format!("{}/tracking/conversiones", server.base))
+        .json(&body)
+        .send()
+        .await
+        .expect("ingest");
+    assert_eq!(response.status().as_u16(), 201);
+
+    // Attributed by the server's own worker, and published to live subscribers.
+    let message = ws_next(&mut ws).await;
+    let event = &message["payload"]["data"]["events"];
+    assert_eq!(event["eventType"], "ConversionAtribuida", "{message}");
+    assert_eq!(event["envelope"]["id_campania"], "rebajas");
+    assert_eq!(event["envelope"]["monto_atribuido"], json!({"valor": 150000.0, "moneda": "COP"}));
+    assert_eq!(event["envelope"]["id_interaccion_original"], "e2e-conv-1");
+    let data = server
+        .graphql(
+            Some(&token),
+            "query($id: ID!) { conversion(id: $id) { status journey { status credits { amount affiliate { code } } } } }",
+            json!({"id": "e2e-conv-1"}),
+        )
+        .await;
+    let conversion = &data["data"]["conversion"];
+    assert_eq!(conversion["status"], "ATTRIBUTED", "{data}");
+    assert_eq!(conversion["journey"]["credits"][0]["affiliate"]["code"], affiliate_code.as_str());
+}

@@ -6,7 +6,13 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{auth::JwtKeys, config::Config, db, events, graphql, http, service::user_service, state::AppState};
+use crate::{
+    auth::JwtKeys,
+    config::Config,
+    db, events, graphql, http,
+    service::{attribution_service, user_service},
+    state::AppState,
+};
 
 /// A running service's parts, for the binary and for tests.
 pub struct App {
@@ -48,13 +54,23 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let app = App::new(conn, config, jwt);
 
     let shutdown = CancellationToken::new();
-    let relay = tokio::spawn(events::relay::run(app.state.clone(), shutdown.clone()));
+    // With a bus, events go out through NATS and every replica's subscribers are fed from it.
+    let relay = match &app.state.config.nats_url {
+        Some(url) => {
+            let bus = events::bus::Bus::connect(url, &app.state.config.nats_prefix).await?;
+            tracing::info!(%url, prefix = %app.state.config.nats_prefix, "event bus connected");
+            tokio::spawn(events::bus::run(app.state.clone(), bus, shutdown.clone()))
+        }
+        None => tokio::spawn(events::relay::run(app.state.clone(), shutdown.clone())),
+    };
+    let attribution = tokio::spawn(attribution_service::run(app.state.clone(), shutdown.clone()));
 
     let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!("Alpes listening on http://{addr} (GraphiQL at /graphql)");
     run_until_shutdown(listener, app.router, shutdown_signal(), shutdown.clone()).await?;
     shutdown.cancel();
     let _ = relay.await;
+    let _ = attribution.await;
     app.state.db.close_by_ref().await.ok();
     tracing::info!("stopped");
     Ok(())

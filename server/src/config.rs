@@ -65,6 +65,119 @@ pub struct Config {
     /// Lifetime of tokens issued by `login`, in hours.
     #[arg(long, env = "ALPES_TOKEN_TTL_HOURS", default_value_t = 12, global = true)]
     pub token_ttl_hours: i64,
+
+    /// NATS server of the event bus (JetStream), e.g. `nats://127.0.0.1:4222`. Unset: events stay in this process.
+    #[arg(long, env = "ALPES_NATS_URL", global = true)]
+    pub nats_url: Option<String>,
+
+    /// Subject prefix on the bus: events go to `<prefix>.<topic>`, in the stream named after it.
+    #[arg(long, env = "ALPES_NATS_PREFIX", default_value = "alpes", global = true)]
+    pub nats_prefix: String,
+
+    #[command(flatten)]
+    pub attribution: AttributionSettings,
+}
+
+/// How conversions are attributed and when they are held for review.
+#[derive(Debug, Clone, Args)]
+pub struct AttributionSettings {
+    /// Model of conversions whose campaign does not choose one (LAST_CLICK, FIRST_CLICK, LINEAR, TIME_DECAY, POSITION_BASED, MARKOV).
+    #[arg(long, env = "ALPES_ATTRIBUTION_MODEL", default_value = "LAST_CLICK", global = true)]
+    pub attribution_model: String,
+
+    /// Lookback window in days of conversions without a campaign.
+    #[arg(long, env = "ALPES_ATTRIBUTION_LOOKBACK_DAYS", default_value_t = 30, global = true)]
+    pub attribution_lookback_days: u32,
+
+    /// Half-life of the TIME_DECAY model, in days.
+    #[arg(long, env = "ALPES_TIME_DECAY_HALF_LIFE_DAYS", default_value_t = 7.0, global = true)]
+    pub time_decay_half_life_days: f64,
+
+    /// Days of journeys (converting and not) the MARKOV model is fitted on.
+    #[arg(long, env = "ALPES_MARKOV_PERIOD_DAYS", default_value_t = 90, global = true)]
+    pub markov_period_days: u32,
+
+    /// Fraud score (0–100) from which a conversion is held for review instead of credited.
+    #[arg(long, env = "ALPES_FRAUD_HOLD_THRESHOLD", default_value_t = 70, global = true)]
+    pub fraud_hold_threshold: i32,
+
+    /// A conversion this many seconds or fewer after its click raises the fraud score.
+    #[arg(long, env = "ALPES_FRAUD_MIN_CLICK_SECONDS", default_value_t = 5, global = true)]
+    pub fraud_min_click_seconds: i64,
+
+    /// More clicks than this from one IP in an hour raise the fraud score.
+    #[arg(long, env = "ALPES_FRAUD_MAX_CLICKS_PER_IP_HOUR", default_value_t = 20, global = true)]
+    pub fraud_max_clicks_per_ip_hour: u64,
+}
+
+impl Default for AttributionSettings {
+    fn default() -> Self {
+        Self {
+            attribution_model: "LAST_CLICK".into(),
+            attribution_lookback_days: 30,
+            time_decay_half_life_days: crate::domain::attribution::DEFAULT_HALF_LIFE_DAYS,
+            markov_period_days: 90,
+            fraud_hold_threshold: 70,
+            fraud_min_click_seconds: 5,
+            fraud_max_clicks_per_ip_hour: 20,
+        }
+    }
+}
+
+impl AttributionSettings {
+    pub fn fraud_policy(&self) -> crate::domain::fraud::FraudPolicy {
+        crate::domain::fraud::FraudPolicy {
+            min_click_to_conversion_secs: self.fraud_min_click_seconds,
+            max_clicks_per_ip_hour: self.fraud_max_clicks_per_ip_hour,
+            hold_threshold: self.fraud_hold_threshold,
+        }
+    }
+
+    /// The default model, as stored on campaigns.
+    pub fn default_model(&self) -> Result<entity::campaigns::AttributionModel, AppError> {
+        use entity::campaigns::AttributionModel as M;
+        match self.attribution_model.trim().to_ascii_uppercase().as_str() {
+            "LAST_CLICK" => Ok(M::LastClick),
+            "FIRST_CLICK" => Ok(M::FirstClick),
+            "LINEAR" => Ok(M::Linear),
+            "TIME_DECAY" => Ok(M::TimeDecay),
+            "POSITION_BASED" => Ok(M::PositionBased),
+            "MARKOV" => Ok(M::Markov),
+            _ => Err(AppError::validation(
+                "ALPES_ATTRIBUTION_MODEL",
+                "ALPES_ATTRIBUTION_MODEL must be one of LAST_CLICK, FIRST_CLICK, LINEAR, TIME_DECAY, POSITION_BASED, MARKOV",
+            )),
+        }
+    }
+
+    fn validate(&self) -> Result<(), AppError> {
+        self.default_model()?;
+        if !(1..=365).contains(&self.attribution_lookback_days) {
+            return Err(AppError::validation(
+                "ALPES_ATTRIBUTION_LOOKBACK_DAYS",
+                "ALPES_ATTRIBUTION_LOOKBACK_DAYS must be between 1 and 365",
+            ));
+        }
+        if !(self.time_decay_half_life_days.is_finite() && self.time_decay_half_life_days > 0.0) {
+            return Err(AppError::validation(
+                "ALPES_TIME_DECAY_HALF_LIFE_DAYS",
+                "ALPES_TIME_DECAY_HALF_LIFE_DAYS must be a positive number of days",
+            ));
+        }
+        if !(1..=3650).contains(&self.markov_period_days) {
+            return Err(AppError::validation(
+                "ALPES_MARKOV_PERIOD_DAYS",
+                "ALPES_MARKOV_PERIOD_DAYS must be between 1 and 3650",
+            ));
+        }
+        if !(1..=100).contains(&self.fraud_hold_threshold) {
+            return Err(AppError::validation(
+                "ALPES_FRAUD_HOLD_THRESHOLD",
+                "ALPES_FRAUD_HOLD_THRESHOLD must be between 1 and 100",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Config {
@@ -130,7 +243,16 @@ impl Config {
                 "ALPES_TOKEN_TTL_HOURS must be between 1 and 8760",
             ));
         }
-        Ok(())
+        let prefix_ok = !self.nats_prefix.is_empty()
+            && self.nats_prefix.len() <= 64
+            && self.nats_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !prefix_ok {
+            return Err(AppError::validation(
+                "ALPES_NATS_PREFIX",
+                "ALPES_NATS_PREFIX must be 1 to 64 letters, digits, '_' or '-'",
+            ));
+        }
+        self.attribution.validate()
     }
 
     /// A configuration for tests and tools: defaults, with the given database.
@@ -150,6 +272,9 @@ impl Config {
             graphql_max_depth: 12,
             graphql_max_complexity: 2000,
             token_ttl_hours: 12,
+            nats_url: None,
+            nats_prefix: "alpes".into(),
+            attribution: AttributionSettings::default(),
         }
     }
 }

@@ -6,8 +6,11 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
 use crate::{
-    auth::JwtKeys, config::Config, events::hub::EventHub, http::rate_limit::RateLimiter,
-    service::tracking_service::Ingestor,
+    auth::JwtKeys,
+    config::Config,
+    events::hub::EventHub,
+    http::rate_limit::RateLimiter,
+    service::{attribution_service, tracking_service::Ingestor},
 };
 
 #[derive(Clone)]
@@ -22,21 +25,38 @@ pub struct AppState {
     pub ingest: Ingestor,
     /// Per-IP limit on public tracking routes.
     pub ingest_limiter: Arc<RateLimiter>,
+    /// The attribution worker's wake-up and fitted model.
+    pub attribution: Arc<attribution_service::Runtime>,
 }
 
 impl AppState {
     /// Builds the state and starts the ingest writer (call inside a tokio runtime).
     pub fn new(db: DatabaseConnection, config: Config, jwt: JwtKeys) -> Self {
         let outbox_wakeup = Arc::new(Notify::new());
-        let wakeup = outbox_wakeup.clone();
+        let attribution = Arc::new(attribution_service::Runtime::default());
+        let (wakeup, attributor) = (outbox_wakeup.clone(), attribution.clone());
         let salt = config.ip_hash_salt.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let ingest = Ingestor::start(db.clone(), salt, move || wakeup.notify_one());
+        let ingest = Ingestor::start(db.clone(), salt, move || {
+            wakeup.notify_one();
+            attributor.wake();
+        });
         let ingest_limiter = Arc::new(RateLimiter::new(config.ingest_rate_limit_per_ip));
-        Self { db, config: Arc::new(config), jwt, hub: EventHub::new(4096), outbox_wakeup, ingest, ingest_limiter }
+        Self {
+            db,
+            config: Arc::new(config),
+            jwt,
+            hub: EventHub::new(4096),
+            outbox_wakeup,
+            ingest,
+            ingest_limiter,
+            attribution,
+        }
     }
 
-    /// Tells the relay that new outbox rows are committed.
+    /// Tells the relay that new outbox rows are committed, and the attribution worker
+    /// that there may be conversions to attribute.
     pub fn events_committed(&self) {
         self.outbox_wakeup.notify_one();
+        self.attribution.wake();
     }
 }

@@ -3,6 +3,7 @@
 pub mod attribution;
 pub mod code;
 pub mod envelope;
+pub mod fraud;
 pub mod money;
 pub mod period;
 pub mod pii;

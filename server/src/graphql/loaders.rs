@@ -4,19 +4,23 @@
 use std::collections::HashMap;
 
 use async_graphql::{dataloader::DataLoader, dataloader::Loader, Context};
-use entity::{affiliates, campaigns, tracking_links};
+use entity::{affiliates, campaigns, journeys, tracking_links};
 use uuid::Uuid;
 
 use crate::{
     auth::Caller,
     error::AppError,
-    service::{affiliate_service, campaign_service, tracking_link_service},
+    service::{affiliate_service, attribution_service, campaign_service, tracking_link_service},
     state::AppState,
 };
 
 /// Key: the tracking links of one campaign.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LinksByCampaign(pub Uuid);
+
+/// Key: the journey of one conversion.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct JourneyOfConversion(pub Uuid);
 
 /// Key: the tracking links of one affiliate.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -26,6 +30,7 @@ pub struct RequestLoaders {
     pub affiliate: DataLoader<AffiliateLoader>,
     pub campaign: DataLoader<CampaignLoader>,
     pub links: DataLoader<TrackingLinkLoader>,
+    pub journeys: DataLoader<JourneyLoader>,
 }
 
 impl RequestLoaders {
@@ -34,7 +39,8 @@ impl RequestLoaders {
         Self {
             affiliate: DataLoader::new(AffiliateLoader(scope.clone()), tokio::spawn),
             campaign: DataLoader::new(CampaignLoader(scope.clone()), tokio::spawn),
-            links: DataLoader::new(TrackingLinkLoader(scope), tokio::spawn),
+            links: DataLoader::new(TrackingLinkLoader(scope.clone()), tokio::spawn),
+            journeys: DataLoader::new(JourneyLoader(scope), tokio::spawn),
         }
     }
 }
@@ -82,6 +88,23 @@ impl LoaderScope {
 pub struct AffiliateLoader(LoaderScope);
 pub struct CampaignLoader(LoaderScope);
 pub struct TrackingLinkLoader(LoaderScope);
+/// Journeys by conversion; the conversions were loaded with the caller's rights.
+pub struct JourneyLoader(LoaderScope);
+
+impl Loader<JourneyOfConversion> for JourneyLoader {
+    type Value = journeys::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[JourneyOfConversion],
+    ) -> Result<HashMap<JourneyOfConversion, Self::Value>, Self::Error> {
+        self.0.caller()?;
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = attribution_service::journey_of_conversions(&self.0.state.db, &ids).await?;
+        Ok(rows.into_iter().map(|j| (JourneyOfConversion(j.conversion_id), j)).collect())
+    }
+}
 
 impl Loader<Uuid> for AffiliateLoader {
     type Value = affiliates::Model;

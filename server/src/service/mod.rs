@@ -2,6 +2,7 @@
 //! rights, owns its transaction, and writes its outbox events and audit rows inside it.
 
 pub mod affiliate_service;
+pub mod attribution_service;
 pub mod audit;
 pub mod campaign_service;
 pub mod dashboard_service;

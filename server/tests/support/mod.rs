@@ -157,6 +157,20 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// POST a Stripe event to the webhook route, signed with the test secret.
+    pub async fn stripe(&self, payload: &Value) -> (StatusCode, Value) {
+        let body = payload.to_string();
+        let signature =
+            alpes::domain::stripe::sign(body.as_bytes(), "whsec_test_secret", chrono::Utc::now().timestamp());
+        let request = Request::post("/api/v1/webhooks/stripe")
+            .header("content-type", "application/json")
+            .header("stripe-signature", signature)
+            .body(Body::from(body))
+            .unwrap_or_else(|e| panic!("request: {e}"));
+        let (status, _, body) = self.send(request).await;
+        (status, body)
+    }
+
     /// A GraphQL call that must succeed: returns `data`.
     pub async fn ok(&self, token: &str, query: &str, variables: Value) -> Value {
         let (_, body) = self.post_graphql(Some(token), query, variables).await;

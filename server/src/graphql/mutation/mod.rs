@@ -1,4 +1,5 @@
 mod affiliate;
+mod attribution;
 mod campaign;
 mod order;
 mod seed;
@@ -12,6 +13,7 @@ use async_graphql::MergedObject;
 pub struct Mutation(
     user::UserMutation,
     affiliate::AffiliateMutation,
+    attribution::AttributionMutation,
     campaign::CampaignMutation,
     tracking_link::TrackingLinkMutation,
     tracking::TrackingMutation,

@@ -1,4 +1,5 @@
 mod affiliate;
+mod attribution;
 mod campaign;
 mod dashboard;
 mod order;
@@ -12,6 +13,7 @@ use async_graphql::MergedObject;
 pub struct Query(
     user::UserQuery,
     affiliate::AffiliateQuery,
+    attribution::AttributionQuery,
     campaign::CampaignQuery,
     tracking_link::TrackingLinkQuery,
     tracking::TrackingQuery,

@@ -75,3 +75,25 @@ mirrored_enum!(
     /// What became of a Stripe webhook event.
     WebhookEventStatus => entity::stripe_webhook_events::WebhookEventStatus { Received, Processed, Ignored, Failed }
 );
+mirrored_enum!(
+    /// Where a journey stands: credited, nothing to credit, held for a fraud review, reverted.
+    JourneyStatus => entity::journeys::JourneyStatus { Attributed, Unattributed, HeldForReview, RevertedFraud }
+);
+
+/// What the rows of an attribution report are.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum AttributionGroupBy {
+    Campaign,
+    Affiliate,
+    Channel,
+}
+
+impl From<AttributionGroupBy> for crate::service::attribution_service::GroupBy {
+    fn from(value: AttributionGroupBy) -> Self {
+        match value {
+            AttributionGroupBy::Campaign => Self::Campaign,
+            AttributionGroupBy::Affiliate => Self::Affiliate,
+            AttributionGroupBy::Channel => Self::Channel,
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! entity carries a GraphQL derive.
 
 pub mod affiliate;
+pub mod attribution;
 pub mod campaign;
 pub mod connection;
 pub mod dashboard;

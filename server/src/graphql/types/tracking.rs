@@ -6,12 +6,16 @@ use serde_json::Value;
 
 use super::{
     affiliate::Affiliate,
+    attribution::{FraudSignal, Journey},
     campaign::Campaign,
     enums::{ConversionStatus, ConversionType, InteractionKind},
 };
 use crate::{
     domain::money::scaled,
-    graphql::{loaders::Loaders, GqlResult},
+    graphql::{
+        loaders::{JourneyOfConversion, Loaders},
+        GqlResult,
+    },
 };
 
 /// A touchpoint: an impression, click, view, … of a visitor.
@@ -130,8 +134,17 @@ impl Conversion {
     async fn status(&self) -> ConversionStatus {
         self.0.status.into()
     }
+    /// 0–100; at or above the hold threshold the conversion is held for review.
     async fn fraud_score(&self) -> i32 {
         self.0.fraud_score
+    }
+    /// What raised the fraud score.
+    async fn fraud_signals(&self) -> Vec<FraudSignal> {
+        serde_json::from_value(self.0.fraud_signals.clone()).unwrap_or_default()
+    }
+    /// The touchpoints and credits; null until attributed (a moment after recording).
+    async fn journey(&self, ctx: &Context<'_>) -> GqlResult<Option<Journey>> {
+        Ok(ctx.loaders().journeys.load_one(JourneyOfConversion(self.0.id)).await?.map(Journey))
     }
     async fn products(&self) -> Json<Value> {
         Json(self.0.products.clone())
