@@ -120,7 +120,7 @@ test("create an affiliate; bank details come back masked; give portal access", a
   await admin.getByLabel("Search affiliates").fill("browser-par");
   await admin.waitForURL(/q=browser-par/);
   await admin.getByRole("link", { name: "Browser Partner" }).waitFor();
-  assert.equal(await admin.locator("tbody tr").count(), 1);
+  await admin.waitForFunction(() => document.querySelectorAll("tbody tr").length === 1);
   await admin.getByLabel("Search affiliates").fill("");
   await admin.waitForURL((u) => !u.search.includes("q="));
   await admin.locator("tbody tr").first().waitFor();
@@ -177,6 +177,18 @@ test("a signed Stripe payment shows up live in the event feed and in conversions
   assert.ok((await row.innerText()).includes("Browser Partner"));
   await row.getByRole("link").click();
   await admin.getByRole("heading", { name: "Sale of $129.00" }).waitFor();
+  // The attribution worker credits it a moment later: the journey, then credits per model.
+  const journey = admin.getByTestId("journey");
+  for (let i = 0; i < 40 && !(await journey.isVisible()); i++) {
+    await admin.waitForTimeout(250);
+    await admin.reload();
+    await admin.getByRole("heading", { name: "Sale of $129.00" }).waitFor();
+  }
+  assert.match(await journey.innerText(), /Click/);
+  const credits = await admin.getByTestId("credits").innerText();
+  assert.match(credits, /last click/i);
+  assert.match(credits, /\$129\.00/);
+  state.conversionUrl = admin.url();
   await shot(admin, "conversion");
 
   await admin.goto(`${server.base}/orders`);
@@ -185,6 +197,43 @@ test("a signed Stripe payment shows up live in the event feed and in conversions
   await admin.goto(`${server.base}/webhooks`);
   await admin.locator("tbody tr", { hasText: `evt_browser_${now}` }).waitFor();
   await shot(admin, "webhooks");
+});
+
+test("an attribution is reverted as fraud from its conversion page", async () => {
+  const click = await fetch(state.link.replace(/^https?:\/\/[^/]+/, server.base), { redirect: "manual" });
+  const cid = new URL(click.headers.get("location")).searchParams.get("alpes_cid");
+  const now = Math.floor(Date.now() / 1000);
+  const answer = await postStripeEvent(server.base, {
+    id: `evt_browser_fraud_${now}`, object: "event", type: "checkout.session.completed", livemode: false, created: now,
+    data: { object: {
+      id: `cs_browser_fraud_${now}`, object: "checkout.session", amount_total: 4900, currency: "usd", payment_status: "paid",
+      payment_intent: `pi_browser_fraud_${now}`, client_reference_id: cid, metadata: { campaign: "browser-spring" },
+    } },
+  });
+  assert.equal(answer.status, 200);
+  const campaignId = state.campaignUrl.split("/").pop();
+  await admin.goto(`${server.base}/conversions?campaign=${campaignId}`);
+  await admin.locator("tbody tr", { hasText: "$49.00" }).getByRole("link").click();
+  await admin.getByRole("heading", { name: "Sale of $49.00" }).waitFor();
+  const revert = admin.getByRole("button", { name: "Revert as fraud" });
+  for (let i = 0; i < 40 && !(await revert.isVisible()); i++) {
+    await admin.waitForTimeout(250);
+    await admin.reload();
+    await admin.getByRole("heading", { name: "Sale of $49.00" }).waitFor();
+  }
+  admin.once("dialog", (d) => d.accept());
+  await revert.click();
+  await admin.locator(".toast", { hasText: "Attribution reverted" }).waitFor();
+  await admin.getByText("Reverted fraud").first().waitFor();
+  assert.ok(await revert.isDisabled());
+});
+
+test("the attribution report compares the models", async () => {
+  await admin.goto(`${server.base}/attribution?by=CAMPAIGN`);
+  await admin.getByRole("heading", { name: "Attribution" }).waitFor();
+  await admin.locator("tbody tr", { hasText: "browser-spring" }).first().waitFor();
+  assert.match(await admin.locator("thead").innerText(), /Markov/i);
+  await shot(admin, "attribution");
 });
 
 test("the affiliate signs in and sees only their own data", async () => {
@@ -205,8 +254,8 @@ test("the affiliate signs in and sees only their own data", async () => {
   await page.goto(`${server.base}/conversions`);
   await page.locator("tbody tr").first().waitFor();
   const rows = await page.locator("tbody tr").allInnerTexts();
-  assert.equal(rows.length, 1, rows.join("\n"));
-  assert.match(rows[0], /\$129\.00/);
+  assert.equal(rows.length, 2, rows.join("\n"));
+  assert.ok(rows.some((r) => /\$129\.00/.test(r)), rows.join("\n"));
   await shot(page, "portal-conversions");
 
   // Admin pages are not theirs: the router sends them home, the API refuses.

@@ -132,13 +132,58 @@ export const ConversionsDoc = graphql(`
   }
 `);
 
+export const CreditFields = graphql(`
+  fragment CreditFields on AttributionCredit {
+    position model weight amount currency channel isCurrent
+    campaign { id code name }
+    affiliate { id code name }
+  }
+`);
+
 export const ConversionDoc = graphql(`
   query Conversion($id: ID!) {
     conversion(id: $id) {
       id externalId type value currency channel status fraudScore occurredAt createdAt
       userId anonymousId clickInteractionId products
+      fraudSignals { code points detail }
       campaign { id code name attributionModel }
       affiliate { id code name }
+      journey {
+        id status model lookbackDays revertedAt createdAt
+        touchpoints {
+          position interactionId occurredAt kind channel source medium isClick
+          campaign { id code name }
+          affiliate { id code name }
+        }
+        credits { ...CreditFields }
+        lastClick: credits(model: LAST_CLICK) { ...CreditFields }
+        firstClick: credits(model: FIRST_CLICK) { ...CreditFields }
+        linear: credits(model: LINEAR) { ...CreditFields }
+        timeDecay: credits(model: TIME_DECAY) { ...CreditFields }
+        positionBased: credits(model: POSITION_BASED) { ...CreditFields }
+        markov: credits(model: MARKOV) { ...CreditFields }
+      }
+    }
+  }
+`);
+
+export const RevertAttributionDoc = graphql(`
+  mutation RevertAttribution($journeyId: ID!) {
+    revertAttribution(journeyId: $journeyId) { id status revertedAt }
+  }
+`);
+
+export const ReattributeConversionDoc = graphql(`
+  mutation ReattributeConversion($id: ID!, $model: AttributionModel, $affiliateId: ID) {
+    reattributeConversion(id: $id, model: $model, affiliateId: $affiliateId) { id status }
+  }
+`);
+
+export const AttributionReportDoc = graphql(`
+  query AttributionReport($model: AttributionModel, $from: DateTime!, $to: DateTime!, $groupBy: AttributionGroupBy!) {
+    attributionReport(model: $model, from: $from, to: $to, groupBy: $groupBy) {
+      from to groupBy models conversions
+      rows { model key name conversions value currency removalEffect }
     }
   }
 `);

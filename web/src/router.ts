@@ -18,6 +18,7 @@ const routes: RouteRecordRaw[] = [
   { path: "/links", component: () => import("./pages/Links.vue"), meta: { roles: ALL, title: "Tracking links" } },
   { path: "/conversions", component: () => import("./pages/Conversions.vue"), meta: { roles: ALL, title: "Conversions" } },
   { path: "/conversions/:id", component: () => import("./pages/ConversionDetail.vue"), meta: { roles: ALL, title: "Conversion" } },
+  { path: "/attribution", component: () => import("./pages/AttributionReport.vue"), meta: { roles: STAFF, title: "Attribution" } },
   { path: "/orders", component: () => import("./pages/Orders.vue"), meta: { roles: STAFF, title: "Orders" } },
   { path: "/webhooks", component: () => import("./pages/WebhookEvents.vue"), meta: { roles: STAFF, title: "Stripe webhooks" } },
   { path: "/events", component: () => import("./pages/LiveFeed.vue"), meta: { roles: ALL, title: "Live events" } },
