@@ -1,6 +1,8 @@
-//! Builds the admin SPA (`web/`) into `web/dist`, which the binary embeds. Runs `npm ci` when
-//! `node_modules` is missing or older than the lock file, then `npm run build` (GraphQL types
-//! generated from `schema.graphql`, type check, Vite bundle). Needs Node.js and npm.
+//! Builds the admin SPA (`web/`) into `web/dist`, which the binary embeds. Installs the locked
+//! packages when `node_modules` is missing or older than the lock file, then `npm run build`
+//! (GraphQL types generated from `schema.graphql`, type check, Vite bundle). Needs Node.js and
+//! npm. `npm install --no-save` rather than `npm ci`: it installs the same locked versions, but
+//! does not refuse a lock file that lists only this platform's optional bundler binaries.
 
 use std::{
     path::{Path, PathBuf},
@@ -28,7 +30,7 @@ fn main() {
     }
     let installed = web.join("node_modules/.package-lock.json");
     if !installed.exists() || mtime(&web.join("package-lock.json")) > mtime(&installed) {
-        npm(&web, &["ci", "--no-audit", "--no-fund", "--loglevel=error"]);
+        npm(&web, &["install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error"]);
     }
     npm(&web, &["run", "build"]);
 }
