@@ -10,9 +10,12 @@ use crate::{
     auth::JwtKeys,
     config::Config,
     db, events, graphql, http,
-    service::{attribution_service, user_service},
+    service::{attribution_service, commission_service, user_service},
     state::AppState,
 };
+
+/// How often calculated commissions are checked against the automatic approval policy.
+const AUTO_APPROVAL_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// A running service's parts, for the binary and for tests.
 pub struct App {
@@ -63,6 +66,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
         None => tokio::spawn(events::relay::run(app.state.clone(), shutdown.clone())),
     };
+    let approvals =
+        tokio::spawn(commission_service::auto_approval_loop(app.state.clone(), AUTO_APPROVAL_EVERY, shutdown.clone()));
     let attribution = tokio::spawn(attribution_service::run(app.state.clone(), shutdown.clone()));
 
     let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
@@ -70,6 +75,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     run_until_shutdown(listener, app.router, shutdown_signal(), shutdown.clone()).await?;
     shutdown.cancel();
     let _ = relay.await;
+    let _ = approvals.await;
     let _ = attribution.await;
     app.state.db.close_by_ref().await.ok();
     tracing::info!("stopped");

@@ -2,6 +2,7 @@
 
 pub mod attribution;
 pub mod code;
+pub mod commission;
 pub mod envelope;
 pub mod fraud;
 pub mod money;

@@ -1,6 +1,7 @@
 mod affiliate;
 mod attribution;
 mod campaign;
+mod commission;
 mod order;
 mod seed;
 mod tracking;
@@ -19,4 +20,5 @@ pub struct Mutation(
     tracking::TrackingMutation,
     order::OrderMutation,
     seed::SeedMutation,
+    commission::CommissionMutation,
 );

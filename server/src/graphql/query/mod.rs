@@ -2,6 +2,7 @@ mod affiliate;
 mod attribution;
 mod campaign;
 mod dashboard;
+mod commission;
 mod order;
 mod tracking;
 mod tracking_link;
@@ -19,4 +20,5 @@ pub struct Query(
     tracking::TrackingQuery,
     order::OrderQuery,
     dashboard::DashboardQuery,
+    commission::CommissionQuery,
 );
