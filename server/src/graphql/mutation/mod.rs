@@ -4,6 +4,7 @@ mod campaign;
 mod commission;
 mod integration;
 mod order;
+mod seed;
 mod tracking;
 mod tracking_link;
 mod user;
@@ -19,6 +20,7 @@ pub struct Mutation(
     tracking_link::TrackingLinkMutation,
     tracking::TrackingMutation,
     order::OrderMutation,
+    seed::SeedMutation,
     commission::CommissionMutation,
     integration::IntegrationMutation,
 );

@@ -6,6 +6,7 @@ pub mod attribution;
 pub mod campaign;
 pub mod commission;
 pub mod connection;
+pub mod dashboard;
 pub mod enums;
 pub mod event;
 pub mod integration;
