@@ -649,6 +649,9 @@ async fn old_purchases_and_orders_without_gclid_are_skipped_and_logged() {
         assert_eq!((rows[0].status.as_str(), rows[0].http_status), ("SKIPPED", None));
         assert!(rows[0].error_message.is_some());
     }
+    let meta_log = &log_rows(&app, "META_CAPI").await[0];
+    assert_eq!(meta_log.request_payload["data"][0]["event_name"], "Purchase", "logged as it would have been sent");
+    assert_no_secrets_logged(&app).await;
 }
 
 /// An app with Pipedrive alone on, and its working stand-in.
@@ -687,6 +690,16 @@ fn a_half_configured_integration_is_refused_at_start() {
     assert!(err.contains("GOOGLE_ADS_CONVERSION_ACTION_ID"), "{err}");
     assert!(!err.contains(GOOGLE_DEV_TOKEN), "{err}");
     let mut config = Config::for_database("sqlite::memory:", std::env::temp_dir());
+    configure(
+        &mut config,
+        &Endpoints { meta: "http://m".into(), google: "http://g".into(), pipedrive: "http://p".into() },
+    );
+    assert!(config.validate().is_ok());
+    let shown = format!("{config:?}");
+    for secret in SECRETS.iter().filter(|s| **s != GOOGLE_ACCESS) {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(shown.contains("meta_capi_access_token: \"<set>\""), "{shown}");
     config.meta_capi_base_url = "ftp://graph".into();
     assert!(config.validate().is_err());
     config.meta_capi_base_url = "https://graph.facebook.com".into();
