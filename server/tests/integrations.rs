@@ -871,3 +871,32 @@ async fn two_replicas_on_one_database_never_send_a_delivery_twice() {
     assert_eq!(requests_to(&pipedrive, "/api/v2/deals").await.len(), orders);
     assert_eq!(first.count("integrations_log").await, 3 * orders as i64, "one attempt each");
 }
+
+#[tokio::test]
+async fn a_rejected_google_token_is_renewed_for_the_next_attempt() {
+    let google = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v21/customers/1234567890:uploadClickConversions"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}})))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&google)
+        .await;
+    google_ok(&google).await;
+    let unused = refused().await;
+    let at = Endpoints { meta: unused.clone(), google: google.uri(), pipedrive: unused };
+    let app = TestApp::with_config(|c| {
+        configure(c, &at);
+        c.meta_capi_pixel_id = None;
+        c.meta_capi_access_token = None;
+        c.pipedrive_api_token = None;
+    })
+    .await;
+    deliver(&app, &checkout("evt_401", "cs_401", chrono::Utc::now().timestamp(), full_metadata())).await;
+    let done = wait_for(&app, Integration::GoogleAds, DeliveryStatus::Succeeded).await;
+    assert_eq!(done.attempts, 2);
+    let rows = log_rows(&app, "GOOGLE_ADS").await;
+    assert_eq!(rows[0].error_message.as_deref(), Some("HTTP 401: Request had invalid authentication credentials."));
+    assert_eq!(requests_to(&google, "/token").await.len(), 2, "a new token after the 401");
+    assert_eq!(app.count("integration_deliveries").await, 1, "only Google Ads is on");
+}
