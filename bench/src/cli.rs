@@ -24,6 +24,8 @@ pub enum Command {
     Stripe(StripeArgs),
     /// In process, one core: the Markov fit over random journeys and the heuristic models on one long journey.
     Attribution(AttributionArgs),
+    /// In process: `commissions(first: 100)` with affiliate, campaign and conversion, on a filled database.
+    Commissions(CommissionsArgs),
     /// The bare axum server measured by `ingest` (started by the harness itself).
     #[command(hide = true)]
     BareServer {
@@ -144,6 +146,34 @@ pub struct AttributionArgs {
     /// Seed of the journey generator.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+
+    /// Exit with status 2 when a target is missed.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CommissionsArgs {
+    /// A PostgreSQL server on which a fresh database `alpes_bench_<random>` is created and dropped.
+    /// Default: SQLite in a temp dir.
+    #[arg(long, value_name = "POSTGRES_URL")]
+    pub database: Option<String>,
+
+    /// Commissions in the database (each with its own conversion).
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(100..=10_000_000))]
+    pub commissions: u32,
+
+    /// Affiliates and campaigns they are spread over.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub affiliates: u32,
+
+    /// Timed queries (after 20 untimed ones).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub runs: u32,
+
+    /// Keep the temporary directory (and PostgreSQL database).
+    #[arg(long)]
+    pub keep: bool,
 
     /// Exit with status 2 when a target is missed.
     #[arg(long)]

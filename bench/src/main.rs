@@ -6,6 +6,7 @@ mod alpes;
 mod attribution;
 mod bare;
 mod cli;
+mod commissions;
 mod crash;
 mod database;
 mod ingest;
@@ -30,6 +31,9 @@ fn main() -> ExitCode {
         Command::Crash(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(crash::run(args)))),
         Command::Stripe(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(stripe::run(args)))),
         Command::Attribution(args) => attribution::run(args),
+        Command::Commissions(args) => {
+            client_runtime().and_then(|rt| rt.block_on(interruptible(commissions::run(args))))
+        }
     };
     outcome.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");

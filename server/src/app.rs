@@ -10,9 +10,12 @@ use crate::{
     auth::JwtKeys,
     config::Config,
     db, events, graphql, http, integrations,
-    service::{attribution_service, user_service},
+    service::{attribution_service, commission_service, user_service},
     state::AppState,
 };
+
+/// How often calculated commissions are checked against the automatic approval policy.
+const AUTO_APPROVAL_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// A running service's parts, for the binary and for tests.
 pub struct App {
@@ -67,6 +70,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
         None => tokio::spawn(events::relay::run(state.clone(), shutdown.clone())),
     };
+    let approvals =
+        tokio::spawn(commission_service::auto_approval_loop(state.clone(), AUTO_APPROVAL_EVERY, shutdown.clone()));
     let attribution = tokio::spawn(attribution_service::run(state.clone(), shutdown.clone()));
 
     let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
@@ -77,6 +82,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // lost: their lease runs out and the next start sends them again.
     workers.stop(http::SHUTDOWN_GRACE).await;
     let _ = relay.await;
+    let _ = approvals.await;
     let _ = attribution.await;
     state.db.close_by_ref().await.ok();
     tracing::info!("stopped");

@@ -150,6 +150,17 @@ pub struct Config {
     #[arg(long, env = "ALPES_NATS_PREFIX", default_value = "alpes", global = true)]
     pub nats_prefix: String,
 
+    /// Approve calculated commissions without a person when the policy below allows it.
+    #[arg(long, env = "ALPES_COMMISSION_AUTO_APPROVE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub commission_auto_approve: bool,
+
+    /// Automatic approval only below this conversion fraud score (0–100).
+    #[arg(long, env = "ALPES_COMMISSION_AUTO_APPROVE_MAX_FRAUD_SCORE", default_value_t = 30, global = true)]
+    pub commission_auto_approve_max_fraud_score: i32,
+
+    /// Days after a conversion before its commission may be approved automatically (refund window).
+    #[arg(long, env = "ALPES_COMMISSION_HOLDING_DAYS", default_value_t = 30, global = true)]
+    pub commission_holding_days: i64,
     #[command(flatten)]
     pub attribution: AttributionSettings,
 }
@@ -300,6 +311,15 @@ impl Config {
             .collect()
     }
 
+    /// The automatic commission approval policy in force.
+    pub fn auto_approval_policy(&self) -> crate::domain::commission::AutoApprovalPolicy {
+        crate::domain::commission::AutoApprovalPolicy {
+            enabled: self.commission_auto_approve,
+            max_fraud_score: self.commission_auto_approve_max_fraud_score,
+            holding: chrono::Duration::days(self.commission_holding_days),
+        }
+    }
+
     /// The base of public links, without a trailing slash.
     pub fn public_base_url(&self) -> String {
         match &self.public_url {
@@ -364,6 +384,18 @@ impl Config {
             ));
         }
         self.integrations()?;
+        if !(0..=100).contains(&self.commission_auto_approve_max_fraud_score) {
+            return Err(AppError::validation(
+                "ALPES_COMMISSION_AUTO_APPROVE_MAX_FRAUD_SCORE",
+                "ALPES_COMMISSION_AUTO_APPROVE_MAX_FRAUD_SCORE must be between 0 and 100",
+            ));
+        }
+        if !(0..=3650).contains(&self.commission_holding_days) {
+            return Err(AppError::validation(
+                "ALPES_COMMISSION_HOLDING_DAYS",
+                "ALPES_COMMISSION_HOLDING_DAYS must be between 0 and 3650",
+            ));
+        }
         if !(1..=24 * 365).contains(&self.token_ttl_hours) {
             return Err(AppError::validation(
                 "ALPES_TOKEN_TTL_HOURS",
@@ -420,6 +452,9 @@ impl Config {
             integration_timeout_ms: 10_000,
             nats_url: None,
             nats_prefix: "alpes".into(),
+            commission_auto_approve: true,
+            commission_auto_approve_max_fraud_score: 30,
+            commission_holding_days: 30,
             attribution: AttributionSettings::default(),
         }
     }

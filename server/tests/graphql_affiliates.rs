@@ -217,13 +217,5 @@ async fn lists_page_filter_and_search() {
 }
 
 async fn event_types(app: &TestApp) -> Vec<String> {
-    use sea_orm::{EntityTrait, QueryOrder};
-    entity::outbox_events::Entity::find()
-        .order_by_asc(entity::outbox_events::Column::Seq)
-        .all(app.db())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event_type)
-        .collect()
+    support::event_types(app, None).await
 }

@@ -3,6 +3,7 @@
 pub mod attribution;
 pub mod backoff;
 pub mod code;
+pub mod commission;
 pub mod envelope;
 pub mod fraud;
 pub mod money;

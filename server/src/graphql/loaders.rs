@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 
 use async_graphql::{dataloader::DataLoader, dataloader::Loader, Context};
-use entity::{affiliates, campaigns, journeys, tracking_links};
+use entity::{affiliates, campaigns, conversions, journeys, tracking_links};
 use uuid::Uuid;
 
 use crate::{
     auth::Caller,
     error::AppError,
-    service::{affiliate_service, attribution_service, campaign_service, tracking_link_service},
+    service::{affiliate_service, attribution_service, campaign_service, tracking_link_service, tracking_service},
     state::AppState,
 };
 
@@ -31,6 +31,7 @@ pub struct RequestLoaders {
     pub campaign: DataLoader<CampaignLoader>,
     pub links: DataLoader<TrackingLinkLoader>,
     pub journeys: DataLoader<JourneyLoader>,
+    pub conversion: DataLoader<ConversionLoader>,
 }
 
 impl RequestLoaders {
@@ -40,7 +41,8 @@ impl RequestLoaders {
             affiliate: DataLoader::new(AffiliateLoader(scope.clone()), tokio::spawn),
             campaign: DataLoader::new(CampaignLoader(scope.clone()), tokio::spawn),
             links: DataLoader::new(TrackingLinkLoader(scope.clone()), tokio::spawn),
-            journeys: DataLoader::new(JourneyLoader(scope), tokio::spawn),
+            journeys: DataLoader::new(JourneyLoader(scope.clone()), tokio::spawn),
+            conversion: DataLoader::new(ConversionLoader(scope), tokio::spawn),
         }
     }
 }
@@ -50,6 +52,14 @@ impl RequestLoaders {
     pub async fn campaign_of(&self, id: Option<Uuid>) -> Result<Option<campaigns::Model>, async_graphql::Error> {
         match id {
             Some(id) => self.campaign.load_one(id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The conversion of an optional reference, if the caller may see it.
+    pub async fn conversion_of(&self, id: Option<Uuid>) -> Result<Option<conversions::Model>, async_graphql::Error> {
+        match id {
+            Some(id) => self.conversion.load_one(id).await,
             None => Ok(None),
         }
     }
@@ -88,6 +98,17 @@ impl LoaderScope {
 pub struct AffiliateLoader(LoaderScope);
 pub struct CampaignLoader(LoaderScope);
 pub struct TrackingLinkLoader(LoaderScope);
+pub struct ConversionLoader(LoaderScope);
+
+impl Loader<Uuid> for ConversionLoader {
+    type Value = conversions::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = tracking_service::load_conversions(&self.0.state.db, self.0.caller()?, keys).await?;
+        Ok(rows.into_iter().map(|m| (m.id, m)).collect())
+    }
+}
 /// Journeys by conversion; the conversions were loaded with the caller's rights.
 pub struct JourneyLoader(LoaderScope);
 

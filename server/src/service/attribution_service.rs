@@ -35,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::audit::{self, Change};
-use super::outbox;
+use super::{commission_service, outbox};
 use crate::{
     auth::Caller,
     config::AttributionSettings,
@@ -737,6 +737,7 @@ async fn attribute(state: &AppState, conversion: conversions::Model) -> AppResul
         };
         let stored = store_credits(&txn, &credit_list, journey.id, conversion.id, now).await?;
         outbox::record_many(&txn, attributed_events(&txn, &journey, &conversion, &stored).await?).await?;
+        commission_service::reserve_for_credits(&txn, &conversion, &stored).await?;
     }
     txn.commit().await?;
     Ok(true)
@@ -804,6 +805,7 @@ pub async fn revert(state: &AppState, caller: &Caller, journey_id: &str) -> AppR
         return Err(AppError::Conflict { field: None, message: "the journey changed meanwhile; try again".into() });
     }
     retire_credits(&txn, journey.id).await?;
+    commission_service::reverse_for_conversion(&txn, journey.conversion_id, "atribución revertida").await?;
     conversions::Entity::update_many()
         .col_expr(conversions::Column::Status, Expr::value(ConversionStatus::Reverted))
         .col_expr(conversions::Column::UpdatedAt, Expr::value(now))
@@ -952,6 +954,10 @@ pub async fn reattribute(
     let conversion_after = active.update(&txn).await?;
     let stored = store_credits(&txn, &list, journey.id, conversion.id, now).await?;
     outbox::record_many(&txn, attributed_events(&txn, &journey_after, &conversion_after, &stored).await?).await?;
+    // The commissions follow the new credits: the old ones canceled (or clawed back once
+    // paid), one reserved per new credit.
+    commission_service::reverse_for_conversion(&txn, conversion.id, "conversión reatribuida").await?;
+    commission_service::reserve_for_credits(&txn, &conversion_after, &stored).await?;
     audit::record(
         &txn,
         caller,

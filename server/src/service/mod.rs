@@ -5,6 +5,7 @@ pub mod affiliate_service;
 pub mod attribution_service;
 pub mod audit;
 pub mod campaign_service;
+pub mod commission_service;
 pub mod integration_service;
 pub mod outbox;
 pub mod stripe_service;

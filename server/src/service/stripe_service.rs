@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{
+    commission_service,
     integration_service::{self, DeliveryPlan},
     outbox, tracking_service, Page, PageRequest,
 };
@@ -518,6 +519,18 @@ async fn refund(txn: &DatabaseTransaction, charge: &Value) -> AppResult<Outcome>
             .filter(conversions::Column::OrderId.eq(order.id))
             .exec(txn)
             .await?;
+    }
+    // The sale's commissions follow the refund in the same transaction: canceled or
+    // clawed back when it is full, shrunk in proportion when it is partial.
+    if let Some(conversion) =
+        conversions::Entity::find().filter(conversions::Column::OrderId.eq(order.id)).one(txn).await?
+    {
+        if full {
+            commission_service::reverse_for_conversion(txn, conversion.id, "reembolso total (Stripe)").await?;
+        } else {
+            let kept = order.amount - refunded;
+            commission_service::adjust_for_refund(txn, conversion.id, kept, "reembolso parcial (Stripe)").await?;
+        }
     }
     outbox::record(txn, order_event(&order, "pedido_reembolsado")).await?;
     Ok(Outcome::Processed)

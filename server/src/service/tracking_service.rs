@@ -938,3 +938,16 @@ pub async fn list_conversions(
     let query = conversions::Entity::find().filter(condition);
     super::newest_first(db, query, conversions::Column::OccurredAt, conversions::Column::Id, page).await
 }
+
+/// Batch lookup for the GraphQL DataLoader: the conversions the caller may see among `ids`.
+pub async fn load_conversions(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    ids: &[Uuid],
+) -> AppResult<Vec<conversions::Model>> {
+    let mut query = conversions::Entity::find().filter(conversions::Column::Id.is_in(ids.iter().copied()));
+    if let Some(own) = caller.affiliate_scope() {
+        query = query.filter(conversions::Column::AffiliateId.eq(own));
+    }
+    Ok(query.all(db).await?)
+}

@@ -30,6 +30,8 @@ pub struct TestApp {
     pub jwt: JwtKeys,
     /// SQL statements run since the counter was last reset.
     pub statements: Arc<AtomicUsize>,
+    /// Their text, for a failing assertion to show.
+    pub statement_log: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 pub fn backend_url() -> Option<String> {
@@ -76,12 +78,19 @@ impl TestApp {
         db::migrate(&conn).await.unwrap_or_else(|e| panic!("migrate: {e}"));
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
-        conn.set_metric_callback(move |_| {
+        let statement_log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = statement_log.clone();
+        conn.set_metric_callback(move |metric| {
             counter.fetch_add(1, Ordering::SeqCst);
+            if let Ok(mut log) = log.lock() {
+                if log.len() < 1000 {
+                    log.push(metric.statement.sql.clone());
+                }
+            }
         });
         let jwt = JwtKeys::from_secret(config.jwt_secret.as_deref().unwrap_or_default().as_bytes());
         let app = App::new(conn, config, jwt.clone());
-        Self { app, url, jwt, statements }
+        Self { app, url, jwt, statements, statement_log }
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -204,6 +213,14 @@ impl TestApp {
 
     pub fn reset_statements(&self) {
         self.statements.store(0, Ordering::SeqCst);
+        if let Ok(mut log) = self.statement_log.lock() {
+            log.clear();
+        }
+    }
+
+    /// The statements run since the last reset (the first 1000).
+    pub fn statements_run(&self) -> Vec<String> {
+        self.statement_log.lock().map(|log| log.clone()).unwrap_or_default()
     }
 
     pub fn statement_count(&self) -> usize {
@@ -264,4 +281,14 @@ pub async fn create_affiliate(app: &TestApp, name: &str, email: &str) -> Value {
 pub async fn create_campaign(app: &TestApp, name: &str) -> Value {
     let data = app.ok(&app.admin(), CREATE_CAMPAIGN, json!({ "input": campaign_input(name) })).await;
     data["createCampaign"].clone()
+}
+
+/// The outbox's event types in order: of one aggregate, or of all.
+pub async fn event_types(app: &TestApp, aggregate: Option<&str>) -> Vec<String> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let mut query = entity::outbox_events::Entity::find().order_by_asc(entity::outbox_events::Column::Seq);
+    if let Some(id) = aggregate {
+        query = query.filter(entity::outbox_events::Column::AggregateId.eq(id));
+    }
+    query.all(app.db()).await.unwrap_or_else(|e| panic!("outbox: {e}")).into_iter().map(|e| e.event_type).collect()
 }

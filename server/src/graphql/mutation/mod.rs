@@ -1,6 +1,7 @@
 mod affiliate;
 mod attribution;
 mod campaign;
+mod commission;
 mod integration;
 mod order;
 mod tracking;
@@ -18,5 +19,6 @@ pub struct Mutation(
     tracking_link::TrackingLinkMutation,
     tracking::TrackingMutation,
     order::OrderMutation,
+    commission::CommissionMutation,
     integration::IntegrationMutation,
 );

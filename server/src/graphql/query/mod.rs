@@ -1,6 +1,7 @@
 mod affiliate;
 mod attribution;
 mod campaign;
+mod commission;
 mod integration;
 mod order;
 mod tracking;
@@ -18,5 +19,6 @@ pub struct Query(
     tracking_link::TrackingLinkQuery,
     tracking::TrackingQuery,
     order::OrderQuery,
+    commission::CommissionQuery,
     integration::IntegrationQuery,
 );

@@ -98,6 +98,15 @@ impl From<AttributionGroupBy> for crate::service::attribution_service::GroupBy {
     }
 }
 mirrored_enum!(
+    /// Where a commission stands: PENDING (reserved at attribution) → CALCULATED → APPROVED → PAID;
+    /// CANCELED (reverted, refunded, fraud) and REJECTED (by a person) end it.
+    CommissionStatus => entity::commissions::CommissionStatus { Pending, Calculated, Approved, Paid, Canceled, Rejected }
+);
+mirrored_enum!(
+    /// Where a payout stands.
+    PayoutStatus => entity::payouts::PayoutStatus { Pending, Paid, Canceled }
+);
+mirrored_enum!(
     /// An outbound platform that receives paid orders.
     Integration => entity::integration_deliveries::Integration { MetaCapi, GoogleAds, Pipedrive }
 );

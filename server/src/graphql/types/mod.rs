@@ -4,6 +4,7 @@
 pub mod affiliate;
 pub mod attribution;
 pub mod campaign;
+pub mod commission;
 pub mod connection;
 pub mod enums;
 pub mod event;

@@ -2,6 +2,7 @@
 
 pub mod affiliates;
 pub mod campaigns;
+pub mod commissions;
 
 use axum::{
     extract::{rejection::JsonRejection, FromRequest, FromRequestParts, Request},
@@ -15,7 +16,7 @@ use super::HttpState;
 use crate::error::AppError;
 
 pub fn router() -> Router<HttpState> {
-    Router::new().merge(affiliates::router()).merge(campaigns::router())
+    Router::new().merge(affiliates::router()).merge(campaigns::router()).merge(commissions::router())
 }
 
 /// A JSON body whose errors are answered in our error format (400 VALIDATION, 413).

@@ -1,0 +1,1096 @@
+//! Commissions and payouts: rules, audited lifecycle, optimistic concurrency, reversals
+//! and clawbacks, payouts, reports, events, and the affiliate-only view.
+
+mod support;
+
+use std::time::Duration;
+
+use alpes::{
+    auth::{Caller, Role},
+    graphql,
+    service::{attribution_service, commission_service},
+};
+use axum::{
+    body::Body,
+    http::{Request, StatusCode},
+};
+use chrono::Utc;
+use entity::{attribution_credits, commissions, conversions, journeys, outbox_events};
+use futures::StreamExt;
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde_json::{json, Value};
+use support::{create_affiliate, create_campaign, TestApp};
+use uuid::Uuid;
+
+const COMMISSION_FIELDS: &str = "id status type baseAmount rate amount currency rateSource version affiliateId \
+    campaignId conversionId payoutId adjustsCommissionId approvalLevel approvalPolicy approvalComments cancelReason";
+
+fn create_q() -> String {
+    format!("mutation($input: CreateCommissionInput!) {{ createCommission(input: $input) {{ {COMMISSION_FIELDS} }} }}")
+}
+
+async fn new_commission(app: &TestApp, input: Value) -> Value {
+    app.ok(&app.admin(), &create_q(), json!({ "input": input })).await["createCommission"].clone()
+}
+
+async fn calculate(app: &TestApp, id: &Value) -> Value {
+    let q = format!("mutation($id: ID!) {{ calculateCommission(id: $id) {{ {COMMISSION_FIELDS} }} }}");
+    app.ok(&app.admin(), &q, json!({ "id": id })).await["calculateCommission"].clone()
+}
+
+async fn approve(app: &TestApp, id: &Value) -> Value {
+    let q = format!("mutation($id: ID!) {{ approveCommission(id: $id) {{ {COMMISSION_FIELDS} }} }}");
+    app.ok(&app.admin(), &q, json!({ "id": id })).await["approveCommission"].clone()
+}
+
+fn uuid(value: &Value) -> Uuid {
+    value.as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("not an id: {value}"))
+}
+
+/// A conversion stored as tracking would store it.
+async fn conversion(app: &TestApp, value: Decimal, currency: &str, affiliate: Option<Uuid>) -> conversions::Model {
+    let now = Utc::now();
+    conversions::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        external_id: Set(Some(format!("conv-{}", Uuid::new_v4().simple()))),
+        order_id: Set(None),
+        interaction_id: Set(None),
+        conversion_type: Set(conversions::ConversionType::Sale),
+        value: Set(value),
+        currency: Set(currency.into()),
+        channel: Set(Some("web".into())),
+        campaign_id: Set(None),
+        affiliate_id: Set(affiliate),
+        user_id: Set(None),
+        anonymous_id: Set(None),
+        customer_email_hash: Set(None),
+        customer: Set(json!({})),
+        products: Set(json!([])),
+        metadata: Set(json!({})),
+        status: Set(conversions::ConversionStatus::Attributed),
+        fraud_score: Set(10),
+        fraud_signals: Set(json!([])),
+        occurred_at: Set(now),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(app.db())
+    .await
+    .unwrap()
+}
+
+async fn events_of(app: &TestApp, aggregate: &Value) -> Vec<String> {
+    support::event_types(app, aggregate.as_str()).await
+}
+
+async fn audit_actions(app: &TestApp, id: &Value) -> Vec<(String, Value, Value)> {
+    entity::audit_log::Entity::find()
+        .filter(entity::audit_log::Column::EntityId.eq(id.as_str().unwrap()))
+        .order_by_asc(entity::audit_log::Column::CreatedAt)
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| {
+            (
+                a.action,
+                a.before.map(|b| b["status"].clone()).unwrap_or(Value::Null),
+                a.after.map(|b| b["status"].clone()).unwrap_or(Value::Null),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_seed_case_create_calculate_approve_over_rest_with_events_and_audit() {
+    let app = TestApp::new().await;
+    let affiliate = create_affiliate(&app, "María González", "maria@example.com").await;
+    let campaign = create_campaign(&app, "Black Friday").await;
+    let conv = conversion(&app, dec!(250000), "COP", Some(uuid(&affiliate["id"]))).await;
+    let token = app.admin();
+    let auth = [("authorization", format!("Bearer {token}"))];
+    let headers: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let body = json!({
+        "afiliado_id": affiliate["code"], "campana_id": campaign["id"], "conversion_id": conv.id,
+        "monto_base": { "valor": 250000.0, "moneda": "COP" }, "tipo_comision": "porcentual", "porcentaje": 15.0,
+        "configuracion": { "aplicar_descuentos": true, "incluir_iva": false }
+    });
+    let (status, _, created) = app.post_json("/api/v1/comisiones", &body.to_string(), [10, 0, 0, 1], &headers).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["estado"], "reservada");
+    assert_eq!(created["monto_base"], json!({ "valor": 250000.0, "moneda": "COP" }));
+    assert_eq!(created["afiliado_id"], affiliate["id"]);
+    let id = created["comision_id"].as_str().unwrap().to_string();
+
+    let calc = format!("/api/v1/comisiones/{id}/calcular");
+    let (status, _, calculated) =
+        app.post_json(&calc, &json!({ "forzar_recalculo": false }).to_string(), [10, 0, 0, 1], &headers).await;
+    assert_eq!(status, StatusCode::OK, "{calculated}");
+    assert_eq!(calculated["estado"], "calculada");
+    assert_eq!(calculated["monto_calculado"], json!(37500.0), "15 % of 250 000 COP");
+
+    let approval = json!({
+        "comentarios": "Comisión aprobada automáticamente",
+        "metadatos_aprobacion": { "nivel_aprobacion": "automatico", "politica_aplicada": "estandar" }
+    });
+    let (status, _, approved) = app
+        .post_json(&format!("/api/v1/comisiones/{id}/aprobar"), &approval.to_string(), [10, 0, 0, 1], &headers)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    assert_eq!(approved["estado"], "aprobada");
+    assert_eq!(approved["metadatos_aprobacion"]["nivel_aprobacion"], "automatico");
+    assert_eq!(approved["metadatos_aprobacion"]["politica_aplicada"], "estandar");
+    assert_eq!(approved["comentarios"], "Comisión aprobada automáticamente");
+
+    // Approving twice is an illegal move, not a silent no-op.
+    let (status, _, again) =
+        app.post_json(&format!("/api/v1/comisiones/{id}/aprobar"), "", [10, 0, 0, 1], &headers).await;
+    assert_eq!((status, again["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("INVALID_TRANSITION")));
+
+    let idv = json!(id);
+    assert_eq!(events_of(&app, &idv).await, ["comision_creada", "comision_calculada", "comision_aprobada"]);
+    let envelope = outbox_events::Entity::find()
+        .filter(outbox_events::Column::EventType.eq("comision_aprobada"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(envelope.topic, "comisiones.eventos");
+    let p = &envelope.payload;
+    assert_eq!(p["tipo_evento"], "comision_aprobada");
+    assert_eq!(p["comision_id"], idv);
+    assert_eq!(p["afiliado_id"], affiliate["id"]);
+    assert_eq!(p["campana_id"], campaign["id"]);
+    assert_eq!(p["conversion_id"], json!(conv.id));
+    assert_eq!(p["datos_comision"]["monto_calculado"], json!(37500.0));
+    assert_eq!(p["datos_comision"]["moneda"], "COP");
+    assert_eq!(p["datos_comision"]["estado"], "aprobada");
+    assert_eq!(p["datos_comision"]["tipo_comision"], "porcentual");
+    assert_eq!(p["metadatos"], json!({ "version": "1.0", "origen": "marketing-service", "modulo": "comisiones" }));
+    assert!(p["evento_id"].is_string() && p["fecha_evento"].is_string());
+
+    let audit = audit_actions(&app, &idv).await;
+    assert_eq!(
+        audit,
+        vec![
+            ("commission.create".into(), Value::Null, json!("PENDING")),
+            ("commission.calculate".into(), json!("PENDING"), json!("CALCULATED")),
+            ("commission.approve".into(), json!("CALCULATED"), json!("APPROVED")),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn rates_follow_the_documented_order() {
+    let app = TestApp::new().await;
+    // Premium affiliate (15 % base, 20 % premium) on a campaign with 8 % on sales, 15 % per conversion.
+    let premium = create_affiliate(&app, "Premium", "premium@example.com").await;
+    let campaign = create_campaign(&app, "Campaña").await;
+    let c = new_commission(
+        &app,
+        json!({ "affiliateId": premium["id"], "campaignId": campaign["id"], "baseAmount": "250000", "currency": "COP" }),
+    )
+    .await;
+    let c = calculate(&app, &c["id"]).await;
+    assert_eq!((c["amount"].as_str(), c["rateSource"].as_str()), (Some("50000.00"), Some("comision_premium")));
+
+    // A standard affiliate on the same campaign: the campaign's sale rate.
+    app.ok(
+        &app.admin(),
+        "mutation($i: UpdateAffiliateInput!) { updateAffiliate(input: $i) { id } }",
+        json!({ "i": { "id": premium["id"], "tier": "STANDARD" } }),
+    )
+    .await;
+    let c = new_commission(
+        &app,
+        json!({ "affiliateId": premium["id"], "campaignId": campaign["id"], "baseAmount": "250000", "currency": "COP",
+                "config": { "objetivo_cumplido": true } }),
+    )
+    .await;
+    let c = calculate(&app, &c["id"]).await;
+    // 8 % of 250 000 = 20 000, plus the 25 % target bonus = 25 000.
+    assert_eq!((c["amount"].as_str(), c["rateSource"].as_str()), (Some("25000.00"), Some("comision_venta")));
+    assert_eq!(c["rate"], "8");
+
+    // No campaign: the affiliate's base rate. Rounded once, half-even: 15 % of 0.30 = 0.045 → 0.04.
+    let c =
+        new_commission(&app, json!({ "affiliateId": premium["code"], "baseAmount": "0.30", "currency": "USD" })).await;
+    let c = calculate(&app, &c["id"]).await;
+    assert_eq!((c["amount"].as_str(), c["rateSource"].as_str()), (Some("0.04"), Some("comision_base")));
+
+    // Force recalculates with the rules in force now; without force nothing changes.
+    let before = calculate(&app, &c["id"]).await;
+    assert_eq!(before["version"], c["version"], "calculating twice without force changes nothing");
+    app.ok(
+        &app.admin(),
+        "mutation($i: UpdateAffiliateInput!) { updateAffiliate(input: $i) { id } }",
+        json!({ "i": { "id": premium["id"], "commissionConfig": { "baseRate": "50", "minimumPayout": "0" } } }),
+    )
+    .await;
+    let forced = app
+        .ok(
+            &app.admin(),
+            "mutation($id: ID!) { calculateCommission(id: $id, force: true) { amount version } }",
+            json!({ "id": c["id"] }),
+        )
+        .await;
+    assert_eq!(forced["calculateCommission"]["amount"], "0.15");
+    assert_eq!(forced["calculateCommission"]["version"], json!(c["version"].as_i64().unwrap() + 1));
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_and_changes_nothing() {
+    let app = TestApp::new().await;
+    let affiliate = create_affiliate(&app, "A", "a@example.com").await;
+    let q = create_q();
+    let base = json!({ "affiliateId": affiliate["id"], "baseAmount": "100", "currency": "USD" });
+    let with = |patch: Value| {
+        let mut input = base.clone();
+        for (k, v) in patch.as_object().unwrap() {
+            input[k] = v.clone();
+        }
+        json!({ "input": input })
+    };
+    let cases = [
+        (with(json!({ "rate": "-1" })), "VALIDATION"),
+        (with(json!({ "rate": "100.01" })), "VALIDATION"),
+        (with(json!({ "rate": "1000000" })), "VALIDATION"),
+        (with(json!({ "type": "FLAT" })), "VALIDATION"),
+        (with(json!({ "baseAmount": "-5" })), "VALIDATION"),
+        (with(json!({ "baseAmount": "1.001" })), "VALIDATION"),
+        (with(json!({ "currency": "XXX" })), "VALIDATION"),
+        (with(json!({ "affiliateId": "nobody" })), "NOT_FOUND"),
+        (with(json!({ "campaignId": Uuid::new_v4() })), "NOT_FOUND"),
+        (with(json!({ "conversionId": Uuid::new_v4() })), "NOT_FOUND"),
+        (with(json!({ "conversionId": "not-a-uuid" })), "VALIDATION"),
+        (with(json!({ "config": [1, 2] })), "VALIDATION"),
+    ];
+    for (vars, code) in cases {
+        assert_eq!(app.error_code(Some(&app.admin()), &q, vars.clone()).await, code, "{vars}");
+    }
+    assert_eq!(app.count("commissions").await, 0);
+    assert_eq!(app.count("audit_log").await, 1, "only the affiliate's creation");
+
+    // Moves: unknown ids, illegal transitions, an empty reason.
+    let c = new_commission(&app, base.clone()).await;
+    let admin = app.admin();
+    let approve_q = "mutation($id: ID!) { approveCommission(id: $id) { id } }";
+    assert_eq!(app.error_code(Some(&admin), approve_q, json!({ "id": Uuid::new_v4() })).await, "NOT_FOUND");
+    assert_eq!(app.error_code(Some(&admin), approve_q, json!({ "id": "x" })).await, "VALIDATION");
+    assert_eq!(app.error_code(Some(&admin), approve_q, json!({ "id": c["id"] })).await, "INVALID_TRANSITION");
+    let reject_q =
+        "mutation($id: ID!, $r: String!) { rejectCommission(id: $id, reason: $r) { status rejectionReason } }";
+    assert_eq!(app.error_code(Some(&admin), reject_q, json!({ "id": c["id"], "r": "  " })).await, "VALIDATION");
+    let rejected = app.ok(&admin, reject_q, json!({ "id": c["id"], "r": "duplicada" })).await;
+    assert_eq!(rejected["rejectCommission"]["status"], "REJECTED");
+    let calc_q = "mutation($id: ID!) { calculateCommission(id: $id, force: true) { id } }";
+    assert_eq!(app.error_code(Some(&admin), calc_q, json!({ "id": c["id"] })).await, "INVALID_TRANSITION");
+    let approve_meta = "mutation($id: ID!, $m: JSON) { approveCommission(id: $id, approvalMetadata: $m) { id } }";
+    let c2 = calculate(&app, &new_commission(&app, base.clone()).await["id"]).await;
+    assert_eq!(
+        app.error_code(Some(&admin), approve_meta, json!({ "id": c2["id"], "m": "automatico" })).await,
+        "VALIDATION"
+    );
+    let bulk = "mutation($ids: [ID!]!) { approveCommissions(ids: $ids) { id status } }";
+    // One bad id in a bulk approval: none is approved.
+    assert_eq!(app.error_code(Some(&admin), bulk, json!({ "ids": [c2["id"], c["id"]] })).await, "INVALID_TRANSITION");
+    assert_eq!(app.error_code(Some(&admin), bulk, json!({ "ids": [] })).await, "VALIDATION");
+    assert_eq!(app.error_code(Some(&admin), bulk, json!({ "ids": [c2["id"], c2["id"]] })).await, "VALIDATION");
+    let still =
+        app.ok(&admin, "query($id: ID!) { commission(id: $id) { status version } }", json!({ "id": c2["id"] })).await;
+    assert_eq!(still["commission"]["status"], "CALCULATED");
+    let done = app.ok(&admin, bulk, json!({ "ids": [c2["id"]] })).await;
+    assert_eq!(done["approveCommissions"][0]["status"], "APPROVED");
+
+    // Analysts read, never write.
+    let analyst = app.token(Role::Analyst, None);
+    assert_eq!(app.error_code(Some(&analyst), &q, with(json!({}))).await, "FORBIDDEN");
+
+    // Reports with a period that does not parse.
+    let report = "query($p: String!) { commissionReport(period: $p, groupBy: STATUS) { totals { currency } } }";
+    assert_eq!(app.error_code(Some(&admin), report, json!({ "p": "last month" })).await, "VALIDATION");
+    let (status, _, body) = app.get("/api/v1/comisiones?periodo=ayer", Some(&admin), None).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("periodo")));
+    let (status, _, _) = app.get("/api/v1/comisiones?formato=xml", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_commission_of_a_canceled_conversion_cannot_be_approved() {
+    let app = TestApp::new().await;
+    let affiliate = create_affiliate(&app, "A", "a@example.com").await;
+    let conv = conversion(&app, dec!(100), "COP", None).await;
+    let c = new_commission(&app, json!({ "affiliateId": affiliate["id"], "conversionId": conv.id })).await;
+    assert_eq!(c["baseAmount"], "100.00", "the conversion's value is the base");
+    // The same conversion twice for the same affiliate is a conflict.
+    let dup = app
+        .error_code(
+            Some(&app.admin()),
+            &create_q(),
+            json!({ "input": { "affiliateId": affiliate["id"], "conversionId": conv.id } }),
+        )
+        .await;
+    assert_eq!(dup, "CONFLICT");
+    let c = calculate(&app, &c["id"]).await;
+    let mut active: conversions::ActiveModel = conv.into();
+    active.status = Set(conversions::ConversionStatus::Reverted);
+    active.update(app.db()).await.unwrap();
+    let q = "mutation($id: ID!) { approveCommission(id: $id) { id } }";
+    assert_eq!(app.error_code(Some(&app.admin()), q, json!({ "id": c["id"] })).await, "CONFLICT");
+    let now =
+        app.ok(&app.admin(), "query($id: ID!) { commission(id: $id) { status } }", json!({ "id": c["id"] })).await;
+    assert_eq!(now["commission"]["status"], "CALCULATED");
+}
+
+#[tokio::test]
+async fn two_concurrent_approvals_one_wins_the_other_conflicts() {
+    let app = TestApp::new().await;
+    let affiliate = create_affiliate(&app, "A", "a@example.com").await;
+    let c =
+        new_commission(&app, json!({ "affiliateId": affiliate["id"], "baseAmount": "100", "currency": "USD" })).await;
+    let c = calculate(&app, &c["id"]).await;
+    let q = "mutation($id: ID!, $v: Int) { approveCommission(id: $id, expectedVersion: $v) { status version } }";
+    let vars = json!({ "id": c["id"], "v": c["version"] });
+    let admin = app.admin();
+    let (first, second) =
+        tokio::join!(app.post_graphql(Some(&admin), q, vars.clone()), app.post_graphql(Some(&admin), q, vars.clone()));
+    let codes: Vec<Option<String>> = [&first.1, &second.1]
+        .iter()
+        .map(|b| b["errors"][0]["extensions"]["code"].as_str().map(str::to_owned))
+        .collect();
+    let wins = codes.iter().filter(|c| c.is_none()).count();
+    assert_eq!(wins, 1, "exactly one approval wins: {first:?} {second:?}");
+    assert!(codes.contains(&Some("CONFLICT".into())), "the other is a CONFLICT: {codes:?}");
+    assert_eq!(events_of(&app, &c["id"]).await.iter().filter(|e| *e == "comision_aprobada").count(), 1);
+    let audit = audit_actions(&app, &c["id"]).await;
+    assert_eq!(audit.iter().filter(|a| a.0 == "commission.approve").count(), 1);
+
+    // The same race without a version: the service's own read decides; never two approvals.
+    let c = calculate(
+        &app,
+        &new_commission(&app, json!({ "affiliateId": affiliate["id"], "baseAmount": "5", "currency": "USD" })).await
+            ["id"],
+    )
+    .await;
+    let q = "mutation($id: ID!) { approveCommission(id: $id) { status } }";
+    let vars = json!({ "id": c["id"] });
+    let (a, b) =
+        tokio::join!(app.post_graphql(Some(&admin), q, vars.clone()), app.post_graphql(Some(&admin), q, vars.clone()));
+    let oks = [&a.1, &b.1].iter().filter(|r| r.get("errors").is_none()).count();
+    assert_eq!(oks, 1, "{a:?} {b:?}");
+    for r in [&a.1, &b.1] {
+        if let Some(code) = r["errors"][0]["extensions"]["code"].as_str() {
+            assert!(code == "CONFLICT" || code == "INVALID_TRANSITION", "{r}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn payouts_respect_the_minimum_and_never_pay_a_commission_twice() {
+    let app = TestApp::new().await;
+    // Minimum payout 50 000 COP.
+    let affiliate = create_affiliate(&app, "A", "a@example.com").await;
+    let admin = app.admin();
+    let payout_q = "mutation($a: ID!) { createPayout(affiliateId: $a) { id amount currency status commissionCount commissions { id } } }";
+    assert_eq!(app.error_code(Some(&admin), payout_q, json!({ "a": affiliate["id"] })).await, "VALIDATION");
+
+    let mut ids = Vec::new();
+    for base in ["100000", "99999.99"] {
+        let c = new_commission(
+            &app,
+            json!({ "affiliateId": affiliate["id"], "baseAmount": base, "currency": "COP", "rate": "20" }),
+        )
+        .await;
+        calculate(&app, &c["id"]).await;
+        ids.push(c["id"].clone());
+    }
+    approve(&app, &ids[0]).await;
+    // 20 000.00 approved: below the minimum. Nothing is written.
+    assert_eq!(app.error_code(Some(&admin), payout_q, json!({ "a": affiliate["id"] })).await, "VALIDATION");
+    assert_eq!(app.count("payouts").await, 0);
+    approve(&app, &ids[1]).await;
+    // 20 000.00 + 19 999.998 → 20 000.00 = 40 000.00: still below.
+    assert_eq!(app.error_code(Some(&admin), payout_q, json!({ "a": affiliate["id"] })).await, "VALIDATION");
+    let c = new_commission(
+        &app,
+        json!({ "affiliateId": affiliate["id"], "baseAmount": "50000.05", "currency": "COP", "rate": "20" }),
+    )
+    .await;
+    calculate(&app, &c["id"]).await;
+    approve(&app, &c["id"]).await;
+    let payout = app.ok(&admin, payout_q, json!({ "a": affiliate["code"] })).await["createPayout"].clone();
+    assert_eq!(payout["amount"], "50000.01", "20 000.00 + 20 000.00 + 10 000.01");
+    assert_eq!((payout["status"].as_str(), payout["commissionCount"].as_i64()), (Some("PENDING"), Some(3)));
+    assert_eq!(payout["currency"], "COP");
+    // Nothing left to pay: a second payout is refused.
+    assert_eq!(app.error_code(Some(&admin), payout_q, json!({ "a": affiliate["id"] })).await, "VALIDATION");
+
+    let paid_q =
+        "mutation($id: ID!) { markPayoutPaid(id: $id) { status paidAt commissions { status paidAt payoutId } } }";
+    let paid = app.ok(&admin, paid_q, json!({ "id": payout["id"] })).await["markPayoutPaid"].clone();
+    assert_eq!(paid["status"], "PAID");
+    for c in paid["commissions"].as_array().unwrap() {
+        assert_eq!((c["status"].as_str(), c["payoutId"].as_str()), (Some("PAID"), payout["id"].as_str()));
+    }
+    assert_eq!(app.error_code(Some(&admin), paid_q, json!({ "id": payout["id"] })).await, "INVALID_TRANSITION");
+    assert_eq!(app.error_code(Some(&admin), paid_q, json!({ "id": Uuid::new_v4() })).await, "NOT_FOUND");
+    let pagadas = outbox_events::Entity::find()
+        .filter(outbox_events::Column::EventType.eq("comision_pagada"))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(pagadas.len(), 3);
+    let paid_audit = entity::audit_log::Entity::find()
+        .filter(entity::audit_log::Column::Action.eq("commission.pay"))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(paid_audit.len(), 3);
+}
+
+/// Journey and credits as attribution writes them.
+async fn attribute(
+    app: &TestApp,
+    conv: &conversions::Model,
+    split: &[(Option<Uuid>, Decimal)],
+) -> Vec<attribution_credits::Model> {
+    let now = Utc::now();
+    let journey = journeys::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        conversion_id: Set(conv.id),
+        user_id: Set(None),
+        anonymous_id: Set(Some("anon".into())),
+        model: Set(journeys::AttributionModel::Linear),
+        lookback_days: Set(30),
+        status: Set(journeys::JourneyStatus::Attributed),
+        touchpoints: Set(json!([])),
+        created_at: Set(now),
+        updated_at: Set(now),
+        reverted_at: Set(None),
+    }
+    .insert(app.db())
+    .await
+    .unwrap();
+    let mut credits = Vec::new();
+    for (i, (affiliate, amount)) in split.iter().enumerate() {
+        let credit = attribution_credits::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            journey_id: Set(journey.id),
+            conversion_id: Set(conv.id),
+            interaction_id: Set(None),
+            position: Set(i as i32),
+            campaign_id: Set(None),
+            affiliate_id: Set(*affiliate),
+            channel: Set(Some("affiliate".into())),
+            model: Set(journeys::AttributionModel::Linear),
+            weight: Set(*amount / conv.value),
+            amount: Set(*amount),
+            currency: Set(conv.currency.clone()),
+            is_current: Set(true),
+            created_at: Set(now),
+        }
+        .insert(app.db())
+        .await
+        .unwrap();
+        credits.push(credit);
+    }
+    credits
+}
+
+#[tokio::test]
+async fn credits_reserve_once_and_reversals_cancel_or_claw_back() {
+    let app = TestApp::new().await;
+    let a = create_affiliate(&app, "A", "a@example.com").await;
+    let b = create_affiliate(&app, "B", "b@example.com").await;
+    let (a_id, b_id) = (uuid(&a["id"]), uuid(&b["id"]));
+    let conv = conversion(&app, dec!(300.00), "USD", Some(a_id)).await;
+    let credits =
+        attribute(&app, &conv, &[(Some(a_id), dec!(200.00)), (Some(b_id), dec!(100.00)), (None, dec!(0))]).await;
+
+    let made = commission_service::reserve_for_credits(app.db(), &conv, &credits).await.unwrap();
+    assert_eq!(made.len(), 2, "one per credit naming an affiliate");
+    assert!(made.iter().all(|m| m.status == commissions::CommissionStatus::Pending && m.amount.is_none()));
+    let again = commission_service::reserve_for_credits(app.db(), &conv, &credits).await.unwrap();
+    assert!(again.is_empty(), "a credit already reserved is skipped");
+    assert_eq!(app.count("commissions").await, 2);
+
+    // A's commission goes all the way to paid; B's stays calculated.
+    let a_comm = made.iter().find(|m| m.affiliate_id == a_id).unwrap();
+    let b_comm = made.iter().find(|m| m.affiliate_id == b_id).unwrap();
+    let a_json = json!(a_comm.id);
+    let calc = calculate(&app, &a_json).await;
+    assert_eq!(calc["amount"], "40.00", "premium 20 % of the 200.00 credit");
+    calculate(&app, &json!(b_comm.id)).await;
+    approve(&app, &a_json).await;
+    app.ok(
+        &app.admin(),
+        "mutation($i: UpdateAffiliateInput!) { updateAffiliate(input: $i) { id } }",
+        json!({ "i": { "id": a["id"], "commissionConfig": { "baseRate": "15", "premiumRate": "20", "minimumPayout": "10", "currency": "USD" } } }),
+    )
+    .await;
+    let payout = app
+        .ok(&app.admin(), "mutation($a: ID!) { createPayout(affiliateId: $a) { id amount } }", json!({ "a": a["id"] }))
+        .await["createPayout"]
+        .clone();
+    app.ok(&app.admin(), "mutation($id: ID!) { markPayoutPaid(id: $id) { id } }", json!({ "id": payout["id"] })).await;
+
+    // A partial refund: a third of the sale is returned (100 of 300 kept... 200 kept).
+    commission_service::adjust_for_refund(app.db(), conv.id, dec!(200.00), "reembolso parcial").await.unwrap();
+    let all =
+        commissions::Entity::find().filter(commissions::Column::ConversionId.eq(conv.id)).all(app.db()).await.unwrap();
+    let b_now = all.iter().find(|m| m.id == b_comm.id).unwrap();
+    assert_eq!((b_now.base_amount.normalize(), b_now.amount.map(|a| a.normalize())), (dec!(66.67), Some(dec!(13.33))));
+    let claw: Vec<_> = all.iter().filter(|m| m.adjusts_commission_id == Some(a_comm.id)).collect();
+    assert_eq!(claw.len(), 1);
+    assert_eq!(claw[0].amount.map(|a| a.normalize()), Some(dec!(-13.33)), "40.00 → 26.67 once the refund is kept");
+    assert_eq!(claw[0].status, commissions::CommissionStatus::Approved);
+
+    // The same refund again changes nothing.
+    commission_service::adjust_for_refund(app.db(), conv.id, dec!(200.00), "reembolso parcial").await.unwrap();
+    assert_eq!(app.count("commissions").await, 3);
+
+    // Attribution reverted: the unpaid one is canceled, the paid one clawed back to zero.
+    commission_service::reverse_for_conversion(app.db(), conv.id, "atribución revertida").await.unwrap();
+    let all =
+        commissions::Entity::find().filter(commissions::Column::ConversionId.eq(conv.id)).all(app.db()).await.unwrap();
+    let b_now = all.iter().find(|m| m.id == b_comm.id).unwrap();
+    assert_eq!(b_now.status, commissions::CommissionStatus::Canceled);
+    assert_eq!(b_now.cancel_reason.as_deref(), Some("atribución revertida"));
+    let clawed: Decimal =
+        all.iter().filter(|m| m.adjusts_commission_id == Some(a_comm.id)).filter_map(|m| m.amount).sum();
+    assert_eq!(clawed.normalize(), dec!(-40), "the whole paid 40.00 is taken back, in two steps");
+    // Reverting twice adds nothing.
+    commission_service::reverse_for_conversion(app.db(), conv.id, "atribución revertida").await.unwrap();
+    assert_eq!(app.count("commissions").await, 4);
+    let canceled = outbox_events::Entity::find()
+        .filter(outbox_events::Column::EventType.eq("comision_cancelada"))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(canceled.len(), 1);
+    assert_eq!(canceled[0].payload["datos_comision"]["motivo"], "atribución revertida");
+
+    // The clawbacks are netted against the next payout: a new 100.00 commission → 60.00 paid.
+    let c = new_commission(&app, json!({ "affiliateId": a["id"], "baseAmount": "500", "currency": "USD" })).await;
+    calculate(&app, &c["id"]).await;
+    approve(&app, &c["id"]).await;
+    let next = app
+        .ok(
+            &app.admin(),
+            "mutation($a: ID!) { createPayout(affiliateId: $a) { amount commissionCount } }",
+            json!({ "a": a["id"] }),
+        )
+        .await;
+    assert_eq!(next["createPayout"]["amount"], "60.00");
+    assert_eq!(next["createPayout"]["commissionCount"], 3);
+}
+
+async fn stripe(app: &TestApp, payload: Value) {
+    let (status, body) = app.stripe(&payload).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+fn stripe_event(id: &str, kind: &str, object: Value) -> Value {
+    json!({ "id": id, "object": "event", "type": kind, "livemode": false, "created": Utc::now().timestamp(),
+            "data": { "object": object } })
+}
+
+#[tokio::test]
+async fn from_a_stripe_payment_to_a_paid_payout_and_a_refund_that_claws_back() {
+    let app = TestApp::new().await;
+    let affiliate = create_affiliate(&app, "A", "a@example.com").await;
+    app.ok(
+        &app.admin(),
+        "mutation($i: UpdateAffiliateInput!) { updateAffiliate(input: $i) { id } }",
+        json!({ "i": { "id": affiliate["id"], "commissionConfig": { "baseRate": "15", "premiumRate": "12.5", "minimumPayout": "10", "currency": "USD" } } }),
+    )
+    .await;
+    stripe(
+        &app,
+        stripe_event(
+            "evt_pay",
+            "checkout.session.completed",
+            json!({ "id": "cs_9", "object": "checkout.session", "amount_total": 15075, "currency": "usd",
+                    "payment_status": "paid", "payment_intent": "pi_9", "metadata": { "affiliate": affiliate["code"] } }),
+        ),
+    )
+    .await;
+    let conv = conversions::Entity::find().one(app.db()).await.unwrap().expect("the sale conversion");
+    assert_eq!(conv.value.normalize(), dec!(150.75));
+    let c = new_commission(&app, json!({ "affiliateId": affiliate["id"], "conversionId": conv.id })).await;
+    let c = calculate(&app, &c["id"]).await;
+    assert_eq!(c["amount"], "18.84", "12.5 % of 150.75 = 18.84375 → 18.84");
+    approve(&app, &c["id"]).await;
+    let payout = app
+        .ok(
+            &app.admin(),
+            "mutation($a: ID!) { createPayout(affiliateId: $a) { id amount } }",
+            json!({ "a": affiliate["id"] }),
+        )
+        .await["createPayout"]
+        .clone();
+    assert_eq!(payout["amount"], "18.84");
+    app.ok(&app.admin(), "mutation($id: ID!) { markPayoutPaid(id: $id) { id } }", json!({ "id": payout["id"] })).await;
+
+    let charge = |refunded: i64| {
+        json!({ "id": "ch_9", "object": "charge", "payment_intent": "pi_9", "amount": 15075,
+                "amount_refunded": refunded, "currency": "usd" })
+    };
+    // 50.25 of 150.75 refunded: 100.50 kept → 12.5 % = 12.5625 → 12.56; 18.84 − 12.56 = 6.28 back.
+    stripe(&app, stripe_event("evt_r1", "charge.refunded", charge(5025))).await;
+    let claws = || async {
+        commissions::Entity::find()
+            .filter(commissions::Column::AdjustsCommissionId.is_not_null())
+            .order_by_asc(commissions::Column::CreatedAt)
+            .all(app.db())
+            .await
+            .unwrap()
+    };
+    let first = claws().await;
+    assert_eq!(first.iter().map(|m| m.amount.unwrap().normalize()).collect::<Vec<_>>(), vec![dec!(-6.28)]);
+    // The same Stripe event again: processed once.
+    stripe(&app, stripe_event("evt_r1", "charge.refunded", charge(5025))).await;
+    assert_eq!(claws().await.len(), 1);
+    // Then the rest: everything still kept (12.56) comes back.
+    stripe(&app, stripe_event("evt_r2", "charge.refunded", charge(15075))).await;
+    let all = claws().await;
+    let total: Decimal = all.iter().filter_map(|m| m.amount).sum();
+    assert_eq!(total.normalize(), dec!(-18.84));
+    assert!(all.iter().all(|m| m.status == commissions::CommissionStatus::Approved && m.payout_id.is_none()));
+    let created = outbox_events::Entity::find()
+        .filter(outbox_events::Column::EventType.eq("comision_creada"))
+        .filter(outbox_events::Column::AggregateId.eq(all[1].id.to_string()))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(created.payload["datos_comision"]["ajusta_comision_id"], c["id"]);
+    assert_eq!(created.payload["datos_comision"]["monto_calculado"], json!(-12.56));
+}
+
+#[tokio::test]
+async fn reports_total_per_currency_and_export_csv() {
+    let app = TestApp::new().await;
+    let a = create_affiliate(&app, "A", "a@example.com").await;
+    let b = create_affiliate(&app, "B", "b@example.com").await;
+    let campaign = create_campaign(&app, "Verano").await;
+    for (aff, base, currency) in [(&a, "100", "USD"), (&a, "200", "USD"), (&b, "1000", "COP"), (&b, "50", "USD")] {
+        let c = new_commission(
+            &app,
+            json!({ "affiliateId": aff["id"], "campaignId": campaign["id"], "baseAmount": base, "currency": currency, "rate": "10" }),
+        )
+        .await;
+        calculate(&app, &c["id"]).await;
+    }
+    let first = app.ok(&app.admin(), "{ commissions(first: 1) { edges { node { id } } } }", json!({})).await;
+    approve(&app, &first["commissions"]["edges"][0]["node"]["id"]).await;
+
+    let q = "query($g: CommissionGroupBy!) { commissionReport(period: \"30d\", groupBy: $g) {
+        rows { key name currency count amount approvedAmount } totals { currency count amount approvedAmount } } }";
+    let by_aff = app.ok(&app.admin(), q, json!({ "g": "AFFILIATE" })).await["commissionReport"].clone();
+    assert_eq!(
+        by_aff["totals"],
+        json!([
+            { "currency": "COP", "count": 1, "amount": "100.00", "approvedAmount": "0.00" },
+            { "currency": "USD", "count": 3, "amount": "35.00", "approvedAmount": "5.00" }
+        ]),
+        "never summed across currencies"
+    );
+    let rows = by_aff["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "B has a COP row and a USD row: {rows:?}");
+    assert!(rows.iter().any(|r| r["key"] == a["code"] && r["currency"] == "USD" && r["amount"] == "30.00"));
+    let by_status = app.ok(&app.admin(), q, json!({ "g": "STATUS" })).await["commissionReport"].clone();
+    let keys: Vec<&str> = by_status["rows"].as_array().unwrap().iter().map(|r| r["key"].as_str().unwrap()).collect();
+    assert!(keys.contains(&"APPROVED") && keys.contains(&"CALCULATED"), "{keys:?}");
+    let by_campaign = app.ok(&app.admin(), q, json!({ "g": "CAMPAIGN" })).await["commissionReport"].clone();
+    assert!(by_campaign["rows"].as_array().unwrap().iter().all(|r| r["key"] == campaign["code"]));
+
+    let admin = app.admin();
+    let (status, headers, _) = app.get("/api/v1/comisiones?formato=csv", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let csv = csv_text(&app, "/api/v1/comisiones?formato=csv", &admin).await;
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some(commission_service::CSV_HEADER));
+    assert_eq!(
+        commission_service::CSV_HEADER,
+        "comision_id,afiliado_id,campana_id,conversion_id,pago_id,ajusta_comision_id,tipo_comision,monto_base,porcentaje,monto_calculado,moneda,estado,fecha_creacion,fecha_aprobacion,fecha_pago",
+        "the header is a contract"
+    );
+    assert_eq!(lines.count(), 4);
+    let csv = csv_text(
+        &app,
+        &format!("/api/v1/comisiones?afiliado_id={}&formato=csv&estado=calculada", a["code"].as_str().unwrap()),
+        &admin,
+    )
+    .await;
+    assert!(csv.lines().skip(1).all(|l| l.contains(a["id"].as_str().unwrap()) && l.contains(",calculada,")), "{csv}");
+
+    let (status, _, json_report) =
+        app.get("/api/v1/comisiones/reportes?periodo=30d&formato=json", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        json_report["totales"][0],
+        json!({ "moneda": "COP", "cantidad": 1, "monto": 100.0, "monto_aprobado": 0.0, "monto_pagado": 0.0 })
+    );
+    let report_csv =
+        csv_text(&app, "/api/v1/comisiones/reportes?periodo=30d&formato=csv&agrupar_por=estado", &admin).await;
+    assert_eq!(report_csv.lines().next(), Some(commission_service::REPORT_CSV_HEADER));
+    assert!(report_csv.contains("TOTAL,,USD,3,35.00,5.00,0.00"), "{report_csv}");
+}
+
+async fn csv_text(app: &TestApp, uri: &str, token: &str) -> String {
+    let request = Request::get(uri).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap();
+    let response = tower::ServiceExt::oneshot(app.app.router.clone(), request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn an_affiliate_sees_only_its_own_commissions_everywhere() {
+    let app = TestApp::new().await;
+    let a = create_affiliate(&app, "A", "a@example.com").await;
+    let b = create_affiliate(&app, "B", "b@example.com").await;
+    let mut own = Vec::new();
+    for (aff, base) in [(&a, "100"), (&b, "900"), (&b, "800")] {
+        let c = new_commission(
+            &app,
+            json!({ "affiliateId": aff["id"], "baseAmount": base, "currency": "USD", "rate": "10" }),
+        )
+        .await;
+        calculate(&app, &c["id"]).await;
+        if aff["id"] == a["id"] {
+            own.push(c);
+        }
+    }
+    let theirs = app
+        .ok(
+            &app.admin(),
+            "query($b: ID!) { commissions(filter: { affiliateId: $b }) { edges { node { id } } } }",
+            json!({ "b": b["id"] }),
+        )
+        .await["commissions"]["edges"][0]["node"]["id"]
+        .clone();
+    let token = app.token(Role::Affiliate, Some(uuid(&a["id"])));
+
+    // Lists: own only, and another affiliate's id is refused.
+    let mine = app.ok(&token, "{ commissions { totalCount edges { node { id affiliateId } } } }", json!({})).await;
+    assert_eq!(mine["commissions"]["totalCount"], 1);
+    assert_eq!(mine["commissions"]["edges"][0]["node"]["affiliateId"], a["id"]);
+    let q = "query($b: ID!) { commissions(filter: { affiliateId: $b }) { totalCount } }";
+    assert_eq!(app.error_code(Some(&token), q, json!({ "b": b["id"] })).await, "FORBIDDEN");
+    // One commission: another's is unknown to it.
+    let one = "query($id: ID!) { commission(id: $id) { id } }";
+    assert_eq!(app.error_code(Some(&token), one, json!({ "id": theirs })).await, "NOT_FOUND");
+    assert_eq!(app.ok(&token, one, json!({ "id": own[0]["id"] })).await["commission"]["id"], own[0]["id"]);
+    // Reports: own totals only; another's filter refused.
+    let report = app
+        .ok(
+            &token,
+            "{ commissionReport(period: \"7d\", groupBy: AFFILIATE) { rows { key } totals { amount count } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(report["commissionReport"]["totals"], json!([{ "amount": "10.00", "count": 1 }]));
+    assert_eq!(report["commissionReport"]["rows"][0]["key"], a["code"]);
+    let rq = "query($b: ID!) { commissionReport(period: \"7d\", groupBy: STATUS, filter: { affiliateId: $b }) { rows { key } } }";
+    assert_eq!(app.error_code(Some(&token), rq, json!({ "b": b["id"] })).await, "FORBIDDEN");
+    // Payouts.
+    let pq = "query($b: ID) { payouts(affiliateId: $b) { totalCount } }";
+    assert_eq!(app.error_code(Some(&token), pq, json!({ "b": b["id"] })).await, "FORBIDDEN");
+    assert_eq!(app.ok(&token, pq, json!({ "b": null })).await["payouts"]["totalCount"], 0);
+    // Writes are for admins.
+    let aq = "mutation($id: ID!) { approveCommission(id: $id) { id } }";
+    assert_eq!(app.error_code(Some(&token), aq, json!({ "id": own[0]["id"] })).await, "FORBIDDEN");
+    // REST: list, export and report.
+    let (status, _, body) =
+        app.get(&format!("/api/v1/comisiones?afiliado_id={}", b["id"].as_str().unwrap()), Some(&token), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("FORBIDDEN")));
+    let (_, _, body) =
+        app.get(&format!("/api/v1/comisiones?afiliado_id={}", b["code"].as_str().unwrap()), Some(&token), None).await;
+    assert_eq!(body["error"]["code"], "FORBIDDEN");
+    let (_, _, body) = app.get("/api/v1/comisiones", Some(&token), None).await;
+    assert_eq!(body["total"], 1);
+    let csv = csv_text(&app, "/api/v1/comisiones?formato=csv", &token).await;
+    assert_eq!(csv.lines().count(), 2, "header and its own row: {csv}");
+    assert!(!csv.contains(b["id"].as_str().unwrap()));
+    let (_, _, body) = app.get(&format!("/api/v1/comisiones/{}", theirs.as_str().unwrap()), Some(&token), None).await;
+    assert_eq!(body["error"]["code"], "NOT_FOUND");
+    let (_, _, body) = app.get("/api/v1/comisiones/reportes?periodo=7d", Some(&token), None).await;
+    assert_eq!(
+        body["totales"],
+        json!([{ "moneda": "USD", "cantidad": 1, "monto": 10.0, "monto_aprobado": 0.0, "monto_pagado": 0.0 }])
+    );
+    let (_, _, body) = app
+        .get(
+            &format!("/api/v1/comisiones/reportes?periodo=7d&afiliado_id={}", b["id"].as_str().unwrap()),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(body["error"]["code"], "FORBIDDEN");
+
+    // Subscription: another affiliate's id is refused; its own stream carries only its own events.
+    let state = app.app.state.clone();
+    alpes::events::relay::relay_once(&state).await.unwrap();
+    let caller = Caller { user_id: None, role: Role::Affiliate, affiliate_id: Some(uuid(&a["id"])) };
+    let subscribe = |query: String| {
+        let mut request = async_graphql::Request::new(query);
+        request.data = graphql::request_data(&state, Some(caller.clone()));
+        app.app.schema.execute_stream(request)
+    };
+    let mut refused = subscribe(format!(
+        "subscription {{ commissionUpdated(affiliateId: \"{}\") {{ id }} }}",
+        b["id"].as_str().unwrap()
+    ));
+    let response = refused.next().await.unwrap();
+    assert_eq!(
+        response.errors[0].extensions.as_ref().and_then(|e| e.get("code")).map(|v| v.to_string()),
+        Some("\"FORBIDDEN\"".into())
+    );
+    let mut stream = subscribe("subscription { commissionUpdated { eventType envelope } }".into());
+    assert!(tokio::time::timeout(Duration::from_millis(100), stream.next()).await.is_err(), "nothing yet");
+    approve(&app, &theirs).await;
+    approve(&app, &own[0]["id"]).await;
+    alpes::events::relay::relay_once(&state).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(2), stream.next()).await.unwrap().unwrap();
+    let data = got.data.into_json().unwrap();
+    assert_eq!(data["commissionUpdated"]["eventType"], "comision_aprobada");
+    assert_eq!(data["commissionUpdated"]["envelope"]["afiliado_id"], a["id"]);
+    assert!(tokio::time::timeout(Duration::from_millis(100), stream.next()).await.is_err(), "not B's event");
+}
+
+#[tokio::test]
+async fn automatic_approval_follows_the_policy() {
+    let app = TestApp::with_config(|c| {
+        c.commission_holding_days = 0;
+        c.commission_auto_approve_max_fraud_score = 30;
+    })
+    .await;
+    let a = create_affiliate(&app, "A", "a@example.com").await;
+    let clean = conversion(&app, dec!(100), "USD", None).await;
+    let mut risky = conversion(&app, dec!(100), "USD", None).await;
+    let mut active: conversions::ActiveModel = risky.clone().into();
+    active.fraud_score = Set(80);
+    risky = active.update(app.db()).await.unwrap();
+    let mut ids = Vec::new();
+    for conv in [&clean, &risky] {
+        let c = new_commission(&app, json!({ "affiliateId": a["id"], "conversionId": conv.id })).await;
+        calculate(&app, &c["id"]).await;
+        ids.push(c["id"].clone());
+    }
+    let pending = new_commission(&app, json!({ "affiliateId": a["id"], "baseAmount": "5", "currency": "USD" })).await;
+    let run = app
+        .ok(
+            &app.admin(),
+            "mutation { runCommissionAutoApproval { id status approvalLevel approvalPolicy } }",
+            json!({}),
+        )
+        .await["runCommissionAutoApproval"]
+        .clone();
+    let approved = run.as_array().unwrap();
+    assert_eq!(approved.len(), 1, "{run}");
+    assert_eq!(approved[0]["id"], ids[0], "only the low fraud score");
+    assert_eq!(approved[0]["approvalLevel"], "automatico");
+    assert_eq!(approved[0]["approvalPolicy"], "auto:fraude<30,retencion=0h");
+    let state = app
+        .ok(&app.admin(), "query($id: ID!) { commission(id: $id) { status } }", json!({ "id": pending["id"] }))
+        .await;
+    assert_eq!(state["commission"]["status"], "PENDING");
+
+    // With a holding period, nothing is due yet.
+    let held = TestApp::new().await;
+    let a = create_affiliate(&held, "A", "a@example.com").await;
+    let conv = conversion(&held, dec!(100), "USD", None).await;
+    let c = new_commission(&held, json!({ "affiliateId": a["id"], "conversionId": conv.id })).await;
+    calculate(&held, &c["id"]).await;
+    let run = held.ok(&held.admin(), "mutation { runCommissionAutoApproval { id } }", json!({})).await;
+    assert_eq!(run["runCommissionAutoApproval"], json!([]));
+}
+
+#[tokio::test]
+async fn a_page_of_100_with_its_relations_takes_at_most_5_statements() {
+    let app = TestApp::new().await;
+    let mut affiliates = Vec::new();
+    for i in 0..3 {
+        affiliates.push(uuid(&create_affiliate(&app, &format!("Af {i}"), &format!("a{i}@example.com")).await["id"]));
+    }
+    let mut campaigns = Vec::new();
+    for i in 0..2 {
+        campaigns.push(uuid(&create_campaign(&app, &format!("Camp {i}")).await["id"]));
+    }
+    let now = Utc::now();
+    for i in 0..120 {
+        let conv = conversion(&app, dec!(10), "USD", Some(affiliates[i % 3])).await;
+        commissions::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            conversion_id: Set(Some(conv.id)),
+            credit_id: Set(None),
+            affiliate_id: Set(affiliates[i % 3]),
+            campaign_id: Set(Some(campaigns[i % 2])),
+            payout_id: Set(None),
+            adjusts_commission_id: Set(None),
+            commission_type: Set(commissions::CommissionType::Percentage),
+            base_amount: Set(dec!(10)),
+            rate: Set(Some(dec!(10))),
+            amount: Set(Some(dec!(1))),
+            currency: Set("USD".into()),
+            status: Set(commissions::CommissionStatus::Calculated),
+            config: Set(json!({})),
+            approval_comments: Set(None),
+            approval_level: Set(None),
+            approval_policy: Set(None),
+            approval_metadata: Set(json!({})),
+            rejection_reason: Set(None),
+            cancel_reason: Set(None),
+            calculated_at: Set(Some(now)),
+            approved_at: Set(None),
+            paid_at: Set(None),
+            canceled_at: Set(None),
+            approved_by: Set(None),
+            version: Set(2),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(app.db())
+        .await
+        .unwrap();
+    }
+    let q = "{ commissions(first: 100) { totalCount edges { node { id amount
+        affiliate { id code name } campaign { id code name } conversion { id value currency } } } } }";
+    app.reset_statements();
+    let data = app.ok(&app.admin(), q, json!({})).await;
+    let statements = app.statement_count();
+    let edges = data["commissions"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 100);
+    assert_eq!(data["commissions"]["totalCount"], 120);
+    assert!(edges.iter().all(|e| e["node"]["affiliate"]["id"].is_string()
+        && e["node"]["campaign"]["id"].is_string()
+        && e["node"]["conversion"]["value"] == "10.00"));
+    assert!(statements <= 5, "{statements} statements for one page with its relations: {:#?}", app.statements_run());
+}
+
+#[tokio::test]
+async fn stripe_payment_attributed_commission_calculated_approved_paid_then_refund_claws_back() {
+    let app = TestApp::new().await;
+    let admin = app.admin();
+    // A standard affiliate (10 % base, no premium) on a USD campaign paying 8 % on sales.
+    let affiliate = create_affiliate(&app, "Ana", "ana@example.com").await;
+    app.ok(
+        &admin,
+        "mutation($i: UpdateAffiliateInput!) { updateAffiliate(input: $i) { id } }",
+        json!({ "i": { "id": affiliate["id"], "tier": "STANDARD",
+                       "commissionConfig": { "baseRate": "10", "minimumPayout": "5", "currency": "USD" } } }),
+    )
+    .await;
+    let mut input = support::campaign_input("verano");
+    input["code"] = json!("verano");
+    input["currency"] = json!("USD");
+    app.ok(&admin, support::CREATE_CAMPAIGN, json!({ "input": input })).await;
+    let link = app
+        .ok(
+            &admin,
+            "mutation($i: CreateTrackingLinkInput!) { createTrackingLink(input: $i) { code } }",
+            json!({ "i": { "affiliateId": affiliate["id"], "campaignId": "verano", "destinationUrl": "https://shop.example.com/p" } }),
+        )
+        .await["createTrackingLink"]["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, headers, _) = app.get(&format!("/r/{link}"), None, None).await;
+    assert_eq!(status, StatusCode::FOUND);
+    let click = headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("alpes_cid=").map(|r| r.split(';').next().unwrap_or_default().to_string()))
+        .expect("click cookie");
+
+    // The payment: 150.75 USD through the click.
+    stripe(
+        &app,
+        json!({ "id": "evt_pay", "object": "event", "type": "checkout.session.completed", "livemode": false,
+                "created": Utc::now().timestamp(),
+                "data": { "object": { "id": "cs_e2e", "object": "checkout.session", "amount_total": 15075, "currency": "usd",
+                    "payment_status": "paid", "payment_intent": "pi_e2e", "client_reference_id": click,
+                    "created": Utc::now().timestamp(), "customer_details": { "email": "buyer@example.com" }, "metadata": {} } } }),
+    )
+    .await;
+    // Attribution reserves the commission in its own transaction.
+    assert_eq!(attribution_service::attribute_pending(&app.app.state).await.unwrap(), 1);
+    let list = app
+        .ok(
+            &admin,
+            "{ commissions { totalCount edges { node { id status baseAmount amount creditId campaign { code } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(list["commissions"]["totalCount"], 1);
+    let node = &list["commissions"]["edges"][0]["node"];
+    assert_eq!((node["status"].as_str(), node["baseAmount"].as_str()), (Some("PENDING"), Some("150.75")));
+    assert!(node["creditId"].is_string(), "reserved for the attribution credit");
+    assert_eq!(node["campaign"]["code"], "verano");
+    let id = node["id"].clone();
+
+    // Calculated: 8 % of 150.75 = 12.06; approved; paid in a payout.
+    let c = calculate(&app, &id).await;
+    assert_eq!((c["amount"].as_str(), c["rateSource"].as_str()), (Some("12.06"), Some("comision_venta")));
+    approve(&app, &id).await;
+    let payout = app
+        .ok(
+            &admin,
+            "mutation($a: ID!) { createPayout(affiliateId: $a) { id amount } }",
+            json!({ "a": affiliate["id"] }),
+        )
+        .await["createPayout"]
+        .clone();
+    assert_eq!(payout["amount"], "12.06");
+    let paid = app
+        .ok(
+            &admin,
+            "mutation($id: ID!) { markPayoutPaid(id: $id) { status commissions { status } } }",
+            json!({ "id": payout["id"] }),
+        )
+        .await;
+    assert_eq!(paid["markPayoutPaid"]["commissions"][0]["status"], "PAID");
+
+    // The refund: the whole 12.06 comes back as a clawback for the next payout.
+    stripe(
+        &app,
+        json!({ "id": "evt_refund", "object": "event", "type": "charge.refunded", "livemode": false,
+                "created": Utc::now().timestamp(),
+                "data": { "object": { "id": "ch_e2e", "object": "charge", "payment_intent": "pi_e2e",
+                    "amount": 15075, "amount_refunded": 15075, "currency": "usd" } } }),
+    )
+    .await;
+    let all =
+        app.ok(&admin, "{ commissions { edges { node { id status amount adjustsCommissionId } } } }", json!({})).await;
+    let claw: Vec<&Value> = all["commissions"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["node"])
+        .filter(|n| n["adjustsCommissionId"] == id)
+        .collect();
+    assert_eq!(claw.len(), 1);
+    assert_eq!((claw[0]["status"].as_str(), claw[0]["amount"].as_str()), (Some("APPROVED"), Some("-12.06")));
+
+    // Every step was an event and an audit row.
+    assert_eq!(
+        events_of(&app, &id).await,
+        ["comision_creada", "comision_calculada", "comision_aprobada", "comision_pagada"]
+    );
+    assert_eq!(events_of(&app, &claw[0]["id"]).await, ["comision_creada"]);
+    let steps: Vec<String> = audit_actions(&app, &id).await.into_iter().map(|a| a.0).collect();
+    assert_eq!(steps, ["commission.create", "commission.calculate", "commission.approve", "commission.pay"]);
+    assert_eq!(audit_actions(&app, &claw[0]["id"]).await.len(), 1);
+
+    // Reverting the attribution afterwards takes back nothing more: it is all clawed back.
+    let journey = journeys::Entity::find().one(app.db()).await.unwrap().unwrap();
+    app.ok(&admin, "mutation($id: ID!) { revertAttribution(journeyId: $id) { status } }", json!({ "id": journey.id }))
+        .await;
+    assert_eq!(app.count("commissions").await, 2);
+}
