@@ -7,8 +7,8 @@ use clap::Args;
 use crate::error::AppError;
 
 /// Settings shared by every subcommand. Each one can come from a flag or from the
-/// environment variable named beside it.
-#[derive(Debug, Clone, Args)]
+/// environment variable named beside it. Its `Debug` leaves secrets out.
+#[derive(Clone, Args)]
 pub struct Config {
     /// Database URL: `sqlite://path?mode=rwc` or `postgres://…`. Default: SQLite in the data directory.
     #[arg(long, env = "DATABASE_URL", global = true)]
@@ -264,6 +264,30 @@ impl AttributionSettings {
             ));
         }
         Ok(())
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |value: &Option<String>| if value.is_some() { "<set>" } else { "<unset>" };
+        f.debug_struct("Config")
+            .field("database_url", &self.database_url.as_deref().map(crate::db::redact))
+            .field("data_dir", &self.data_dir)
+            .field("addr", &self.addr)
+            .field("jwt_secret", &set(&self.jwt_secret))
+            .field("admin_email", &self.admin_email)
+            .field("admin_password", &set(&self.admin_password))
+            .field("ip_hash_salt", &set(&self.ip_hash_salt))
+            .field("stripe_webhook_secret", &set(&self.stripe_webhook_secret))
+            .field("nats_url", &self.nats_url)
+            .field("meta_capi_pixel_id", &self.meta_capi_pixel_id)
+            .field("meta_capi_access_token", &set(&self.meta_capi_access_token))
+            .field("google_ads_customer_id", &self.google_ads_customer_id)
+            .field("google_ads_developer_token", &set(&self.google_ads_developer_token))
+            .field("google_ads_client_secret", &set(&self.google_ads_client_secret))
+            .field("google_ads_refresh_token", &set(&self.google_ads_refresh_token))
+            .field("pipedrive_api_token", &set(&self.pipedrive_api_token))
+            .finish_non_exhaustive()
     }
 }
 

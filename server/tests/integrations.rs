@@ -649,6 +649,9 @@ async fn old_purchases_and_orders_without_gclid_are_skipped_and_logged() {
         assert_eq!((rows[0].status.as_str(), rows[0].http_status), ("SKIPPED", None));
         assert!(rows[0].error_message.is_some());
     }
+    let meta_log = &log_rows(&app, "META_CAPI").await[0];
+    assert_eq!(meta_log.request_payload["data"][0]["event_name"], "Purchase", "logged as it would have been sent");
+    assert_no_secrets_logged(&app).await;
 }
 
 /// An app with Pipedrive alone on, and its working stand-in.
@@ -687,6 +690,16 @@ fn a_half_configured_integration_is_refused_at_start() {
     assert!(err.contains("GOOGLE_ADS_CONVERSION_ACTION_ID"), "{err}");
     assert!(!err.contains(GOOGLE_DEV_TOKEN), "{err}");
     let mut config = Config::for_database("sqlite::memory:", std::env::temp_dir());
+    configure(
+        &mut config,
+        &Endpoints { meta: "http://m".into(), google: "http://g".into(), pipedrive: "http://p".into() },
+    );
+    assert!(config.validate().is_ok());
+    let shown = format!("{config:?}");
+    for secret in SECRETS.iter().filter(|s| **s != GOOGLE_ACCESS) {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(shown.contains("meta_capi_access_token: \"<set>\""), "{shown}");
     config.meta_capi_base_url = "ftp://graph".into();
     assert!(config.validate().is_err());
     config.meta_capi_base_url = "https://graph.facebook.com".into();
@@ -857,4 +870,33 @@ async fn two_replicas_on_one_database_never_send_a_delivery_twice() {
     assert_eq!(requests_to(&google, "/v21/customers/1234567890:uploadClickConversions").await.len(), orders);
     assert_eq!(requests_to(&pipedrive, "/api/v2/deals").await.len(), orders);
     assert_eq!(first.count("integrations_log").await, 3 * orders as i64, "one attempt each");
+}
+
+#[tokio::test]
+async fn a_rejected_google_token_is_renewed_for_the_next_attempt() {
+    let google = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v21/customers/1234567890:uploadClickConversions"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}})))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&google)
+        .await;
+    google_ok(&google).await;
+    let unused = refused().await;
+    let at = Endpoints { meta: unused.clone(), google: google.uri(), pipedrive: unused };
+    let app = TestApp::with_config(|c| {
+        configure(c, &at);
+        c.meta_capi_pixel_id = None;
+        c.meta_capi_access_token = None;
+        c.pipedrive_api_token = None;
+    })
+    .await;
+    deliver(&app, &checkout("evt_401", "cs_401", chrono::Utc::now().timestamp(), full_metadata())).await;
+    let done = wait_for(&app, Integration::GoogleAds, DeliveryStatus::Succeeded).await;
+    assert_eq!(done.attempts, 2);
+    let rows = log_rows(&app, "GOOGLE_ADS").await;
+    assert_eq!(rows[0].error_message.as_deref(), Some("HTTP 401: Request had invalid authentication credentials."));
+    assert_eq!(requests_to(&google, "/token").await.len(), 2, "a new token after the 401");
+    assert_eq!(app.count("integration_deliveries").await, 1, "only Google Ads is on");
 }

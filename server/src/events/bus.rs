@@ -59,6 +59,8 @@ pub struct Bus {
     client: async_nats::Client,
     js: jetstream::Context,
     prefix: String,
+    /// Subscribed at connect, so no event published after `connect` returns is missed live.
+    live: std::sync::Mutex<Option<async_nats::Subscriber>>,
 }
 
 impl Bus {
@@ -79,7 +81,11 @@ impl Bus {
         })
         .await
         .map_err(|e| anyhow::anyhow!("cannot create the JetStream stream {}: {e}", stream_name(prefix)))?;
-        Ok(Self { client, js, prefix: prefix.to_string() })
+        let live = client
+            .subscribe(format!("{prefix}.>"))
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot subscribe to {prefix}.> on NATS: {e}"))?;
+        Ok(Self { client, js, prefix: prefix.to_string(), live: std::sync::Mutex::new(Some(live)) })
     }
 
     pub fn subject(&self, topic: &str) -> String {
@@ -179,7 +185,12 @@ pub async fn publish_pending(state: &AppState, bus: &Bus) -> anyhow::Result<usiz
 /// Feeds this replica's live subscribers from the bus.
 async fn listen(state: AppState, bus: std::sync::Arc<Bus>, shutdown: CancellationToken) {
     loop {
-        match bus.client.subscribe(format!("{}.>", bus.prefix)).await {
+        let first = bus.live.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        let subscribed = match first {
+            Some(subscriber) => Ok(subscriber),
+            None => bus.client.subscribe(format!("{}.>", bus.prefix)).await,
+        };
+        match subscribed {
             Ok(mut messages) => loop {
                 tokio::select! {
                     () = shutdown.cancelled() => return,

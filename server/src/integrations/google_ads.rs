@@ -119,7 +119,7 @@ impl GoogleAds {
         if let Some(login) = &s.login_customer_id {
             request = request.header("login-customer-id", login);
         }
-        attempt(body, request, |reply| {
+        let result = attempt(body, request, |reply| {
             if !reply.ok() {
                 return Err(reply.message());
             }
@@ -128,7 +128,12 @@ impl GoogleAds {
                 None => Ok(None),
             }
         })
-        .await
+        .await;
+        if result.http_status == Some(401) {
+            // The cached token was revoked or expired early: the next attempt gets a new one.
+            *self.token.lock().await = None;
+        }
+        result
     }
 }
 

@@ -25,9 +25,18 @@ pub fn fbc(fbclid: &str, seen_at: DateTime<Utc>) -> String {
     format!("fb.1.{}.{}", seen_at.timestamp_millis(), fbclid)
 }
 
-/// The request body without the access token (which is added only when sending), or
-/// why the event is not to be sent.
-pub fn event_body(facts: &OrderFacts, test_event_code: Option<&str>, now: DateTime<Utc>) -> Result<Value, String> {
+/// Why the purchase is not to be sent, if it is too old for Meta.
+pub fn too_old(facts: &OrderFacts, now: DateTime<Utc>) -> Option<String> {
+    (now - facts.purchased_at > MAX_EVENT_AGE).then(|| {
+        format!(
+            "purchase of {} is older than 7 days; Meta does not accept it",
+            facts.purchased_at.format("%Y-%m-%d %H:%M:%S UTC")
+        )
+    })
+}
+
+/// The request body without the access token (which is added only when sending).
+pub fn event_body(facts: &OrderFacts, test_event_code: Option<&str>) -> Value {
     let order = &facts.order;
     let mut user_data = Map::new();
     if let Some(hash) = &order.customer_email_hash {
@@ -65,13 +74,7 @@ pub fn event_body(facts: &OrderFacts, test_event_code: Option<&str>, now: DateTi
     if let Some(code) = test_event_code {
         body["test_event_code"] = json!(code);
     }
-    if now - facts.purchased_at > MAX_EVENT_AGE {
-        return Err(format!(
-            "purchase of {} is older than 7 days; Meta does not accept it",
-            facts.purchased_at.format("%Y-%m-%d %H:%M:%S UTC")
-        ));
-    }
-    Ok(body)
+    body
 }
 
 impl MetaCapi {
@@ -85,10 +88,11 @@ impl MetaCapi {
     }
 
     pub async fn send(&self, facts: &OrderFacts, now: DateTime<Utc>) -> Attempt {
-        let body = match event_body(facts, self.settings.test_event_code.as_deref(), now) {
-            Ok(body) => body,
-            Err(reason) => return Attempt::skipped(Value::Null, reason),
-        };
+        let body = event_body(facts, self.settings.test_event_code.as_deref());
+        if let Some(reason) = too_old(facts, now) {
+            // Logged as it would have been sent.
+            return Attempt::skipped(body, reason);
+        }
         let mut sent = body.clone();
         sent["access_token"] = json!(self.settings.access_token);
         attempt(body, self.http.post(self.url()).json(&sent), |reply| {
@@ -151,7 +155,7 @@ mod tests {
     #[test]
     fn a_purchase_event_has_the_documented_shape() {
         let at = Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).single().unwrap_or_default();
-        let body = event_body(&facts(at), Some("TEST123"), at + Duration::hours(1)).unwrap_or_default();
+        let body = event_body(&facts(at), Some("TEST123"));
         let event = &body["data"][0];
         assert_eq!(event["event_name"], "Purchase");
         assert_eq!(event["event_time"], at.timestamp());
@@ -174,7 +178,11 @@ mod tests {
     #[test]
     fn events_older_than_seven_days_are_not_sent() {
         let at = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().unwrap_or_default();
-        assert!(event_body(&facts(at), None, at + Duration::days(7)).is_ok());
-        assert!(event_body(&facts(at), None, at + Duration::days(7) + Duration::seconds(1)).is_err());
+        assert_eq!(too_old(&facts(at), at + Duration::days(7)), None);
+        let reason = too_old(&facts(at), at + Duration::days(7) + Duration::seconds(1));
+        assert_eq!(
+            reason.as_deref(),
+            Some("purchase of 2026-11-01 00:00:00 UTC is older than 7 days; Meta does not accept it")
+        );
     }
 }
