@@ -1,8 +1,8 @@
 mod affiliate;
 mod attribution;
 mod campaign;
-mod dashboard;
 mod commission;
+mod dashboard;
 mod order;
 mod tracking;
 mod tracking_link;
