@@ -37,6 +37,7 @@ impl axum::extract::FromRef<HttpState> for AppState {
 }
 
 pub fn router(app: AppState, schema: AlpesSchema) -> Router {
+    let metrics = app.metrics.clone();
     let state = HttpState { app, schema };
     Router::new()
         .merge(admin::router())
@@ -48,6 +49,15 @@ pub fn router(app: AppState, schema: AlpesSchema) -> Router {
         .fallback(spa::serve)
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let metrics = metrics.clone();
+            async move {
+                let method = request.method().clone();
+                let response = next.run(request).await;
+                metrics.count_request(method.as_str(), response.status().as_u16());
+                response
+            }
+        }))
         .layer(CatchPanicLayer::custom(|_| {
             AppError::internal(anyhow::anyhow!("a request handler panicked")).into_response()
         }))

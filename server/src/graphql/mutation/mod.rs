@@ -2,6 +2,7 @@ mod affiliate;
 mod attribution;
 mod campaign;
 mod commission;
+mod integration;
 mod order;
 mod seed;
 mod tracking;
@@ -21,4 +22,5 @@ pub struct Mutation(
     order::OrderMutation,
     seed::SeedMutation,
     commission::CommissionMutation,
+    integration::IntegrationMutation,
 );

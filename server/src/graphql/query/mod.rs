@@ -3,6 +3,7 @@ mod attribution;
 mod campaign;
 mod commission;
 mod dashboard;
+mod integration;
 mod order;
 mod tracking;
 mod tracking_link;
@@ -21,4 +22,5 @@ pub struct Query(
     order::OrderQuery,
     dashboard::DashboardQuery,
     commission::CommissionQuery,
+    integration::IntegrationQuery,
 );

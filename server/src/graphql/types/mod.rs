@@ -9,6 +9,7 @@ pub mod connection;
 pub mod dashboard;
 pub mod enums;
 pub mod event;
+pub mod integration;
 pub mod order;
 pub mod tracking;
 pub mod tracking_link;
