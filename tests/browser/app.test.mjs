@@ -269,6 +269,16 @@ test("the attribution report compares the models", async () => {
   await shot(admin, "attribution");
 });
 
+test("integrations: deliveries and the attempt log, switchable and bookmarkable", async () => {
+  await admin.goto(`${server.base}/integrations`);
+  await admin.getByRole("heading", { name: "Integrations" }).waitFor();
+  // No platform is configured on this server, so no delivery was made: an empty state that says why.
+  await admin.getByText("Each paid order gets one per configured integration").waitFor();
+  await admin.getByRole("button", { name: "Log" }).click();
+  await admin.waitForURL(/view=log/);
+  await admin.getByText("No attempts logged yet.").waitFor();
+});
+
 test("the affiliate signs in and sees only their own data", async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   context.setDefaultTimeout(10000);

@@ -307,3 +307,27 @@ export const CreatePayoutDoc = graphql(`
 export const MarkPayoutPaidDoc = graphql(`
   mutation MarkPayoutPaid($id: ID!) { markPayoutPaid(id: $id) { id status paidAt } }
 `);
+
+export const IntegrationDeliveriesDoc = graphql(`
+  query IntegrationDeliveries($filter: IntegrationDeliveryFilter, $first: Int, $after: String) {
+    integrationDeliveries(filter: $filter, first: $first, after: $after) {
+      totalCount
+      nodes { id orderId integration eventKind status attempts maxAttempts nextAttemptAt lastError lastHttpStatus createdAt updatedAt }
+    }
+  }
+`);
+
+export const IntegrationLogDoc = graphql(`
+  query IntegrationLog($filter: IntegrationLogFilter, $first: Int, $after: String) {
+    integrationLog(filter: $filter, first: $first, after: $after) {
+      totalCount
+      nodes { id deliveryId integration referenceId status httpStatus latencyMs requestPayload responsePayload errorMessage createdAt }
+    }
+  }
+`);
+
+export const RetryIntegrationDeliveryDoc = graphql(`
+  mutation RetryIntegrationDelivery($id: ID!) {
+    retryIntegrationDelivery(id: $id) { id status attempts nextAttemptAt }
+  }
+`);

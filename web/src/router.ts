@@ -23,6 +23,7 @@ const routes: RouteRecordRaw[] = [
   { path: "/payouts", component: () => import("./pages/Payouts.vue"), meta: { roles: ALL, title: "Payouts" } },
   { path: "/orders", component: () => import("./pages/Orders.vue"), meta: { roles: STAFF, title: "Orders" } },
   { path: "/webhooks", component: () => import("./pages/WebhookEvents.vue"), meta: { roles: STAFF, title: "Stripe webhooks" } },
+  { path: "/integrations", component: () => import("./pages/Integrations.vue"), meta: { roles: STAFF, title: "Integrations" } },
   { path: "/events", component: () => import("./pages/LiveFeed.vue"), meta: { roles: ALL, title: "Live events" } },
   { path: "/users", component: () => import("./pages/Users.vue"), meta: { roles: ["ADMIN"], title: "Users" } },
   { path: "/:rest(.*)*", component: () => import("./pages/NotFound.vue"), meta: { roles: ALL, title: "Not found" } },
