@@ -118,7 +118,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             let state = crate::state::AppState::new(conn, config, jwt);
             let report = seed_service::seed(&state, &Caller::system(), days).await?;
             println!(
-                "seeded {} days: {} affiliates, {} campaigns, {} links, {} clicks, {} checkouts ({} paid, {} refunded, {} failed) in {} ms",
+                "seeded {} days: {} affiliates, {} campaigns, {} links, {} clicks, {} checkouts ({} paid, {} refunded, {} failed), {} attributed ({} reverted as fraud); commissions {} pending, {} calculated, {} approved, {} rejected; {} payouts ({} paid) in {} ms",
                 report.days,
                 report.affiliates,
                 report.campaigns,
@@ -128,6 +128,14 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 report.paid_orders,
                 report.refunds,
                 report.failed_payments,
+                report.attributed,
+                report.reverted,
+                report.commissions_pending,
+                report.commissions_calculated,
+                report.commissions_approved,
+                report.commissions_rejected,
+                report.payouts,
+                report.payouts_paid,
                 report.elapsed_ms
             );
             Ok(())

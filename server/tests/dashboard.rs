@@ -49,8 +49,9 @@ async fn figures_match_what_was_recorded_and_affiliates_see_only_theirs() {
     assert_eq!(d["conversions"], 2);
     assert_eq!(d["revenue"], "150000.50");
     assert_eq!(d["conversionRate"], 50.0);
-    assert_eq!(d["series"].as_array().map(Vec::len), Some(7));
-    let today = d["series"][6].clone();
+    // Seven days back from now touch eight calendar days.
+    assert_eq!(d["series"].as_array().map(Vec::len), Some(8));
+    let today = d["series"][7].clone();
     assert_eq!((today["clicks"].as_u64(), today["conversions"].as_u64()), (Some(4), Some(2)));
     assert_eq!(d["byCampaign"][0]["key"], code.as_str());
     assert_eq!(d["byCampaign"][0]["name"], "Dash Campaign");

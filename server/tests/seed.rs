@@ -39,6 +39,15 @@ async fn seeding_goes_through_the_services_and_a_second_run_adds() {
     assert_eq!(app.count("orders").await, first["checkouts"].as_i64().unwrap_or(-1));
     // One sale conversion per paid checkout, made by the Stripe webhook handling.
     assert_eq!(app.count("conversions").await, first["paid_orders"].as_i64().unwrap_or(-1));
+    // The attribution credited the sales and reserved their commissions; the lifecycle moved them on.
+    let attributed = first["attributed"].as_i64().unwrap_or(0);
+    assert!(attributed > 0, "{first}");
+    assert_eq!(app.count("journeys").await, attributed);
+    assert_eq!(app.count("journeys WHERE status = 'REVERTED_FRAUD'").await, first["reverted"].as_i64().unwrap_or(-1));
+    assert!(app.count("commissions").await >= attributed - first["reverted"].as_i64().unwrap_or(0), "{first}");
+    let approved_or_paid = app.count("commissions WHERE status IN ('APPROVED', 'PAID')").await;
+    assert_eq!(approved_or_paid, first["commissions_approved"].as_i64().unwrap_or(-1));
+    assert_eq!(app.count("payouts").await, first["payouts"].as_i64().unwrap_or(-1));
     // Every change wrote its domain event.
     assert!(app.count("outbox_events").await > first["clicks"].as_i64().unwrap_or(0));
 

@@ -199,6 +199,39 @@ test("a signed Stripe payment shows up live in the event feed and in conversions
   await shot(admin, "webhooks");
 });
 
+test("its commission is calculated, approved from the list and exported as CSV", async () => {
+  await admin.goto(state.conversionUrl);
+  await admin.getByRole("link", { name: /Commissions of this conversion/ }).click();
+  await admin.waitForURL(/\/commissions\?conversion=/);
+  const row = admin.locator("tbody tr", { hasText: "Browser Partner" });
+  await row.waitFor();
+  assert.equal(await admin.locator("tbody tr").count(), 1);
+  assert.match(await row.innerText(), /Pending/);
+  await row.getByRole("button", { name: "Calculate" }).click();
+  await row.locator(".badge", { hasText: "Calculated" }).waitFor();
+  // 12.5 % of $129.00 is 16.125: rounded half-even, once.
+  assert.match(await row.innerText(), /\$16\.12/);
+  await row.getByRole("checkbox").check();
+  await admin.getByRole("button", { name: "Approve selected (1)" }).click();
+  await row.locator(".badge", { hasText: "Approved" }).waitFor();
+  await admin.locator(".toast", { hasText: "1 commissions approved" }).waitFor();
+
+  const [download] = await Promise.all([admin.waitForEvent("download"), admin.getByRole("button", { name: "Export CSV" }).click()]);
+  const path = await download.path();
+  const csv = (await import("node:fs")).readFileSync(path, "utf8");
+  const lines = csv.trim().split("\n");
+  assert.ok(lines.length >= 2, csv);
+  const conversionId = state.conversionUrl.split("/").pop();
+  assert.ok(lines.some((l) => l.includes(conversionId) && /aprobada|approved/i.test(l)), csv.slice(0, 500));
+
+  await admin.goto(`${server.base}/commissions?status=APPROVED`);
+  await admin.locator("tbody tr").first().waitFor();
+  await shot(admin, "commissions");
+  await admin.goto(`${server.base}/payouts`);
+  await admin.getByRole("heading", { name: "Payouts" }).waitFor();
+  await shot(admin, "payouts");
+});
+
 test("an attribution is reverted as fraud from its conversion page", async () => {
   const click = await fetch(state.link.replace(/^https?:\/\/[^/]+/, server.base), { redirect: "manual" });
   const cid = new URL(click.headers.get("location")).searchParams.get("alpes_cid");
@@ -236,6 +269,16 @@ test("the attribution report compares the models", async () => {
   await shot(admin, "attribution");
 });
 
+test("integrations: deliveries and the attempt log, switchable and bookmarkable", async () => {
+  await admin.goto(`${server.base}/integrations`);
+  await admin.getByRole("heading", { name: "Integrations" }).waitFor();
+  // No platform is configured on this server, so no delivery was made: an empty state that says why.
+  await admin.getByText("Each paid order gets one per configured integration").waitFor();
+  await admin.getByRole("button", { name: "Log" }).click();
+  await admin.waitForURL(/view=log/);
+  await admin.getByText("No attempts logged yet.").waitFor();
+});
+
 test("the affiliate signs in and sees only their own data", async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   context.setDefaultTimeout(10000);
@@ -257,6 +300,13 @@ test("the affiliate signs in and sees only their own data", async () => {
   assert.equal(rows.length, 2, rows.join("\n"));
   assert.ok(rows.some((r) => /\$129\.00/.test(r)), rows.join("\n"));
   await shot(page, "portal-conversions");
+
+  await page.goto(`${server.base}/commissions`);
+  await page.getByRole("heading", { name: "My commissions" }).waitFor();
+  await page.locator("tbody tr").first().waitFor();
+  const commissions = await page.locator("tbody tr").allInnerTexts();
+  assert.ok(commissions.some((r) => /Approved/.test(r) && /\$16\.12/.test(r)), commissions.join("\n"));
+  assert.equal(await page.getByRole("button", { name: /Approve/ }).count(), 0);
 
   // Admin pages are not theirs: the router sends them home, the API refuses.
   await page.goto(`${server.base}/affiliates`);

@@ -249,3 +249,85 @@ export const DashboardDoc = graphql(`
     }
   }
 `);
+
+export const CommissionsDoc = graphql(`
+  query Commissions($filter: CommissionFilter, $first: Int, $after: String) {
+    commissions(filter: $filter, first: $first, after: $after) {
+      totalCount
+      pageInfo { hasNextPage hasPreviousPage }
+      nodes {
+        id status type baseAmount rate amount currency isAdjustment createdAt calculatedAt approvedAt paidAt
+        rejectionReason cancelReason version conversionId payoutId
+        affiliate { id code name }
+        campaign { id code name }
+      }
+    }
+  }
+`);
+
+export const CalculateCommissionDoc = graphql(`
+  mutation CalculateCommission($id: ID!, $force: Boolean!) {
+    calculateCommission(id: $id, force: $force) { id status amount }
+  }
+`);
+
+export const ApproveCommissionDoc = graphql(`
+  mutation ApproveCommission($id: ID!, $comments: String) {
+    approveCommission(id: $id, comments: $comments) { id status }
+  }
+`);
+
+export const ApproveCommissionsDoc = graphql(`
+  mutation ApproveCommissions($ids: [ID!]!) {
+    approveCommissions(ids: $ids) { id status }
+  }
+`);
+
+export const RejectCommissionDoc = graphql(`
+  mutation RejectCommission($id: ID!, $reason: String!) {
+    rejectCommission(id: $id, reason: $reason) { id status }
+  }
+`);
+
+export const PayoutsDoc = graphql(`
+  query Payouts($affiliateId: ID, $status: PayoutStatus, $first: Int, $after: String) {
+    payouts(affiliateId: $affiliateId, status: $status, first: $first, after: $after) {
+      totalCount
+      nodes { id amount currency status commissionCount createdAt paidAt affiliate { id code name } }
+    }
+  }
+`);
+
+export const CreatePayoutDoc = graphql(`
+  mutation CreatePayout($affiliateId: ID!, $currency: String) {
+    createPayout(affiliateId: $affiliateId, currency: $currency) { id amount currency commissionCount }
+  }
+`);
+
+export const MarkPayoutPaidDoc = graphql(`
+  mutation MarkPayoutPaid($id: ID!) { markPayoutPaid(id: $id) { id status paidAt } }
+`);
+
+export const IntegrationDeliveriesDoc = graphql(`
+  query IntegrationDeliveries($filter: IntegrationDeliveryFilter, $first: Int, $after: String) {
+    integrationDeliveries(filter: $filter, first: $first, after: $after) {
+      totalCount
+      nodes { id orderId integration eventKind status attempts maxAttempts nextAttemptAt lastError lastHttpStatus createdAt updatedAt }
+    }
+  }
+`);
+
+export const IntegrationLogDoc = graphql(`
+  query IntegrationLog($filter: IntegrationLogFilter, $first: Int, $after: String) {
+    integrationLog(filter: $filter, first: $first, after: $after) {
+      totalCount
+      nodes { id deliveryId integration referenceId status httpStatus latencyMs requestPayload responsePayload errorMessage createdAt }
+    }
+  }
+`);
+
+export const RetryIntegrationDeliveryDoc = graphql(`
+  mutation RetryIntegrationDelivery($id: ID!) {
+    retryIntegrationDelivery(id: $id) { id status attempts nextAttemptAt }
+  }
+`);

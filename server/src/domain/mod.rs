@@ -7,7 +7,6 @@ pub mod commission;
 pub mod envelope;
 pub mod fraud;
 pub mod money;
-pub mod period;
 pub mod pii;
 pub mod stripe;
 pub mod tracking;

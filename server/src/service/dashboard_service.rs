@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 use crate::{
     auth::Caller,
-    domain::{money::scaled, period::Period},
-    error::AppResult,
+    domain::{commission::Period, money::scaled},
+    error::{AppError, AppResult},
 };
 
 /// One click as the dashboard needs it.
@@ -90,6 +90,24 @@ pub struct BreakdownRow {
 /// Rows a breakdown shows at most (the rest are in the lists).
 pub const BREAKDOWN_ROWS: usize = 10;
 
+/// Longest period the dashboard draws day by day.
+pub const MAX_DAYS: i64 = 366;
+
+/// Every UTC day `[from, to)` touches, oldest first.
+pub fn days_of(period: &Period) -> Vec<NaiveDate> {
+    let mut days = Vec::new();
+    let mut day = period.from.date_naive();
+    let last = (period.to - chrono::Duration::microseconds(1)).date_naive().max(day);
+    while day <= last {
+        days.push(day);
+        match day.succ_opt() {
+            Some(next) => day = next,
+            None => break,
+        }
+    }
+    days
+}
+
 fn counts(status: &ConversionStatus) -> bool {
     !matches!(status, ConversionStatus::Reverted | ConversionStatus::Rejected | ConversionStatus::Refunded)
 }
@@ -100,6 +118,9 @@ pub async fn dashboard(
     period: Period,
     currency: Option<String>,
 ) -> AppResult<Dashboard> {
+    if period.to - period.from > chrono::Duration::days(MAX_DAYS) {
+        return Err(AppError::validation("period", format!("the dashboard covers at most {MAX_DAYS} days")));
+    }
     let own = caller.affiliate_scope();
 
     let mut click_query = interactions::Entity::find()
@@ -208,7 +229,7 @@ pub fn summarise(
     conversions: &[ConversionRow],
     commission_rows: &[(commissions::CommissionStatus, Option<Decimal>, Decimal)],
 ) -> Dashboard {
-    let mut days: BTreeMap<NaiveDate, Tally> = period.days().into_iter().map(|d| (d, Tally::default())).collect();
+    let mut days: BTreeMap<NaiveDate, Tally> = days_of(&period).into_iter().map(|d| (d, Tally::default())).collect();
     let mut campaigns: HashMap<Option<Uuid>, Tally> = HashMap::new();
     let mut channels: HashMap<Option<String>, Tally> = HashMap::new();
     let mut affiliates: HashMap<Option<Uuid>, Tally> = HashMap::new();
@@ -417,6 +438,14 @@ mod tests {
         assert_eq!(approved.map(|b| (b.count, b.amount.to_string())), Some((2, "7.55".to_string())));
         let pending = d.commissions.iter().find(|b| b.status == commissions::CommissionStatus::Pending);
         assert_eq!(pending.map(|b| b.amount.to_string()), Some("10.00".to_string()));
+    }
+
+    #[test]
+    fn days_cover_the_window() {
+        let days = |from: DateTime<Utc>, to: DateTime<Utc>| days_of(&Period { from, to }).len();
+        assert_eq!(days(at(10, 0), at(10, 12)), 1);
+        assert_eq!(days(at(10, 13), at(12, 12)), 3);
+        assert_eq!(days(at(10, 0), at(12, 0)), 2, "the end is excluded");
     }
 
     #[test]

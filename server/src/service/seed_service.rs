@@ -6,16 +6,23 @@
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{affiliates::AffiliateTier, campaigns::AttributionModel};
+use entity::{
+    affiliates::AffiliateTier,
+    campaigns::AttributionModel,
+    commissions::{self, CommissionStatus},
+};
 use futures::future::join_all;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use rust_decimal::Decimal;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{
     affiliate_service::{self, BankDetails, CommissionSettings, Document, NewAffiliate},
+    attribution_service,
     campaign_service::{self, CampaignCommission, NewCampaign},
+    commission_service::{self, Approval},
     stripe_service,
     tracking_link_service::{self, NewTrackingLink},
     tracking_service::{Item, Ref, SessionInput, TouchEvent, TouchInput},
@@ -44,6 +51,16 @@ pub struct SeedReport {
     pub paid_orders: usize,
     pub refunds: usize,
     pub failed_payments: usize,
+    /// Conversions the attribution credited in this run.
+    pub attributed: usize,
+    /// Attributions reverted as fraud (their commissions canceled).
+    pub reverted: usize,
+    pub commissions_pending: usize,
+    pub commissions_calculated: usize,
+    pub commissions_approved: usize,
+    pub commissions_rejected: usize,
+    pub payouts: usize,
+    pub payouts_paid: usize,
     pub elapsed_ms: u128,
 }
 
@@ -435,9 +452,114 @@ pub async fn seed(state: &AppState, caller: &Caller, days: i64) -> AppResult<See
             report.refunds += 1;
         }
     }
+
+    // Attribution and commission reservation, as the worker does them for live traffic.
+    for _ in 0..10_000 {
+        let done = attribution_service::attribute_pending(state).await?;
+        report.attributed += done;
+        if done == 0 {
+            break;
+        }
+    }
+
+    // The commission lifecycle, by age: old ones approved (a few rejected) and mostly paid
+    // out, recent ones calculated, the newest still pending.
+    let affiliate_ids: Vec<Uuid> = affiliates.iter().map(|(a, _)| a.id).collect();
+    let reserved = commissions::Entity::find()
+        .filter(commissions::Column::AffiliateId.is_in(affiliate_ids))
+        .filter(commissions::Column::Status.eq(CommissionStatus::Pending))
+        .order_by_asc(commissions::Column::CreatedAt)
+        .all(&state.db)
+        .await?;
+    let conversion_times: std::collections::HashMap<Uuid, DateTime<Utc>> = entity::conversions::Entity::find()
+        .filter(entity::conversions::Column::Id.is_in(reserved.iter().filter_map(|c| c.conversion_id)))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.occurred_at))
+        .collect();
+    for commission in &reserved {
+        let converted = commission.conversion_id.and_then(|id| conversion_times.get(&id).copied()).unwrap_or(now);
+        let age = now - converted;
+        let roll: f64 = rng.gen();
+        if age > Duration::days(3) && rng.gen_bool(0.03) {
+            // Found to be fraud: the attribution is reverted and its commissions canceled.
+            let journey = entity::journeys::Entity::find()
+                .filter(entity::journeys::Column::ConversionId.eq(commission.conversion_id))
+                .one(&state.db)
+                .await?;
+            if let Some(journey) = journey {
+                if lifecycle(attribution_service::revert(state, caller, &journey.id.to_string()).await)? {
+                    report.reverted += 1;
+                    continue;
+                }
+            }
+        }
+        let (calculate, approve, reject) = if age > Duration::days(14) {
+            (true, roll < 0.92, roll >= 0.96)
+        } else if age > Duration::days(5) {
+            (true, roll < 0.5, roll >= 0.97)
+        } else {
+            (roll < 0.3, false, false)
+        };
+        if !calculate {
+            report.commissions_pending += 1;
+            continue;
+        }
+        if !lifecycle(commission_service::calculate(state, caller, commission.id, false).await)? {
+            continue;
+        }
+        if reject {
+            let reason = "Duplicate order reported by the merchant";
+            if lifecycle(commission_service::reject(state, caller, commission.id, reason).await)? {
+                report.commissions_rejected += 1;
+            }
+        } else if approve {
+            let approval = Approval {
+                comments: Some("Checked against the merchant's order export".into()),
+                metadata: Some(json!({"source": "demo data"})),
+                expected_version: None,
+            };
+            if lifecycle(commission_service::approve(state, caller, commission.id, approval).await)? {
+                report.commissions_approved += 1;
+            }
+        } else {
+            report.commissions_calculated += 1;
+        }
+    }
+    for (affiliate, _) in &affiliates {
+        let currencies: std::collections::BTreeSet<&str> =
+            reserved.iter().filter(|c| c.affiliate_id == affiliate.id).map(|c| c.currency.as_str()).collect();
+        for currency in currencies {
+            let Some(payout) = lifecycle_value(
+                commission_service::create_payout(state, caller, &affiliate.id.to_string(), Some(currency)).await,
+            )?
+            else {
+                continue;
+            };
+            report.payouts += 1;
+            if rng.gen_bool(0.7) && lifecycle(commission_service::mark_payout_paid(state, caller, payout.id).await)? {
+                report.payouts_paid += 1;
+            }
+        }
+    }
     report.elapsed_ms = started.elapsed().as_millis();
     tracing::info!(?report, "demo data seeded");
     Ok(report)
+}
+
+/// A lifecycle step the demo may find impossible (below the minimum payout, held for a
+/// fraud review, already moved): skipped. Anything else stops the run.
+fn lifecycle<T>(result: AppResult<T>) -> AppResult<bool> {
+    lifecycle_value(result).map(|v| v.is_some())
+}
+
+fn lifecycle_value<T>(result: AppResult<T>) -> AppResult<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(AppError::Validation { .. } | AppError::InvalidTransition { .. } | AppError::Conflict { .. }) => Ok(None),
+        Err(other) => Err(other),
+    }
 }
 
 async fn deliver(state: &AppState, id: &str, kind: &str, at: DateTime<Utc>, object: &Value) -> AppResult<()> {
