@@ -1094,3 +1094,46 @@ async fn stripe_payment_attributed_commission_calculated_approved_paid_then_refu
         .await;
     assert_eq!(app.count("commissions").await, 2);
 }
+
+#[tokio::test]
+async fn a_refund_while_the_payout_is_on_its_way_claws_back_and_the_payout_still_pays() {
+    let app = TestApp::new().await;
+    let affiliate = create_affiliate(&app, "A", "a@example.com").await;
+    app.ok(
+        &app.admin(),
+        "mutation($i: UpdateAffiliateInput!) { updateAffiliate(input: $i) { id } }",
+        json!({ "i": { "id": affiliate["id"], "commissionConfig": { "baseRate": "10", "premiumRate": "10", "minimumPayout": "1", "currency": "USD" } } }),
+    )
+    .await;
+    let conv = conversion(&app, dec!(200.00), "USD", Some(uuid(&affiliate["id"]))).await;
+    let c = new_commission(&app, json!({ "affiliateId": affiliate["id"], "conversionId": conv.id })).await;
+    assert_eq!(calculate(&app, &c["id"]).await["amount"], "20.00");
+    approve(&app, &c["id"]).await;
+    let payout = app
+        .ok(
+            &app.admin(),
+            "mutation($a: ID!) { createPayout(affiliateId: $a) { id amount } }",
+            json!({ "a": affiliate["id"] }),
+        )
+        .await["createPayout"]
+        .clone();
+    commission_service::reverse_for_conversion(app.db(), conv.id, "reembolso total").await.unwrap();
+    let paid = app
+        .ok(
+            &app.admin(),
+            "mutation($id: ID!) { markPayoutPaid(id: $id) { status amount commissions { status } } }",
+            json!({ "id": payout["id"] }),
+        )
+        .await["markPayoutPaid"]
+        .clone();
+    assert_eq!((paid["status"].as_str(), paid["amount"].as_str()), (Some("PAID"), Some("20.00")));
+    assert_eq!(paid["commissions"], json!([{ "status": "PAID" }]));
+    let claw = commissions::Entity::find()
+        .filter(commissions::Column::AdjustsCommissionId.is_not_null())
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(claw.len(), 1);
+    assert_eq!(claw[0].amount.map(|a| a.normalize()), Some(dec!(-20)));
+    assert!(claw[0].payout_id.is_none(), "netted in the next payout");
+}

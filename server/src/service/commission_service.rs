@@ -473,7 +473,7 @@ pub async fn reverse_for_conversion<C: ConnectionTrait>(conn: &C, conversion_id:
     let (originals, adjustments) = of_conversion(conn, conversion_id).await?;
     for model in originals {
         let status = Status::from(model.status);
-        if status.is_open() {
+        if unpaid(&model) {
             rules::transition(status, Move::Cancel)?;
             change(conn, &caller, &model, "commission.cancel", "comision_cancelada", |m| {
                 m.status = CommissionStatus::Canceled;
@@ -481,7 +481,7 @@ pub async fn reverse_for_conversion<C: ConnectionTrait>(conn: &C, conversion_id:
                 m.canceled_at = Some(now);
             })
             .await?;
-        } else if status == Status::Paid {
+        } else if committed(&model) {
             let kept = net_paid(&model, &adjustments);
             if kept > Decimal::ZERO {
                 clawback(conn, &caller, &model, -kept, &reason).await?;
@@ -516,8 +516,7 @@ pub async fn adjust_for_refund<C: ConnectionTrait>(
         let original_base = original(&model, "monto_base_original").unwrap_or(model.base_amount);
         let original_amount = original(&model, "monto_calculado_original").or(model.amount);
         let (base, amount) = rules::after_refund(original_base, original_amount, remaining, total, currency);
-        let status = Status::from(model.status);
-        if status.is_open() {
+        if unpaid(&model) {
             if base == model.base_amount && amount == model.amount {
                 continue;
             }
@@ -531,7 +530,7 @@ pub async fn adjust_for_refund<C: ConnectionTrait>(
                 m.amount = amount;
             })
             .await?;
-        } else if status == Status::Paid {
+        } else if committed(&model) {
             let owed = amount.unwrap_or(Decimal::ZERO);
             let kept = net_paid(&model, &adjustments);
             if kept > owed {
@@ -1240,6 +1239,17 @@ async fn of_conversion<C: ConnectionTrait>(
         .all(conn)
         .await?;
     Ok(all.into_iter().partition(|m| m.adjusts_commission_id.is_none()))
+}
+
+/// Not paid and not in a payout: a reversal cancels it, a partial refund shrinks it.
+fn unpaid(model: &commissions::Model) -> bool {
+    Status::from(model.status).is_open() && model.payout_id.is_none()
+}
+
+/// Paid, or in a payout that is on its way: a reversal or refund claws it back instead,
+/// so that the payout's total stays what was promised and the difference is netted later.
+fn committed(model: &commissions::Model) -> bool {
+    model.status == CommissionStatus::Paid || (model.status == CommissionStatus::Approved && model.payout_id.is_some())
 }
 
 /// What the affiliate still keeps of a paid commission: its amount less the clawbacks so far.
