@@ -107,7 +107,7 @@ fn truncate(value: &str, max: usize) -> String {
     value.chars().take(max).collect()
 }
 
-fn text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
+pub(crate) fn text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
     match value {
         Some(v) if v.chars().count() > max => {
             Err(AppError::validation(field, format!("{field} is longer than {max} characters")))
@@ -117,22 +117,22 @@ fn text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<Stri
     }
 }
 
-fn required_id(value: Option<String>, field: &str) -> AppResult<String> {
+pub(crate) fn required_id(value: Option<String>, field: &str) -> AppResult<String> {
     tracking::identifier(value.as_deref(), field)?
         .ok_or_else(|| AppError::validation(field, format!("{field} is required")))
 }
 
-fn given(value: Option<String>, field: &'static str) -> AppResult<Option<Ref>> {
+pub(crate) fn given(value: Option<String>, field: &'static str) -> AppResult<Option<Ref>> {
     Ok(tracking::identifier(value.as_deref(), field)?.map(|value| Ref::Given { value, field }))
 }
 
-fn when(at: Option<DateTime<Utc>>, field: &str) -> AppResult<DateTime<Utc>> {
+pub(crate) fn when(at: Option<DateTime<Utc>>, field: &str) -> AppResult<DateTime<Utc>> {
     let now = Utc::now();
     tracking::event_time(at.unwrap_or(now), now, field)
 }
 
 /// 201 with the stored event; a repeat answers the same body, marked as a replay.
-fn created(receipt: &Receipt, body: Value) -> Response {
+pub(crate) fn created(receipt: &Receipt, body: Value) -> Response {
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if receipt.replayed {
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));

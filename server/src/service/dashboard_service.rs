@@ -122,62 +122,8 @@ pub async fn dashboard(
         return Err(AppError::validation("period", format!("the dashboard covers at most {MAX_DAYS} days")));
     }
     let own = caller.affiliate_scope();
-
-    let mut click_query = interactions::Entity::find()
-        .select_only()
-        .columns([
-            interactions::Column::OccurredAt,
-            interactions::Column::CampaignId,
-            interactions::Column::AffiliateId,
-            interactions::Column::Channel,
-        ])
-        .filter(interactions::Column::Kind.eq(InteractionKind::Click))
-        .filter(interactions::Column::OccurredAt.gte(period.from))
-        .filter(interactions::Column::OccurredAt.lt(period.to));
-    if let Some(own) = own {
-        click_query = click_query.filter(interactions::Column::AffiliateId.eq(own));
-    }
-    let clicks: Vec<ClickRow> = click_query
-        .into_tuple::<(DateTime<Utc>, Option<Uuid>, Option<Uuid>, Option<String>)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|(at, campaign_id, affiliate_id, channel)| ClickRow { at, campaign_id, affiliate_id, channel })
-        .collect();
-
-    let mut conversion_query = conversions::Entity::find()
-        .select_only()
-        .columns([
-            conversions::Column::OccurredAt,
-            conversions::Column::CampaignId,
-            conversions::Column::AffiliateId,
-            conversions::Column::Channel,
-            conversions::Column::Value,
-            conversions::Column::Currency,
-            conversions::Column::Status,
-        ])
-        .filter(conversions::Column::OccurredAt.gte(period.from))
-        .filter(conversions::Column::OccurredAt.lt(period.to));
-    if let Some(own) = own {
-        conversion_query = conversion_query.filter(conversions::Column::AffiliateId.eq(own));
-    }
-    type ConversionTuple =
-        (DateTime<Utc>, Option<Uuid>, Option<Uuid>, Option<String>, Decimal, String, ConversionStatus);
-    let conversions: Vec<ConversionRow> = conversion_query
-        .into_tuple::<ConversionTuple>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|(at, campaign_id, affiliate_id, channel, value, currency, status)| ConversionRow {
-            at,
-            campaign_id,
-            affiliate_id,
-            channel,
-            value,
-            currency,
-            status,
-        })
-        .collect();
+    let clicks = load_clicks(db, own, period, None).await?;
+    let conversions = load_conversions(db, own, period, None).await?;
 
     let currencies = currencies_by_revenue(&conversions);
     let currency = currency
@@ -201,6 +147,162 @@ pub async fn dashboard(
     let mut view = summarise(period, &currency, currencies, &clicks, &conversions, &commission_rows);
     name_rows(db, &mut view).await?;
     Ok(view)
+}
+
+/// The clicks of the period (of one affiliate, of one channel).
+async fn load_clicks(
+    db: &DatabaseConnection,
+    own: Option<Uuid>,
+    period: Period,
+    channel: Option<&str>,
+) -> AppResult<Vec<ClickRow>> {
+    let mut click_query = interactions::Entity::find()
+        .select_only()
+        .columns([
+            interactions::Column::OccurredAt,
+            interactions::Column::CampaignId,
+            interactions::Column::AffiliateId,
+            interactions::Column::Channel,
+        ])
+        .filter(interactions::Column::Kind.eq(InteractionKind::Click))
+        .filter(interactions::Column::OccurredAt.gte(period.from))
+        .filter(interactions::Column::OccurredAt.lt(period.to));
+    if let Some(own) = own {
+        click_query = click_query.filter(interactions::Column::AffiliateId.eq(own));
+    }
+    if let Some(channel) = channel {
+        click_query = click_query.filter(interactions::Column::Channel.eq(channel));
+    }
+    Ok(click_query
+        .into_tuple::<(DateTime<Utc>, Option<Uuid>, Option<Uuid>, Option<String>)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(at, campaign_id, affiliate_id, channel)| ClickRow { at, campaign_id, affiliate_id, channel })
+        .collect())
+}
+
+/// The conversions of the period (of one affiliate, of one channel), whatever their status.
+async fn load_conversions(
+    db: &DatabaseConnection,
+    own: Option<Uuid>,
+    period: Period,
+    channel: Option<&str>,
+) -> AppResult<Vec<ConversionRow>> {
+    let mut conversion_query = conversions::Entity::find()
+        .select_only()
+        .columns([
+            conversions::Column::OccurredAt,
+            conversions::Column::CampaignId,
+            conversions::Column::AffiliateId,
+            conversions::Column::Channel,
+            conversions::Column::Value,
+            conversions::Column::Currency,
+            conversions::Column::Status,
+        ])
+        .filter(conversions::Column::OccurredAt.gte(period.from))
+        .filter(conversions::Column::OccurredAt.lt(period.to));
+    if let Some(own) = own {
+        conversion_query = conversion_query.filter(conversions::Column::AffiliateId.eq(own));
+    }
+    if let Some(channel) = channel {
+        conversion_query = conversion_query.filter(conversions::Column::Channel.eq(channel));
+    }
+    type ConversionTuple =
+        (DateTime<Utc>, Option<Uuid>, Option<Uuid>, Option<String>, Decimal, String, ConversionStatus);
+    Ok(conversion_query
+        .into_tuple::<ConversionTuple>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(at, campaign_id, affiliate_id, channel, value, currency, status)| ConversionRow {
+            at,
+            campaign_id,
+            affiliate_id,
+            channel,
+            value,
+            currency,
+            status,
+        })
+        .collect())
+}
+
+/// Conversion metrics of a period (seed 004 `GET /conversiones/metricas`), optionally of one
+/// channel: clicks, conversions, the rate, and money per currency (never summed across).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversionMetrics {
+    pub period: Period,
+    pub channel: Option<String>,
+    pub clicks: u64,
+    /// Conversions that count (not reverted, rejected or refunded).
+    pub conversions: u64,
+    /// Conversions per 100 clicks; none without clicks.
+    pub conversion_rate: Option<f64>,
+    pub by_currency: Vec<CurrencyTotal>,
+    /// Every conversion of the period by status, those that do not count included.
+    pub by_status: Vec<(ConversionStatus, u64)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurrencyTotal {
+    pub currency: String,
+    pub conversions: u64,
+    pub value: Decimal,
+    /// Value per conversion, rounded half-even to the currency's minor unit.
+    pub average: Decimal,
+}
+
+pub async fn conversion_metrics(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    period: Period,
+    channel: Option<String>,
+) -> AppResult<ConversionMetrics> {
+    let own = caller.affiliate_scope();
+    let channel = channel.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+    let clicks = load_clicks(db, own, period, channel.as_deref()).await?;
+    let rows = load_conversions(db, own, period, channel.as_deref()).await?;
+    Ok(metrics_of(period, channel, clicks.len() as u64, &rows))
+}
+
+/// The pure part of [`conversion_metrics`].
+pub fn metrics_of(period: Period, channel: Option<String>, clicks: u64, rows: &[ConversionRow]) -> ConversionMetrics {
+    let mut per_currency: BTreeMap<String, (u64, Decimal)> = BTreeMap::new();
+    let mut per_status: BTreeMap<String, (ConversionStatus, u64)> = BTreeMap::new();
+    let mut counted = 0;
+    for row in rows {
+        let key = serde_json::to_value(row.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        per_status.entry(key).or_insert((row.status, 0)).1 += 1;
+        if counts(&row.status) {
+            counted += 1;
+            let entry = per_currency.entry(row.currency.clone()).or_default();
+            entry.0 += 1;
+            entry.1 += row.value;
+        }
+    }
+    let by_currency = per_currency
+        .into_iter()
+        .map(|(currency, (n, value))| {
+            let average = crate::domain::money::Currency::parse(&currency, "currency")
+                .map(|c| c.round(value / Decimal::from(n)))
+                .unwrap_or(value / Decimal::from(n));
+            CurrencyTotal {
+                conversions: n,
+                value: scaled(value, &currency),
+                average: scaled(average, &currency),
+                currency,
+            }
+        })
+        .collect();
+    ConversionMetrics {
+        period,
+        channel,
+        clicks,
+        conversions: counted,
+        conversion_rate: (clicks > 0).then(|| counted as f64 * 100.0 / clicks as f64),
+        by_currency,
+        by_status: per_status.into_values().collect(),
+    }
 }
 
 fn currencies_by_revenue(conversions: &[ConversionRow]) -> Vec<String> {

@@ -2,7 +2,10 @@ use async_graphql::{Context, Object};
 
 use crate::{
     domain::commission::parse_period,
-    graphql::{types::dashboard::Dashboard, ContextExt, GqlResult},
+    graphql::{
+        types::dashboard::{ConversionMetrics, Dashboard},
+        ContextExt, GqlResult,
+    },
     service::dashboard_service,
 };
 
@@ -25,5 +28,19 @@ impl DashboardQuery {
         let caller = ctx.caller()?;
         let period = parse_period(&period, chrono::Utc::now(), "period")?;
         Ok(Dashboard(dashboard_service::dashboard(&ctx.state().db, caller, period, currency).await?))
+    }
+
+    /// Conversion metrics of a period (same periods as `dashboard`), optionally of one
+    /// `channel` (seed 004 `GET /api/v1/conversiones/metricas`): clicks, conversions, the
+    /// rate, money per currency and every conversion by status. Affiliates see their own.
+    async fn conversion_metrics(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = "30d")] period: String,
+        channel: Option<String>,
+    ) -> GqlResult<ConversionMetrics> {
+        let caller = ctx.caller()?;
+        let period = parse_period(&period, chrono::Utc::now(), "period")?;
+        Ok(ConversionMetrics(dashboard_service::conversion_metrics(&ctx.state().db, caller, period, channel).await?))
     }
 }

@@ -122,3 +122,62 @@ pub struct DashboardRow {
     pub conversions: u64,
     pub revenue: Decimal,
 }
+
+/// Conversion metrics of a period.
+pub struct ConversionMetrics(pub svc::ConversionMetrics);
+
+#[Object]
+impl ConversionMetrics {
+    async fn from(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.period.from
+    }
+    async fn to(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.period.to
+    }
+    async fn channel(&self) -> Option<&str> {
+        self.0.channel.as_deref()
+    }
+    async fn clicks(&self) -> u64 {
+        self.0.clicks
+    }
+    /// Conversions that count (not reverted, rejected or refunded).
+    async fn conversions(&self) -> u64 {
+        self.0.conversions
+    }
+    /// Conversions per 100 clicks; null without clicks.
+    async fn conversion_rate(&self) -> Option<f64> {
+        self.0.conversion_rate
+    }
+    /// Money per currency (never summed across currencies).
+    async fn by_currency(&self) -> Vec<CurrencyTotal> {
+        self.0
+            .by_currency
+            .iter()
+            .map(|c| CurrencyTotal {
+                currency: c.currency.clone(),
+                conversions: c.conversions,
+                value: c.value,
+                average: c.average,
+            })
+            .collect()
+    }
+    /// Every conversion of the period by status.
+    async fn by_status(&self) -> Vec<StatusCount> {
+        self.0.by_status.iter().map(|(status, count)| StatusCount { status: (*status).into(), count: *count }).collect()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct CurrencyTotal {
+    pub currency: String,
+    pub conversions: u64,
+    pub value: rust_decimal::Decimal,
+    /// Value per conversion, rounded half-even to the minor unit.
+    pub average: rust_decimal::Decimal,
+}
+
+#[derive(SimpleObject)]
+pub struct StatusCount {
+    pub status: super::enums::ConversionStatus,
+    pub count: u64,
+}

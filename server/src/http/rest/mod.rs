@@ -3,6 +3,7 @@
 pub mod affiliates;
 pub mod campaigns;
 pub mod commissions;
+pub mod conversions;
 
 use axum::{
     extract::{rejection::JsonRejection, FromRequest, FromRequestParts, Request},
@@ -16,7 +17,11 @@ use super::HttpState;
 use crate::error::AppError;
 
 pub fn router() -> Router<HttpState> {
-    Router::new().merge(affiliates::router()).merge(campaigns::router()).merge(commissions::router())
+    Router::new()
+        .merge(affiliates::router())
+        .merge(campaigns::router())
+        .merge(commissions::router())
+        .merge(conversions::router())
 }
 
 /// A JSON body whose errors are answered in our error format (400 VALIDATION, 413).
