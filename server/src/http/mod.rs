@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod graphql;
 pub mod health;
+pub mod openapi;
 pub mod rate_limit;
 pub mod rest;
 pub mod spa;
@@ -43,6 +44,7 @@ pub fn router(app: AppState, schema: AlpesSchema) -> Router {
         .merge(admin::router())
         .merge(graphql::router())
         .merge(health::router())
+        .merge(openapi::router())
         .merge(rest::router())
         .merge(tracking::router())
         .merge(webhooks::router())
