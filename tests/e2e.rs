@@ -34,9 +34,15 @@ impl Server {
     }
 
     async fn start_on(database_url: String, data_dir: PathBuf) -> Server {
+        Self::start_with(database_url, data_dir, &[]).await
+    }
+
+    /// A server with extra environment variables.
+    async fn start_with(database_url: String, data_dir: PathBuf, env: &[(&str, &str)]) -> Server {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let addr = format!("127.0.0.1:{port}");
         let child = Command::new(env!("CARGO_BIN_EXE_alpes"))
+            .envs(env.iter().copied())
             .env("DATABASE_URL", &database_url)
             .env("ALPES_DATA_DIR", &data_dir)
             .env("ALPES_ADDR", &addr)
@@ -350,4 +356,100 @@ async fn the_server_attributes_a_tracked_conversion_and_publishes_it_live() {
     let conversion = &data["data"]["conversion"];
     assert_eq!(conversion["status"], "ATTRIBUTED", "{data}");
     assert_eq!(conversion["journey"]["credits"][0]["affiliate"]["code"], affiliate_code.as_str());
+}
+
+#[tokio::test]
+async fn a_paid_checkout_reaches_meta_and_pipedrive_from_the_running_server() {
+    use wiremock::{
+        matchers::{header, method, path},
+        Mock, MockServer, ResponseTemplate,
+    };
+    let (meta, pipedrive) = (MockServer::start().await, MockServer::start().await);
+    Mock::given(method("POST"))
+        .and(path("/v24.0/PIXEL1/events"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"events_received": 1})))
+        .mount(&meta)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/persons/search"))
+        .and(header("x-api-token", "pd-token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"success": true, "data": {"items": [{"item": {"id": 5}}]}})),
+        )
+        .mount(&pipedrive)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/deals"))
+        .and(header("x-api-token", "pd-token"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"success": true, "data": {"id": 91}})))
+        .mount(&pipedrive)
+        .await;
+    let (meta_url, pipedrive_url) = (meta.uri(), pipedrive.uri());
+    let data_dir = std::env::temp_dir().join(format!("alpes-e2e-{}", uuid::Uuid::new_v4().simple()));
+    let server = Server::start_with(
+        support::fresh_database_url().await,
+        data_dir,
+        &[
+            ("STRIPE_WEBHOOK_SECRET", "whsec_e2e"),
+            ("META_CAPI_PIXEL_ID", "PIXEL1"),
+            ("META_CAPI_ACCESS_TOKEN", "meta-token"),
+            ("META_CAPI_BASE_URL", &meta_url),
+            ("PIPEDRIVE_API_TOKEN", "pd-token"),
+            ("PIPEDRIVE_BASE_URL", &pipedrive_url),
+        ],
+    )
+    .await;
+    let token = server.login().await;
+    let mut ws = ws_connect(&server, "graphql-transport-ws").await;
+    ws_send(&mut ws, json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})).await;
+    assert_eq!(ws_next(&mut ws).await["type"], "connection_ack");
+    let subscription = "subscription { integrationDeliveryUpdated { integration status attempts } }";
+    ws_send(&mut ws, json!({"id": "1", "type": "subscribe", "payload": {"query": subscription}})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let event = json!({"id": "evt_e2e", "object": "event", "type": "checkout.session.completed", "livemode": false,
+        "created": chrono::Utc::now().timestamp(), "data": {"object": {
+            "id": "cs_e2e", "object": "checkout.session", "amount_total": 9900, "currency": "eur",
+            "payment_status": "paid", "payment_intent": "pi_e2e", "customer_details": {"email": "e2e@example.com"},
+            "metadata": {"fbclid": "fbclid-e2e", "product_id": "PROD9"}}}});
+    let body = event.to_string();
+    let signature = alpes::domain::stripe::sign(body.as_bytes(), "whsec_e2e", chrono::Utc::now().timestamp());
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/webhooks/stripe", server.base))
+        .header("stripe-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .expect("webhook");
+    assert_eq!(response.status().as_u16(), 200);
+
+    // Both platforms get the order, and staff see each delivery settle live.
+    let mut settled = Vec::new();
+    while settled.len() < 2 {
+        let message = ws_next(&mut ws).await;
+        let update = &message["payload"]["data"]["integrationDeliveryUpdated"];
+        assert_eq!((update["status"].as_str(), update["attempts"].as_i64()), (Some("SUCCEEDED"), Some(1)), "{message}");
+        settled.push(update["integration"].as_str().unwrap_or_default().to_string());
+    }
+    settled.sort();
+    assert_eq!(settled, ["META_CAPI", "PIPEDRIVE"]);
+    let sent = meta.received_requests().await.unwrap_or_default();
+    let meta_body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(meta_body["access_token"], "meta-token");
+    assert_eq!(meta_body["data"][0]["event_name"], "Purchase");
+    let data = server
+        .graphql(
+            Some(&token),
+            "{ orders { edges { node { pipedriveDealId } } } integrationLog { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["data"]["orders"]["edges"][0]["node"]["pipedriveDealId"], "91", "{data}");
+    assert_eq!(data["data"]["integrationLog"]["totalCount"], 2);
+    let metrics = reqwest::get(format!("{}/metrics", server.base)).await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains("alpes_integration_deliveries_total{integration=\"PIPEDRIVE\",outcome=\"succeeded\"} 1"),
+        "{metrics}"
+    );
 }

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     auth::JwtKeys,
     config::Config,
-    db, events, graphql, http,
+    db, events, graphql, http, integrations,
     service::{attribution_service, commission_service, user_service},
     state::AppState,
 };
@@ -22,10 +22,13 @@ pub struct App {
     pub state: AppState,
     pub schema: graphql::AlpesSchema,
     pub router: axum::Router,
+    /// The outbound delivery workers; they stop when the app is dropped.
+    workers: integrations::worker::Workers,
 }
 
 impl App {
-    /// Builds state and router on an already migrated database.
+    /// Builds state and router on an already migrated database, and starts the
+    /// outbound delivery workers (one per integration that is on).
     pub fn new(db: DatabaseConnection, config: Config, jwt: JwtKeys) -> Self {
         let state = AppState::new(db, config, jwt);
         let schema = graphql::build_schema(
@@ -34,7 +37,8 @@ impl App {
             state.config.graphql_max_complexity,
         );
         let router = http::router(state.clone(), schema.clone());
-        Self { state, schema, router }
+        let workers = integrations::worker::spawn(&state);
+        Self { state, schema, router, workers }
     }
 }
 
@@ -54,22 +58,33 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let jwt = JwtKeys::load(config.jwt_secret.as_deref(), &config.data_dir)?;
     let addr = config.addr;
-    let app = App::new(conn, config, jwt);
+    let App { state, router, workers, .. } = App::new(conn, config, jwt);
 
     let shutdown = CancellationToken::new();
-    let relay = tokio::spawn(events::relay::run(app.state.clone(), shutdown.clone()));
+    // With a bus, events go out through NATS and every replica's subscribers are fed from it.
+    let relay = match &state.config.nats_url {
+        Some(url) => {
+            let bus = events::bus::Bus::connect(url, &state.config.nats_prefix).await?;
+            tracing::info!(%url, prefix = %state.config.nats_prefix, "event bus connected");
+            tokio::spawn(events::bus::run(state.clone(), bus, shutdown.clone()))
+        }
+        None => tokio::spawn(events::relay::run(state.clone(), shutdown.clone())),
+    };
     let approvals =
-        tokio::spawn(commission_service::auto_approval_loop(app.state.clone(), AUTO_APPROVAL_EVERY, shutdown.clone()));
-    let attribution = tokio::spawn(attribution_service::run(app.state.clone(), shutdown.clone()));
+        tokio::spawn(commission_service::auto_approval_loop(state.clone(), AUTO_APPROVAL_EVERY, shutdown.clone()));
+    let attribution = tokio::spawn(attribution_service::run(state.clone(), shutdown.clone()));
 
     let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!("Alpes listening on http://{addr} (GraphiQL at /graphql)");
-    run_until_shutdown(listener, app.router, shutdown_signal(), shutdown.clone()).await?;
+    run_until_shutdown(listener, router, shutdown_signal(), shutdown.clone()).await?;
     shutdown.cancel();
+    // Attempts in flight are settled; any still running after the grace period are not
+    // lost: their lease runs out and the next start sends them again.
+    workers.stop(http::SHUTDOWN_GRACE).await;
     let _ = relay.await;
     let _ = approvals.await;
     let _ = attribution.await;
-    app.state.db.close_by_ref().await.ok();
+    state.db.close_by_ref().await.ok();
     tracing::info!("stopped");
     Ok(())
 }

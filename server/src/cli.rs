@@ -9,7 +9,7 @@ use crate::{
     auth::{password, Caller, JwtKeys, Role},
     config::Config,
     db, graphql,
-    service::user_service,
+    service::{seed_service, user_service},
 };
 
 #[derive(Debug, Parser)]
@@ -43,6 +43,12 @@ pub enum Command {
         /// Lifetime, e.g. 30m, 12h, 7d.
         #[arg(long, default_value = "12h")]
         ttl: String,
+    },
+    /// Fill the database with demo data: affiliates, campaigns, clicks, Stripe checkouts.
+    Seed {
+        /// How many days of history (1–365).
+        #[arg(long, default_value_t = 30)]
+        days: i64,
     },
     /// Create an admin (or reset an existing admin's password).
     CreateAdmin {
@@ -102,6 +108,36 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             let caller = Caller { user_id: None, role, affiliate_id: affiliate };
             let (token, _) = keys.issue(&caller, ttl)?;
             println!("{token}");
+            Ok(())
+        }
+        Command::Seed { days } => {
+            config.validate()?;
+            let conn = db::connect(&config).await?;
+            db::migrate(&conn).await?;
+            let jwt = JwtKeys::load(config.jwt_secret.as_deref(), &config.data_dir)?;
+            let state = crate::state::AppState::new(conn, config, jwt);
+            let report = seed_service::seed(&state, &Caller::system(), days).await?;
+            println!(
+                "seeded {} days: {} affiliates, {} campaigns, {} links, {} clicks, {} checkouts ({} paid, {} refunded, {} failed), {} attributed ({} reverted as fraud); commissions {} pending, {} calculated, {} approved, {} rejected; {} payouts ({} paid) in {} ms",
+                report.days,
+                report.affiliates,
+                report.campaigns,
+                report.tracking_links,
+                report.clicks,
+                report.checkouts,
+                report.paid_orders,
+                report.refunds,
+                report.failed_payments,
+                report.attributed,
+                report.reverted,
+                report.commissions_pending,
+                report.commissions_calculated,
+                report.commissions_approved,
+                report.commissions_rejected,
+                report.payouts,
+                report.payouts_paid,
+                report.elapsed_ms
+            );
             Ok(())
         }
         Command::CreateAdmin { email, password: given } => {

@@ -7,8 +7,8 @@ use clap::Args;
 use crate::error::AppError;
 
 /// Settings shared by every subcommand. Each one can come from a flag or from the
-/// environment variable named beside it.
-#[derive(Debug, Clone, Args)]
+/// environment variable named beside it. Its `Debug` leaves secrets out.
+#[derive(Clone, Args)]
 pub struct Config {
     /// Database URL: `sqlite://path?mode=rwc` or `postgres://…`. Default: SQLite in the data directory.
     #[arg(long, env = "DATABASE_URL", global = true)]
@@ -65,6 +65,90 @@ pub struct Config {
     /// Lifetime of tokens issued by `login`, in hours.
     #[arg(long, env = "ALPES_TOKEN_TTL_HOURS", default_value_t = 12, global = true)]
     pub token_ttl_hours: i64,
+
+    /// Meta Conversions API: the pixel (dataset) id. With the access token, turns Meta CAPI on.
+    #[arg(long, env = "META_CAPI_PIXEL_ID", global = true)]
+    pub meta_capi_pixel_id: Option<String>,
+
+    /// Meta Conversions API access token.
+    #[arg(long, env = "META_CAPI_ACCESS_TOKEN", hide_env_values = true, global = true)]
+    pub meta_capi_access_token: Option<String>,
+
+    /// Graph API version used for Meta CAPI.
+    #[arg(long, env = "META_CAPI_API_VERSION", default_value = "v24.0", global = true)]
+    pub meta_capi_api_version: String,
+
+    /// Meta test event code (events then show in Events Manager's test tab only).
+    #[arg(long, env = "META_CAPI_TEST_EVENT_CODE", global = true)]
+    pub meta_capi_test_event_code: Option<String>,
+
+    /// Base URL of the Graph API.
+    #[arg(long, env = "META_CAPI_BASE_URL", default_value = "https://graph.facebook.com", global = true)]
+    pub meta_capi_base_url: String,
+
+    /// Google Ads customer id the conversions are uploaded to (digits; dashes are dropped).
+    #[arg(long, env = "GOOGLE_ADS_CUSTOMER_ID", global = true)]
+    pub google_ads_customer_id: Option<String>,
+
+    /// Google Ads conversion action id.
+    #[arg(long, env = "GOOGLE_ADS_CONVERSION_ACTION_ID", global = true)]
+    pub google_ads_conversion_action_id: Option<String>,
+
+    /// Google Ads API developer token.
+    #[arg(long, env = "GOOGLE_ADS_DEVELOPER_TOKEN", hide_env_values = true, global = true)]
+    pub google_ads_developer_token: Option<String>,
+
+    /// OAuth client id for Google Ads.
+    #[arg(long, env = "GOOGLE_ADS_CLIENT_ID", global = true)]
+    pub google_ads_client_id: Option<String>,
+
+    /// OAuth client secret for Google Ads.
+    #[arg(long, env = "GOOGLE_ADS_CLIENT_SECRET", hide_env_values = true, global = true)]
+    pub google_ads_client_secret: Option<String>,
+
+    /// OAuth refresh token for Google Ads (access tokens are obtained from it and cached until expiry).
+    #[arg(long, env = "GOOGLE_ADS_REFRESH_TOKEN", hide_env_values = true, global = true)]
+    pub google_ads_refresh_token: Option<String>,
+
+    /// Manager account id sent as `login-customer-id`, when access goes through one.
+    #[arg(long, env = "GOOGLE_ADS_LOGIN_CUSTOMER_ID", global = true)]
+    pub google_ads_login_customer_id: Option<String>,
+
+    /// Base URL of the Google Ads API.
+    #[arg(long, env = "GOOGLE_ADS_BASE_URL", default_value = "https://googleads.googleapis.com", global = true)]
+    pub google_ads_base_url: String,
+
+    /// Google's OAuth token endpoint.
+    #[arg(long, env = "GOOGLE_ADS_TOKEN_URL", default_value = "https://oauth2.googleapis.com/token", global = true)]
+    pub google_ads_token_url: String,
+
+    /// Pipedrive API token. Turns Pipedrive on.
+    #[arg(long, env = "PIPEDRIVE_API_TOKEN", hide_env_values = true, global = true)]
+    pub pipedrive_api_token: Option<String>,
+
+    /// Base URL of the Pipedrive API (a company domain such as `https://acme.pipedrive.com` works too).
+    #[arg(long, env = "PIPEDRIVE_BASE_URL", default_value = "https://api.pipedrive.com", global = true)]
+    pub pipedrive_base_url: String,
+
+    /// Attempts per outbound delivery before it is DEAD.
+    #[arg(long, env = "ALPES_DELIVERY_MAX_ATTEMPTS", default_value_t = 8, global = true)]
+    pub delivery_max_attempts: i32,
+
+    /// First retry delay of an outbound delivery, in ms; it doubles with each attempt (with jitter).
+    #[arg(long, env = "ALPES_DELIVERY_BACKOFF_BASE_MS", default_value_t = 2000, global = true)]
+    pub delivery_backoff_base_ms: u64,
+
+    /// Timeout of each request to an integration, in ms.
+    #[arg(long, env = "ALPES_INTEGRATION_TIMEOUT_MS", default_value_t = 10_000, global = true)]
+    pub integration_timeout_ms: u64,
+
+    /// NATS server of the event bus (JetStream), e.g. `nats://127.0.0.1:4222`. Unset: events stay in this process.
+    #[arg(long, env = "ALPES_NATS_URL", global = true)]
+    pub nats_url: Option<String>,
+
+    /// Subject prefix on the bus: events go to `<prefix>.<topic>`, in the stream named after it.
+    #[arg(long, env = "ALPES_NATS_PREFIX", default_value = "alpes", global = true)]
+    pub nats_prefix: String,
 
     /// Approve calculated commissions without a person when the policy below allows it.
     #[arg(long, env = "ALPES_COMMISSION_AUTO_APPROVE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
@@ -183,6 +267,30 @@ impl AttributionSettings {
     }
 }
 
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |value: &Option<String>| if value.is_some() { "<set>" } else { "<unset>" };
+        f.debug_struct("Config")
+            .field("database_url", &self.database_url.as_deref().map(crate::db::redact))
+            .field("data_dir", &self.data_dir)
+            .field("addr", &self.addr)
+            .field("jwt_secret", &set(&self.jwt_secret))
+            .field("admin_email", &self.admin_email)
+            .field("admin_password", &set(&self.admin_password))
+            .field("ip_hash_salt", &set(&self.ip_hash_salt))
+            .field("stripe_webhook_secret", &set(&self.stripe_webhook_secret))
+            .field("nats_url", &self.nats_url)
+            .field("meta_capi_pixel_id", &self.meta_capi_pixel_id)
+            .field("meta_capi_access_token", &set(&self.meta_capi_access_token))
+            .field("google_ads_customer_id", &self.google_ads_customer_id)
+            .field("google_ads_developer_token", &set(&self.google_ads_developer_token))
+            .field("google_ads_client_secret", &set(&self.google_ads_client_secret))
+            .field("google_ads_refresh_token", &set(&self.google_ads_refresh_token))
+            .field("pipedrive_api_token", &set(&self.pipedrive_api_token))
+            .finish_non_exhaustive()
+    }
+}
+
 impl Config {
     /// The database URL in force: the given one, or the embedded SQLite file.
     pub fn effective_database_url(&self) -> String {
@@ -261,10 +369,46 @@ impl Config {
                 "ALPES_COMMISSION_HOLDING_DAYS must be between 0 and 3650",
             ));
         }
+        for (value, name) in [
+            (&self.meta_capi_base_url, "META_CAPI_BASE_URL"),
+            (&self.google_ads_base_url, "GOOGLE_ADS_BASE_URL"),
+            (&self.google_ads_token_url, "GOOGLE_ADS_TOKEN_URL"),
+            (&self.pipedrive_base_url, "PIPEDRIVE_BASE_URL"),
+        ] {
+            crate::domain::validate::http_url(value, name)?;
+        }
+        if !(1..=100).contains(&self.delivery_max_attempts) {
+            return Err(AppError::validation(
+                "ALPES_DELIVERY_MAX_ATTEMPTS",
+                "ALPES_DELIVERY_MAX_ATTEMPTS must be between 1 and 100",
+            ));
+        }
+        if !(1..=3_600_000).contains(&self.delivery_backoff_base_ms) {
+            return Err(AppError::validation(
+                "ALPES_DELIVERY_BACKOFF_BASE_MS",
+                "ALPES_DELIVERY_BACKOFF_BASE_MS must be between 1 and 3600000",
+            ));
+        }
+        if !(1..=300_000).contains(&self.integration_timeout_ms) {
+            return Err(AppError::validation(
+                "ALPES_INTEGRATION_TIMEOUT_MS",
+                "ALPES_INTEGRATION_TIMEOUT_MS must be between 1 and 300000",
+            ));
+        }
+        self.integrations()?;
         if !(1..=24 * 365).contains(&self.token_ttl_hours) {
             return Err(AppError::validation(
                 "ALPES_TOKEN_TTL_HOURS",
                 "ALPES_TOKEN_TTL_HOURS must be between 1 and 8760",
+            ));
+        }
+        let prefix_ok = !self.nats_prefix.is_empty()
+            && self.nats_prefix.len() <= 64
+            && self.nats_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !prefix_ok {
+            return Err(AppError::validation(
+                "ALPES_NATS_PREFIX",
+                "ALPES_NATS_PREFIX must be 1 to 64 letters, digits, '_' or '-'",
             ));
         }
         self.attribution.validate()
@@ -287,11 +431,159 @@ impl Config {
             graphql_max_depth: 12,
             graphql_max_complexity: 2000,
             token_ttl_hours: 12,
+            meta_capi_pixel_id: None,
+            meta_capi_access_token: None,
+            meta_capi_api_version: "v24.0".into(),
+            meta_capi_test_event_code: None,
+            meta_capi_base_url: "https://graph.facebook.com".into(),
+            google_ads_customer_id: None,
+            google_ads_conversion_action_id: None,
+            google_ads_developer_token: None,
+            google_ads_client_id: None,
+            google_ads_client_secret: None,
+            google_ads_refresh_token: None,
+            google_ads_login_customer_id: None,
+            google_ads_base_url: "https://googleads.googleapis.com".into(),
+            google_ads_token_url: "https://oauth2.googleapis.com/token".into(),
+            pipedrive_api_token: None,
+            pipedrive_base_url: "https://api.pipedrive.com".into(),
+            delivery_max_attempts: 8,
+            delivery_backoff_base_ms: 2000,
+            integration_timeout_ms: 10_000,
+            nats_url: None,
+            nats_prefix: "alpes".into(),
             commission_auto_approve: true,
             commission_auto_approve_max_fraud_score: 30,
             commission_holding_days: 30,
             attribution: AttributionSettings::default(),
         }
+    }
+
+    /// The outbound integrations in force: each one is on when its required settings are
+    /// all set; some but not all of them set is an error naming the first missing one.
+    pub fn integrations(&self) -> Result<IntegrationSettings, AppError> {
+        let meta = required(&[
+            (&self.meta_capi_pixel_id, "META_CAPI_PIXEL_ID"),
+            (&self.meta_capi_access_token, "META_CAPI_ACCESS_TOKEN"),
+        ])?
+        .map(|v| MetaCapiSettings {
+            pixel_id: v[0].clone(),
+            access_token: v[1].clone(),
+            api_version: self.meta_capi_api_version.trim().to_string(),
+            test_event_code: present(&self.meta_capi_test_event_code),
+            base_url: self.meta_capi_base_url.trim_end_matches('/').to_string(),
+        });
+        let google = required(&[
+            (&self.google_ads_customer_id, "GOOGLE_ADS_CUSTOMER_ID"),
+            (&self.google_ads_conversion_action_id, "GOOGLE_ADS_CONVERSION_ACTION_ID"),
+            (&self.google_ads_developer_token, "GOOGLE_ADS_DEVELOPER_TOKEN"),
+            (&self.google_ads_client_id, "GOOGLE_ADS_CLIENT_ID"),
+            (&self.google_ads_client_secret, "GOOGLE_ADS_CLIENT_SECRET"),
+            (&self.google_ads_refresh_token, "GOOGLE_ADS_REFRESH_TOKEN"),
+        ])?
+        .map(|v| GoogleAdsSettings {
+            customer_id: v[0].replace('-', ""),
+            conversion_action_id: v[1].clone(),
+            developer_token: v[2].clone(),
+            client_id: v[3].clone(),
+            client_secret: v[4].clone(),
+            refresh_token: v[5].clone(),
+            login_customer_id: present(&self.google_ads_login_customer_id).map(|id| id.replace('-', "")),
+            base_url: self.google_ads_base_url.trim_end_matches('/').to_string(),
+            token_url: self.google_ads_token_url.clone(),
+        });
+        let pipedrive = required(&[(&self.pipedrive_api_token, "PIPEDRIVE_API_TOKEN")])?.map(|v| PipedriveSettings {
+            api_token: v[0].clone(),
+            base_url: self.pipedrive_base_url.trim_end_matches('/').to_string(),
+        });
+        Ok(IntegrationSettings {
+            meta,
+            google,
+            pipedrive,
+            max_attempts: self.delivery_max_attempts,
+            backoff_base: std::time::Duration::from_millis(self.delivery_backoff_base_ms),
+            timeout: std::time::Duration::from_millis(self.integration_timeout_ms),
+        })
+    }
+}
+
+fn present(value: &Option<String>) -> Option<String> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+}
+
+/// All of a group set: their values; none set: `None`; some set: the first missing one is an error.
+fn required(group: &[(&Option<String>, &str)]) -> Result<Option<Vec<String>>, AppError> {
+    let values: Vec<Option<String>> = group.iter().map(|(v, _)| present(v)).collect();
+    if values.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    match values.iter().position(Option::is_none) {
+        Some(missing) => {
+            let (_, name) = group[missing];
+            let set = group.iter().find(|(v, _)| present(v).is_some()).map(|(_, n)| *n).unwrap_or_default();
+            Err(AppError::validation(name, format!("{set} is set but {name} is not")))
+        }
+        None => Ok(Some(values.into_iter().flatten().collect())),
+    }
+}
+
+/// Meta Conversions API settings (all required ones present).
+#[derive(Clone)]
+pub struct MetaCapiSettings {
+    pub pixel_id: String,
+    pub access_token: String,
+    pub api_version: String,
+    pub test_event_code: Option<String>,
+    pub base_url: String,
+}
+
+/// Google Ads offline click conversion settings.
+#[derive(Clone)]
+pub struct GoogleAdsSettings {
+    pub customer_id: String,
+    pub conversion_action_id: String,
+    pub developer_token: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub refresh_token: String,
+    pub login_customer_id: Option<String>,
+    pub base_url: String,
+    pub token_url: String,
+}
+
+/// Pipedrive settings.
+#[derive(Clone)]
+pub struct PipedriveSettings {
+    pub api_token: String,
+    pub base_url: String,
+}
+
+/// Every outbound integration that is on, and how deliveries are retried.
+#[derive(Clone)]
+pub struct IntegrationSettings {
+    pub meta: Option<MetaCapiSettings>,
+    pub google: Option<GoogleAdsSettings>,
+    pub pipedrive: Option<PipedriveSettings>,
+    pub max_attempts: i32,
+    pub backoff_base: std::time::Duration,
+    pub timeout: std::time::Duration,
+}
+
+impl IntegrationSettings {
+    /// The integrations that are on, in a fixed order.
+    pub fn enabled(&self) -> Vec<entity::integration_deliveries::Integration> {
+        use entity::integration_deliveries::Integration;
+        let mut on = Vec::new();
+        if self.meta.is_some() {
+            on.push(Integration::MetaCapi);
+        }
+        if self.google.is_some() {
+            on.push(Integration::GoogleAds);
+        }
+        if self.pipedrive.is_some() {
+            on.push(Integration::Pipedrive);
+        }
+        on
     }
 }
 

@@ -12,5 +12,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod integrations;
+pub mod metrics;
 pub mod service;
 pub mod state;

@@ -10,6 +10,8 @@ use crate::{
     config::Config,
     events::hub::EventHub,
     http::rate_limit::RateLimiter,
+    integrations::worker::Deliveries,
+    metrics::Metrics,
     service::{attribution_service, tracking_service::Ingestor},
 };
 
@@ -27,6 +29,9 @@ pub struct AppState {
     pub ingest_limiter: Arc<RateLimiter>,
     /// The attribution worker's wake-up and fitted model.
     pub attribution: Arc<attribution_service::Runtime>,
+    /// Outbound integrations (Meta CAPI, Google Ads, Pipedrive) and their workers' bells.
+    pub deliveries: Arc<Deliveries>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -41,6 +46,7 @@ impl AppState {
             attributor.wake();
         });
         let ingest_limiter = Arc::new(RateLimiter::new(config.ingest_rate_limit_per_ip));
+        let deliveries = Arc::new(Deliveries::new(&config));
         Self {
             db,
             config: Arc::new(config),
@@ -50,13 +56,17 @@ impl AppState {
             ingest,
             ingest_limiter,
             attribution,
+            deliveries,
+            metrics: Arc::new(Metrics::default()),
         }
     }
 
-    /// Tells the relay that new outbox rows are committed, and the attribution worker
-    /// that there may be conversions to attribute.
+    /// Tells the relay that new outbox rows are committed, the attribution worker that
+    /// there may be conversions to attribute, and the delivery workers that there may
+    /// be deliveries to send.
     pub fn events_committed(&self) {
         self.outbox_wakeup.notify_one();
         self.attribution.wake();
+        self.deliveries.wake_all();
     }
 }

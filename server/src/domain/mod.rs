@@ -1,6 +1,7 @@
 //! Pure logic: no I/O, no HTTP, no GraphQL, no SeaORM.
 
 pub mod attribution;
+pub mod backoff;
 pub mod code;
 pub mod commission;
 pub mod envelope;

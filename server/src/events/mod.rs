@@ -1,4 +1,5 @@
-//! Outbox relay → in-process hub (GraphQL subscriptions).
+//! Outbox relay → in-process hub (GraphQL subscriptions), and the NATS JetStream bus.
 
+pub mod bus;
 pub mod hub;
 pub mod relay;

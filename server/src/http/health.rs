@@ -1,4 +1,4 @@
-//! Liveness and readiness.
+//! Liveness, readiness and metrics.
 
 use axum::{extract::State, response::IntoResponse, routing::get, Json, Router};
 use serde_json::json;
@@ -7,7 +7,12 @@ use super::HttpState;
 use crate::{error::AppError, state::AppState};
 
 pub fn router() -> Router<HttpState> {
-    Router::new().route("/health", get(health)).route("/ready", get(ready))
+    Router::new().route("/health", get(health)).route("/ready", get(ready)).route("/metrics", get(metrics))
+}
+
+/// Prometheus counters, text exposition format.
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
 }
 
 /// The process is up.

@@ -1,17 +1,18 @@
 //! The HTTP surface: one router per resource, merged here, with the shared layers.
 
+pub mod admin;
 pub mod auth;
 pub mod graphql;
 pub mod health;
-pub mod home;
 pub mod rate_limit;
 pub mod rest;
+pub mod spa;
 pub mod tracking;
 pub mod webhooks;
 
 use std::time::Duration;
 
-use axum::{extract::DefaultBodyLimit, http::StatusCode, response::IntoResponse, Router};
+use axum::{extract::DefaultBodyLimit, response::IntoResponse, Router};
 use tower_http::{
     catch_panic::CatchPanicLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
@@ -36,30 +37,33 @@ impl axum::extract::FromRef<HttpState> for AppState {
 }
 
 pub fn router(app: AppState, schema: AlpesSchema) -> Router {
+    let metrics = app.metrics.clone();
     let state = HttpState { app, schema };
     Router::new()
+        .merge(admin::router())
         .merge(graphql::router())
         .merge(health::router())
-        .merge(home::router())
         .merge(rest::router())
         .merge(tracking::router())
         .merge(webhooks::router())
-        .fallback(fallback)
+        .fallback(spa::serve)
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let metrics = metrics.clone();
+            async move {
+                let method = request.method().clone();
+                let response = next.run(request).await;
+                metrics.count_request(method.as_str(), response.status().as_u16());
+                response
+            }
+        }))
         .layer(CatchPanicLayer::custom(|_| {
             AppError::internal(anyhow::anyhow!("a request handler panicked")).into_response()
         }))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-}
-
-async fn fallback(uri: axum::http::Uri) -> axum::response::Response {
-    if uri.path().starts_with("/api/") {
-        return AppError::not_found("route", uri.path()).into_response();
-    }
-    home::page(StatusCode::NOT_FOUND).into_response()
 }
 
 /// How long in-flight requests get to finish after SIGTERM.

@@ -65,6 +65,7 @@ pub fn router() -> Router<HttpState> {
 
 /// Who sent a public tracking request: its IP (for the flood limit and the hashed IP)
 /// and its first-party cookies. Refuses a client over its rate with 429.
+#[derive(Default)]
 pub struct Visitor {
     ip: Option<String>,
     user_agent: Option<String>,
@@ -323,6 +324,22 @@ async fn record_interaction(
     visitor: Visitor,
     JsonBody(body): JsonBody<Interaccion>,
 ) -> AppResult<Response> {
+    let input = interaction_input(body, visitor)?;
+    let receipt = state.ingest.submit(Item::Touch(input)).await?;
+    let Stored::Touch(row) = &receipt.stored else {
+        return Err(AppError::internal(anyhow::anyhow!("interaction stored as something else")));
+    };
+    Ok(created(&receipt, interaction_view(row)))
+}
+
+/// A seed 003 `InteraccionRegistrada` from the bus (no browser behind it).
+pub(crate) fn interaction_from_seed(body: Value) -> AppResult<TouchInput> {
+    let body: Interaccion = serde_json::from_value(body)
+        .map_err(|e| AppError::validation("body", format!("not an InteraccionRegistrada: {e}")))?;
+    interaction_input(body, Visitor::default())
+}
+
+fn interaction_input(body: Interaccion, visitor: Visitor) -> AppResult<TouchInput> {
     let kind = TouchKind::parse(&body.tipo, "tipo")?;
     let occurred_at = match body.marca_temporal {
         Some(ms) => Some(tracking::from_millis(ms, "marca_temporal")?),
@@ -343,7 +360,7 @@ async fn record_interaction(
     if user_id.is_none() && anonymous_id.is_none() {
         return Err(AppError::validation("identidad_usuario", "id_usuario or id_anonimo is required"));
     }
-    let input = TouchInput {
+    Ok(TouchInput {
         external_id: Some(required_id(body.id_interaccion, "id_interaccion")?),
         kind,
         occurred_at: when(occurred_at, "marca_temporal")?,
@@ -362,12 +379,7 @@ async fn record_interaction(
         session: None,
         flags: Vec::new(),
         event: TouchEvent::Interaction,
-    };
-    let receipt = state.ingest.submit(Item::Touch(input)).await?;
-    let Stored::Touch(row) = &receipt.stored else {
-        return Err(AppError::internal(anyhow::anyhow!("interaction stored as something else")));
-    };
-    Ok(created(&receipt, interaction_view(row)))
+    })
 }
 
 fn interaction_view(m: &interactions::Model) -> Value {

@@ -9,6 +9,7 @@ use entity::{
     affiliates::{self, AffiliateStatus},
     campaigns,
     conversions::{self, ConversionStatus, ConversionType},
+    integration_deliveries::DeliveryEventKind,
     interactions,
     orders::{self, OrderStatus},
     stripe_webhook_events::{self, WebhookEventStatus},
@@ -21,7 +22,11 @@ use sea_orm::{
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{commission_service, outbox, tracking_service, Page, PageRequest};
+use super::{
+    commission_service,
+    integration_service::{self, DeliveryPlan},
+    outbox, tracking_service, Page, PageRequest,
+};
 use crate::{
     auth::Caller,
     db,
@@ -155,7 +160,7 @@ async fn finish(
     payload: &Value,
     attempts: i32,
 ) -> AppResult<Outcome> {
-    match process(&txn, event).await {
+    match process(&txn, event, &state.deliveries.plan()).await {
         Ok(outcome) => {
             let (status, note) = match &outcome {
                 Outcome::Ignored(reason) => (WebhookEventStatus::Ignored, Some(reason.clone())),
@@ -234,16 +239,33 @@ async fn mark<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn process(txn: &DatabaseTransaction, event: &Event<'_>) -> AppResult<Outcome> {
+async fn process(txn: &DatabaseTransaction, event: &Event<'_>, deliveries: &DeliveryPlan) -> AppResult<Outcome> {
     match event.kind {
-        "checkout.session.completed" | "checkout.session.async_payment_succeeded" => checkout(txn, event).await,
+        "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
+            checkout(txn, event, deliveries).await
+        }
         "checkout.session.async_payment_failed" => {
             close_pending(txn, event.object, OrderStatus::Failed, "pedido_fallido").await
         }
         "checkout.session.expired" => close_pending(txn, event.object, OrderStatus::Expired, "pedido_expirado").await,
-        "charge.refunded" => refund(txn, event.object).await,
+        "charge.refunded" => {
+            let outcome = refund(txn, event.object).await?;
+            if outcome == Outcome::Processed {
+                refund_deliveries(txn, event.object, deliveries).await?;
+            }
+            Ok(outcome)
+        }
         other => Ok(Outcome::Ignored(format!("event type {other} is not handled"))),
     }
+}
+
+/// The refunded order's deliveries to the platforms that take refunds back.
+async fn refund_deliveries(txn: &DatabaseTransaction, charge: &Value, deliveries: &DeliveryPlan) -> AppResult<()> {
+    let Some(intent) = text(charge, "payment_intent") else { return Ok(()) };
+    if let Some(order) = orders::Entity::find().filter(orders::Column::PaymentIntentId.eq(&intent)).one(txn).await? {
+        integration_service::enqueue(txn, deliveries, order.id, DeliveryEventKind::Refund).await?;
+    }
+    Ok(())
 }
 
 fn text(object: &Value, key: &str) -> Option<String> {
@@ -251,7 +273,7 @@ fn text(object: &Value, key: &str) -> Option<String> {
 }
 
 /// A checkout session that completed: an order, and when it is paid, a sale conversion.
-async fn checkout(txn: &DatabaseTransaction, event: &Event<'_>) -> AppResult<Outcome> {
+async fn checkout(txn: &DatabaseTransaction, event: &Event<'_>, deliveries: &DeliveryPlan) -> AppResult<Outcome> {
     let session = event.object;
     let session_id =
         text(session, "id").ok_or_else(|| AppError::validation("data.object.id", "checkout session id missing"))?;
@@ -273,7 +295,7 @@ async fn checkout(txn: &DatabaseTransaction, event: &Event<'_>) -> AppResult<Out
         active.status = Set(OrderStatus::Paid);
         active.updated_at = Set(now);
         let order = active.update(txn).await?;
-        record_sale(txn, &order, session).await?;
+        record_sale(txn, &order, session, deliveries).await?;
         return Ok(Outcome::Processed);
     }
 
@@ -338,15 +360,20 @@ async fn checkout(txn: &DatabaseTransaction, event: &Event<'_>) -> AppResult<Out
     .await
     .map_err(|e| AppError::from_db_unique(e, &["stripe_session_id"]))?;
     if paid {
-        record_sale(txn, &order, session).await?;
+        record_sale(txn, &order, session, deliveries).await?;
     } else {
         outbox::record(txn, order_event(&order, "pedido_pendiente")).await?;
     }
     Ok(Outcome::Processed)
 }
 
-/// The sale conversion of a paid order, and its events.
-async fn record_sale(txn: &DatabaseTransaction, order: &orders::Model, session: &Value) -> AppResult<()> {
+/// The sale conversion of a paid order, its events, and its outbound deliveries.
+async fn record_sale(
+    txn: &DatabaseTransaction,
+    order: &orders::Model,
+    session: &Value,
+    deliveries: &DeliveryPlan,
+) -> AppResult<()> {
     let click = match order.click_id {
         Some(id) => interactions::Entity::find_by_id(id).one(txn).await?,
         None => None,
@@ -394,6 +421,7 @@ async fn record_sale(txn: &DatabaseTransaction, order: &orders::Model, session: 
     .map_err(|e| AppError::from_db_unique(e, &["order_id", "external_id"]))?;
     outbox::record(txn, tracking_service::conversion_event(&conversion, ConversionKind::Sale)).await?;
     outbox::record(txn, order_event(order, "pedido_pagado")).await?;
+    integration_service::enqueue(txn, deliveries, order.id, DeliveryEventKind::Purchase).await?;
     Ok(())
 }
 

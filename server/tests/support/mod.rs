@@ -25,6 +25,8 @@ use uuid::Uuid;
 
 pub struct TestApp {
     pub app: App,
+    /// The database URL, to start another app on the same data.
+    pub url: String,
     pub jwt: JwtKeys,
     /// SQL statements run since the counter was last reset.
     pub statements: Arc<AtomicUsize>,
@@ -65,7 +67,11 @@ impl TestApp {
 
     /// A test app whose configuration `adjust` changes first.
     pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> Self {
-        let url = fresh_database_url().await;
+        Self::on_database(fresh_database_url().await, adjust).await
+    }
+
+    /// A test app on an existing (or fresh) database, e.g. to restart on the same data.
+    pub async fn on_database(url: String, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::for_database(&url, std::env::temp_dir());
         adjust(&mut config);
         let mut conn: DatabaseConnection = db::connect(&config).await.unwrap_or_else(|e| panic!("connect: {e}"));
@@ -84,7 +90,7 @@ impl TestApp {
         });
         let jwt = JwtKeys::from_secret(config.jwt_secret.as_deref().unwrap_or_default().as_bytes());
         let app = App::new(conn, config, jwt.clone());
-        Self { app, jwt, statements, statement_log }
+        Self { app, url, jwt, statements, statement_log }
     }
 
     pub fn db(&self) -> &DatabaseConnection {

@@ -2,7 +2,9 @@ mod affiliate;
 mod attribution;
 mod campaign;
 mod commission;
+mod integration;
 mod order;
+mod seed;
 mod tracking;
 mod tracking_link;
 mod user;
@@ -18,5 +20,7 @@ pub struct Mutation(
     tracking_link::TrackingLinkMutation,
     tracking::TrackingMutation,
     order::OrderMutation,
+    seed::SeedMutation,
     commission::CommissionMutation,
+    integration::IntegrationMutation,
 );

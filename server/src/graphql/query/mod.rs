@@ -2,6 +2,8 @@ mod affiliate;
 mod attribution;
 mod campaign;
 mod commission;
+mod dashboard;
+mod integration;
 mod order;
 mod tracking;
 mod tracking_link;
@@ -18,5 +20,7 @@ pub struct Query(
     tracking_link::TrackingLinkQuery,
     tracking::TrackingQuery,
     order::OrderQuery,
+    dashboard::DashboardQuery,
     commission::CommissionQuery,
+    integration::IntegrationQuery,
 );

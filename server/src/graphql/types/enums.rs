@@ -106,3 +106,18 @@ mirrored_enum!(
     /// Where a payout stands.
     PayoutStatus => entity::payouts::PayoutStatus { Pending, Paid, Canceled }
 );
+mirrored_enum!(
+    /// An outbound platform that receives paid orders.
+    Integration => entity::integration_deliveries::Integration { MetaCapi, GoogleAds, Pipedrive }
+);
+mirrored_enum!(
+    /// What a delivery carries.
+    DeliveryEventKind => entity::integration_deliveries::DeliveryEventKind { Purchase, Refund }
+);
+mirrored_enum!(
+    /// Where an outbound delivery stands: waiting, being sent, waiting for a retry, done,
+    /// skipped on purpose, or DEAD after its last attempt (retryable by an admin).
+    DeliveryStatus => entity::integration_deliveries::DeliveryStatus {
+        Pending, InProgress, Retrying, Succeeded, Skipped, Dead
+    }
+);

@@ -1,0 +1,124 @@
+//! The dashboard's KPIs, series and breakdowns.
+
+use async_graphql::{Object, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use crate::service::dashboard_service as svc;
+
+pub struct Dashboard(pub svc::Dashboard);
+
+#[Object]
+impl Dashboard {
+    /// Start of the period (UTC).
+    async fn from(&self) -> DateTime<Utc> {
+        self.0.period.from
+    }
+    /// End of the period (now).
+    async fn to(&self) -> DateTime<Utc> {
+        self.0.period.to
+    }
+    /// The currency every money figure here is in.
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    /// Currencies with conversions in the period, most revenue first.
+    async fn currencies(&self) -> &[String] {
+        &self.0.currencies
+    }
+    async fn clicks(&self) -> u64 {
+        self.0.clicks
+    }
+    /// Conversions that count (not reverted, rejected or refunded), in any currency.
+    async fn conversions(&self) -> u64 {
+        self.0.conversions
+    }
+    /// Value of those conversions in `currency`.
+    async fn revenue(&self) -> Decimal {
+        self.0.revenue
+    }
+    /// Conversions per 100 clicks; null without clicks.
+    async fn conversion_rate(&self) -> Option<f64> {
+        self.0.conversion_rate.map(|r| (r * 100.0).round() / 100.0)
+    }
+    /// Commissions created in the period, in `currency`, by state.
+    async fn commissions(&self) -> Vec<CommissionTotal> {
+        self.0
+            .commissions
+            .iter()
+            .map(|b| CommissionTotal {
+                status: format!("{:?}", b.status).to_ascii_uppercase(),
+                count: b.count,
+                amount: b.amount,
+            })
+            .collect()
+    }
+    /// One point per UTC day.
+    async fn series(&self) -> Vec<DashboardDay> {
+        self.0
+            .series
+            .iter()
+            .map(|p| DashboardDay {
+                day: p.day.to_string(),
+                clicks: p.clicks,
+                conversions: p.conversions,
+                revenue: p.revenue,
+            })
+            .collect()
+    }
+    /// Top campaigns (at most 10).
+    async fn by_campaign(&self) -> Vec<DashboardRow> {
+        rows(&self.0.by_campaign)
+    }
+    /// Top channels (at most 10).
+    async fn by_channel(&self) -> Vec<DashboardRow> {
+        rows(&self.0.by_channel)
+    }
+    /// Top affiliates (at most 10).
+    async fn by_affiliate(&self) -> Vec<DashboardRow> {
+        rows(&self.0.by_affiliate)
+    }
+}
+
+fn rows(rows: &[svc::BreakdownRow]) -> Vec<DashboardRow> {
+    rows.iter()
+        .map(|r| DashboardRow {
+            key: r.key.clone(),
+            name: r.name.clone(),
+            id: r.id.map(|id| ID(id.to_string())),
+            clicks: r.clicks,
+            conversions: r.conversions,
+            revenue: r.revenue,
+        })
+        .collect()
+}
+
+#[derive(SimpleObject)]
+pub struct CommissionTotal {
+    /// PENDING, CALCULATED, APPROVED, PAID, CANCELED or REJECTED.
+    pub status: String,
+    pub count: u64,
+    /// Amount (base amount while not yet calculated).
+    pub amount: Decimal,
+}
+
+#[derive(SimpleObject)]
+pub struct DashboardDay {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    pub clicks: u64,
+    pub conversions: u64,
+    pub revenue: Decimal,
+}
+
+#[derive(SimpleObject)]
+pub struct DashboardRow {
+    /// Campaign or affiliate code, or the channel; `(none)` when not known.
+    pub key: String,
+    pub name: String,
+    /// The campaign's or affiliate's id.
+    pub id: Option<ID>,
+    pub clicks: u64,
+    pub conversions: u64,
+    pub revenue: Decimal,
+}

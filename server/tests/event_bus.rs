@@ -1,0 +1,186 @@
+//! The NATS JetStream bus: outbox events published once (a repeat is dropped by its
+//! message id), live subscribers fed from the bus, and the seed 003 inbound messages.
+//! Needs the NATS server of the development machine and CI (`TEST_NATS_URL`, default
+//! nats://127.0.0.1:4222); each test works under its own subject prefix and stream.
+
+mod support;
+
+use std::time::Duration;
+
+use alpes::{
+    events::bus::{self, Bus},
+    service::attribution_service,
+};
+use futures::StreamExt;
+use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{json, Value};
+use support::{create_affiliate, TestApp};
+use tokio_util::sync::CancellationToken;
+
+fn nats_url() -> String {
+    std::env::var("TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+struct Running {
+    app: TestApp,
+    prefix: String,
+    client: async_nats::Client,
+    js: async_nats::jetstream::Context,
+    shutdown: CancellationToken,
+}
+
+impl Running {
+    async fn start() -> Self {
+        let prefix = format!("alpes_t_{}", uuid::Uuid::new_v4().simple());
+        let app = TestApp::with_config(|c| {
+            c.nats_url = Some(nats_url());
+            c.nats_prefix = prefix.clone();
+        })
+        .await;
+        let bus = Bus::connect(&nats_url(), &prefix).await.expect("NATS with JetStream must be running");
+        let client = async_nats::connect(nats_url()).await.unwrap();
+        let js = async_nats::jetstream::new(client.clone());
+        let shutdown = CancellationToken::new();
+        tokio::spawn(bus::run(app.app.state.clone(), bus, shutdown.clone()));
+        Self { app, prefix, client, js, shutdown }
+    }
+
+    async fn stream_messages(&self) -> u64 {
+        let mut stream = self.js.get_stream(bus::stream_name(&self.prefix)).await.unwrap();
+        stream.info().await.unwrap().state.messages
+    }
+
+    async fn publish(&self, subject: &str, body: Value) {
+        let subject = format!("{}.{subject}", self.prefix);
+        self.js.publish(subject, body.to_string().into()).await.unwrap().await.unwrap();
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.js.delete_stream(bus::stream_name(&self.prefix)).await;
+    }
+}
+
+/// Polls `check` for up to 10 s.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test]
+async fn outbox_events_reach_the_bus_once_and_live_subscribers_through_it() {
+    let bus = Running::start().await;
+    let mut on_bus = bus.client.subscribe(format!("{}.afiliados.eventos", bus.prefix)).await.unwrap();
+    let mut live = bus.app.app.state.hub.subscribe();
+
+    let affiliate = create_affiliate(&bus.app, "Sofía", "sofia@example.com").await;
+    let message = tokio::time::timeout(Duration::from_secs(10), on_bus.next()).await.expect("bus message").unwrap();
+    let payload: Value = serde_json::from_slice(&message.payload).unwrap();
+    assert_eq!(payload["tipo_evento"], "afiliado_creado");
+    assert_eq!(payload["afiliado_id"], affiliate["id"]);
+    let row = entity::outbox_events::Entity::find().one(bus.app.db()).await.unwrap().unwrap();
+    let headers = message.headers.unwrap();
+    assert_eq!(
+        headers.get(async_nats::header::NATS_MESSAGE_ID).map(|v| v.as_str().to_string()),
+        Some(row.id.to_string())
+    );
+
+    let event = tokio::time::timeout(Duration::from_secs(10), live.recv()).await.expect("live event").unwrap();
+    assert_eq!(event.id, row.id);
+    assert_eq!(event.topic, "afiliados.eventos");
+    assert_eq!(event.event_type, "afiliado_creado");
+    assert_eq!(event.envelope, payload);
+
+    let app = &bus.app;
+    eventually("the row marked", || async {
+        entity::outbox_events::Entity::find_by_id(row.seq)
+            .one(app.db())
+            .await
+            .unwrap()
+            .is_some_and(|r| r.nats_published_at.is_some() && r.published_at.is_some())
+    })
+    .await;
+    let before = bus.stream_messages().await;
+    // A crash between the publish and the mark: the row goes out again, the stream drops it.
+    entity::outbox_events::Entity::update_many()
+        .col_expr(
+            entity::outbox_events::Column::NatsPublishedAt,
+            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .filter(entity::outbox_events::Column::Id.eq(row.id))
+        .exec(app.db())
+        .await
+        .unwrap();
+    app.app.state.events_committed();
+    eventually("the row marked again", || async {
+        entity::outbox_events::Entity::find_by_id(row.seq)
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap()
+            .nats_published_at
+            .is_some()
+    })
+    .await;
+    assert_eq!(bus.stream_messages().await, before, "the repeat is dropped by its message id");
+    bus.stop().await;
+}
+
+#[tokio::test]
+async fn seed_003_messages_from_other_systems_are_handled_once() {
+    let bus = Running::start().await;
+    let app = &bus.app;
+    let admin = app.admin();
+    let mut input = support::campaign_input("Otoño");
+    input["code"] = json!("otono");
+    app.ok(&admin, support::CREATE_CAMPAIGN, json!({ "input": input })).await;
+
+    // InteraccionRegistrada from another system: stored once, however often it comes.
+    let interaction = json!({
+        "id_interaccion": "bus-click-1", "tipo": "CLICK", "marca_temporal": chrono::Utc::now().timestamp_millis() - 60_000,
+        "identidad_usuario": { "id_usuario": "user-bus", "id_anonimo": "anon-bus" },
+        "parametros_tracking": { "fuente": "facebook.com", "medio": "social", "campania": "otono" }
+    });
+    bus.publish("interaccion-registrada", interaction.clone()).await;
+    eventually("the interaction stored", || async { app.count("interactions").await == 1 }).await;
+    bus.publish("interaccion-registrada", interaction).await;
+    // Something that can never be handled is set aside; what follows still flows.
+    bus.publish("interaccion-registrada", json!({ "tipo": "CLICK" })).await;
+
+    // RevertirAtribucion for an attributed journey.
+    let record = "mutation($i: RecordConversionInput!) { recordConversion(input: $i) { id } }";
+    let conversion = json!({ "i": { "id": "bus-sale", "value": "20.00", "currency": "USD", "campaignId": "otono", "userId": "user-bus" } });
+    app.ok(&admin, record, conversion).await;
+    assert_eq!(attribution_service::attribute_pending(&app.app.state).await.unwrap(), 1);
+    let journey = entity::journeys::Entity::find().one(app.db()).await.unwrap().unwrap();
+    assert_eq!(journey.touchpoints.as_array().map(Vec::len), Some(1), "the bus click is in the journey");
+    bus.publish("revertir-atribucion", json!({ "journey_id": journey.id })).await;
+    eventually("the journey reverted", || async {
+        entity::journeys::Entity::find_by_id(journey.id).one(app.db()).await.unwrap().unwrap().status
+            == entity::journeys::JourneyStatus::RevertedFraud
+    })
+    .await;
+    bus.publish("revertir-atribucion", json!({ "journey_id": journey.id })).await;
+    bus.publish("revertir-atribucion", json!({ "journey_id": "00000000-0000-0000-0000-000000000000" })).await;
+    let marker = json!({
+        "id_interaccion": "bus-click-2", "tipo": "VIEW", "identidad_usuario": { "id_anonimo": "anon-later" }
+    });
+    bus.publish("interaccion-registrada", marker).await;
+    eventually("the later interaction stored", || async { app.count("interactions").await == 2 }).await;
+    let reverted = entity::outbox_events::Entity::find()
+        .filter(entity::outbox_events::Column::Topic.eq("atribucion-revertida"))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(reverted.len(), 1, "a repeated command reverts nothing more");
+    bus.stop().await;
+}

@@ -1,0 +1,339 @@
+// The admin app and the affiliate portal in real Chromium against the real server.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { startServer, launchBrowser, postStripeEvent, ADMIN, ROOT } from "./harness.mjs";
+
+const SHOTS = process.env.ALPES_SCREENSHOTS ? join(ROOT, process.env.ALPES_SCREENSHOTS) : null;
+const SEED_DAYS = Number(process.env.ALPES_BROWSER_SEED_DAYS ?? "3");
+let server;
+let browser;
+let admin; // the admin's page, signed in once
+const state = {};
+
+async function shot(page, name) {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.waitForTimeout(250);
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
+}
+
+async function signIn(page, email, password) {
+  await page.goto(`${server.base}/login`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((url) => !url.pathname.startsWith("/login"));
+}
+
+before(async () => {
+  server = await startServer({ seedDays: SEED_DAYS });
+  browser = await launchBrowser();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  context.setDefaultTimeout(10000);
+  admin = await context.newPage();
+  admin.on("pageerror", (e) => console.error("page error:", e));
+});
+
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+test("a wrong password is refused in words, the right one opens the dashboard", async () => {
+  await admin.goto(`${server.base}/affiliates`);
+  await admin.waitForURL(/\/login\?next=/);
+  await admin.getByLabel("Email").fill(ADMIN.email);
+  await admin.getByLabel("Password").fill("not-the-password");
+  await admin.getByRole("button", { name: "Sign in" }).click();
+  await admin.getByRole("alert").waitFor();
+  assert.match(await admin.getByRole("alert").innerText(), /sign in again|invalid|password/i);
+  await admin.getByLabel("Password").fill(ADMIN.password);
+  await admin.getByRole("button", { name: "Sign in" }).click();
+  // Back to the page that was asked for.
+  await admin.waitForURL(/\/affiliates$/);
+  await admin.getByRole("heading", { name: "Affiliates" }).waitFor();
+  await admin.goto(`${server.base}/`);
+  await admin.getByRole("heading", { name: "Dashboard" }).waitFor();
+  await admin.locator(".kpi", { hasText: "Conversion rate" }).waitFor();
+  await admin.getByLabel("Period").selectOption("7d");
+  await admin.waitForURL(/period=7d/);
+  await admin.locator(".kpi").first().waitFor();
+  await admin.goto(`${server.base}/?period=30d`);
+  await admin.locator(".chart svg").waitFor();
+  await shot(admin, "dashboard");
+});
+
+test("create a campaign and activate it", async () => {
+  await admin.goto(`${server.base}/campaigns`);
+  await admin.getByRole("link", { name: "New campaign" }).click();
+  await admin.getByLabel("Name", { exact: true }).fill("Browser Spring Launch");
+  await admin.getByLabel("Code").fill("browser-spring");
+  await admin.getByLabel("Budget").fill("5000");
+  await admin.getByLabel("Currency").fill("USD");
+  await admin.getByLabel("Sale rate (%)").fill("12.5");
+  await admin.getByLabel("Model").selectOption("LINEAR");
+  await admin.getByRole("button", { name: "Create campaign" }).click();
+  await admin.waitForURL(/\/campaigns\/[0-9a-f-]{36}$/);
+  await admin.getByRole("heading", { name: "Browser Spring Launch" }).waitFor();
+  assert.equal(await admin.locator(".page-head .badge").innerText(), "Draft");
+  await admin.getByRole("button", { name: "Activate" }).click();
+  await admin.locator(".page-head .badge", { hasText: "Active" }).waitFor();
+  assert.ok(await admin.getByText("Linear, 30-day lookback").isVisible());
+  state.campaignUrl = admin.url();
+});
+
+test("a bad campaign form shows the server's error in words and writes nothing", async () => {
+  await admin.goto(`${server.base}/campaigns/new`);
+  await admin.getByLabel("Name", { exact: true }).fill("Broken");
+  await admin.getByLabel("Currency").fill("XX");
+  await admin.getByRole("button", { name: "Create campaign" }).click();
+  const alert = admin.getByRole("alert");
+  await alert.waitFor();
+  assert.match(await alert.innerText(), /check the form/i);
+  assert.match(admin.url(), /\/campaigns\/new$/);
+});
+
+test("create an affiliate; bank details come back masked; give portal access", async () => {
+  await admin.goto(`${server.base}/affiliates/new`);
+  await admin.getByLabel("Name", { exact: true }).fill("Browser Partner");
+  await admin.getByLabel("Email").fill("partner@browser.test");
+  await admin.getByLabel("Code").fill("browser-partner");
+  await admin.getByLabel("Base rate (%)").fill("15");
+  await admin.getByLabel("Bank", { exact: true }).fill("Banco Alpino");
+  await admin.getByLabel("Account type").fill("savings");
+  await admin.getByLabel("Account number").fill("0012345678");
+  await admin.getByRole("button", { name: "Create affiliate" }).click();
+  await admin.waitForURL(/\/affiliates\/[0-9a-f-]{36}$/);
+  await admin.getByRole("heading", { name: "Browser Partner" }).waitFor();
+  const account = await admin.getByTestId("account-number").innerText();
+  assert.ok(!account.includes("0012345678"), `account shown unmasked: ${account}`);
+  assert.match(account, /5678$/);
+  await admin.getByLabel("Sign-in email").fill("portal@browser.test");
+  await admin.getByLabel("Password").fill("portal-pass-123");
+  await admin.getByRole("button", { name: "Give portal access" }).click();
+  await admin.locator(".toast", { hasText: "Portal access" }).waitFor();
+
+  // The list finds it by search, and the search is in the URL.
+  await admin.goto(`${server.base}/affiliates`);
+  await admin.getByLabel("Search affiliates").fill("browser-par");
+  await admin.waitForURL(/q=browser-par/);
+  await admin.getByRole("link", { name: "Browser Partner" }).waitFor();
+  await admin.waitForFunction(() => document.querySelectorAll("tbody tr").length === 1);
+  await admin.getByLabel("Search affiliates").fill("");
+  await admin.waitForURL((u) => !u.search.includes("q="));
+  await admin.locator("tbody tr").first().waitFor();
+  await shot(admin, "affiliates");
+});
+
+test("a tracking link for the affiliate, with a copy button", async () => {
+  await admin.goto(state.campaignUrl);
+  await admin.getByLabel("Affiliate").fill("browser-partner");
+  await admin.getByLabel("Destination URL").fill("https://shop.example.com/spring");
+  await admin.getByRole("button", { name: "Create link" }).click();
+  const row = admin.locator("tbody tr", { hasText: "Browser Partner" });
+  await row.waitFor();
+  state.link = (await row.locator(".mono").innerText()).trim();
+  assert.match(state.link, /\/r\/[A-Za-z0-9_-]+$/);
+  await row.getByRole("button", { name: /Copy/ }).click();
+  await admin.locator(".toast", { hasText: "Link copied" }).waitFor();
+  await shot(admin, "campaign");
+});
+
+test("a signed Stripe payment shows up live in the event feed and in conversions", async () => {
+  await admin.goto(`${server.base}/events`);
+  await admin.getByTestId("feed-state").filter({ hasText: "listening" }).waitFor();
+  await admin.waitForTimeout(300);
+
+  // A visitor follows the link; the shop passes the click id to Stripe.
+  const click = await fetch(state.link.replace(/^https?:\/\/[^/]+/, server.base), { redirect: "manual" });
+  assert.equal(click.status, 302);
+  const cid = new URL(click.headers.get("location")).searchParams.get("alpes_cid");
+  assert.ok(cid, "redirect carries alpes_cid");
+
+  const now = Math.floor(Date.now() / 1000);
+  const event = {
+    id: `evt_browser_${now}`, object: "event", type: "checkout.session.completed", livemode: false, created: now,
+    data: { object: {
+      id: `cs_browser_${now}`, object: "checkout.session", amount_total: 12900, currency: "usd", payment_status: "paid",
+      payment_intent: `pi_browser_${now}`, client_reference_id: cid,
+      customer_details: { email: "buyer@example.com" },
+      metadata: { campaign: "browser-spring", source: "browser", product_id: "SPRING-1" },
+    } },
+  };
+  const answer = await postStripeEvent(server.base, event);
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+
+  await admin.locator("[data-testid=feed] li", { hasText: "conversion_registrada" }).first().waitFor({ timeout: 10000 });
+  await admin.locator("[data-testid=feed] li", { hasText: "pedido_pagado" }).first().waitFor();
+  await shot(admin, "live-feed");
+
+  const campaignId = state.campaignUrl.split("/").pop();
+  await admin.goto(`${server.base}/conversions?campaign=${campaignId}`);
+  const row = admin.locator("tbody tr", { hasText: "$129.00" });
+  await row.waitFor();
+  assert.equal(await admin.locator("tbody tr").count(), 1);
+  assert.ok((await row.innerText()).includes("Browser Partner"));
+  await row.getByRole("link").click();
+  await admin.getByRole("heading", { name: "Sale of $129.00" }).waitFor();
+  // The attribution worker credits it a moment later: the journey, then credits per model.
+  const journey = admin.getByTestId("journey");
+  for (let i = 0; i < 40 && !(await journey.isVisible()); i++) {
+    await admin.waitForTimeout(250);
+    await admin.reload();
+    await admin.getByRole("heading", { name: "Sale of $129.00" }).waitFor();
+  }
+  assert.match(await journey.innerText(), /Click/);
+  const credits = await admin.getByTestId("credits").innerText();
+  assert.match(credits, /last click/i);
+  assert.match(credits, /\$129\.00/);
+  state.conversionUrl = admin.url();
+  await shot(admin, "conversion");
+
+  await admin.goto(`${server.base}/orders`);
+  await admin.locator("tbody tr", { hasText: `cs_browser_${now}` }).waitFor();
+  await shot(admin, "orders");
+  await admin.goto(`${server.base}/webhooks`);
+  await admin.locator("tbody tr", { hasText: `evt_browser_${now}` }).waitFor();
+  await shot(admin, "webhooks");
+});
+
+test("its commission is calculated, approved from the list and exported as CSV", async () => {
+  await admin.goto(state.conversionUrl);
+  await admin.getByRole("link", { name: /Commissions of this conversion/ }).click();
+  await admin.waitForURL(/\/commissions\?conversion=/);
+  const row = admin.locator("tbody tr", { hasText: "Browser Partner" });
+  await row.waitFor();
+  assert.equal(await admin.locator("tbody tr").count(), 1);
+  assert.match(await row.innerText(), /Pending/);
+  await row.getByRole("button", { name: "Calculate" }).click();
+  await row.locator(".badge", { hasText: "Calculated" }).waitFor();
+  // 12.5 % of $129.00 is 16.125: rounded half-even, once.
+  assert.match(await row.innerText(), /\$16\.12/);
+  await row.getByRole("checkbox").check();
+  await admin.getByRole("button", { name: "Approve selected (1)" }).click();
+  await row.locator(".badge", { hasText: "Approved" }).waitFor();
+  await admin.locator(".toast", { hasText: "1 commissions approved" }).waitFor();
+
+  const [download] = await Promise.all([admin.waitForEvent("download"), admin.getByRole("button", { name: "Export CSV" }).click()]);
+  const path = await download.path();
+  const csv = (await import("node:fs")).readFileSync(path, "utf8");
+  const lines = csv.trim().split("\n");
+  assert.ok(lines.length >= 2, csv);
+  const conversionId = state.conversionUrl.split("/").pop();
+  assert.ok(lines.some((l) => l.includes(conversionId) && /aprobada|approved/i.test(l)), csv.slice(0, 500));
+
+  await admin.goto(`${server.base}/commissions?status=APPROVED`);
+  await admin.locator("tbody tr").first().waitFor();
+  await shot(admin, "commissions");
+  await admin.goto(`${server.base}/payouts`);
+  await admin.getByRole("heading", { name: "Payouts" }).waitFor();
+  await shot(admin, "payouts");
+});
+
+test("an attribution is reverted as fraud from its conversion page", async () => {
+  const click = await fetch(state.link.replace(/^https?:\/\/[^/]+/, server.base), { redirect: "manual" });
+  const cid = new URL(click.headers.get("location")).searchParams.get("alpes_cid");
+  const now = Math.floor(Date.now() / 1000);
+  const answer = await postStripeEvent(server.base, {
+    id: `evt_browser_fraud_${now}`, object: "event", type: "checkout.session.completed", livemode: false, created: now,
+    data: { object: {
+      id: `cs_browser_fraud_${now}`, object: "checkout.session", amount_total: 4900, currency: "usd", payment_status: "paid",
+      payment_intent: `pi_browser_fraud_${now}`, client_reference_id: cid, metadata: { campaign: "browser-spring" },
+    } },
+  });
+  assert.equal(answer.status, 200);
+  const campaignId = state.campaignUrl.split("/").pop();
+  await admin.goto(`${server.base}/conversions?campaign=${campaignId}`);
+  await admin.locator("tbody tr", { hasText: "$49.00" }).getByRole("link").click();
+  await admin.getByRole("heading", { name: "Sale of $49.00" }).waitFor();
+  const revert = admin.getByRole("button", { name: "Revert as fraud" });
+  for (let i = 0; i < 40 && !(await revert.isVisible()); i++) {
+    await admin.waitForTimeout(250);
+    await admin.reload();
+    await admin.getByRole("heading", { name: "Sale of $49.00" }).waitFor();
+  }
+  admin.once("dialog", (d) => d.accept());
+  await revert.click();
+  await admin.locator(".toast", { hasText: "Attribution reverted" }).waitFor();
+  await admin.getByText("Reverted fraud").first().waitFor();
+  assert.ok(await revert.isDisabled());
+});
+
+test("the attribution report compares the models", async () => {
+  await admin.goto(`${server.base}/attribution?by=CAMPAIGN`);
+  await admin.getByRole("heading", { name: "Attribution" }).waitFor();
+  await admin.locator("tbody tr", { hasText: "browser-spring" }).first().waitFor();
+  assert.match(await admin.locator("thead").innerText(), /Markov/i);
+  await shot(admin, "attribution");
+});
+
+test("integrations: deliveries and the attempt log, switchable and bookmarkable", async () => {
+  await admin.goto(`${server.base}/integrations`);
+  await admin.getByRole("heading", { name: "Integrations" }).waitFor();
+  // No platform is configured on this server, so no delivery was made: an empty state that says why.
+  await admin.getByText("Each paid order gets one per configured integration").waitFor();
+  await admin.getByRole("button", { name: "Log" }).click();
+  await admin.waitForURL(/view=log/);
+  await admin.getByText("No attempts logged yet.").waitFor();
+});
+
+test("the affiliate signs in and sees only their own data", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  context.setDefaultTimeout(10000);
+  const page = await context.newPage();
+  await signIn(page, "portal@browser.test", "portal-pass-123");
+  const nav = await page.getByRole("navigation", { name: "Main" }).innerText();
+  assert.match(nav, /My links/);
+  assert.doesNotMatch(nav, /Affiliates|Campaigns|Orders|Users|GraphiQL/);
+
+  await page.goto(`${server.base}/links`);
+  await page.getByRole("heading", { name: "My links" }).waitFor();
+  await page.locator("tbody tr").first().waitFor();
+  assert.equal(await page.locator("tbody tr").count(), 1);
+  assert.ok((await page.locator("tbody").innerText()).includes(state.link));
+
+  await page.goto(`${server.base}/conversions`);
+  await page.locator("tbody tr").first().waitFor();
+  const rows = await page.locator("tbody tr").allInnerTexts();
+  assert.equal(rows.length, 2, rows.join("\n"));
+  assert.ok(rows.some((r) => /\$129\.00/.test(r)), rows.join("\n"));
+  await shot(page, "portal-conversions");
+
+  await page.goto(`${server.base}/commissions`);
+  await page.getByRole("heading", { name: "My commissions" }).waitFor();
+  await page.locator("tbody tr").first().waitFor();
+  const commissions = await page.locator("tbody tr").allInnerTexts();
+  assert.ok(commissions.some((r) => /Approved/.test(r) && /\$16\.12/.test(r)), commissions.join("\n"));
+  assert.equal(await page.getByRole("button", { name: /Approve/ }).count(), 0);
+
+  // Admin pages are not theirs: the router sends them home, the API refuses.
+  await page.goto(`${server.base}/affiliates`);
+  await page.waitForURL(`${server.base}/`);
+  const token = await page.evaluate(() => JSON.parse(localStorage.getItem("alpes.session")).token);
+  const r = await fetch(`${server.base}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: "{ affiliates(first: 100) { totalCount nodes { code } } }" }),
+  });
+  const body = await r.json();
+  assert.deepEqual(body.data.affiliates.nodes.map((n) => n.code), ["browser-partner"]);
+  await context.close();
+});
+
+test("phone width: the menu folds away and the pages still work", async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await signIn(page, ADMIN.email, ADMIN.password);
+  const sidebar = page.getByRole("navigation", { name: "Main" });
+  assert.equal(await sidebar.isVisible(), false);
+  await page.getByRole("button", { name: /Menu/ }).click();
+  await sidebar.getByRole("link", { name: "Conversions" }).click();
+  await page.getByRole("heading", { name: "Conversions" }).waitFor();
+  assert.equal(await sidebar.isVisible(), false);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `page scrolls sideways by ${overflow}px`);
+  await shot(page, "phone-conversions");
+  await context.close();
+});

@@ -1,0 +1,47 @@
+// Money per currency (its own minor units) and times in UTC, said so.
+const moneyFormats = new Map<string, Intl.NumberFormat>();
+
+export function money(value: string | number | null | undefined, currency: string | null | undefined): string {
+  if (value === null || value === undefined || value === "") return "—";
+  const cur = (currency ?? "USD").toUpperCase();
+  let f = moneyFormats.get(cur);
+  if (!f) {
+    try {
+      f = new Intl.NumberFormat("en-US", { style: "currency", currency: cur });
+    } catch {
+      f = new Intl.NumberFormat("en-US", { minimumFractionDigits: 2 });
+    }
+    moneyFormats.set(cur, f);
+  }
+  return f.format(Number(value));
+}
+
+export function num(value: number | string | null | undefined): string {
+  if (value === null || value === undefined) return "—";
+  return new Intl.NumberFormat("en-US").format(Number(value));
+}
+
+export function pct(value: number | string | null | undefined, digits = 1): string {
+  if (value === null || value === undefined || value === "") return "—";
+  return `${Number(value).toFixed(digits)} %`;
+}
+
+export function utc(value: string | null | undefined): string {
+  if (!value) return "—";
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return value;
+  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+export function day(value: string | null | undefined): string {
+  if (!value) return "—";
+  return new Date(value).toISOString().slice(0, 10);
+}
+
+export function statusClass(status: string): string {
+  return `badge badge-${status.toLowerCase().replace(/_/g, "-")}`;
+}
+
+export function titleCase(value: string): string {
+  return value.charAt(0) + value.slice(1).toLowerCase().replace(/_/g, " ");
+}
