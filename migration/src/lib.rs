@@ -21,7 +21,8 @@ mod m20261123_000016_create_integration_deliveries;
 mod m20261123_000017_create_integrations_log;
 mod m20261123_000018_create_audit_log;
 mod m20261123_000019_create_seed_views;
-mod m20261123_162500_create_commission_indexes;
+mod m20261123_162500_create_commission_credit_index;
+mod m20261123_172000_create_commission_order_index;
 
 /// Every migration, in foreign-key order.
 pub struct Migrator;
@@ -49,7 +50,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000017_create_integrations_log::Migration),
             Box::new(m20261123_000018_create_audit_log::Migration),
             Box::new(m20261123_000019_create_seed_views::Migration),
-            Box::new(m20261123_162500_create_commission_indexes::Migration),
+            Box::new(m20261123_162500_create_commission_credit_index::Migration),
+            Box::new(m20261123_172000_create_commission_order_index::Migration),
         ]
     }
 }

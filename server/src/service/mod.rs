@@ -117,8 +117,10 @@ where
     E::Model: FromQueryResult + Send + Sync,
     C: ConnectionTrait,
 {
-    let total = query.clone().count(conn).await?;
-    let items =
-        query.order_by_desc(first).order_by_desc(second).offset(page.offset).limit(page.limit).all(conn).await?;
+    // The count and the page are independent: on a pool they run side by side, so a
+    // page costs the slower of the two rather than their sum.
+    let count = query.clone().count(conn);
+    let items = query.order_by_desc(first).order_by_desc(second).offset(page.offset).limit(page.limit).all(conn);
+    let (total, items) = tokio::try_join!(count, items)?;
     Ok(Page { items, total })
 }
