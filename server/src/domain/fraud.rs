@@ -24,13 +24,13 @@ impl Default for FraudPolicy {
 
 /// What is known about a conversion when it is scored.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct FraudFacts<'a> {
+pub struct FraudFacts {
     /// Seconds from the last click of the journey to the conversion.
     pub secs_since_last_click: Option<i64>,
     /// Clicks from the last click's IP hash in the hour before the conversion.
     pub clicks_from_ip_last_hour: u64,
     /// The user agent of the journey's clicks.
-    pub user_agents: Vec<&'a str>,
+    pub user_agents: Vec<String>,
     /// The customer's email hash equals the credited affiliate's.
     pub self_referral: bool,
     /// Another conversion of the same customer and value minutes before, or of the same order.
@@ -81,7 +81,7 @@ pub fn is_bot_user_agent(user_agent: &str) -> bool {
     ua.trim().is_empty() || BOT_MARKERS.iter().any(|marker| ua.contains(marker))
 }
 
-pub fn assess(facts: &FraudFacts<'_>, policy: &FraudPolicy) -> Assessment {
+pub fn assess(facts: &FraudFacts, policy: &FraudPolicy) -> Assessment {
     let mut signals = Vec::new();
     if let Some(secs) = facts.secs_since_last_click {
         if (0..=policy.min_click_to_conversion_secs).contains(&secs) {
@@ -124,7 +124,7 @@ pub fn assess(facts: &FraudFacts<'_>, policy: &FraudPolicy) -> Assessment {
 mod tests {
     use super::*;
 
-    fn codes(facts: &FraudFacts<'_>) -> (i32, Vec<&'static str>) {
+    fn codes(facts: &FraudFacts) -> (i32, Vec<&'static str>) {
         let a = assess(facts, &FraudPolicy::default());
         (a.score, a.signals.iter().map(|s| s.code).collect())
     }
@@ -134,7 +134,7 @@ mod tests {
         let facts = FraudFacts {
             secs_since_last_click: Some(600),
             clicks_from_ip_last_hour: 3,
-            user_agents: vec!["Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36"],
+            user_agents: vec!["Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36".into()],
             ..Default::default()
         };
         assert_eq!(codes(&facts), (0, vec![]));
@@ -142,12 +142,12 @@ mod tests {
 
     #[test]
     fn each_signal_adds_its_points() {
-        let cases: [(FraudFacts<'_>, i32, &str); 6] = [
+        let cases: [(FraudFacts, i32, &str); 6] = [
             (FraudFacts { secs_since_last_click: Some(2), ..Default::default() }, 35, "FAST_CONVERSION"),
             (FraudFacts { secs_since_last_click: Some(5), ..Default::default() }, 35, "FAST_CONVERSION"),
             (FraudFacts { clicks_from_ip_last_hour: 21, ..Default::default() }, 30, "CLICK_FLOOD"),
             (
-                FraudFacts { user_agents: vec!["Mozilla/5.0 HeadlessChrome/120"], ..Default::default() },
+                FraudFacts { user_agents: vec!["Mozilla/5.0 HeadlessChrome/120".into()], ..Default::default() },
                 40,
                 "BOT_USER_AGENT",
             ),
@@ -172,7 +172,7 @@ mod tests {
         let facts = FraudFacts {
             secs_since_last_click: Some(1),
             clicks_from_ip_last_hour: 500,
-            user_agents: vec!["python-requests/2.31"],
+            user_agents: vec!["python-requests/2.31".into()],
             self_referral: true,
             duplicate_of: Some("c-9".into()),
         };

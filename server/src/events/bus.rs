@@ -92,14 +92,6 @@ impl Bus {
         format!("{}.{topic}", self.prefix)
     }
 
-    pub fn jetstream(&self) -> &jetstream::Context {
-        &self.js
-    }
-
-    pub fn client(&self) -> &async_nats::Client {
-        &self.client
-    }
-
     pub fn stream(&self) -> String {
         stream_name(&self.prefix)
     }

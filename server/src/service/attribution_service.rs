@@ -123,7 +123,8 @@ pub async fn attribute_pending(state: &AppState) -> AppResult<usize> {
         }
     }
     if done > 0 {
-        state.events_committed();
+        // Their events (and commissions) wait in the outbox.
+        state.outbox_wakeup.notify_one();
     }
     Ok(done)
 }
@@ -604,7 +605,7 @@ async fn fraud_facts<C: ConnectionTrait>(
     conversion: &conversions::Model,
     rows: &[interactions::Model],
     credited_affiliates: &[Uuid],
-) -> AppResult<(Option<i64>, u64, Vec<String>, bool, Option<String>)> {
+) -> AppResult<FraudFacts> {
     let last_click = rows.iter().rev().find(|r| r.kind == InteractionKind::Click);
     let secs = last_click.map(|c| (conversion.occurred_at - c.occurred_at).num_seconds());
     let mut flood = 0;
@@ -649,21 +650,32 @@ async fn fraud_facts<C: ConnectionTrait>(
             .await?
             .map(|other| other.external_id.unwrap_or_else(|| other.id.to_string()));
     }
-    Ok((secs, flood, agents, self_referral, duplicate))
+    Ok(FraudFacts {
+        secs_since_last_click: secs,
+        clicks_from_ip_last_hour: flood,
+        user_agents: agents,
+        self_referral,
+        duplicate_of: duplicate,
+    })
 }
 
 /// Attributes one conversion; `false` when another worker got there first.
 async fn attribute(state: &AppState, conversion: conversions::Model) -> AppResult<bool> {
     let settings = &state.config.attribution;
-    let (txn, _turn) = db::write_txn(&state.db).await?;
     let campaign = match conversion.campaign_id {
-        Some(id) => campaigns::Entity::find_by_id(id).one(&txn).await?,
+        Some(id) => campaigns::Entity::find_by_id(id).one(&state.db).await?,
         None => None,
     };
     let (stored_model, lookback) = match &campaign {
         Some(c) => (c.attribution_model, u32::try_from(c.lookback_days).unwrap_or(settings.attribution_lookback_days)),
         None => (settings.default_model()?, settings.attribution_lookback_days),
     };
+    // Markov path counts read the period's interactions: take them before the write turn,
+    // which every writer of this process waits for.
+    if stored_model == StoredModel::Markov {
+        markov_counts(state).await?;
+    }
+    let (txn, _turn) = db::write_txn(&state.db).await?;
     let (user, anons) = identity(&txn, conversion.user_id.as_deref(), conversion.anonymous_id.as_deref()).await?;
     let rows = touches(&txn, &conversion, user.as_deref(), &anons, lookback).await?;
     let list = journey_touches(&rows, &conversion);
@@ -678,17 +690,7 @@ async fn attribute(state: &AppState, conversion: conversions::Model) -> AppResul
     let credit_list = credits_for(stored_model, &weights, &list, conversion.value, &conversion.currency);
     let credited: Vec<Uuid> = credit_list.iter().filter_map(|c| c.affiliate_id).collect();
 
-    let (secs, flood, agents, self_referral, duplicate_of) = fraud_facts(&txn, &conversion, &rows, &credited).await?;
-    let assessment = fraud::assess(
-        &FraudFacts {
-            secs_since_last_click: secs,
-            clicks_from_ip_last_hour: flood,
-            user_agents: agents.iter().map(String::as_str).collect(),
-            self_referral,
-            duplicate_of,
-        },
-        &settings.fraud_policy(),
-    );
+    let assessment = fraud::assess(&fraud_facts(&txn, &conversion, &rows, &credited).await?, &settings.fraud_policy());
     let (journey_status, conversion_status) = if list.is_empty() {
         (JourneyStatus::Unattributed, ConversionStatus::Unattributed)
     } else if assessment.held(&settings.fraud_policy()) {

@@ -75,11 +75,11 @@ async fn create(
     JsonBody(body): JsonBody<Registrar>,
 ) -> AppResult<Response> {
     // Partners' systems post with an ADMIN token; an affiliate only for itself.
-    let affiliate = given(body.afiliado_id, "afiliado_id")?;
-    match (caller.affiliate_scope(), &affiliate) {
+    let afiliado = tracking::identifier(body.afiliado_id.as_deref(), "afiliado_id")?;
+    match (caller.affiliate_scope(), &afiliado) {
         (None, _) => caller.require_admin()?,
         (Some(own), Some(reference)) => {
-            let named = affiliate_service::get(&state.db, &caller, reference_text(reference)).await?;
+            let named = affiliate_service::get(&state.db, &caller, reference).await?;
             if named.id != own {
                 return Err(AppError::Forbidden("affiliates can only register their own conversions".into()));
             }
@@ -102,7 +102,7 @@ async fn create(
         currency: body.moneda,
         occurred_at: when(body.fecha_conversion, "fecha_conversion")?,
         campaign: given(body.campana_id, "campana_id")?,
-        affiliate,
+        affiliate: given(afiliado, "afiliado_id")?,
         user_id: tracking::identifier(body.id_usuario.as_deref(), "id_usuario")?,
         anonymous_id: tracking::identifier(body.id_anonimo.as_deref(), "id_anonimo")?,
         click_id: tracking::identifier(body.click_id.as_deref(), "click_id")?,
@@ -121,13 +121,6 @@ async fn create(
         return Err(AppError::internal(anyhow::anyhow!("conversion stored as something else")));
     };
     Ok(created(&receipt, view(row)))
-}
-
-fn reference_text(reference: &svc::Ref) -> &str {
-    match reference {
-        svc::Ref::Given { value, .. } => value,
-        svc::Ref::Known(_) => "",
-    }
 }
 
 /// Seed 004's answer: `conversion_id`, `afiliado_id`, `campana_id`, `estado`, `valor_conversion`, `fecha_conversion`.
