@@ -24,6 +24,7 @@ mod m20261123_000019_create_seed_views;
 mod m20261123_162500_create_commission_credit_index;
 mod m20261123_172000_create_commission_order_index;
 mod m20261123_180000_create_conversion_customer_indexes;
+mod m20261123_190000_slim_ingest_indexes;
 
 /// Every migration, in foreign-key order.
 pub struct Migrator;
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_162500_create_commission_credit_index::Migration),
             Box::new(m20261123_172000_create_commission_order_index::Migration),
             Box::new(m20261123_180000_create_conversion_customer_indexes::Migration),
+            Box::new(m20261123_190000_slim_ingest_indexes::Migration),
         ]
     }
 }

@@ -146,6 +146,56 @@ async fn concurrent_duplicates_store_one() {
 }
 
 #[tokio::test]
+async fn a_repeat_answers_as_the_first_even_when_its_body_would_now_be_refused() {
+    let app = setup().await;
+    let (status, _, first) = app.post_json("/tracking/impresiones", &impression("imp-again"), PEER, &[]).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let mut changed: serde_json::Value = serde_json::from_str(&impression("imp-again")).unwrap();
+    changed["campaña_id"] = json!("no-such-campaign");
+    let (status, headers, again) = app.post_json("/tracking/impresiones", &changed.to_string(), PEER, &[]).await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_eq!(again, first, "the id is stored: the repeat answers as the first send did");
+    assert_eq!(headers.get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+
+    changed["id"] = json!("imp-new");
+    let (status, _, refused) = app.post_json("/tracking/impresiones", &changed.to_string(), PEER, &[]).await;
+    assert!(status.is_client_error(), "{status} {refused}");
+    assert_eq!(app.count("interactions").await, 1);
+}
+
+#[tokio::test]
+async fn a_refused_item_does_not_fail_the_items_batched_with_it() {
+    let app = setup().await;
+    let before = events(&app).await.len();
+    let mut tasks = Vec::new();
+    for n in 0..24 {
+        let router = app.app.router.clone();
+        let mut body: serde_json::Value = serde_json::from_str(&impression(&format!("imp-mixed-{n}"))).unwrap();
+        if n % 2 == 1 {
+            body["campaña_id"] = json!("no-such-campaign");
+        }
+        tasks.push(tokio::spawn(async move {
+            use tower::ServiceExt;
+            let request = axum::http::Request::post("/tracking/impresiones")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body.to_string()))
+                .unwrap();
+            (n, router.oneshot(request).await.unwrap().status())
+        }));
+    }
+    for task in tasks {
+        let (n, status) = task.await.unwrap();
+        if n % 2 == 0 {
+            assert_eq!(status, StatusCode::CREATED, "item {n}");
+        } else {
+            assert!(status.is_client_error(), "item {n}: {status}");
+        }
+    }
+    assert_eq!(app.count("interactions").await, 12);
+    assert_eq!(events(&app).await.len(), before + 12, "an event for each stored item, none for the refused");
+}
+
+#[tokio::test]
 async fn seed_003_interaction_links_identities_and_emits_the_seed_payload() {
     let app = setup().await;
     let body = json!({

@@ -10,6 +10,7 @@ pub mod dashboard_service;
 pub mod integration_service;
 pub mod outbox;
 pub mod seed_service;
+pub mod sqlite_writer;
 pub mod stripe_service;
 pub mod tracking_link_service;
 pub mod tracking_service;
@@ -41,7 +42,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::{domain::code, error::AppResult};
+use crate::{
+    domain::code,
+    error::{AppError, AppResult},
+};
 
 /// Is `value` already in `column` of `E`, on a row other than `except`?
 pub(crate) async fn taken<E: EntityTrait, C: ConnectionTrait>(
@@ -82,24 +86,67 @@ where
     Err(crate::error::AppError::conflict("code", "could not generate a free code; give one"))
 }
 
-/// Inserts many rows in few statements of fixed shapes: chunks of 16, 8, 4, 2 and 1
-/// rows. The drivers cache prepared statements by their text, so a handful of shapes
-/// are prepared once and reused, where one statement per batch size would be prepared
-/// again and again. Chunks also keep each statement well under 64 KiB: a larger
-/// message leaves a small TCP tail that Nagle holds until the server's delayed ACK,
-/// 40 ms per statement (the PostgreSQL driver does not set TCP_NODELAY).
+/// Inserts many rows in few statements, with SQL written here rather than by the query
+/// builder (one batch of the ingest writer is a few thousand values; building them into
+/// a query tree and back out cost as much as SQLite's own work).
+///
+/// The drivers cache prepared statements by their text, so the shapes are few:
+/// - SQLite: one statement per 64 rows, of exactly the batch's size (the writer's
+///   connection keeps a statement cache large enough for every size).
+/// - PostgreSQL: chunks of 16, 8, 4, 2 and 1 rows. Chunks keep each statement well under
+///   64 KiB: a larger message leaves a small TCP tail that Nagle holds until the server's
+///   delayed ACK, 40 ms per statement (the PostgreSQL driver does not set TCP_NODELAY).
+///
+/// Every row must set the same columns as the first.
 pub(crate) async fn insert_in_chunks<A, C>(conn: &C, rows: Vec<A>) -> AppResult<()>
 where
     A: ActiveModelTrait + Send,
     C: ConnectionTrait,
 {
+    use sea_orm::{EntityName, IdenStatic, Iterable};
+    use std::fmt::Write;
+
+    let Some(first) = rows.first() else { return Ok(()) };
+    let backend = conn.get_database_backend();
+    let columns: Vec<_> =
+        <A::Entity as EntityTrait>::Column::iter().filter(|column| !first.get(*column).is_not_set()).collect();
+    let head = format!(
+        "INSERT INTO \"{}\" ({}) VALUES ",
+        A::Entity::default().table_name(),
+        columns.iter().map(|c| format!("\"{}\"", c.as_str())).collect::<Vec<_>>().join(", ")
+    );
+    let sizes: &[usize] = match backend {
+        sea_orm::DbBackend::Sqlite => &[64],
+        _ => &[16, 8, 4, 2, 1],
+    };
     let mut left = rows.len();
     let mut rows = rows.into_iter();
     while left > 0 {
-        let size = [16, 8, 4, 2, 1].into_iter().find(|s| *s <= left).unwrap_or(1);
-        let chunk: Vec<A> = rows.by_ref().take(size).collect();
-        left -= chunk.len();
-        <A::Entity as EntityTrait>::insert_many(chunk).exec_without_returning(conn).await?;
+        let size = sizes.iter().copied().find(|s| *s <= left).unwrap_or(left.min(sizes[0]));
+        let mut sql = String::with_capacity(head.len() + size * columns.len() * 5);
+        sql.push_str(&head);
+        let mut values = Vec::with_capacity(size * columns.len());
+        for (r, mut row) in rows.by_ref().take(size).enumerate() {
+            sql.push_str(if r == 0 { "(" } else { ", (" });
+            for (c, column) in columns.iter().enumerate() {
+                let value = row.take(*column).into_value().ok_or_else(|| {
+                    AppError::internal(anyhow::anyhow!("bulk insert: column {} not set in every row", column.as_str()))
+                })?;
+                values.push(value);
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                match backend {
+                    sea_orm::DbBackend::Postgres => {
+                        let _ = write!(sql, "${}", values.len());
+                    }
+                    _ => sql.push('?'),
+                }
+            }
+            sql.push(')');
+        }
+        left -= size;
+        conn.execute_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values)).await?;
     }
     Ok(())
 }

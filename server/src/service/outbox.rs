@@ -5,7 +5,8 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
 use crate::{domain::envelope::Envelope, error::AppError};
 
-fn row(event: Envelope) -> outbox_events::ActiveModel {
+/// The outbox row of `event`, not yet published.
+pub(crate) fn active_model(event: Envelope) -> outbox_events::ActiveModel {
     outbox_events::ActiveModel {
         id: Set(event.id),
         topic: Set(event.topic.name().to_string()),
@@ -22,11 +23,11 @@ fn row(event: Envelope) -> outbox_events::ActiveModel {
 }
 
 pub async fn record<C: ConnectionTrait>(conn: &C, event: Envelope) -> Result<(), AppError> {
-    row(event).insert(conn).await?;
+    active_model(event).insert(conn).await?;
     Ok(())
 }
 
 /// Many events in few statements (the ingest path's group commit).
 pub async fn record_many<C: ConnectionTrait>(conn: &C, events: Vec<Envelope>) -> Result<(), AppError> {
-    super::insert_in_chunks(conn, events.into_iter().map(row).collect()).await
+    super::insert_in_chunks(conn, events.into_iter().map(active_model).collect()).await
 }

@@ -18,12 +18,16 @@ use entity::{
     tracking_links, tracking_sessions,
 };
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::{insert_in_chunks, outbox, Page, PageRequest};
+use super::{
+    insert_in_chunks, outbox,
+    sqlite_writer::{self, Key, SqliteWriter, Unit},
+    Page, PageRequest,
+};
 use crate::{
     auth::Caller,
     db,
@@ -168,12 +172,17 @@ impl Ingestor {
             sea_orm::DbBackend::Sqlite => 1,
             _ => 4,
         };
+        let sqlite = SqliteWriter::start(&db)
+            .inspect_err(|err| tracing::error!(error = %err, "cannot open the SQLite ingest writer; using the pool"))
+            .ok()
+            .flatten()
+            .map(std::sync::Arc::new);
+        let context = std::sync::Arc::new(Context { db, ip_salt, cache: SharedCache::default(), sqlite });
         let receiver = std::sync::Arc::new(tokio::sync::Mutex::new(receiver));
         let on_commit = std::sync::Arc::new(on_commit);
-        let cache = SharedCache::default();
         for _ in 0..writers {
             let on_commit = on_commit.clone();
-            tokio::spawn(writer(db.clone(), ip_salt.clone(), receiver.clone(), cache.clone(), move || on_commit()));
+            tokio::spawn(writer(context.clone(), receiver.clone(), move || on_commit()));
         }
         Self { sender }
     }
@@ -188,11 +197,18 @@ impl Ingestor {
     }
 }
 
-async fn writer(
+/// What the writer tasks share.
+struct Context {
     db: DatabaseConnection,
     ip_salt: String,
-    receiver: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
     cache: SharedCache,
+    /// SQLite on a file: the writer thread that stores the batches.
+    sqlite: Option<std::sync::Arc<SqliteWriter>>,
+}
+
+async fn writer(
+    context: std::sync::Arc<Context>,
+    receiver: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
     on_commit: impl Fn() + Send + 'static,
 ) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
@@ -204,14 +220,14 @@ async fn writer(
         let batch = std::mem::take(&mut jobs);
         let started = std::time::Instant::now();
         let items: Vec<&Item> = batch.iter().map(|j| &j.item).collect();
-        let results = match write_batch(&db, &ip_salt, &cache, &items).await {
+        let results = match write_batch(&context, &items).await {
             Ok(results) => results,
             Err(err) if batch.len() > 1 => {
                 // One bad row must not fail its neighbours: retry one by one.
                 tracing::warn!(error = %err, size = batch.len(), "ingest batch failed; retrying items singly");
                 let mut singles = Vec::with_capacity(items.len());
                 for item in &items {
-                    singles.push(match write_batch(&db, &ip_salt, &cache, &[item]).await {
+                    singles.push(match write_batch(&context, &[item]).await {
                         Ok(mut one) => {
                             one.pop().unwrap_or_else(|| Err(AppError::internal(anyhow::anyhow!("empty batch result"))))
                         }
@@ -238,7 +254,7 @@ struct Directory {
 }
 
 impl Directory {
-    async fn load(txn: &DatabaseTransaction, cache: &SharedCache, items: &[&Item]) -> AppResult<Self> {
+    async fn load<C: ConnectionTrait>(txn: &C, cache: &SharedCache, items: &[&Item]) -> AppResult<Self> {
         let mut directory = Directory::default();
         let mut campaign_refs = RefSet::default();
         let mut affiliate_refs = RefSet::default();
@@ -389,7 +405,159 @@ struct Writes {
 }
 
 /// Writes one batch in one transaction; per-item results (refusals included) in order.
-async fn write_batch(
+async fn write_batch(context: &Context, items: &[&Item]) -> AppResult<Vec<AppResult<Receipt>>> {
+    match &context.sqlite {
+        Some(sqlite) => write_batch_sqlite(context, sqlite, items).await,
+        None => write_batch_orm(&context.db, &context.ip_salt, &context.cache, items).await,
+    }
+}
+
+/// An item of a batch on its way to the SQLite writer.
+enum Planned {
+    /// Refused, unless its key is stored already (then it is answered as the first send).
+    Refused(AppError, Option<Key>),
+    /// New rows in unit `unit`; the answer if the writer stores them.
+    New { unit: usize, receipt: Box<Receipt> },
+    /// The same key as item `first` of this batch.
+    SameAs(usize),
+}
+
+/// [`write_batch`] through the SQLite writer thread: the rows are built here, the writer
+/// skips the items whose key is already stored and writes the rest in one transaction.
+async fn write_batch_sqlite(
+    context: &Context,
+    sqlite: &SqliteWriter,
+    items: &[&Item],
+) -> AppResult<Vec<AppResult<Receipt>>> {
+    let db = &context.db;
+    let _turn = db::write_turn(db).await;
+    let directory = Directory::load(db, &context.cache, items).await?;
+    let now = Utc::now().trunc_subsecs(6);
+    let known_clicks = known_clicks(db, items).await?;
+
+    let mut units = Vec::with_capacity(items.len());
+    let mut planned = Vec::with_capacity(items.len());
+    let mut first_of: HashMap<Key, usize> = HashMap::new();
+    for (index, item) in items.iter().enumerate() {
+        let key = match item {
+            Item::Touch(t) => t.external_id.clone().map(Key::Interaction),
+            Item::Conversion(c) => c.external_id.clone().map(Key::Conversion),
+        };
+        if let Some(first) = key.as_ref().and_then(|k| first_of.get(k)) {
+            planned.push(Planned::SameAs(*first));
+            continue;
+        }
+        let mut writes = Writes::default();
+        let receipt = match item {
+            Item::Touch(input) => touch(input, &directory, &context.ip_salt, now, &mut writes),
+            Item::Conversion(input) => conversion(input, &directory, &known_clicks, &context.ip_salt, now, &mut writes),
+        };
+        match receipt.and_then(|receipt| Ok((writes.into_unit(key.clone())?, receipt))) {
+            Ok((unit, receipt)) => {
+                if let Some(key) = key {
+                    first_of.insert(key, index);
+                }
+                units.push(unit);
+                planned.push(Planned::New { unit: units.len() - 1, receipt: Box::new(receipt) });
+            }
+            Err(err) => planned.push(Planned::Refused(err, key)),
+        }
+    }
+    let keys: Vec<Option<Key>> = units.iter().map(|u| u.key.clone()).collect();
+    let replayed = sqlite.write(units).await?;
+
+    let mut results: Vec<AppResult<Receipt>> = Vec::with_capacity(items.len());
+    for plan in planned {
+        results.push(match plan {
+            Planned::Refused(err, None) => Err(err),
+            Planned::Refused(err, Some(key)) => match stored(db, &key).await {
+                Ok(stored) => Ok(Receipt { stored, replayed: true }),
+                Err(_) => Err(err),
+            },
+            Planned::New { unit, .. } if replayed[unit] => match &keys[unit] {
+                Some(key) => stored(db, key).await.map(|stored| Receipt { stored, replayed: true }),
+                None => Err(AppError::internal(anyhow::anyhow!("an item without a key was reported as stored"))),
+            },
+            Planned::New { receipt, .. } => Ok(*receipt),
+            Planned::SameAs(first) => match &results[first] {
+                Ok(receipt) => Ok(Receipt { stored: receipt.stored.clone(), replayed: true }),
+                Err(_) => Err(AppError::Unavailable("the same id failed moments ago in this batch; retry".into())),
+            },
+        });
+    }
+    Ok(results)
+}
+
+/// The stored row of `key` (an item sent again).
+async fn stored(db: &DatabaseConnection, key: &Key) -> AppResult<Stored> {
+    match key {
+        Key::Interaction(id) => interactions::Entity::find()
+            .filter(interactions::Column::ExternalId.eq(id.as_str()))
+            .one(db)
+            .await?
+            .map(Stored::Touch),
+        Key::Conversion(id) => conversions::Entity::find()
+            .filter(conversions::Column::ExternalId.eq(id.as_str()))
+            .one(db)
+            .await?
+            .map(Stored::Conversion),
+    }
+    .ok_or_else(|| AppError::internal(anyhow::anyhow!("stored item {key:?} not found")))
+}
+
+/// The interactions the batch's conversions name as their click (`alpes_cid`).
+async fn known_clicks<C: ConnectionTrait>(conn: &C, items: &[&Item]) -> AppResult<HashMap<String, Uuid>> {
+    let click_ids: Vec<String> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Conversion(c) => c.click_id.clone(),
+            Item::Touch(_) => None,
+        })
+        .collect();
+    if click_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(interactions::Entity::find()
+        .select_only()
+        .column(interactions::Column::ExternalId)
+        .column(interactions::Column::Id)
+        .filter(interactions::Column::ExternalId.is_in(click_ids))
+        .into_tuple::<(String, Uuid)>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+impl Writes {
+    /// The rows of one item for the SQLite writer, in foreign-key order.
+    fn into_unit(self, key: Option<Key>) -> AppResult<Unit> {
+        let mut rows = Vec::with_capacity(self.sessions.len() + self.interactions.len() + self.events.len() + 2);
+        for m in self.sessions {
+            rows.push(sqlite_writer::row(tracking_sessions::ActiveModel::from(m), "")?);
+        }
+        for m in self.interactions {
+            rows.push(sqlite_writer::row(interactions::ActiveModel::from(m), "")?);
+        }
+        for m in self.conversions {
+            rows.push(sqlite_writer::row(conversions::ActiveModel::from(m), "")?);
+        }
+        for m in self.links {
+            // The first link of an anonymous id wins; later ones change nothing.
+            rows.push(sqlite_writer::row(
+                identity_links::ActiveModel::from(m),
+                "ON CONFLICT (anonymous_id) DO NOTHING",
+            )?);
+        }
+        for event in self.events {
+            rows.push(sqlite_writer::row(outbox::active_model(event), "")?);
+        }
+        Ok(Unit { key, rows })
+    }
+}
+
+/// [`write_batch`] through the ORM: PostgreSQL, and SQLite in memory.
+async fn write_batch_orm(
     db: &DatabaseConnection,
     ip_salt: &str,
     cache: &SharedCache,
@@ -432,27 +600,7 @@ async fn write_batch(
             }
         }
     }
-    let click_ids: Vec<String> = items
-        .iter()
-        .filter_map(|i| match i {
-            Item::Conversion(c) => c.click_id.clone(),
-            Item::Touch(_) => None,
-        })
-        .collect();
-    let known_clicks: HashMap<String, Uuid> = if click_ids.is_empty() {
-        HashMap::new()
-    } else {
-        interactions::Entity::find()
-            .select_only()
-            .column(interactions::Column::ExternalId)
-            .column(interactions::Column::Id)
-            .filter(interactions::Column::ExternalId.is_in(click_ids))
-            .into_tuple::<(String, Uuid)>()
-            .all(&txn)
-            .await?
-            .into_iter()
-            .collect()
-    };
+    let known_clicks = known_clicks(&txn, items).await?;
 
     let mut writes = Writes::default();
     let mut results = Vec::with_capacity(items.len());
