@@ -86,16 +86,13 @@ where
     Err(crate::error::AppError::conflict("code", "could not generate a free code; give one"))
 }
 
-/// Inserts many rows in few statements, with SQL written here rather than by the query
-/// builder (one batch of the ingest writer is a few thousand values; building them into
-/// a query tree and back out cost as much as SQLite's own work).
-///
-/// The drivers cache prepared statements by their text, so the shapes are few:
-/// - SQLite: one statement per 64 rows, of exactly the batch's size (the writer's
-///   connection keeps a statement cache large enough for every size).
-/// - PostgreSQL: chunks of 16, 8, 4, 2 and 1 rows. Chunks keep each statement well under
-///   64 KiB: a larger message leaves a small TCP tail that Nagle holds until the server's
-///   delayed ACK, 40 ms per statement (the PostgreSQL driver does not set TCP_NODELAY).
+/// Inserts many rows in few statements of fixed shapes: chunks of 16, 8, 4, 2 and 1
+/// rows, with the SQL written here from the rows' set columns (no query-builder pass over
+/// every value). The drivers cache prepared statements by their text, so a handful of
+/// shapes are prepared once and reused, where one statement per batch size would be
+/// prepared again and again. Chunks also keep each statement well under 64 KiB: a larger
+/// message leaves a small TCP tail that Nagle holds until the server's delayed ACK,
+/// 40 ms per statement (the PostgreSQL driver does not set TCP_NODELAY).
 ///
 /// Every row must set the same columns as the first.
 pub(crate) async fn insert_in_chunks<A, C>(conn: &C, rows: Vec<A>) -> AppResult<()>
@@ -115,14 +112,10 @@ where
         A::Entity::default().table_name(),
         columns.iter().map(|c| format!("\"{}\"", c.as_str())).collect::<Vec<_>>().join(", ")
     );
-    let sizes: &[usize] = match backend {
-        sea_orm::DbBackend::Sqlite => &[64],
-        _ => &[16, 8, 4, 2, 1],
-    };
     let mut left = rows.len();
     let mut rows = rows.into_iter();
     while left > 0 {
-        let size = sizes.iter().copied().find(|s| *s <= left).unwrap_or(left.min(sizes[0]));
+        let size = [16, 8, 4, 2, 1].into_iter().find(|s| *s <= left).unwrap_or(1);
         let mut sql = String::with_capacity(head.len() + size * columns.len() * 5);
         sql.push_str(&head);
         let mut values = Vec::with_capacity(size * columns.len());
