@@ -122,27 +122,43 @@ async fn seed_002_conversion_is_stored_once_with_its_event() {
     assert_eq!(list["total"], 1);
 }
 
+/// POSTs an impression straight to the router, so that many can be in flight at once.
+async fn send_impression(router: axum::Router, body: String) -> axum::response::Response {
+    use tower::ServiceExt;
+    let request = axum::http::Request::post("/tracking/impresiones")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    router.oneshot(request).await.unwrap()
+}
+
 #[tokio::test]
-async fn concurrent_duplicates_store_one() {
+async fn concurrent_duplicates_store_once_and_answer_alike() {
     let app = setup().await;
+    // 240 sends of 40 ids at once: the ingest builds a batch while the one before is being
+    // written, so repeats land in the same batch, in a batch in flight, and after it.
     let mut tasks = Vec::new();
-    for _ in 0..25 {
+    for n in 0..240 {
         let router = app.app.router.clone();
         tasks.push(tokio::spawn(async move {
-            use tower::ServiceExt;
-            let request = axum::http::Request::post("/tracking/impresiones")
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(impression("imp-dup")))
-                .unwrap();
-            router.oneshot(request).await.unwrap().status()
+            let id = format!("imp-wave-{}", n % 40);
+            let response = send_impression(router, impression(&id)).await;
+            let status = response.status();
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+            (id, status, serde_json::from_slice::<serde_json::Value>(&body).unwrap())
         }));
     }
+    let mut answers: std::collections::HashMap<String, serde_json::Value> = std::collections::HashMap::new();
     for task in tasks {
-        assert_eq!(task.await.unwrap(), StatusCode::CREATED);
+        let (id, status, body) = task.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{id}: {body}");
+        let first = answers.entry(id.clone()).or_insert_with(|| body.clone());
+        assert_eq!(&body, first, "every send of {id} answers as the first");
     }
-    assert_eq!(app.count("interactions").await, 1);
+    assert_eq!(answers.len(), 40);
+    assert_eq!(app.count("interactions").await, 40);
     let impressions = events(&app).await.into_iter().filter(|e| e.event_type == "impresion_registrada").count();
-    assert_eq!(impressions, 1);
+    assert_eq!(impressions, 40);
 }
 
 #[tokio::test]
@@ -174,14 +190,7 @@ async fn a_refused_item_does_not_fail_the_items_batched_with_it() {
         if n % 2 == 1 {
             body["campaña_id"] = json!("no-such-campaign");
         }
-        tasks.push(tokio::spawn(async move {
-            use tower::ServiceExt;
-            let request = axum::http::Request::post("/tracking/impresiones")
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(body.to_string()))
-                .unwrap();
-            (n, router.oneshot(request).await.unwrap().status())
-        }));
+        tasks.push(tokio::spawn(async move { (n, send_impression(router, body.to_string()).await.status()) }));
     }
     for task in tasks {
         let (n, status) = task.await.unwrap();

@@ -21,7 +21,10 @@ use rusqlite::types::Value as Sql;
 use sea_orm::{ActiveModelTrait, DatabaseConnection, DbBackend, EntityName, EntityTrait, IdenStatic, Iterable, Value};
 use tokio::sync::oneshot;
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    db::WriteTurn,
+    error::{AppError, AppResult},
+};
 
 /// Prepared statements kept by the writer's connection.
 const STATEMENT_CACHE: usize = 64;
@@ -47,7 +50,22 @@ pub struct Unit {
 
 struct Batch {
     units: Vec<Unit>,
+    /// This process's turn to write, given back as soon as the transaction ends.
+    turn: WriteTurn,
     reply: oneshot::Sender<Result<Vec<bool>, rusqlite::Error>>,
+}
+
+/// A batch handed to the writer; [`Pending::wait`] gives its answer.
+pub struct Pending(oneshot::Receiver<Result<Vec<bool>, rusqlite::Error>>);
+
+impl Pending {
+    /// For each unit, whether its key was already stored (then nothing of it was written).
+    pub async fn wait(self) -> AppResult<Vec<bool>> {
+        self.0
+            .await
+            .map_err(|_| AppError::Unavailable("tracking ingest writer stopped".into()))?
+            .map_err(|err| AppError::internal(anyhow::anyhow!("tracking ingest write failed: {err}")))
+    }
 }
 
 /// Handle on the writer thread; the thread ends when the last handle is dropped.
@@ -72,27 +90,26 @@ impl SqliteWriter {
             .name("alpes-ingest".into())
             .spawn(move || {
                 let mut connection = connection;
-                while let Ok(batch) = receiver.recv() {
-                    let _ = batch.reply.send(write(&mut connection, &batch.units));
+                while let Ok(Batch { units, turn, reply }) = receiver.recv() {
+                    let written = write(&mut connection, &units);
+                    drop(turn);
+                    let _ = reply.send(written);
                 }
             })
             .map_err(AppError::internal)?;
         Ok(Some(Self { sender: Mutex::new(sender) }))
     }
 
-    /// Writes `units` in one transaction; for each, whether its key was already stored
-    /// (then nothing of it was written).
-    pub async fn write(&self, units: Vec<Unit>) -> AppResult<Vec<bool>> {
+    /// Hands `units` to the writer, to be written in one transaction while `turn` is held;
+    /// returns at once. The caller may prepare its next batch meanwhile.
+    pub fn submit(&self, units: Vec<Unit>, turn: WriteTurn) -> AppResult<Pending> {
         let (reply, answer) = oneshot::channel();
         self.sender
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .send(Batch { units, reply })
+            .send(Batch { units, turn, reply })
             .map_err(|_| AppError::Unavailable("tracking ingest writer stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| AppError::Unavailable("tracking ingest writer stopped".into()))?
-            .map_err(|err| AppError::internal(anyhow::anyhow!("tracking ingest write failed: {err}")))
+        Ok(Pending(answer))
     }
 }
 

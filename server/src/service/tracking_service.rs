@@ -6,7 +6,10 @@
 //! commit). A request is answered only after its transaction committed, so an
 //! acknowledged event is durable; many requests share the cost of one commit.
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use entity::{
@@ -160,7 +163,7 @@ struct DirectoryCache {
     affiliates: HashMap<String, (std::time::Instant, affiliates::Model)>,
 }
 
-type SharedCache = std::sync::Arc<std::sync::Mutex<DirectoryCache>>;
+type SharedCache = Arc<std::sync::Mutex<DirectoryCache>>;
 
 impl Ingestor {
     /// Starts the writer tasks on `db`. `on_commit` runs after every committed batch.
@@ -176,13 +179,12 @@ impl Ingestor {
             .inspect_err(|err| tracing::error!(error = %err, "cannot open the SQLite ingest writer; using the pool"))
             .ok()
             .flatten()
-            .map(std::sync::Arc::new);
-        let context = std::sync::Arc::new(Context { db, ip_salt, cache: SharedCache::default(), sqlite });
-        let receiver = std::sync::Arc::new(tokio::sync::Mutex::new(receiver));
-        let on_commit = std::sync::Arc::new(on_commit);
+            .map(Arc::new);
+        let context = Arc::new(Context { db, ip_salt, cache: SharedCache::default(), sqlite });
+        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+        let on_commit: Arc<dyn Fn() + Send + Sync> = Arc::new(on_commit);
         for _ in 0..writers {
-            let on_commit = on_commit.clone();
-            tokio::spawn(writer(context.clone(), receiver.clone(), move || on_commit()));
+            tokio::spawn(writer(context.clone(), receiver.clone(), on_commit.clone()));
         }
         Self { sender }
     }
@@ -203,13 +205,15 @@ struct Context {
     ip_salt: String,
     cache: SharedCache,
     /// SQLite on a file: the writer thread that stores the batches.
-    sqlite: Option<std::sync::Arc<SqliteWriter>>,
+    sqlite: Option<Arc<SqliteWriter>>,
 }
 
+/// Takes the queued jobs as one batch, writes it, answers each job. On SQLite the next
+/// batch is prepared while the writer thread stores this one.
 async fn writer(
-    context: std::sync::Arc<Context>,
-    receiver: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
-    on_commit: impl Fn() + Send + 'static,
+    context: Arc<Context>,
+    receiver: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
+    on_commit: Arc<dyn Fn() + Send + Sync>,
 ) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     loop {
@@ -217,32 +221,60 @@ async fn writer(
         if received == 0 {
             break;
         }
-        let batch = std::mem::take(&mut jobs);
-        let started = std::time::Instant::now();
-        let items: Vec<&Item> = batch.iter().map(|j| &j.item).collect();
-        let results = match write_batch(&context, &items).await {
-            Ok(results) => results,
-            Err(err) if batch.len() > 1 => {
-                // One bad row must not fail its neighbours: retry one by one.
-                tracing::warn!(error = %err, size = batch.len(), "ingest batch failed; retrying items singly");
-                let mut singles = Vec::with_capacity(items.len());
-                for item in &items {
-                    singles.push(match write_batch(&context, &[item]).await {
-                        Ok(mut one) => {
-                            one.pop().unwrap_or_else(|| Err(AppError::internal(anyhow::anyhow!("empty batch result"))))
+        let mut batch = std::mem::take(&mut jobs);
+        let written = match &context.sqlite {
+            Some(sqlite) => {
+                let mut plan = Plan::default();
+                let planned = plan.add(&context, &batch).await;
+                let turn = db::write_turn(&context.db).await;
+                // What queued while this batch was built joins it: the writer is free now,
+                // and a bigger transaction costs less per event than one more commit.
+                let start = batch.len();
+                {
+                    let mut receiver = receiver.lock().await;
+                    while batch.len() < MAX_BATCH {
+                        match receiver.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
                         }
-                        Err(err) => Err(err),
-                    });
+                    }
                 }
-                singles
+                match planned.and(plan.add(&context, &batch[start..]).await) {
+                    Ok(()) => plan.submit(sqlite, turn, &context.db),
+                    Err(err) => Box::pin(std::future::ready(Err(err))),
+                }
             }
-            Err(err) => vec![Err(err)],
+            None => {
+                let items: Vec<&Item> = batch.iter().map(|j| &j.item).collect();
+                Box::pin(std::future::ready(write_batch(&context, &items).await))
+            }
         };
-        tracing::debug!(size = batch.len(), elapsed_us = started.elapsed().as_micros() as u64, "ingest batch");
-        on_commit();
-        for (job, result) in batch.into_iter().zip(results) {
-            let _ = job.reply.send(result);
-        }
+        let context = context.clone();
+        let on_commit = on_commit.clone();
+        tokio::spawn(async move {
+            let results = match written.await {
+                Ok(results) => results,
+                Err(err) if batch.len() > 1 => {
+                    // One bad row must not fail its neighbours: retry one by one.
+                    tracing::warn!(error = %err, size = batch.len(), "ingest batch failed; retrying items singly");
+                    let mut singles = Vec::with_capacity(batch.len());
+                    for job in &batch {
+                        singles.push(match write_batch(&context, &[&job.item]).await {
+                            Ok(mut one) => one
+                                .pop()
+                                .unwrap_or_else(|| Err(AppError::internal(anyhow::anyhow!("empty batch result")))),
+                            Err(err) => Err(err),
+                        });
+                    }
+                    singles
+                }
+                Err(err) => vec![Err(err)],
+            };
+            on_commit();
+            for (job, result) in batch.into_iter().zip(results) {
+                let _ = job.reply.send(result);
+            }
+        });
     }
 }
 
@@ -404,10 +436,17 @@ struct Writes {
     events: Vec<Envelope>,
 }
 
+/// Per-item answers of a batch (refusals included), in order, once it is written.
+type Written = std::pin::Pin<Box<dyn std::future::Future<Output = AppResult<Vec<AppResult<Receipt>>>> + Send>>;
+
 /// Writes one batch in one transaction; per-item results (refusals included) in order.
 async fn write_batch(context: &Context, items: &[&Item]) -> AppResult<Vec<AppResult<Receipt>>> {
     match &context.sqlite {
-        Some(sqlite) => write_batch_sqlite(context, sqlite, items).await,
+        Some(sqlite) => {
+            let mut plan = Plan::default();
+            plan.add_items(context, items).await?;
+            plan.submit(sqlite, db::write_turn(&context.db).await, &context.db).await
+        }
         None => write_batch_orm(&context.db, &context.ip_salt, &context.cache, items).await,
     }
 }
@@ -422,51 +461,90 @@ enum Planned {
     SameAs(usize),
 }
 
-/// [`write_batch`] through the SQLite writer thread: the rows are built here, the writer
-/// skips the items whose key is already stored and writes the rest in one transaction.
-async fn write_batch_sqlite(
-    context: &Context,
-    sqlite: &SqliteWriter,
-    items: &[&Item],
-) -> AppResult<Vec<AppResult<Receipt>>> {
-    let db = &context.db;
-    let _turn = db::write_turn(db).await;
-    let directory = Directory::load(db, &context.cache, items).await?;
-    let now = Utc::now().trunc_subsecs(6);
-    let known_clicks = known_clicks(db, items).await?;
+/// A batch for the SQLite writer thread: its rows, built here, and how each item will be
+/// answered. The writer skips the units whose key is already stored and writes the rest in
+/// one transaction.
+///
+/// A batch is built before the previous one is committed. What it reads meanwhile is safe
+/// to read early: campaigns and affiliates, and the clicks its conversions name, which a
+/// browser learns only from a committed click's answer. Whether a key is stored is decided
+/// by the writer, in order.
+#[derive(Default)]
+struct Plan {
+    planned: Vec<Planned>,
+    units: Vec<Unit>,
+    /// The first item of each key, so that a repeat in the same batch is answered as it.
+    first_of: HashMap<Key, usize>,
+}
 
-    let mut units = Vec::with_capacity(items.len());
-    let mut planned = Vec::with_capacity(items.len());
-    let mut first_of: HashMap<Key, usize> = HashMap::new();
-    for (index, item) in items.iter().enumerate() {
-        let key = match item {
-            Item::Touch(t) => t.external_id.clone().map(Key::Interaction),
-            Item::Conversion(c) => c.external_id.clone().map(Key::Conversion),
-        };
-        if let Some(first) = key.as_ref().and_then(|k| first_of.get(k)) {
-            planned.push(Planned::SameAs(*first));
-            continue;
-        }
-        let mut writes = Writes::default();
-        let receipt = match item {
-            Item::Touch(input) => touch(input, &directory, &context.ip_salt, now, &mut writes),
-            Item::Conversion(input) => conversion(input, &directory, &known_clicks, &context.ip_salt, now, &mut writes),
-        };
-        match receipt.and_then(|receipt| Ok((writes.into_unit(key.clone())?, receipt))) {
-            Ok((unit, receipt)) => {
-                if let Some(key) = key {
-                    first_of.insert(key, index);
-                }
-                units.push(unit);
-                planned.push(Planned::New { unit: units.len() - 1, receipt: Box::new(receipt) });
-            }
-            Err(err) => planned.push(Planned::Refused(err, key)),
-        }
+impl Plan {
+    async fn add(&mut self, context: &Context, jobs: &[Job]) -> AppResult<()> {
+        let items: Vec<&Item> = jobs.iter().map(|j| &j.item).collect();
+        self.add_items(context, &items).await
     }
-    let keys: Vec<Option<Key>> = units.iter().map(|u| u.key.clone()).collect();
-    let replayed = sqlite.write(units).await?;
 
-    let mut results: Vec<AppResult<Receipt>> = Vec::with_capacity(items.len());
+    /// Builds the rows of `items`, answered after those already planned.
+    async fn add_items(&mut self, context: &Context, items: &[&Item]) -> AppResult<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let db = &context.db;
+        let directory = Directory::load(db, &context.cache, items).await?;
+        let now = Utc::now().trunc_subsecs(6);
+        let known_clicks = known_clicks(db, items).await?;
+        for item in items {
+            let index = self.planned.len();
+            let key = match item {
+                Item::Touch(t) => t.external_id.clone().map(Key::Interaction),
+                Item::Conversion(c) => c.external_id.clone().map(Key::Conversion),
+            };
+            if let Some(first) = key.as_ref().and_then(|k| self.first_of.get(k)) {
+                self.planned.push(Planned::SameAs(*first));
+                continue;
+            }
+            let mut writes = Writes::default();
+            let receipt = match item {
+                Item::Touch(input) => touch(input, &directory, &context.ip_salt, now, &mut writes),
+                Item::Conversion(input) => {
+                    conversion(input, &directory, &known_clicks, &context.ip_salt, now, &mut writes)
+                }
+            };
+            match receipt.and_then(|receipt| Ok((writes.into_unit(key.clone())?, receipt))) {
+                Ok((unit, receipt)) => {
+                    if let Some(key) = key {
+                        self.first_of.insert(key, index);
+                    }
+                    self.units.push(unit);
+                    self.planned.push(Planned::New { unit: self.units.len() - 1, receipt: Box::new(receipt) });
+                }
+                Err(err) => self.planned.push(Planned::Refused(err, key)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands the rows to the writer with this process's write turn; returns at once, the
+    /// answers follow when the writer is done.
+    fn submit(self, sqlite: &SqliteWriter, turn: db::WriteTurn, db: &DatabaseConnection) -> Written {
+        let keys: Vec<Option<Key>> = self.units.iter().map(|u| u.key.clone()).collect();
+        let pending = sqlite.submit(self.units, turn);
+        let planned = self.planned;
+        let db = db.clone();
+        Box::pin(async move {
+            let replayed = pending?.wait().await?;
+            Ok(answers(&db, planned, &keys, &replayed).await)
+        })
+    }
+}
+
+/// The answer to each planned item, given which units the writer found stored already.
+async fn answers(
+    db: &DatabaseConnection,
+    planned: Vec<Planned>,
+    keys: &[Option<Key>],
+    replayed: &[bool],
+) -> Vec<AppResult<Receipt>> {
+    let mut results: Vec<AppResult<Receipt>> = Vec::with_capacity(planned.len());
     for plan in planned {
         results.push(match plan {
             Planned::Refused(err, None) => Err(err),
@@ -474,7 +552,7 @@ async fn write_batch_sqlite(
                 Ok(stored) => Ok(Receipt { stored, replayed: true }),
                 Err(_) => Err(err),
             },
-            Planned::New { unit, .. } if replayed[unit] => match &keys[unit] {
+            Planned::New { unit, .. } if replayed.get(unit).copied().unwrap_or(false) => match &keys[unit] {
                 Some(key) => stored(db, key).await.map(|stored| Receipt { stored, replayed: true }),
                 None => Err(AppError::internal(anyhow::anyhow!("an item without a key was reported as stored"))),
             },
@@ -485,7 +563,7 @@ async fn write_batch_sqlite(
             },
         });
     }
-    Ok(results)
+    results
 }
 
 /// The stored row of `key` (an item sent again).
