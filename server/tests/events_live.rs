@@ -38,6 +38,13 @@ async fn a_restarted_relay_publishes_what_was_committed() {
     // Published once: a second pass finds nothing.
     assert_eq!(relay::relay_once(&app.app.state).await.unwrap(), 0);
     assert!(receiver.try_recv().is_err());
+    // And marked published in the database, so a restart does not publish them again.
+    let unmarked = entity::outbox_events::Entity::find()
+        .filter(entity::outbox_events::Column::PublishedAt.is_null())
+        .count(app.db())
+        .await
+        .unwrap();
+    assert_eq!(unmarked, 0, "published rows are marked");
 }
 
 #[tokio::test]
