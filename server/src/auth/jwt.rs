@@ -27,8 +27,9 @@ struct Claims {
 /// The signing keys, made once from the secret.
 #[derive(Clone)]
 pub struct JwtKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    // Shared: the state, keys included, is cloned for every request.
+    encoding: std::sync::Arc<EncodingKey>,
+    decoding: std::sync::Arc<DecodingKey>,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -39,7 +40,10 @@ impl std::fmt::Debug for JwtKeys {
 
 impl JwtKeys {
     pub fn from_secret(secret: &[u8]) -> Self {
-        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
+        Self {
+            encoding: std::sync::Arc::new(EncodingKey::from_secret(secret)),
+            decoding: std::sync::Arc::new(DecodingKey::from_secret(secret)),
+        }
     }
 
     /// The configured secret, or the one kept in `data_dir/jwt_secret` (made on first use),
