@@ -222,28 +222,9 @@ async fn writer(
             break;
         }
         let mut batch = std::mem::take(&mut jobs);
+        let started = std::time::Instant::now();
         let written = match &context.sqlite {
-            Some(sqlite) => {
-                let mut plan = Plan::default();
-                let planned = plan.add(&context, &batch).await;
-                let turn = db::write_turn(&context.db).await;
-                // What queued while this batch was built joins it: the writer is free now,
-                // and a bigger transaction costs less per event than one more commit.
-                let start = batch.len();
-                {
-                    let mut receiver = receiver.lock().await;
-                    while batch.len() < MAX_BATCH {
-                        match receiver.try_recv() {
-                            Ok(job) => batch.push(job),
-                            Err(_) => break,
-                        }
-                    }
-                }
-                match planned.and(plan.add(&context, &batch[start..]).await) {
-                    Ok(()) => plan.submit(sqlite, turn, &context.db),
-                    Err(err) => Box::pin(std::future::ready(Err(err))),
-                }
-            }
+            Some(sqlite) => start_sqlite(&context, sqlite, &receiver, &mut batch).await,
             None => {
                 let items: Vec<&Item> = batch.iter().map(|j| &j.item).collect();
                 Box::pin(std::future::ready(write_batch(&context, &items).await))
@@ -257,25 +238,57 @@ async fn writer(
                 Err(err) if batch.len() > 1 => {
                     // One bad row must not fail its neighbours: retry one by one.
                     tracing::warn!(error = %err, size = batch.len(), "ingest batch failed; retrying items singly");
-                    let mut singles = Vec::with_capacity(batch.len());
-                    for job in &batch {
-                        singles.push(match write_batch(&context, &[&job.item]).await {
-                            Ok(mut one) => one
-                                .pop()
-                                .unwrap_or_else(|| Err(AppError::internal(anyhow::anyhow!("empty batch result")))),
-                            Err(err) => Err(err),
-                        });
-                    }
-                    singles
+                    write_singly(&context, &batch).await
                 }
                 Err(err) => vec![Err(err)],
             };
+            tracing::debug!(size = batch.len(), elapsed_us = started.elapsed().as_micros() as u64, "ingest batch");
             on_commit();
             for (job, result) in batch.into_iter().zip(results) {
                 let _ = job.reply.send(result);
             }
         });
     }
+}
+
+/// Builds `batch` for the SQLite writer thread and hands it over with the write turn;
+/// the jobs that queued while it was built join it first (the writer is free by then, and
+/// a bigger transaction costs less per event than one more commit).
+async fn start_sqlite(
+    context: &Context,
+    sqlite: &SqliteWriter,
+    receiver: &tokio::sync::Mutex<mpsc::Receiver<Job>>,
+    batch: &mut Vec<Job>,
+) -> Written {
+    let mut plan = Plan::default();
+    let planned = plan.add(context, batch).await;
+    let turn = db::write_turn(&context.db).await;
+    let start = batch.len();
+    {
+        let mut receiver = receiver.lock().await;
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+    }
+    match planned.and(plan.add(context, &batch[start..]).await) {
+        Ok(()) => plan.submit(sqlite, turn, &context.db),
+        Err(err) => Box::pin(std::future::ready(Err(err))),
+    }
+}
+
+/// Each job of a failed batch in a transaction of its own.
+async fn write_singly(context: &Context, batch: &[Job]) -> Vec<AppResult<Receipt>> {
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        results.push(match write_batch(context, &[&job.item]).await {
+            Ok(mut one) => one.pop().unwrap_or_else(|| Err(AppError::internal(anyhow::anyhow!("empty batch result")))),
+            Err(err) => Err(err),
+        });
+    }
+    results
 }
 
 /// Resolved campaigns and affiliates of one batch, by id and by code.
