@@ -95,7 +95,7 @@ impl SqliteWriter {
                     let written = write(&mut connection, &units);
                     drop(turn);
                     let _ = reply.send(written);
-                    wal.start();
+                    let _ = wal.start();
                 }
             })
             .map_err(AppError::internal)?;
@@ -152,19 +152,23 @@ impl WalWriteOut {
         Self(wal)
     }
 
+    /// A failure only leaves the work to the checkpoint's sync: the writer ignores it.
     #[cfg(target_os = "linux")]
-    fn start(&self) {
+    fn start(&self) -> std::io::Result<()> {
         use std::os::fd::AsRawFd;
-        if let Some(wal) = &self.0 {
-            // SAFETY: a valid open descriptor, a whole-file range, a flag the call defines;
-            // no memory is passed. A failure only leaves the work to the checkpoint's sync.
-            unsafe { libc::sync_file_range(wal.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
+        let Some(wal) = &self.0 else { return Ok(()) };
+        // SAFETY: a valid open descriptor, a whole-file range, a flag the call defines;
+        // no memory is passed.
+        match unsafe { libc::sync_file_range(wal.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) } {
+            0 => Ok(()),
+            _ => Err(std::io::Error::last_os_error()),
         }
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn start(&self) {
+    fn start(&self) -> std::io::Result<()> {
         let _ = &self.0;
+        Ok(())
     }
 }
 
@@ -299,7 +303,7 @@ mod tests {
         connection.execute_batch("CREATE TABLE t (a); INSERT INTO t VALUES (1);")?;
         let wal = WalWriteOut::open(&file);
         assert!(wal.0.is_some(), "the WAL of {} is opened", file.display());
-        wal.start();
+        wal.start()?; // a read-only descriptor is enough to start the write-out
         assert!(WalWriteOut::open(&file.with_extension("missing")).0.is_none());
         drop(connection);
         for suffix in ["", "-wal", "-shm"] {
