@@ -10,7 +10,7 @@ use crate::{
     auth::JwtKeys,
     config::Config,
     db, events, graphql, http, integrations,
-    service::{attribution_service, commission_service, user_service},
+    service::{attribution, commission, user_service},
     state::AppState,
 };
 
@@ -70,9 +70,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
         None => tokio::spawn(events::relay::run(state.clone(), shutdown.clone())),
     };
-    let approvals =
-        tokio::spawn(commission_service::auto_approval_loop(state.clone(), AUTO_APPROVAL_EVERY, shutdown.clone()));
-    let attribution = tokio::spawn(attribution_service::run(state.clone(), shutdown.clone()));
+    let approvals = tokio::spawn(commission::auto_approval_loop(state.clone(), AUTO_APPROVAL_EVERY, shutdown.clone()));
+    let attribution = tokio::spawn(attribution::run(state.clone(), shutdown.clone()));
 
     let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!("Alpes listening on http://{addr} (GraphiQL at /graphql)");

@@ -2,6 +2,7 @@
 //! exactly two places: [`IntoResponse`] for REST here, and [`AppError::extend`] for
 //! GraphQL.
 
+use alpes_domain::DomainError;
 use async_graphql::ErrorExtensions;
 use axum::{
     http::StatusCode,
@@ -142,6 +143,16 @@ impl AppError {
             return Self::Conflict { field, message: text };
         }
         err.into()
+    }
+}
+
+impl From<DomainError> for AppError {
+    fn from(err: DomainError) -> Self {
+        match err {
+            DomainError::Invalid { field, message } => Self::Validation { field: Some(field), message },
+            DomainError::BadSignature(message) => Self::Unauthenticated(message),
+            DomainError::InvalidTransition { entity, from, to } => Self::InvalidTransition { entity, from, to },
+        }
     }
 }
 

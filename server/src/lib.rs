@@ -7,7 +7,6 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
-pub mod domain;
 pub mod error;
 pub mod events;
 pub mod graphql;
@@ -16,3 +15,6 @@ pub mod integrations;
 pub mod metrics;
 pub mod service;
 pub mod state;
+
+/// Pure logic lives in its own crate, so nothing in it can reach for I/O.
+pub use alpes_domain as domain;

@@ -12,7 +12,7 @@ use crate::{
     http::rate_limit::RateLimiter,
     integrations::worker::Deliveries,
     metrics::Metrics,
-    service::{attribution_service, tracking_service::Ingestor},
+    service::{attribution, tracking::Ingestor},
 };
 
 #[derive(Clone)]
@@ -28,7 +28,7 @@ pub struct AppState {
     /// Per-IP limit on public tracking routes.
     pub ingest_limiter: Arc<RateLimiter>,
     /// The attribution worker's wake-up and fitted model.
-    pub attribution: Arc<attribution_service::Runtime>,
+    pub attribution: Arc<attribution::Runtime>,
     /// Outbound integrations (Meta CAPI, Google Ads, Pipedrive) and their workers' bells.
     pub deliveries: Arc<Deliveries>,
     pub metrics: Arc<Metrics>,
@@ -38,7 +38,7 @@ impl AppState {
     /// Builds the state and starts the ingest writer (call inside a tokio runtime).
     pub fn new(db: DatabaseConnection, config: Config, jwt: JwtKeys) -> Self {
         let outbox_wakeup = Arc::new(Notify::new());
-        let attribution = Arc::new(attribution_service::Runtime::default());
+        let attribution = Arc::new(attribution::Runtime::default());
         let (wakeup, attributor) = (outbox_wakeup.clone(), attribution.clone());
         let salt = config.ip_hash_salt.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let ingest = Ingestor::start(db.clone(), salt, move || {

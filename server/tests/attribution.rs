@@ -3,7 +3,7 @@
 
 mod support;
 
-use alpes::{auth::Role, service::attribution_service};
+use alpes::{auth::Role, service::attribution};
 use axum::http::StatusCode;
 use chrono::{Duration, SecondsFormat, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -74,7 +74,7 @@ fn checkout(session: &str, amount: i64, client_reference: Option<&str>, email: &
 }
 
 async fn attribute(app: &TestApp) -> usize {
-    attribution_service::attribute_pending(&app.app.state).await.unwrap()
+    attribution::attribute_pending(&app.app.state).await.unwrap()
 }
 
 fn by_campaign(credits: &Value) -> Vec<(String, String)> {
@@ -473,9 +473,9 @@ async fn workers_racing_attribute_each_conversion_once() {
     }
     let state = &app.app.state;
     let (a, b, c) = tokio::join!(
-        attribution_service::attribute_pending(state),
-        attribution_service::attribute_pending(state),
-        attribution_service::attribute_pending(state)
+        attribution::attribute_pending(state),
+        attribution::attribute_pending(state),
+        attribution::attribute_pending(state)
     );
     assert_eq!(a.unwrap() + b.unwrap() + c.unwrap(), 10);
     assert_eq!(app.count("journeys").await, 10);

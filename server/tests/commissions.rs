@@ -8,7 +8,7 @@ use std::time::Duration;
 use alpes::{
     auth::{Caller, Role},
     graphql,
-    service::{attribution_service, commission_service},
+    service::{attribution, commission},
 };
 use axum::{
     body::Body,
@@ -509,10 +509,10 @@ async fn credits_reserve_once_and_reversals_cancel_or_claw_back() {
     let credits =
         attribute(&app, &conv, &[(Some(a_id), dec!(200.00)), (Some(b_id), dec!(100.00)), (None, dec!(0))]).await;
 
-    let made = commission_service::reserve_for_credits(app.db(), &conv, &credits).await.unwrap();
+    let made = commission::reserve_for_credits(app.db(), &conv, &credits).await.unwrap();
     assert_eq!(made.len(), 2, "one per credit naming an affiliate");
     assert!(made.iter().all(|m| m.status == commissions::CommissionStatus::Pending && m.amount.is_none()));
-    let again = commission_service::reserve_for_credits(app.db(), &conv, &credits).await.unwrap();
+    let again = commission::reserve_for_credits(app.db(), &conv, &credits).await.unwrap();
     assert!(again.is_empty(), "a credit already reserved is skipped");
     assert_eq!(app.count("commissions").await, 2);
 
@@ -537,7 +537,7 @@ async fn credits_reserve_once_and_reversals_cancel_or_claw_back() {
     app.ok(&app.admin(), "mutation($id: ID!) { markPayoutPaid(id: $id) { id } }", json!({ "id": payout["id"] })).await;
 
     // A partial refund: a third of the sale is returned (100 of 300 kept... 200 kept).
-    commission_service::adjust_for_refund(app.db(), conv.id, dec!(200.00), "reembolso parcial").await.unwrap();
+    commission::adjust_for_refund(app.db(), conv.id, dec!(200.00), "reembolso parcial").await.unwrap();
     let all =
         commissions::Entity::find().filter(commissions::Column::ConversionId.eq(conv.id)).all(app.db()).await.unwrap();
     let b_now = all.iter().find(|m| m.id == b_comm.id).unwrap();
@@ -548,11 +548,11 @@ async fn credits_reserve_once_and_reversals_cancel_or_claw_back() {
     assert_eq!(claw[0].status, commissions::CommissionStatus::Approved);
 
     // The same refund again changes nothing.
-    commission_service::adjust_for_refund(app.db(), conv.id, dec!(200.00), "reembolso parcial").await.unwrap();
+    commission::adjust_for_refund(app.db(), conv.id, dec!(200.00), "reembolso parcial").await.unwrap();
     assert_eq!(app.count("commissions").await, 3);
 
     // Attribution reverted: the unpaid one is canceled, the paid one clawed back to zero.
-    commission_service::reverse_for_conversion(app.db(), conv.id, "atribución revertida").await.unwrap();
+    commission::reverse_for_conversion(app.db(), conv.id, "atribución revertida").await.unwrap();
     let all =
         commissions::Entity::find().filter(commissions::Column::ConversionId.eq(conv.id)).all(app.db()).await.unwrap();
     let b_now = all.iter().find(|m| m.id == b_comm.id).unwrap();
@@ -562,7 +562,7 @@ async fn credits_reserve_once_and_reversals_cancel_or_claw_back() {
         all.iter().filter(|m| m.adjusts_commission_id == Some(a_comm.id)).filter_map(|m| m.amount).sum();
     assert_eq!(clawed.normalize(), dec!(-40), "the whole paid 40.00 is taken back, in two steps");
     // Reverting twice adds nothing.
-    commission_service::reverse_for_conversion(app.db(), conv.id, "atribución revertida").await.unwrap();
+    commission::reverse_for_conversion(app.db(), conv.id, "atribución revertida").await.unwrap();
     assert_eq!(app.count("commissions").await, 4);
     let canceled = outbox_events::Entity::find()
         .filter(outbox_events::Column::EventType.eq("comision_cancelada"))
@@ -713,9 +713,9 @@ async fn reports_total_per_currency_and_export_csv() {
     assert!(headers["content-type"].to_str().unwrap().starts_with("text/csv"));
     let csv = csv_text(&app, "/api/v1/comisiones?formato=csv", &admin).await;
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some(commission_service::CSV_HEADER));
+    assert_eq!(lines.next(), Some(alpes::http::rest::commission_csv::CSV_HEADER));
     assert_eq!(
-        commission_service::CSV_HEADER,
+        alpes::http::rest::commission_csv::CSV_HEADER,
         "comision_id,afiliado_id,campana_id,conversion_id,pago_id,ajusta_comision_id,tipo_comision,monto_base,porcentaje,monto_calculado,moneda,estado,fecha_creacion,fecha_aprobacion,fecha_pago",
         "the header is a contract"
     );
@@ -737,7 +737,7 @@ async fn reports_total_per_currency_and_export_csv() {
     );
     let report_csv =
         csv_text(&app, "/api/v1/comisiones/reportes?periodo=30d&formato=csv&agrupar_por=estado", &admin).await;
-    assert_eq!(report_csv.lines().next(), Some(commission_service::REPORT_CSV_HEADER));
+    assert_eq!(report_csv.lines().next(), Some(alpes::http::rest::commission_csv::REPORT_CSV_HEADER));
     assert!(report_csv.contains("TOTAL,,USD,3,35.00,5.00,0.00"), "{report_csv}");
 }
 
@@ -1020,7 +1020,7 @@ async fn stripe_payment_attributed_commission_calculated_approved_paid_then_refu
     )
     .await;
     // Attribution reserves the commission in its own transaction.
-    assert_eq!(attribution_service::attribute_pending(&app.app.state).await.unwrap(), 1);
+    assert_eq!(attribution::attribute_pending(&app.app.state).await.unwrap(), 1);
     let list = app
         .ok(
             &admin,
@@ -1117,7 +1117,7 @@ async fn a_refund_while_the_payout_is_on_its_way_claws_back_and_the_payout_still
         )
         .await["createPayout"]
         .clone();
-    commission_service::reverse_for_conversion(app.db(), conv.id, "reembolso total").await.unwrap();
+    commission::reverse_for_conversion(app.db(), conv.id, "reembolso total").await.unwrap();
     let paid = app
         .ok(
             &app.admin(),

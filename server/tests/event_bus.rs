@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use alpes::{
     events::bus::{self, Bus},
-    service::attribution_service,
+    service::attribution,
 };
 use futures::StreamExt;
 use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
@@ -160,7 +160,7 @@ async fn seed_003_messages_from_other_systems_are_handled_once() {
     let record = "mutation($i: RecordConversionInput!) { recordConversion(input: $i) { id } }";
     let conversion = json!({ "i": { "id": "bus-sale", "value": "20.00", "currency": "USD", "campaignId": "otono", "userId": "user-bus" } });
     app.ok(&admin, record, conversion).await;
-    assert_eq!(attribution_service::attribute_pending(&app.app.state).await.unwrap(), 1);
+    assert_eq!(attribution::attribute_pending(&app.app.state).await.unwrap(), 1);
     let journey = entity::journeys::Entity::find().one(app.db()).await.unwrap().unwrap();
     assert_eq!(journey.touchpoints.as_array().map(Vec::len), Some(1), "the bus click is in the journey");
     bus.publish("revertir-atribucion", json!({ "journey_id": journey.id })).await;

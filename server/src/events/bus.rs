@@ -32,7 +32,7 @@ use crate::{
     auth::Caller,
     error::AppError,
     http::tracking::interaction_from_seed,
-    service::{attribution_service, tracking_service::Item},
+    service::{attribution, tracking::Item},
     state::AppState,
 };
 
@@ -304,7 +304,7 @@ async fn handle(state: &AppState, topic: &str, payload: &[u8]) -> Verdict {
             Err(err) => Err(err),
         },
         INBOUND_REVERT => match body["journey_id"].as_str() {
-            Some(id) => match attribution_service::revert(state, &Caller::system(), id).await {
+            Some(id) => match attribution::revert(state, &Caller::system(), id).await {
                 // Reverted before: the command is done.
                 Err(AppError::InvalidTransition { .. }) => Ok(()),
                 other => other.map(|_| ()),

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::{
     auth::Caller,
     error::AppError,
-    service::{affiliate_service, attribution_service, campaign_service, tracking_link_service, tracking_service},
+    service::{affiliate_service, attribution, campaign_service, tracking, tracking_link_service},
     state::AppState,
 };
 
@@ -105,7 +105,7 @@ impl Loader<Uuid> for ConversionLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = tracking_service::load_conversions(&self.0.state.db, self.0.caller()?, keys).await?;
+        let rows = tracking::load_conversions(&self.0.state.db, self.0.caller()?, keys).await?;
         Ok(rows.into_iter().map(|m| (m.id, m)).collect())
     }
 }
@@ -122,7 +122,7 @@ impl Loader<JourneyOfConversion> for JourneyLoader {
     ) -> Result<HashMap<JourneyOfConversion, Self::Value>, Self::Error> {
         self.0.caller()?;
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = attribution_service::journey_of_conversions(&self.0.state.db, &ids).await?;
+        let rows = attribution::journey_of_conversions(&self.0.state.db, &ids).await?;
         Ok(rows.into_iter().map(|j| (JourneyOfConversion(j.conversion_id), j)).collect())
     }
 }

@@ -70,6 +70,12 @@ impl From<AppError> for GqlError {
     }
 }
 
+impl From<crate::domain::DomainError> for GqlError {
+    fn from(err: crate::domain::DomainError) -> Self {
+        AppError::from(err).into()
+    }
+}
+
 impl From<async_graphql::Error> for GqlError {
     fn from(err: async_graphql::Error) -> Self {
         Self(err)

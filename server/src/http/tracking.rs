@@ -25,12 +25,12 @@ use super::{
 use crate::{
     domain::{
         money::{json_number, scaled},
-        tracking::{self, ConversionKind, TouchKind},
+        tracking::{self as rules, ConversionKind, TouchKind},
         validate,
     },
     error::{AppError, AppResult},
     service::{
-        tracking_service::{
+        tracking::{
             self as svc, conversion_kind, ConversionInput, Item, Receipt, Ref, SessionInput, Stored, TouchEvent,
             TouchInput,
         },
@@ -118,17 +118,17 @@ pub(crate) fn text(value: Option<String>, field: &str, max: usize) -> AppResult<
 }
 
 pub(crate) fn required_id(value: Option<String>, field: &str) -> AppResult<String> {
-    tracking::identifier(value.as_deref(), field)?
+    rules::identifier(value.as_deref(), field)?
         .ok_or_else(|| AppError::validation(field, format!("{field} is required")))
 }
 
 pub(crate) fn given(value: Option<String>, field: &'static str) -> AppResult<Option<Ref>> {
-    Ok(tracking::identifier(value.as_deref(), field)?.map(|value| Ref::Given { value, field }))
+    Ok(rules::identifier(value.as_deref(), field)?.map(|value| Ref::Given { value, field }))
 }
 
 pub(crate) fn when(at: Option<DateTime<Utc>>, field: &str) -> AppResult<DateTime<Utc>> {
     let now = Utc::now();
-    tracking::event_time(at.unwrap_or(now), now, field)
+    Ok(rules::event_time(at.unwrap_or(now), now, field)?)
 }
 
 /// 201 with the stored event; a repeat answers the same body, marked as a replay.
@@ -178,8 +178,8 @@ async fn record_impression(
         ),
         affiliate: given(body.influencer_id, "influencer_id")?,
         tracking_link_id: None,
-        user_id: tracking::identifier(body.usuario_id.as_deref(), "usuario_id")?,
-        anonymous_id: tracking::identifier(body.id_anonimo.as_deref(), "id_anonimo")?.or(visitor.anonymous_id),
+        user_id: rules::identifier(body.usuario_id.as_deref(), "usuario_id")?,
+        anonymous_id: rules::identifier(body.id_anonimo.as_deref(), "id_anonimo")?.or(visitor.anonymous_id),
         source: None,
         medium: None,
         gclid: None,
@@ -255,10 +255,10 @@ async fn record_conversion(
                 .ok_or_else(|| AppError::validation("campaña_id", "campaña_id is required"))?,
         ),
         affiliate: given(body.influencer_id, "influencer_id")?,
-        user_id: tracking::identifier(body.usuario_id.as_deref(), "usuario_id")?,
-        anonymous_id: tracking::identifier(body.id_anonimo.as_deref(), "id_anonimo")?.or(visitor.anonymous_id),
-        click_id: tracking::identifier(body.click_id.as_deref(), "click_id")?.or(visitor.click_id),
-        channel: tracking::identifier(body.canal.as_deref(), "canal")?,
+        user_id: rules::identifier(body.usuario_id.as_deref(), "usuario_id")?,
+        anonymous_id: rules::identifier(body.id_anonimo.as_deref(), "id_anonimo")?.or(visitor.anonymous_id),
+        click_id: rules::identifier(body.click_id.as_deref(), "click_id")?.or(visitor.click_id),
+        channel: rules::identifier(body.canal.as_deref(), "canal")?,
         customer_email: email,
         customer: json!({}),
         products: json!([]),
@@ -342,7 +342,7 @@ pub(crate) fn interaction_from_seed(body: Value) -> AppResult<TouchInput> {
 fn interaction_input(body: Interaccion, visitor: Visitor) -> AppResult<TouchInput> {
     let kind = TouchKind::parse(&body.tipo, "tipo")?;
     let occurred_at = match body.marca_temporal {
-        Some(ms) => Some(tracking::from_millis(ms, "marca_temporal")?),
+        Some(ms) => Some(rules::from_millis(ms, "marca_temporal")?),
         None => None,
     };
     let identity = body.identidad_usuario.unwrap_or(Identidad { id_usuario: None, id_anonimo: None });
@@ -354,9 +354,9 @@ fn interaction_input(body: Interaccion, visitor: Visitor) -> AppResult<TouchInpu
         gclid: None,
         fbclid: None,
     });
-    let user_id = tracking::identifier(identity.id_usuario.as_deref(), "identidad_usuario.id_usuario")?;
+    let user_id = rules::identifier(identity.id_usuario.as_deref(), "identidad_usuario.id_usuario")?;
     let anonymous_id =
-        tracking::identifier(identity.id_anonimo.as_deref(), "identidad_usuario.id_anonimo")?.or(visitor.anonymous_id);
+        rules::identifier(identity.id_anonimo.as_deref(), "identidad_usuario.id_anonimo")?.or(visitor.anonymous_id);
     if user_id.is_none() && anonymous_id.is_none() {
         return Err(AppError::validation("identidad_usuario", "id_usuario or id_anonimo is required"));
     }

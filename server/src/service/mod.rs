@@ -2,18 +2,17 @@
 //! rights, owns its transaction, and writes its outbox events and audit rows inside it.
 
 pub mod affiliate_service;
-pub mod attribution_service;
+pub mod attribution;
 pub mod audit;
 pub mod campaign_service;
-pub mod commission_service;
+pub mod commission;
 pub mod dashboard_service;
 pub mod integration_service;
 pub mod outbox;
 pub mod seed_service;
-pub mod sqlite_writer;
 pub mod stripe_service;
+pub mod tracking;
 pub mod tracking_link_service;
-pub mod tracking_service;
 pub mod user_service;
 
 /// A window of a list: `offset` rows skipped, at most `limit` returned.

@@ -20,12 +20,12 @@ use uuid::Uuid;
 
 use super::{
     affiliate_service::{self, BankDetails, CommissionSettings, Document, NewAffiliate},
-    attribution_service,
+    attribution,
     campaign_service::{self, CampaignCommission, NewCampaign},
-    commission_service::{self, Approval},
+    commission::{self, Approval},
     stripe_service,
+    tracking::{Item, Ref, SessionInput, TouchEvent, TouchInput},
     tracking_link_service::{self, NewTrackingLink},
-    tracking_service::{Item, Ref, SessionInput, TouchEvent, TouchInput},
 };
 use crate::{
     auth::Caller,
@@ -455,7 +455,7 @@ pub async fn seed(state: &AppState, caller: &Caller, days: i64) -> AppResult<See
 
     // Attribution and commission reservation, as the worker does them for live traffic.
     for _ in 0..10_000 {
-        let done = attribution_service::attribute_pending(state).await?;
+        let done = attribution::attribute_pending(state).await?;
         report.attributed += done;
         if done == 0 {
             break;
@@ -489,7 +489,7 @@ pub async fn seed(state: &AppState, caller: &Caller, days: i64) -> AppResult<See
                 .one(&state.db)
                 .await?;
             if let Some(journey) = journey {
-                if lifecycle(attribution_service::revert(state, caller, &journey.id.to_string()).await)? {
+                if lifecycle(attribution::revert(state, caller, &journey.id.to_string()).await)? {
                     report.reverted += 1;
                     continue;
                 }
@@ -506,12 +506,12 @@ pub async fn seed(state: &AppState, caller: &Caller, days: i64) -> AppResult<See
             report.commissions_pending += 1;
             continue;
         }
-        if !lifecycle(commission_service::calculate(state, caller, commission.id, false).await)? {
+        if !lifecycle(commission::calculate(state, caller, commission.id, false).await)? {
             continue;
         }
         if reject {
             let reason = "Duplicate order reported by the merchant";
-            if lifecycle(commission_service::reject(state, caller, commission.id, reason).await)? {
+            if lifecycle(commission::reject(state, caller, commission.id, reason).await)? {
                 report.commissions_rejected += 1;
             }
         } else if approve {
@@ -520,7 +520,7 @@ pub async fn seed(state: &AppState, caller: &Caller, days: i64) -> AppResult<See
                 metadata: Some(json!({"source": "demo data"})),
                 expected_version: None,
             };
-            if lifecycle(commission_service::approve(state, caller, commission.id, approval).await)? {
+            if lifecycle(commission::approve(state, caller, commission.id, approval).await)? {
                 report.commissions_approved += 1;
             }
         } else {
@@ -532,13 +532,13 @@ pub async fn seed(state: &AppState, caller: &Caller, days: i64) -> AppResult<See
             reserved.iter().filter(|c| c.affiliate_id == affiliate.id).map(|c| c.currency.as_str()).collect();
         for currency in currencies {
             let Some(payout) = lifecycle_value(
-                commission_service::create_payout(state, caller, &affiliate.id.to_string(), Some(currency)).await,
+                commission::create_payout(state, caller, &affiliate.id.to_string(), Some(currency)).await,
             )?
             else {
                 continue;
             };
             report.payouts += 1;
-            if rng.gen_bool(0.7) && lifecycle(commission_service::mark_payout_paid(state, caller, payout.id).await)? {
+            if rng.gen_bool(0.7) && lifecycle(commission::mark_payout_paid(state, caller, payout.id).await)? {
                 report.payouts_paid += 1;
             }
         }

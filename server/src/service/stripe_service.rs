@@ -23,9 +23,9 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{
-    commission_service,
+    commission,
     integration_service::{self, DeliveryPlan},
-    outbox, tracking_service, Page, PageRequest,
+    outbox, tracking, Page, PageRequest,
 };
 use crate::{
     auth::Caller,
@@ -34,7 +34,7 @@ use crate::{
         envelope::{Envelope, Topic},
         money::json_number,
         pii, stripe,
-        tracking::{self, ConversionKind},
+        tracking::{self as rules, ConversionKind},
     },
     error::{AppError, AppResult},
     state::AppState,
@@ -379,7 +379,7 @@ async fn record_sale(
         None => None,
     };
     let channel = click.as_ref().and_then(|c| c.channel.clone()).unwrap_or_else(|| {
-        tracking::channel(order.source.as_deref(), None, order.gclid.is_some(), order.fbclid.is_some())
+        rules::channel(order.source.as_deref(), None, order.gclid.is_some(), order.fbclid.is_some())
     });
     let now = Utc::now().trunc_subsecs(6);
     let occurred_at = session["created"]
@@ -419,7 +419,7 @@ async fn record_sale(
     .insert(txn)
     .await
     .map_err(|e| AppError::from_db_unique(e, &["order_id", "external_id"]))?;
-    outbox::record(txn, tracking_service::conversion_event(&conversion, ConversionKind::Sale)).await?;
+    outbox::record(txn, tracking::conversion_event(&conversion, ConversionKind::Sale)).await?;
     outbox::record(txn, order_event(order, "pedido_pagado")).await?;
     integration_service::enqueue(txn, deliveries, order.id, DeliveryEventKind::Purchase).await?;
     Ok(())
@@ -526,10 +526,10 @@ async fn refund(txn: &DatabaseTransaction, charge: &Value) -> AppResult<Outcome>
         conversions::Entity::find().filter(conversions::Column::OrderId.eq(order.id)).one(txn).await?
     {
         if full {
-            commission_service::reverse_for_conversion(txn, conversion.id, "reembolso total (Stripe)").await?;
+            commission::reverse_for_conversion(txn, conversion.id, "reembolso total (Stripe)").await?;
         } else {
             let kept = order.amount - refunded;
-            commission_service::adjust_for_refund(txn, conversion.id, kept, "reembolso parcial (Stripe)").await?;
+            commission::adjust_for_refund(txn, conversion.id, kept, "reembolso parcial (Stripe)").await?;
         }
     }
     outbox::record(txn, order_event(&order, "pedido_reembolsado")).await?;

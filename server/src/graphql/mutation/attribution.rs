@@ -6,7 +6,7 @@ use crate::{
         types::{attribution::Journey, enums::AttributionModel, tracking::Conversion},
         ContextExt, GqlResult,
     },
-    service::attribution_service::{self, Reattribution},
+    service::attribution::{self, Reattribution},
 };
 
 #[derive(Default)]
@@ -18,7 +18,7 @@ impl AttributionMutation {
     /// becomes REVERTED_FRAUD, its credits stop counting and `AtribucionRevertida` is published.
     async fn revert_attribution(&self, ctx: &Context<'_>, journey_id: ID) -> GqlResult<Journey> {
         let caller = ctx.caller()?;
-        Ok(Journey(attribution_service::revert(ctx.state(), caller, &journey_id).await?))
+        Ok(Journey(attribution::revert(ctx.state(), caller, &journey_id).await?))
     }
 
     /// Credits a conversion again (ADMIN, audited): under another `model`, or all of it to
@@ -36,6 +36,6 @@ impl AttributionMutation {
             (None, Some(affiliate)) => Reattribution::Affiliate(affiliate.0),
             _ => return Err(AppError::validation("model", "give either a model or an affiliateId").into()),
         };
-        Ok(Conversion(attribution_service::reattribute(ctx.state(), caller, &id, decision).await?))
+        Ok(Conversion(attribution::reattribute(ctx.state(), caller, &id, decision).await?))
     }
 }

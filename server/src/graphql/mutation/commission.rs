@@ -10,7 +10,7 @@ use crate::{
         },
         ContextExt, GqlResult,
     },
-    service::commission_service::{self as svc, Approval},
+    service::commission::{self as svc, Approval},
 };
 
 #[derive(Default)]

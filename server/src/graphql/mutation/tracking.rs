@@ -5,7 +5,7 @@ use serde_json::json;
 use crate::{
     auth::{Caller, Role},
     domain::{
-        tracking::{self, ConversionKind, TouchKind},
+        tracking::{self as rules, ConversionKind, TouchKind},
         validate,
     },
     error::AppError,
@@ -13,7 +13,7 @@ use crate::{
         types::tracking::{Conversion, Interaction, RecordClickInput, RecordConversionInput, RecordImpressionInput},
         ContextExt, GqlResult,
     },
-    service::tracking_service::{ConversionInput, Item, Ref, SessionInput, Stored, TouchEvent, TouchInput},
+    service::tracking::{ConversionInput, Item, Ref, SessionInput, Stored, TouchEvent, TouchInput},
 };
 
 #[derive(Default)]
@@ -40,7 +40,7 @@ fn stored_touch(stored: Stored) -> Result<Interaction, AppError> {
 
 fn when(at: Option<chrono::DateTime<Utc>>, field: &str) -> Result<chrono::DateTime<Utc>, AppError> {
     let now = Utc::now();
-    tracking::event_time(at.unwrap_or(now), now, field)
+    Ok(rules::event_time(at.unwrap_or(now), now, field)?)
 }
 
 #[Object]
@@ -49,14 +49,14 @@ impl TrackingMutation {
     async fn record_impression(&self, ctx: &Context<'_>, input: RecordImpressionInput) -> GqlResult<Interaction> {
         let caller = ctx.caller()?;
         let input = TouchInput {
-            external_id: tracking::identifier(input.id.as_deref(), "id")?,
+            external_id: rules::identifier(input.id.as_deref(), "id")?,
             kind: TouchKind::Impression,
             occurred_at: when(input.occurred_at, "occurredAt")?,
             campaign: Some(Ref::Given { value: input.campaign_id.0, field: "campaignId" }),
             affiliate: affiliate_ref(caller, input.affiliate_id)?,
             tracking_link_id: None,
-            user_id: tracking::identifier(input.user_id.as_deref(), "userId")?,
-            anonymous_id: tracking::identifier(input.anonymous_id.as_deref(), "anonymousId")?,
+            user_id: rules::identifier(input.user_id.as_deref(), "userId")?,
+            anonymous_id: rules::identifier(input.anonymous_id.as_deref(), "anonymousId")?,
             source: None,
             medium: None,
             gclid: None,
@@ -84,14 +84,14 @@ impl TrackingMutation {
             landing_path: input.landing_path,
         };
         let input = TouchInput {
-            external_id: tracking::identifier(input.id.as_deref(), "id")?,
+            external_id: rules::identifier(input.id.as_deref(), "id")?,
             kind: TouchKind::Click,
             occurred_at: when(input.occurred_at, "occurredAt")?,
             campaign: input.campaign_id.map(|id| Ref::Given { value: id.0, field: "campaignId" }),
             affiliate: affiliate_ref(caller, input.affiliate_id)?,
             tracking_link_id: None,
-            user_id: tracking::identifier(input.user_id.as_deref(), "userId")?,
-            anonymous_id: tracking::identifier(input.anonymous_id.as_deref(), "anonymousId")?,
+            user_id: rules::identifier(input.user_id.as_deref(), "userId")?,
+            anonymous_id: rules::identifier(input.anonymous_id.as_deref(), "anonymousId")?,
             source: input.utm_source,
             medium: input.utm_medium,
             gclid: input.gclid,
@@ -117,17 +117,17 @@ impl TrackingMutation {
             entity::conversions::ConversionType::Other => ConversionKind::Other,
         };
         let input = ConversionInput {
-            external_id: tracking::identifier(input.id.as_deref(), "id")?,
+            external_id: rules::identifier(input.id.as_deref(), "id")?,
             kind,
             value: input.value,
             currency: input.currency,
             occurred_at: when(input.occurred_at, "occurredAt")?,
             campaign: Some(Ref::Given { value: input.campaign_id.0, field: "campaignId" }),
             affiliate: affiliate_ref(caller, input.affiliate_id)?,
-            user_id: tracking::identifier(input.user_id.as_deref(), "userId")?,
-            anonymous_id: tracking::identifier(input.anonymous_id.as_deref(), "anonymousId")?,
-            click_id: tracking::identifier(input.click_id.as_deref(), "clickId")?,
-            channel: tracking::identifier(input.channel.as_deref(), "channel")?,
+            user_id: rules::identifier(input.user_id.as_deref(), "userId")?,
+            anonymous_id: rules::identifier(input.anonymous_id.as_deref(), "anonymousId")?,
+            click_id: rules::identifier(input.click_id.as_deref(), "clickId")?,
+            channel: rules::identifier(input.channel.as_deref(), "channel")?,
             customer_email: input.customer_email.as_deref().map(validate::email).transpose()?,
             customer: json!({}),
             products: input.products.map(|j| j.0).unwrap_or_else(|| json!([])),

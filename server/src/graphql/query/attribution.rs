@@ -9,7 +9,7 @@ use crate::{
         },
         ContextExt, GqlResult,
     },
-    service::attribution_service,
+    service::attribution,
 };
 
 #[derive(Default)]
@@ -20,7 +20,7 @@ impl AttributionQuery {
     /// One journey by id.
     async fn journey(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Journey> {
         let caller = ctx.caller()?;
-        Ok(Journey(attribution_service::get_journey(&ctx.state().db, caller, &id).await?))
+        Ok(Journey(attribution::get_journey(&ctx.state().db, caller, &id).await?))
     }
 
     /// What each model (or only `model`) credits per campaign, affiliate or channel for the
@@ -34,8 +34,7 @@ impl AttributionQuery {
         #[graphql(default_with = "AttributionGroupBy::Campaign")] group_by: AttributionGroupBy,
     ) -> GqlResult<AttributionReport> {
         let caller = ctx.caller()?;
-        let report =
-            attribution_service::report(ctx.state(), caller, model.map(Into::into), from, to, group_by.into()).await?;
+        let report = attribution::report(ctx.state(), caller, model.map(Into::into), from, to, group_by.into()).await?;
         Ok(AttributionReport { from, to, group_by, report })
     }
 }

@@ -18,7 +18,7 @@ use crate::{
         },
         ContextExt, GqlResult,
     },
-    service::{affiliate_service, campaign_service, commission_service, tracking_service},
+    service::{affiliate_service, campaign_service, commission, tracking},
 };
 
 fn by_id<T>(rows: Vec<T>, id: fn(&T) -> Uuid) -> HashMap<Uuid, T> {
@@ -42,7 +42,7 @@ impl CommissionQuery {
         let request = page_request(first, after)?;
         let filter = filter.unwrap_or_default().into_service()?;
         let db = &ctx.state().db;
-        let page = commission_service::list(db, caller, filter, request).await?;
+        let page = commission::list(db, caller, filter, request).await?;
         // One statement per relation for the whole page (see `Prefetched`).
         let node = ctx.look_ahead().field("edges").field("node");
         let ids = |f: fn(&entity::commissions::Model) -> Option<Uuid>| -> Vec<Uuid> {
@@ -69,9 +69,9 @@ impl CommissionQuery {
             },
             async {
                 match node.field("conversion").exists() {
-                    true => tracking_service::load_conversions(db, caller, &conversion_ids)
-                        .await
-                        .map(|r| Some(by_id(r, |m| m.id))),
+                    true => {
+                        tracking::load_conversions(db, caller, &conversion_ids).await.map(|r| Some(by_id(r, |m| m.id)))
+                    }
                     false => Ok(None),
                 }
             },
@@ -82,7 +82,7 @@ impl CommissionQuery {
 
     async fn commission(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Commission> {
         let caller = ctx.caller()?;
-        Ok(Commission::new(commission_service::get(&ctx.state().db, caller, parse_id(&id, "id")?).await?))
+        Ok(Commission::new(commission::get(&ctx.state().db, caller, parse_id(&id, "id")?).await?))
     }
 
     /// Commissions created in `period` (`30d`, `24h`, `2026-11`, `2026-11-01..2026-11-30`),
@@ -97,7 +97,7 @@ impl CommissionQuery {
         let caller = ctx.caller()?;
         let period = parse_period(&period, Utc::now(), "period")?;
         let filter = filter.unwrap_or_default().into_service()?;
-        let report = commission_service::report(&ctx.state().db, caller, period, group_by.into(), filter).await?;
+        let report = commission::report(&ctx.state().db, caller, period, group_by.into(), filter).await?;
         Ok(report.into())
     }
 
@@ -114,13 +114,12 @@ impl CommissionQuery {
         let request = page_request(first, after)?;
         let affiliate_id = affiliate_id.as_ref().map(|id| parse_id(id, "affiliateId")).transpose()?;
         let page =
-            commission_service::list_payouts(&ctx.state().db, caller, affiliate_id, status.map(Into::into), request)
-                .await?;
+            commission::list_payouts(&ctx.state().db, caller, affiliate_id, status.map(Into::into), request).await?;
         Ok(connection(request, page, Payout))
     }
 
     async fn payout(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Payout> {
         let caller = ctx.caller()?;
-        Ok(Payout(commission_service::get_payout(&ctx.state().db, caller, parse_id(&id, "id")?).await?))
+        Ok(Payout(commission::get_payout(&ctx.state().db, caller, parse_id(&id, "id")?).await?))
     }
 }

@@ -9,7 +9,7 @@ use crate::{
         },
         ContextExt, GqlResult,
     },
-    service::tracking_service::{self, ConversionFilter as Filter},
+    service::tracking::{self, ConversionFilter as Filter},
 };
 
 #[derive(Default)]
@@ -35,13 +35,13 @@ impl TrackingQuery {
             from: f.from,
             to: f.to,
         };
-        let page = tracking_service::list_conversions(&ctx.state().db, caller, filter, request).await?;
+        let page = tracking::list_conversions(&ctx.state().db, caller, filter, request).await?;
         Ok(connection(request, page, Conversion))
     }
 
     /// One conversion by id or by the sender's id.
     async fn conversion(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Conversion> {
         let caller = ctx.caller()?;
-        Ok(Conversion(tracking_service::get_conversion(&ctx.state().db, caller, &id).await?))
+        Ok(Conversion(tracking::get_conversion(&ctx.state().db, caller, &id).await?))
     }
 }

@@ -11,7 +11,7 @@ use super::{
 use crate::{
     domain::money::scaled,
     graphql::{loaders::Loaders, ContextExt, GqlResult},
-    service::attribution_service::{self, Credit, JourneyTouch, Report, ReportRow},
+    service::attribution::{self, Credit, JourneyTouch, Report, ReportRow},
 };
 
 /// The touchpoints that led to a conversion, and the credit each one got.
@@ -43,12 +43,12 @@ impl Journey {
     }
     /// Oldest first.
     async fn touchpoints(&self) -> Vec<JourneyTouchpoint> {
-        attribution_service::touches_of(&self.0).into_iter().map(JourneyTouchpoint).collect()
+        attribution::touches_of(&self.0).into_iter().map(JourneyTouchpoint).collect()
     }
     /// The credits of the journey's model (stored), or what another `model` would give
     /// (computed, to compare; not paid).
     async fn credits(&self, ctx: &Context<'_>, model: Option<AttributionModel>) -> GqlResult<Vec<AttributionCredit>> {
-        let list = attribution_service::credits(ctx.state(), &self.0, model.map(Into::into)).await?;
+        let list = attribution::credits(ctx.state(), &self.0, model.map(Into::into)).await?;
         Ok(list.into_iter().map(AttributionCredit).collect())
     }
     async fn created_at(&self) -> DateTime<Utc> {

@@ -18,7 +18,7 @@ use crate::{
     domain::{commission::Kind, money::scaled},
     error::AppResult,
     graphql::{loaders::Loaders, ContextExt, GqlResult},
-    service::commission_service as svc,
+    service::commission as svc,
 };
 
 /// An affiliate's commission, or a clawback adjustment (negative) against a paid one.

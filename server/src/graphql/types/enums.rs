@@ -88,7 +88,7 @@ pub enum AttributionGroupBy {
     Channel,
 }
 
-impl From<AttributionGroupBy> for crate::service::attribution_service::GroupBy {
+impl From<AttributionGroupBy> for crate::service::attribution::GroupBy {
     fn from(value: AttributionGroupBy) -> Self {
         match value {
             AttributionGroupBy::Campaign => Self::Campaign,

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{optional_decimal, JsonBody, QueryParams};
+use super::{commission_csv, optional_decimal, JsonBody, QueryParams};
 use crate::{
     auth::Caller,
     domain::{
@@ -26,7 +26,7 @@ use crate::{
     http::{auth::Authenticated, HttpState},
     service::{
         affiliate_service, campaign_service,
-        commission_service::{self as svc, status_name, type_name, Approval, CommissionFilter, GroupBy},
+        commission::{self as svc, status_name, type_name, Approval, CommissionFilter, GroupBy},
     },
     state::AppState,
 };
@@ -197,7 +197,7 @@ async fn list(
     };
     let result = svc::list(&state.db, &caller, service_filter, page).await?;
     if csv {
-        return Ok(csv_response(svc::to_csv(&result.items), "comisiones.csv"));
+        return Ok(csv_response(commission_csv::to_csv(&result.items), "comisiones.csv"));
     }
     Ok(Json(json!({
         "comisiones": result.items.iter().map(view).collect::<Vec<_>>(),
@@ -235,7 +235,7 @@ async fn report(
     .await?;
     let report = svc::report(&state.db, &caller, period, group_by, service_filter).await?;
     if csv {
-        return Ok(csv_response(svc::report_to_csv(&report), "reporte-comisiones.csv"));
+        return Ok(csv_response(commission_csv::report_to_csv(&report), "reporte-comisiones.csv"));
     }
     let group_name = match group_by {
         GroupBy::Affiliate => "afiliado",
@@ -294,7 +294,7 @@ async fn service_filter(
     };
     let status = status
         .map(|s| {
-            Status::parse(s).map(Into::into).ok_or_else(|| {
+            Status::parse(s).map(svc::stored_status).ok_or_else(|| {
                 AppError::validation(
                     "estado",
                     "estado must be reservada, calculada, aprobada, pagada, cancelada or rechazada",

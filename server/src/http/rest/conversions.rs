@@ -19,7 +19,7 @@ use crate::{
     domain::{
         commission::parse_period,
         money::{json_number, scaled},
-        tracking::{self, ConversionKind},
+        tracking::{self as rules, ConversionKind},
         validate,
     },
     error::{AppError, AppResult},
@@ -30,7 +30,7 @@ use crate::{
     },
     service::{
         affiliate_service, campaign_service, dashboard_service,
-        tracking_service::{self as svc, ConversionFilter, ConversionInput, Item, Stored},
+        tracking::{self as svc, ConversionFilter, ConversionInput, Item, Stored},
     },
     state::AppState,
 };
@@ -75,7 +75,7 @@ async fn create(
     JsonBody(body): JsonBody<Registrar>,
 ) -> AppResult<Response> {
     // Partners' systems post with an ADMIN token; an affiliate only for itself.
-    let afiliado = tracking::identifier(body.afiliado_id.as_deref(), "afiliado_id")?;
+    let afiliado = rules::identifier(body.afiliado_id.as_deref(), "afiliado_id")?;
     match (caller.affiliate_scope(), &afiliado) {
         (None, _) => caller.require_admin()?,
         (Some(own), Some(reference)) => {
@@ -103,9 +103,9 @@ async fn create(
         occurred_at: when(body.fecha_conversion, "fecha_conversion")?,
         campaign: given(body.campana_id, "campana_id")?,
         affiliate: given(afiliado, "afiliado_id")?,
-        user_id: tracking::identifier(body.id_usuario.as_deref(), "id_usuario")?,
-        anonymous_id: tracking::identifier(body.id_anonimo.as_deref(), "id_anonimo")?,
-        click_id: tracking::identifier(body.click_id.as_deref(), "click_id")?,
+        user_id: rules::identifier(body.id_usuario.as_deref(), "id_usuario")?,
+        anonymous_id: rules::identifier(body.id_anonimo.as_deref(), "id_anonimo")?,
+        click_id: rules::identifier(body.click_id.as_deref(), "click_id")?,
         channel: text(body.canal_origen, "canal_origen", 64)?,
         customer_email: email,
         // The email is kept only as its hash; the rest (location, device) as given.

@@ -2,6 +2,7 @@
 
 pub mod affiliates;
 pub mod campaigns;
+pub mod commission_csv;
 pub mod commissions;
 pub mod conversions;
 

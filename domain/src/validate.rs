@@ -1,10 +1,10 @@
 //! Input checks shared by every entry point (GraphQL, REST, CLI).
 
-use crate::error::AppError;
+use crate::error::DomainError;
 
 /// A plausible email address: one `@`, a non-empty local part, a dotted domain, no spaces.
 /// Returns it trimmed and lower-cased, the form we store and compare.
-pub fn email(value: &str) -> Result<String, AppError> {
+pub fn email(value: &str) -> Result<String, DomainError> {
     let email = value.trim().to_lowercase();
     let valid = email.len() <= 320
         && email.split('@').count() == 2
@@ -19,24 +19,24 @@ pub fn email(value: &str) -> Result<String, AppError> {
     if valid {
         Ok(email)
     } else {
-        Err(AppError::validation("email", format!("'{value}' is not a valid email address")))
+        Err(DomainError::invalid("email", format!("'{value}' is not a valid email address")))
     }
 }
 
 /// A required free-text field: trimmed, not empty, at most `max` characters.
-pub fn text(value: &str, field: &str, max: usize) -> Result<String, AppError> {
+pub fn text(value: &str, field: &str, max: usize) -> Result<String, DomainError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
-        return Err(AppError::validation(field, format!("{field} must not be empty")));
+        return Err(DomainError::invalid(field, format!("{field} must not be empty")));
     }
     if trimmed.chars().count() > max {
-        return Err(AppError::validation(field, format!("{field} must be at most {max} characters")));
+        return Err(DomainError::invalid(field, format!("{field} must be at most {max} characters")));
     }
     Ok(trimmed.to_string())
 }
 
 /// An optional free-text field: blank becomes `None`.
-pub fn optional_text(value: Option<&str>, field: &str, max: usize) -> Result<Option<String>, AppError> {
+pub fn optional_text(value: Option<&str>, field: &str, max: usize) -> Result<Option<String>, DomainError> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) => text(v, field, max).map(Some),
@@ -44,26 +44,26 @@ pub fn optional_text(value: Option<&str>, field: &str, max: usize) -> Result<Opt
 }
 
 /// A password for a person: long enough to resist guessing.
-pub fn password(value: &str) -> Result<(), AppError> {
+pub fn password(value: &str) -> Result<(), DomainError> {
     if value.chars().count() < 10 {
-        return Err(AppError::validation("password", "password must be at least 10 characters"));
+        return Err(DomainError::invalid("password", "password must be at least 10 characters"));
     }
     if value.len() > 1024 {
-        return Err(AppError::validation("password", "password is too long"));
+        return Err(DomainError::invalid("password", "password is too long"));
     }
     Ok(())
 }
 
 /// An absolute http(s) URL, as a tracking link's destination.
-pub fn http_url(value: &str, field: &str) -> Result<String, AppError> {
+pub fn http_url(value: &str, field: &str) -> Result<String, DomainError> {
     let url = value.trim();
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| AppError::validation(field, "URL must start with http:// or https://"))?;
+        .ok_or_else(|| DomainError::invalid(field, "URL must start with http:// or https://"))?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if host.is_empty() || url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(AppError::validation(field, format!("'{value}' is not a valid URL")));
+        return Err(DomainError::invalid(field, format!("'{value}' is not a valid URL")));
     }
     Ok(url.to_string())
 }

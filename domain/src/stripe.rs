@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use sha2::Sha256;
 
 use super::money::Currency;
-use crate::error::AppError;
+use crate::error::DomainError;
 
 /// Stripe's default tolerance between the signed timestamp and now.
 pub const TOLERANCE_SECS: i64 = 300;
@@ -20,9 +20,9 @@ pub struct StripeSignature {
 }
 
 impl StripeSignature {
-    pub fn parse(header: &str) -> Result<Self, AppError> {
+    pub fn parse(header: &str) -> Result<Self, DomainError> {
         let bad =
-            |why: &str| AppError::validation("Stripe-Signature", format!("malformed Stripe-Signature header: {why}"));
+            |why: &str| DomainError::invalid("Stripe-Signature", format!("malformed Stripe-Signature header: {why}"));
         let mut timestamp = None;
         let mut signatures = Vec::new();
         for part in header.split(',') {
@@ -44,9 +44,9 @@ impl StripeSignature {
 
     /// Checks the signature of `payload` (the raw body, before any parsing) against any of
     /// `secrets`, in constant time, and the timestamp against `now` ± the tolerance.
-    pub fn verify(&self, payload: &[u8], secrets: &[String], now: i64) -> Result<(), AppError> {
+    pub fn verify(&self, payload: &[u8], secrets: &[String], now: i64) -> Result<(), DomainError> {
         if (now - self.timestamp).abs() > TOLERANCE_SECS {
-            return Err(AppError::Unauthenticated("Stripe-Signature timestamp is outside the tolerance".into()));
+            return Err(DomainError::BadSignature("Stripe-Signature timestamp is outside the tolerance".into()));
         }
         for secret in secrets {
             for signature in &self.signatures {
@@ -61,7 +61,7 @@ impl StripeSignature {
                 }
             }
         }
-        Err(AppError::Unauthenticated("Stripe-Signature does not match".into()))
+        Err(DomainError::BadSignature("Stripe-Signature does not match".into()))
     }
 }
 
@@ -79,10 +79,10 @@ pub fn sign(payload: &[u8], secret: &str, timestamp: i64) -> String {
 
 /// Stripe amounts are integers in the currency's minor unit (cents; yen; fils):
 /// the exact decimal amount, refusing zero and negatives.
-pub fn amount(minor: i64, currency: &str, field: &str) -> Result<(Decimal, Currency), AppError> {
+pub fn amount(minor: i64, currency: &str, field: &str) -> Result<(Decimal, Currency), DomainError> {
     let currency = Currency::parse(currency, "currency")?;
     if minor <= 0 {
-        return Err(AppError::validation(field, "amount must be greater than zero"));
+        return Err(DomainError::invalid(field, "amount must be greater than zero"));
     }
     Ok((Decimal::new(minor, currency.minor_units()), currency))
 }

@@ -2,7 +2,7 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::error::AppError;
+use crate::error::DomainError;
 
 /// ISO 4217 codes we accept, with their number of minor-unit digits.
 const CURRENCIES: &[(&str, u32)] = &[
@@ -76,13 +76,13 @@ pub struct Currency {
 
 impl Currency {
     /// Parses a code case-insensitively; unknown codes are a validation error on `field`.
-    pub fn parse(code: &str, field: &str) -> Result<Self, AppError> {
+    pub fn parse(code: &str, field: &str) -> Result<Self, DomainError> {
         let upper = code.trim().to_ascii_uppercase();
         CURRENCIES
             .iter()
             .find(|(c, _)| *c == upper)
             .map(|(code, minor_units)| Self { code, minor_units: *minor_units })
-            .ok_or_else(|| AppError::validation(field, format!("unknown currency '{code}' (ISO 4217 code expected)")))
+            .ok_or_else(|| DomainError::invalid(field, format!("unknown currency '{code}' (ISO 4217 code expected)")))
     }
 
     pub fn code(&self) -> &'static str {
@@ -99,12 +99,12 @@ impl Currency {
     }
 
     /// A money amount given by a client: not negative, and no finer than the minor unit.
-    pub fn amount(&self, amount: Decimal, field: &str) -> Result<Decimal, AppError> {
+    pub fn amount(&self, amount: Decimal, field: &str) -> Result<Decimal, DomainError> {
         if amount.is_sign_negative() && !amount.is_zero() {
-            return Err(AppError::validation(field, "amount must not be negative"));
+            return Err(DomainError::invalid(field, "amount must not be negative"));
         }
         if amount.normalize().scale() > self.minor_units {
-            return Err(AppError::validation(
+            return Err(DomainError::invalid(
                 field,
                 format!("{} allows at most {} decimal places", self.code, self.minor_units),
             ));
@@ -116,12 +116,12 @@ impl Currency {
 }
 
 /// A percentage rate between 0 and 100 inclusive.
-pub fn rate(value: Decimal, field: &str) -> Result<Decimal, AppError> {
+pub fn rate(value: Decimal, field: &str) -> Result<Decimal, DomainError> {
     if value < Decimal::ZERO || value > Decimal::ONE_HUNDRED {
-        return Err(AppError::validation(field, "rate must be between 0 and 100"));
+        return Err(DomainError::invalid(field, "rate must be between 0 and 100"));
     }
     if value.normalize().scale() > 4 {
-        return Err(AppError::validation(field, "rate allows at most 4 decimal places"));
+        return Err(DomainError::invalid(field, "rate allows at most 4 decimal places"));
     }
     Ok(value.normalize())
 }

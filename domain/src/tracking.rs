@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use crate::error::AppError;
+use crate::error::DomainError;
 
 /// How far in the future a client clock may be before we refuse the event.
 pub const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
@@ -22,7 +22,7 @@ pub enum TouchKind {
 
 impl TouchKind {
     /// The seeds' names (`IMPRESION`, `CLICK`, `VISTA`, …) and ours, case-insensitive.
-    pub fn parse(value: &str, field: &str) -> Result<Self, AppError> {
+    pub fn parse(value: &str, field: &str) -> Result<Self, DomainError> {
         match value.trim().to_uppercase().as_str() {
             "IMPRESION" | "IMPRESIÓN" | "IMPRESSION" => Ok(Self::Impression),
             "CLICK" | "CLIC" => Ok(Self::Click),
@@ -30,7 +30,7 @@ impl TouchKind {
             "LEAD" => Ok(Self::Lead),
             "PURCHASE" | "COMPRA" => Ok(Self::Purchase),
             "CONVERSION" | "CONVERSIÓN" => Ok(Self::Conversion),
-            _ => Err(AppError::validation(
+            _ => Err(DomainError::invalid(
                 field,
                 format!("'{value}' is not an interaction type (IMPRESION, CLICK, VISTA, LEAD, COMPRA)"),
             )),
@@ -60,13 +60,13 @@ pub enum ConversionKind {
 
 impl ConversionKind {
     /// Seed 002 `tipo_conversion` (`VENTA`, `REGISTRO`, …) and seed 004 (`venta`).
-    pub fn parse(value: &str, field: &str) -> Result<Self, AppError> {
+    pub fn parse(value: &str, field: &str) -> Result<Self, DomainError> {
         match value.trim().to_uppercase().as_str() {
             "VENTA" | "SALE" | "PURCHASE" | "COMPRA" => Ok(Self::Sale),
             "LEAD" | "CONTACTO" => Ok(Self::Lead),
             "REGISTRO" | "SIGNUP" | "SIGN_UP" => Ok(Self::Signup),
             "OTRO" | "OTHER" => Ok(Self::Other),
-            _ => Err(AppError::validation(
+            _ => Err(DomainError::invalid(
                 field,
                 format!("'{value}' is not a conversion type (VENTA, LEAD, REGISTRO, OTRO)"),
             )),
@@ -84,21 +84,21 @@ impl ConversionKind {
 }
 
 /// An event time from a client: not too far in the future, not absurdly old.
-pub fn event_time(at: DateTime<Utc>, now: DateTime<Utc>, field: &str) -> Result<DateTime<Utc>, AppError> {
+pub fn event_time(at: DateTime<Utc>, now: DateTime<Utc>, field: &str) -> Result<DateTime<Utc>, DomainError> {
     if at > now + MAX_CLOCK_SKEW {
-        return Err(AppError::validation(field, "timestamp is in the future"));
+        return Err(DomainError::invalid(field, "timestamp is in the future"));
     }
     if at < now - MAX_AGE {
-        return Err(AppError::validation(field, "timestamp is too old"));
+        return Err(DomainError::invalid(field, "timestamp is too old"));
     }
     Ok(at)
 }
 
 /// Seed 003 `marca_temporal`: Unix milliseconds.
-pub fn from_millis(ms: i64, field: &str) -> Result<DateTime<Utc>, AppError> {
+pub fn from_millis(ms: i64, field: &str) -> Result<DateTime<Utc>, DomainError> {
     Utc.timestamp_millis_opt(ms)
         .single()
-        .ok_or_else(|| AppError::validation(field, "not a valid Unix time in milliseconds"))
+        .ok_or_else(|| DomainError::invalid(field, "not a valid Unix time in milliseconds"))
 }
 
 /// The marketing channel of a touchpoint, from its click ids and UTM source/medium.
@@ -133,11 +133,11 @@ pub fn channel(source: Option<&str>, medium: Option<&str>, gclid: bool, fbclid: 
 }
 
 /// An optional identifier from a client: trimmed, blank is absent, at most 128 characters.
-pub fn identifier(value: Option<&str>, field: &str) -> Result<Option<String>, AppError> {
+pub fn identifier(value: Option<&str>, field: &str) -> Result<Option<String>, DomainError> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) if v.chars().count() > 128 || v.chars().any(char::is_control) => {
-            Err(AppError::validation(field, format!("{field} must be at most 128 printable characters")))
+            Err(DomainError::invalid(field, format!("{field} must be at most 128 printable characters")))
         }
         Some(v) => Ok(Some(v.to_string())),
     }

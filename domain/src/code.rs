@@ -1,6 +1,6 @@
 //! Human-readable unique codes (slugs) for affiliates, campaigns and links.
 
-use crate::error::AppError;
+use crate::error::DomainError;
 
 /// Turns a name into a slug: lower-case ASCII letters, digits and dashes.
 /// Accents are folded (`Campaña Otoño` → `campana-otono`).
@@ -41,7 +41,7 @@ fn fold_accent(ch: char) -> impl Iterator<Item = char> {
 }
 
 /// A code given by a client: 2–64 characters of `a-z 0-9 - _`, stored lower-case.
-pub fn parse(value: &str, field: &str) -> Result<String, AppError> {
+pub fn parse(value: &str, field: &str) -> Result<String, DomainError> {
     let code = value.trim().to_ascii_lowercase();
     let valid = (2..=64).contains(&code.len())
         && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
@@ -49,7 +49,7 @@ pub fn parse(value: &str, field: &str) -> Result<String, AppError> {
     if valid {
         Ok(code)
     } else {
-        Err(AppError::validation(
+        Err(DomainError::invalid(
             field,
             "code must be 2-64 characters of letters, digits, '-' or '_', starting with a letter or digit",
         ))

@@ -1,0 +1,19 @@
+//! Alpes' pure logic: no I/O, no HTTP, no GraphQL, no SeaORM. Everything here is a
+//! function of its arguments (and, for `code::random_short`, of a random source), so it
+//! is tested by plain table tests next to the code.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod attribution;
+pub mod backoff;
+pub mod code;
+pub mod commission;
+pub mod envelope;
+pub mod error;
+pub mod fraud;
+pub mod money;
+pub mod pii;
+pub mod stripe;
+pub mod tracking;
+pub mod validate;
+
+pub use error::{DomainError, DomainResult};

@@ -1,0 +1,79 @@
+//! The seed 003 events of attribution (`ConversionAtribuida`, `AtribucionRevertida`).
+
+use super::*;
+
+pub(super) fn seed_conversion_type(kind: ConversionType) -> &'static str {
+    match kind {
+        ConversionType::Sale => "PURCHASE",
+        ConversionType::Lead => "LEAD",
+        ConversionType::Signup => "SIGNUP",
+        ConversionType::Other => "OTHER",
+    }
+}
+
+/// `ConversionAtribuida` on `eventos-atribucion`: one per credited campaign.
+pub(super) async fn attributed_events<C: ConnectionTrait>(
+    conn: &C,
+    journey: &journeys::Model,
+    conversion: &conversions::Model,
+    credits: &[attribution_credits::Model],
+) -> AppResult<Vec<Envelope>> {
+    let codes = campaign_codes(conn, credits.iter().filter_map(|c| c.campaign_id)).await?;
+    let mut per_campaign: BTreeMap<Uuid, (Decimal, HashSet<Option<Uuid>>)> = BTreeMap::new();
+    for credit in credits {
+        if let Some(campaign) = credit.campaign_id {
+            let entry = per_campaign.entry(campaign).or_default();
+            entry.0 += credit.amount;
+            entry.1.insert(credit.affiliate_id);
+        }
+    }
+    Ok(per_campaign
+        .into_iter()
+        .map(|(campaign, (amount, affiliates))| {
+            let affiliate = if affiliates.len() == 1 { affiliates.into_iter().next().flatten() } else { None };
+            Envelope::raw(
+                Topic::Attribution,
+                "ConversionAtribuida",
+                "journey",
+                journey.id,
+                json!({
+                    "id_interaccion_atribuida": journey.id,
+                    "id_campania": codes.get(&campaign).cloned().unwrap_or_else(|| campaign.to_string()),
+                    "tipo_conversion": seed_conversion_type(conversion.conversion_type),
+                    "monto_atribuido": { "valor": json_number(amount), "moneda": conversion.currency },
+                    "id_interaccion_original": conversion.external_id.clone().unwrap_or_else(|| conversion.id.to_string()),
+                    "score_fraude": conversion.fraud_score,
+                }),
+            )
+            .for_affiliate(affiliate)
+        })
+        .collect())
+}
+
+/// `AtribucionRevertida` on `atribucion-revertida`.
+pub(super) async fn reverted_event<C: ConnectionTrait>(conn: &C, journey: &journeys::Model) -> AppResult<Envelope> {
+    let touches = touches_of(journey);
+    let codes = campaign_codes(conn, touches.iter().filter_map(|t| t.campaign_id)).await?;
+    let list: Vec<String> = touches
+        .iter()
+        .map(|t| {
+            let campaign = t.campaign_id.and_then(|id| codes.get(&id).cloned()).unwrap_or_default();
+            format!("orden:{},campania:{}", t.position, campaign)
+        })
+        .collect();
+    Ok(Envelope::raw(
+        Topic::AttributionReverted,
+        "AtribucionRevertida",
+        "journey",
+        journey.id,
+        json!({ "journey_id_revertido": journey.id, "interacciones": list }),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// Attributing one conversion
+
+/// The stored (UPPER_SNAKE) name of a status.
+pub(super) fn upper<T: Serialize>(value: T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}

@@ -1,0 +1,65 @@
+//! The facts the fraud score is computed from, read from the database.
+
+use super::*;
+
+/// Two conversions of one customer and value this close are duplicates.
+pub(super) const DUPLICATE_WINDOW: Duration = Duration::minutes(10);
+
+pub(super) async fn fraud_facts<C: ConnectionTrait>(
+    conn: &C,
+    conversion: &conversions::Model,
+    rows: &[interactions::Model],
+    credited_affiliates: &[Uuid],
+) -> AppResult<FraudFacts> {
+    let last_click = rows.iter().rev().find(|r| r.kind == InteractionKind::Click);
+    let secs = last_click.map(|c| (conversion.occurred_at - c.occurred_at).num_seconds());
+    let mut flood = 0;
+    if let Some(hash) = last_click.and_then(|c| c.ip_hash.clone()) {
+        flood = interactions::Entity::find()
+            .filter(interactions::Column::IpHash.eq(hash))
+            .filter(interactions::Column::Kind.eq(InteractionKind::Click))
+            .filter(interactions::Column::OccurredAt.gte(conversion.occurred_at - Duration::hours(1)))
+            .filter(interactions::Column::OccurredAt.lte(conversion.occurred_at))
+            .count(conn)
+            .await?;
+    }
+    let agents: Vec<String> =
+        rows.iter().filter(|r| r.kind == InteractionKind::Click).filter_map(|r| r.user_agent.clone()).collect();
+    let mut self_referral = false;
+    if let (Some(hash), false) = (&conversion.customer_email_hash, credited_affiliates.is_empty()) {
+        let partners = affiliates::Entity::find()
+            .filter(affiliates::Column::Id.is_in(credited_affiliates.to_vec()))
+            .all(conn)
+            .await?;
+        self_referral = partners.iter().any(|a| &pii::hash_email(&a.email) == hash);
+    }
+    let mut same_customer = Condition::any();
+    if let Some(hash) = &conversion.customer_email_hash {
+        same_customer = same_customer.add(conversions::Column::CustomerEmailHash.eq(hash.clone()));
+    }
+    if let Some(user) = &conversion.user_id {
+        same_customer = same_customer.add(conversions::Column::UserId.eq(user.clone()));
+    }
+    let mut duplicate = None;
+    if !same_customer.is_empty() {
+        duplicate = conversions::Entity::find()
+            .filter(same_customer)
+            .filter(conversions::Column::Id.ne(conversion.id))
+            .filter(conversions::Column::Value.eq(conversion.value))
+            .filter(conversions::Column::Currency.eq(conversion.currency.clone()))
+            .filter(conversions::Column::OccurredAt.gte(conversion.occurred_at - DUPLICATE_WINDOW))
+            .filter(conversions::Column::OccurredAt.lte(conversion.occurred_at))
+            .filter(conversions::Column::CreatedAt.lte(conversion.created_at))
+            .filter(conversions::Column::Status.ne(ConversionStatus::Rejected))
+            .one(conn)
+            .await?
+            .map(|other| other.external_id.unwrap_or_else(|| other.id.to_string()));
+    }
+    Ok(FraudFacts {
+        secs_since_last_click: secs,
+        clicks_from_ip_last_hour: flood,
+        user_agents: agents,
+        self_referral,
+        duplicate_of: duplicate,
+    })
+}

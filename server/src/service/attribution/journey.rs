@@ -1,0 +1,188 @@
+//! Journeys: the touches of one person, across the ids linked to them, before a conversion.
+
+use super::*;
+
+/// Touches of one journey at most (the most recent ones).
+pub(super) const MAX_TOUCHES: u64 = 500;
+/// Touches this little after a conversion's time still count (times in whole seconds).
+pub(super) const CLOCK_SLACK: Duration = Duration::seconds(1);
+/// One touch as stored in `journeys.touchpoints`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JourneyTouch {
+    /// 1-based, in time order.
+    pub position: i32,
+    /// The interaction; `None` for the conversion itself when it names its campaign and no touch was tracked.
+    pub interaction_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub channel: String,
+    pub campaign_id: Option<Uuid>,
+    pub affiliate_id: Option<Uuid>,
+    pub source: Option<String>,
+    pub medium: Option<String>,
+    pub is_click: bool,
+}
+
+impl JourneyTouch {
+    pub(super) fn touchpoint(&self) -> Touchpoint {
+        Touchpoint {
+            id: self.interaction_id.unwrap_or_default(),
+            at: self.at,
+            channel: self.channel.clone(),
+            campaign: self.campaign_id.map(|id| id.to_string()),
+            affiliate: self.affiliate_id.map(|id| id.to_string()),
+            is_click: self.is_click,
+        }
+    }
+}
+
+pub fn touches_of(journey: &journeys::Model) -> Vec<JourneyTouch> {
+    serde_json::from_value(journey.touchpoints.clone()).unwrap_or_default()
+}
+
+/// The anonymous ids and user id that are one person with this conversion's.
+pub(super) async fn identity<C: ConnectionTrait>(
+    conn: &C,
+    user_id: Option<&str>,
+    anonymous_id: Option<&str>,
+) -> AppResult<(Option<String>, Vec<String>)> {
+    let mut user = user_id.map(str::to_owned);
+    if user.is_none() {
+        if let Some(anon) = anonymous_id {
+            user = identity_links::Entity::find_by_id(anon.to_string()).one(conn).await?.map(|link| link.user_id);
+        }
+    }
+    let mut anons: Vec<String> = anonymous_id.map(|a| vec![a.to_string()]).unwrap_or_default();
+    if let Some(user) = &user {
+        let linked = identity_links::Entity::find().filter(identity_links::Column::UserId.eq(user)).all(conn).await?;
+        for link in linked {
+            if !anons.contains(&link.anonymous_id) {
+                anons.push(link.anonymous_id);
+            }
+        }
+    }
+    Ok((user, anons))
+}
+
+pub(super) fn is_touch(kind: InteractionKind) -> bool {
+    matches!(kind, InteractionKind::Click | InteractionKind::Impression | InteractionKind::View)
+}
+
+pub(super) fn kind_name(kind: InteractionKind) -> &'static str {
+    match kind {
+        InteractionKind::Impression => "IMPRESSION",
+        InteractionKind::Click => "CLICK",
+        InteractionKind::View => "VIEW",
+        InteractionKind::Lead => "LEAD",
+        InteractionKind::Purchase => "PURCHASE",
+        InteractionKind::Conversion => "CONVERSION",
+    }
+}
+
+/// The touches of the person inside `[at − lookback, at]`, oldest first (ties by id).
+pub(super) async fn touches<C: ConnectionTrait>(
+    conn: &C,
+    conversion: &conversions::Model,
+    user: Option<&str>,
+    anons: &[String],
+    lookback_days: u32,
+) -> AppResult<Vec<interactions::Model>> {
+    let mut who = Condition::any();
+    if let Some(user) = user {
+        who = who.add(interactions::Column::UserId.eq(user));
+    }
+    if !anons.is_empty() {
+        who = who.add(interactions::Column::AnonymousId.is_in(anons.iter().cloned()));
+    }
+    if let Some(click) = conversion.interaction_id {
+        who = who.add(interactions::Column::Id.eq(click));
+    }
+    if who.is_empty() {
+        return Ok(Vec::new());
+    }
+    let start = conversion.occurred_at - Duration::days(i64::from(lookback_days));
+    // Stripe gives whole seconds: a click in the same second as the payment came before it.
+    let end = conversion.occurred_at + CLOCK_SLACK;
+    let mut rows = interactions::Entity::find()
+        .filter(who)
+        .filter(interactions::Column::OccurredAt.gte(start))
+        .filter(interactions::Column::OccurredAt.lt(end))
+        .filter(interactions::Column::Kind.is_in([
+            InteractionKind::Click,
+            InteractionKind::Impression,
+            InteractionKind::View,
+        ]))
+        .order_by_desc(interactions::Column::OccurredAt)
+        .order_by_desc(interactions::Column::Id)
+        .limit(MAX_TOUCHES)
+        .all(conn)
+        .await?;
+    rows.reverse();
+    Ok(rows)
+}
+
+pub(super) fn journey_touches(rows: &[interactions::Model], conversion: &conversions::Model) -> Vec<JourneyTouch> {
+    let mut list: Vec<JourneyTouch> = rows
+        .iter()
+        .filter(|row| is_touch(row.kind))
+        .map(|row| JourneyTouch {
+            position: 0,
+            interaction_id: Some(row.id),
+            at: row.occurred_at,
+            kind: kind_name(row.kind).to_string(),
+            channel: row.channel.clone().unwrap_or_else(|| DIRECT.to_string()),
+            campaign_id: row.campaign_id,
+            affiliate_id: row.affiliate_id,
+            source: row.source.clone(),
+            medium: row.medium.clone(),
+            is_click: row.kind == InteractionKind::Click,
+        })
+        .collect();
+    // A conversion that names its campaign or affiliate but whose visitor we never saw
+    // (a partner's server-to-server call) is its own touch.
+    if list.is_empty() && (conversion.campaign_id.is_some() || conversion.affiliate_id.is_some()) {
+        list.push(JourneyTouch {
+            position: 0,
+            interaction_id: None,
+            at: conversion.occurred_at,
+            kind: "CONVERSION".into(),
+            channel: conversion.channel.clone().unwrap_or_else(|| "affiliate".into()),
+            campaign_id: conversion.campaign_id,
+            affiliate_id: conversion.affiliate_id,
+            source: None,
+            medium: None,
+            is_click: true,
+        });
+    }
+    for (i, touch) in list.iter_mut().enumerate() {
+        touch.position = i as i32 + 1;
+    }
+    list
+}
+
+// ---------------------------------------------------------------------------------------
+// Credits
+
+pub async fn journey_of_conversions(
+    db: &DatabaseConnection,
+    conversion_ids: &[Uuid],
+) -> AppResult<Vec<journeys::Model>> {
+    Ok(journeys::Entity::find().filter(journeys::Column::ConversionId.is_in(conversion_ids.to_vec())).all(db).await?)
+}
+
+/// A journey by id, if the caller may see its conversion.
+pub async fn get_journey(db: &DatabaseConnection, caller: &Caller, id: &str) -> AppResult<journeys::Model> {
+    let uuid = Uuid::parse_str(id.trim()).map_err(|_| AppError::not_found("journey", id))?;
+    let journey =
+        journeys::Entity::find_by_id(uuid).one(db).await?.ok_or_else(|| AppError::not_found("journey", id))?;
+    if let Some(own) = caller.affiliate_scope() {
+        let conversion = conversions::Entity::find_by_id(journey.conversion_id).one(db).await?;
+        if conversion.and_then(|c| c.affiliate_id) != Some(own) {
+            return Err(AppError::not_found("journey", id));
+        }
+    }
+    Ok(journey)
+}
+
+// ---------------------------------------------------------------------------------------
+// Revert and re-attribute (ADMIN)

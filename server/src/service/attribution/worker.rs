@@ -1,0 +1,201 @@
+//! The attribution worker: wakes on new conversions (or polls), attributes each in its own
+//! transaction, and keeps the fitted Markov model for a while.
+
+use super::*;
+
+/// Conversions attributed per worker pass.
+pub(super) const BATCH: u64 = 200;
+/// How long the worker waits for more conversions after a wake-up.
+pub(super) const COALESCE: StdDuration = StdDuration::from_millis(10);
+/// How often the worker looks without being woken (conversions left by a crash, by another replica).
+pub(super) const POLL: StdDuration = StdDuration::from_secs(5);
+/// Markov path counts are reused this long.
+pub(super) const MARKOV_TTL: StdDuration = StdDuration::from_secs(600);
+/// The worker's shared parts: its wake-up and the fitted Markov model.
+#[derive(Default)]
+pub struct Runtime {
+    wakeup: Notify,
+    markov: Mutex<Option<MarkovCache>>,
+}
+
+/// Path counts of the Markov chain, and when they were taken (monotonic and UTC).
+pub(super) struct MarkovCache {
+    fresh_since: Instant,
+    taken: DateTime<Utc>,
+    counts: Arc<MarkovCounts>,
+}
+
+impl Runtime {
+    /// New conversions are committed.
+    pub fn wake(&self) {
+        self.wakeup.notify_one();
+    }
+}
+
+/// Attributes conversions as they come, until `shutdown`.
+pub async fn run(state: AppState, shutdown: CancellationToken) {
+    loop {
+        match attribute_pending(&state).await {
+            Ok(n) if n as u64 >= BATCH => continue,
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "attribution pass failed; retrying"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = state.attribution.wakeup.notified() => tokio::time::sleep(COALESCE).await,
+            () = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
+
+/// Attributes the conversions still `REGISTERED` (oldest first, one batch). Returns how
+/// many this call attributed.
+pub async fn attribute_pending(state: &AppState) -> AppResult<usize> {
+    let pending = conversions::Entity::find()
+        .filter(conversions::Column::Status.eq(ConversionStatus::Registered))
+        .order_by_asc(conversions::Column::CreatedAt)
+        .order_by_asc(conversions::Column::Id)
+        .limit(BATCH)
+        .all(&state.db)
+        .await?;
+    let mut done = 0;
+    for conversion in pending {
+        let id = conversion.id;
+        match attribute(state, conversion).await {
+            Ok(true) => done += 1,
+            Ok(false) => {}
+            Err(err) => tracing::warn!(conversion = %id, error = %err, "attribution failed"),
+        }
+    }
+    if done > 0 {
+        // Their events (and commissions) wait in the outbox.
+        state.outbox_wakeup.notify_one();
+    }
+    Ok(done)
+}
+
+// ---------------------------------------------------------------------------------------
+// Journeys
+
+/// The Markov path counts (campaign or channel states) over the configured period, taken
+/// again when older than [`MARKOV_TTL`], and when they were taken.
+pub(super) async fn markov_counts(state: &AppState) -> AppResult<(Arc<MarkovCounts>, DateTime<Utc>)> {
+    let mut cached = state.attribution.markov.lock().await;
+    if let Some(cache) = cached.as_ref() {
+        if cache.fresh_since.elapsed() < MARKOV_TTL {
+            return Ok((cache.counts.clone(), cache.taken));
+        }
+    }
+    let to = Utc::now();
+    let from = to - Duration::days(i64::from(state.config.attribution.markov_period_days));
+    let counts = Arc::new(markov_paths(&state.db, &state.config.attribution, from, to, GroupBy::Campaign).await?.0);
+    *cached = Some(MarkovCache { fresh_since: Instant::now(), taken: to, counts: counts.clone() });
+    Ok((counts, to))
+}
+
+/// The Markov model for one journey: the period's paths, plus this journey's own when the
+/// counts were taken before it was.
+pub(super) async fn markov_for(
+    state: &AppState,
+    touches: &[JourneyTouch],
+    codes: &HashMap<Uuid, String>,
+    created_at: Option<DateTime<Utc>>,
+) -> AppResult<MarkovModel> {
+    let (counts, taken) = markov_counts(state).await?;
+    if created_at.is_some_and(|at| at <= taken) {
+        return Ok(counts.fit());
+    }
+    let mut counts = (*counts).clone();
+    let path: Vec<String> = touches.iter().map(|t| markov_state(t, codes)).collect();
+    counts.add_path(&path, true);
+    Ok(counts.fit())
+}
+
+/// Attributes one conversion; `false` when another worker got there first.
+pub(super) async fn attribute(state: &AppState, conversion: conversions::Model) -> AppResult<bool> {
+    let settings = &state.config.attribution;
+    let campaign = match conversion.campaign_id {
+        Some(id) => campaigns::Entity::find_by_id(id).one(&state.db).await?,
+        None => None,
+    };
+    let (stored_model, lookback) = match &campaign {
+        Some(c) => (c.attribution_model, u32::try_from(c.lookback_days).unwrap_or(settings.attribution_lookback_days)),
+        None => (settings.default_model()?, settings.attribution_lookback_days),
+    };
+    // Markov path counts read the period's interactions: take them before the write turn,
+    // which every writer of this process waits for.
+    if stored_model == StoredModel::Markov {
+        markov_counts(state).await?;
+    }
+    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let (user, anons) = identity(&txn, conversion.user_id.as_deref(), conversion.anonymous_id.as_deref()).await?;
+    let rows = touches(&txn, &conversion, user.as_deref(), &anons, lookback).await?;
+    let list = journey_touches(&rows, &conversion);
+
+    let codes = campaign_codes(&txn, list.iter().filter_map(|t| t.campaign_id)).await?;
+    let fitted = match stored_model {
+        StoredModel::Markov if !list.is_empty() => Some(markov_for(state, &list, &codes, None).await?),
+        _ => None,
+    };
+    let weights =
+        weights_for(stored_model, settings, &list, conversion.occurred_at, fitted.as_ref().map(|m| (m, &codes)));
+    let credit_list = credits_for(stored_model, &weights, &list, conversion.value, &conversion.currency);
+    let credited: Vec<Uuid> = credit_list.iter().filter_map(|c| c.affiliate_id).collect();
+
+    let assessment = fraud::assess(&fraud_facts(&txn, &conversion, &rows, &credited).await?, &settings.fraud_policy());
+    let (journey_status, conversion_status) = if list.is_empty() {
+        (JourneyStatus::Unattributed, ConversionStatus::Unattributed)
+    } else if assessment.held(&settings.fraud_policy()) {
+        (JourneyStatus::HeldForReview, ConversionStatus::HeldForReview)
+    } else {
+        (JourneyStatus::Attributed, ConversionStatus::Attributed)
+    };
+
+    let now = Utc::now().trunc_subsecs(6);
+    let claimed = conversions::Entity::update_many()
+        .col_expr(conversions::Column::Status, Expr::value(conversion_status))
+        .col_expr(conversions::Column::FraudScore, Expr::value(assessment.score))
+        .col_expr(conversions::Column::FraudSignals, Expr::value(json!(assessment.signals)))
+        .col_expr(conversions::Column::UpdatedAt, Expr::value(now))
+        .filter(conversions::Column::Id.eq(conversion.id))
+        .filter(conversions::Column::Status.eq(ConversionStatus::Registered))
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    let journey = journeys::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        conversion_id: Set(conversion.id),
+        user_id: Set(user),
+        anonymous_id: Set(conversion.anonymous_id.clone()),
+        model: Set(stored_model),
+        lookback_days: Set(lookback as i32),
+        status: Set(journey_status),
+        touchpoints: Set(json!(list)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        reverted_at: Set(None),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| AppError::from_db_unique(e, &["conversion_id"]))?;
+    if journey_status == JourneyStatus::Attributed {
+        let conversion = conversions::Model {
+            status: conversion_status,
+            fraud_score: assessment.score,
+            fraud_signals: json!(assessment.signals),
+            updated_at: now,
+            ..conversion
+        };
+        let stored = store_credits(&txn, &credit_list, journey.id, conversion.id, now).await?;
+        outbox::record_many(&txn, attributed_events(&txn, &journey, &conversion, &stored).await?).await?;
+        commission::reserve_for_credits(&txn, &conversion, &stored).await?;
+    }
+    txn.commit().await?;
+    Ok(true)
+}
+
+// ---------------------------------------------------------------------------------------
+// Reads

@@ -1,0 +1,66 @@
+//! The automatic approval policy and the background loop that applies it.
+
+use super::*;
+
+/// Approves every CALCULATED commission the automatic policy allows (fraud score below
+/// the threshold, holding period over), recorded as `automatico`. Returns those approved.
+pub async fn auto_approve(state: &AppState, caller: &Caller, now: DateTime<Utc>) -> AppResult<Vec<commissions::Model>> {
+    caller.require_admin()?;
+    let policy = state.config.auto_approval_policy();
+    if !policy.enabled {
+        return Ok(Vec::new());
+    }
+    let candidates = commissions::Entity::find()
+        .filter(commissions::Column::Status.eq(CommissionStatus::Calculated))
+        .find_also_related(conversions::Entity)
+        .order_by_asc(commissions::Column::CreatedAt)
+        .limit(MAX_BULK as u64)
+        .all(&state.db)
+        .await?;
+    let due: Vec<Uuid> = candidates
+        .into_iter()
+        .filter(|(commission, conversion)| match conversion {
+            Some(c) => !closed_conversion(c.status) && policy.allows(c.fraud_score, c.occurred_at, now),
+            None => policy.allows(0, commission.created_at, now),
+        })
+        .map(|(commission, _)| commission.id)
+        .collect();
+    let mut approved = Vec::new();
+    for id in due {
+        let approval = Approval {
+            comments: Some("aprobada automáticamente".into()),
+            metadata: Some(json!({ "nivel_aprobacion": "automatico", "politica_aplicada": policy.name() })),
+            expected_version: None,
+        };
+        // One at a time: a commission changed meanwhile is skipped, not a failed run.
+        match approve_many_in_one(state, caller, &[id], approval).await {
+            Ok(mut done) => approved.append(&mut done),
+            Err(AppError::Conflict { .. } | AppError::InvalidTransition { .. }) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(approved)
+}
+
+/// Runs the automatic approval every `every` until `shutdown`.
+pub async fn auto_approval_loop(
+    state: AppState,
+    every: std::time::Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        match auto_approve(&state, &Caller::system(), Utc::now()).await {
+            Ok(done) if !done.is_empty() => tracing::info!(count = done.len(), "commissions approved automatically"),
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "automatic commission approval failed"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Called by attribution and Stripe inside their own transaction.
+// ---------------------------------------------------------------------------------

@@ -1,0 +1,360 @@
+//! A commission's moves asked for by people: create, calculate, approve (one or many), reject.
+
+use super::*;
+
+pub async fn create(state: &AppState, caller: &Caller, input: NewCommission) -> AppResult<commissions::Model> {
+    caller.require_admin()?;
+    let config = match input.config {
+        None | Some(Value::Null) => json!({}),
+        Some(Value::Object(map)) => Value::Object(map),
+        Some(_) => return Err(AppError::validation("configuracion", "configuracion must be an object")),
+    };
+    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let affiliate = affiliate_service::resolve(&txn, &input.affiliate)
+        .await
+        .map_err(|_| unknown("afiliado_id", "affiliate", &input.affiliate))?;
+    let campaign = match input.campaign.as_deref() {
+        Some(reference) => Some(
+            campaign_service::resolve(&txn, reference)
+                .await
+                .map_err(|_| unknown("campana_id", "campaign", reference))?,
+        ),
+        None => None,
+    };
+    let conversion = match input.conversion_id {
+        Some(id) => Some(
+            conversions::Entity::find_by_id(id)
+                .one(&txn)
+                .await?
+                .ok_or_else(|| unknown("conversion_id", "conversion", &id.to_string()))?,
+        ),
+        None => None,
+    };
+    if let Some(conversion) = &conversion {
+        ensure_conversion_payable(conversion)?;
+        let existing = commissions::Entity::find()
+            .filter(commissions::Column::ConversionId.eq(conversion.id))
+            .filter(commissions::Column::AffiliateId.eq(affiliate.id))
+            .filter(commissions::Column::AdjustsCommissionId.is_null())
+            .filter(commissions::Column::Status.is_not_in([CommissionStatus::Canceled, CommissionStatus::Rejected]))
+            .one(&txn)
+            .await?;
+        if let Some(existing) = existing {
+            return Err(AppError::conflict(
+                "conversion_id",
+                format!("conversion {} already has commission {} for this affiliate", conversion.id, existing.id),
+            ));
+        }
+    }
+    let currency_code = input
+        .currency
+        .clone()
+        .or_else(|| conversion.as_ref().map(|c| c.currency.clone()))
+        .or_else(|| campaign.as_ref().map(|c| c.currency.clone()))
+        .unwrap_or_else(|| affiliate.payout_currency.clone());
+    let currency = Currency::parse(&currency_code, "monto_base.moneda")?;
+    if let Some(conversion) = &conversion {
+        if conversion.currency != currency.code() {
+            return Err(AppError::validation(
+                "monto_base.moneda",
+                format!("the conversion is in {}, not {}", conversion.currency, currency.code()),
+            ));
+        }
+    }
+    let base = match (input.base_amount, &conversion) {
+        (Some(base), _) => currency.amount(base, "monto_base.valor")?,
+        (None, Some(conversion)) => conversion.value,
+        (None, None) => {
+            return Err(AppError::validation("monto_base.valor", "give monto_base or a conversion_id"));
+        }
+    };
+    if let Some(conversion) = &conversion {
+        if base > conversion.value {
+            return Err(AppError::validation("monto_base.valor", "the base exceeds the conversion's value"));
+        }
+    }
+    let explicit = match (input.rate, input.kind) {
+        (Some(rate), kind) => {
+            Some(rules::explicit_rule(kind.unwrap_or(Kind::Percentage), rate, currency, "porcentaje")?)
+        }
+        (None, Some(Kind::Flat)) => {
+            return Err(AppError::validation("porcentaje", "a flat commission needs its amount"));
+        }
+        (None, _) => None,
+    };
+    let mut config = config;
+    if let Some(rule) = &explicit {
+        config["tasa_explicita"] = json!({
+            "tipo": if rule.kind == Kind::Flat { "fijo" } else { "porcentual" },
+            "valor": rule.value.to_string(),
+        });
+    }
+    let now = Utc::now();
+    let mut model = draft(affiliate.id, currency.code(), base, now);
+    model.conversion_id = conversion.as_ref().map(|c| c.id);
+    model.campaign_id = campaign.as_ref().map(|c| c.id).or_else(|| conversion.as_ref().and_then(|c| c.campaign_id));
+    model.commission_type = explicit.map_or(CommissionType::Percentage, |r| type_of(r.kind));
+    model.rate = explicit.filter(|r| r.kind == Kind::Percentage).map(|r| r.value);
+    model.config = config;
+    let model = insert(&txn, model).await?;
+    record_created(&txn, caller, &model).await?;
+    txn.commit().await?;
+    state.events_committed();
+    Ok(model)
+}
+
+/// PENDING → CALCULATED (or CALCULATED again with `force`). Without `force`, a
+/// commission already calculated is returned as it is: asking twice changes nothing.
+pub async fn calculate(state: &AppState, caller: &Caller, id: Uuid, force: bool) -> AppResult<commissions::Model> {
+    caller.require_admin()?;
+    let current = find(&state.db, id).await?;
+    if current.status == CommissionStatus::Calculated && !force {
+        return Ok(current);
+    }
+    rules::transition(lifecycle_status(current.status), Move::Calculate { force })?;
+    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let (rule, value) = price(&txn, &current).await?;
+    let now = Utc::now();
+    let next = change(&txn, caller, &current, "commission.calculate", "comision_calculada", |m| {
+        m.status = CommissionStatus::Calculated;
+        m.commission_type = type_of(rule.kind);
+        m.rate = (rule.kind == Kind::Percentage).then_some(rule.value);
+        m.amount = Some(value);
+        m.calculated_at = Some(now);
+        m.config["fuente_tasa"] = json!(rule.source.name());
+        if rule.kind == Kind::Flat {
+            m.config["monto_fijo"] = json!(rule.value.to_string());
+        }
+    })
+    .await?;
+    txn.commit().await?;
+    state.events_committed();
+    Ok(next)
+}
+
+/// CALCULATED → APPROVED by a person (or by the automatic policy).
+pub async fn approve(state: &AppState, caller: &Caller, id: Uuid, approval: Approval) -> AppResult<commissions::Model> {
+    caller.require_admin()?;
+    let approved = approve_many_in_one(state, caller, &[id], approval).await?;
+    approved.into_iter().next().ok_or_else(|| AppError::not_found("commission", id))
+}
+
+/// Many approvals, all or none: one refused commission leaves every one unchanged.
+pub async fn approve_many(state: &AppState, caller: &Caller, ids: &[Uuid]) -> AppResult<Vec<commissions::Model>> {
+    caller.require_admin()?;
+    if ids.is_empty() || ids.len() > MAX_BULK {
+        return Err(AppError::validation("ids", format!("give 1 to {MAX_BULK} commission ids")));
+    }
+    let unique: HashSet<&Uuid> = ids.iter().collect();
+    if unique.len() != ids.len() {
+        return Err(AppError::validation("ids", "an id is given twice"));
+    }
+    approve_many_in_one(state, caller, ids, Approval::default()).await
+}
+
+pub(super) async fn approve_many_in_one(
+    state: &AppState,
+    caller: &Caller,
+    ids: &[Uuid],
+    approval: Approval,
+) -> AppResult<Vec<commissions::Model>> {
+    let comments = validate::optional_text(approval.comments.as_deref(), "comments", 2000)?;
+    let metadata = match approval.metadata {
+        None | Some(Value::Null) => json!({}),
+        Some(Value::Object(map)) => Value::Object(map),
+        Some(_) => return Err(AppError::validation("approvalMetadata", "approvalMetadata must be an object")),
+    };
+    let level = text_field(&metadata, "nivel_aprobacion", "approvalMetadata.nivel_aprobacion")?
+        .unwrap_or_else(|| "manual".into());
+    let policy = text_field(&metadata, "politica_aplicada", "approvalMetadata.politica_aplicada")?
+        .unwrap_or_else(|| "estandar".into());
+    // Read before taking the write turn: a concurrent approval that commits in between
+    // changes the version, and this one then fails with CONFLICT instead of approving twice.
+    let found =
+        commissions::Entity::find().filter(commissions::Column::Id.is_in(ids.iter().copied())).all(&state.db).await?;
+    let by_id: HashMap<Uuid, commissions::Model> = found.into_iter().map(|m| (m.id, m)).collect();
+    let mut current = Vec::with_capacity(ids.len());
+    for id in ids {
+        let model = by_id.get(id).cloned().ok_or_else(|| AppError::not_found("commission", id))?;
+        if let Some(expected) = approval.expected_version {
+            if expected != model.version {
+                return Err(stale(&model));
+            }
+        }
+        rules::transition(lifecycle_status(model.status), Move::Approve)?;
+        current.push(model);
+    }
+    let conversion_ids: Vec<Uuid> = current.iter().filter_map(|m| m.conversion_id).collect();
+    let conversions: Vec<conversions::Model> = if conversion_ids.is_empty() {
+        Vec::new()
+    } else {
+        conversions::Entity::find().filter(conversions::Column::Id.is_in(conversion_ids)).all(&state.db).await?
+    };
+    for conversion in &conversions {
+        ensure_conversion_payable(conversion)?;
+    }
+    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let now = Utc::now();
+    let mut approved = Vec::with_capacity(current.len());
+    for model in &current {
+        let next = change(&txn, caller, model, "commission.approve", "comision_aprobada", |m| {
+            m.status = CommissionStatus::Approved;
+            m.approval_comments = comments.clone();
+            m.approval_level = Some(level.clone());
+            m.approval_policy = Some(policy.clone());
+            m.approval_metadata = metadata.clone();
+            m.approved_at = Some(now);
+            m.approved_by = caller.user_id;
+        })
+        .await?;
+        approved.push(next);
+    }
+    txn.commit().await?;
+    state.events_committed();
+    Ok(approved)
+}
+
+/// PENDING or CALCULATED → REJECTED, with the reason.
+pub async fn reject(state: &AppState, caller: &Caller, id: Uuid, reason: &str) -> AppResult<commissions::Model> {
+    caller.require_admin()?;
+    let reason = validate::text(reason, "reason", 2000)?;
+    let current = find(&state.db, id).await?;
+    rules::transition(lifecycle_status(current.status), Move::Reject)?;
+    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let next = change(&txn, caller, &current, "commission.reject", "comision_rechazada", |m| {
+        m.status = CommissionStatus::Rejected;
+        m.rejection_reason = Some(reason.clone());
+    })
+    .await?;
+    txn.commit().await?;
+    state.events_committed();
+    Ok(next)
+}
+
+pub(super) fn text_field(value: &Value, key: &str, field: &str) -> AppResult<Option<String>> {
+    match value.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(validate::text(s, field, 64)?)),
+        Some(_) => Err(AppError::validation(field, format!("{key} must be text"))),
+    }
+}
+
+pub(super) fn closed_conversion(status: ConversionStatus) -> bool {
+    matches!(status, ConversionStatus::Reverted | ConversionStatus::Refunded | ConversionStatus::Rejected)
+}
+
+/// A commission of a reverted, refunded or rejected conversion is not paid.
+pub(super) fn ensure_conversion_payable(conversion: &conversions::Model) -> AppResult<()> {
+    if closed_conversion(conversion.status) {
+        return Err(AppError::conflict(
+            "conversion_id",
+            format!("conversion {} is {:?}; its commission cannot be paid", conversion.id, conversion.status)
+                .to_lowercase(),
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn original(model: &commissions::Model, key: &str) -> Option<Decimal> {
+    model.config.get(key).and_then(Value::as_str).and_then(|s| s.parse().ok())
+}
+
+/// The rule and the amount of a commission, from its affiliate, campaign and conversion.
+pub(super) async fn price<C: ConnectionTrait>(
+    conn: &C,
+    model: &commissions::Model,
+) -> AppResult<(rules::Rule, Decimal)> {
+    let currency = Currency::parse(&model.currency, "currency")?;
+    let affiliate = affiliates::Entity::find_by_id(model.affiliate_id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::not_found("affiliate", model.affiliate_id))?;
+    let campaign = match model.campaign_id {
+        Some(id) => campaigns::Entity::find_by_id(id).one(conn).await?,
+        None => None,
+    };
+    let conversion = match model.conversion_id {
+        Some(id) => conversions::Entity::find_by_id(id).one(conn).await?,
+        None => None,
+    };
+    let explicit = model.config.get("tasa_explicita").and_then(|t| {
+        let kind = if t.get("tipo").and_then(Value::as_str) == Some("fijo") { Kind::Flat } else { Kind::Percentage };
+        let value = t.get("valor").and_then(Value::as_str)?.parse().ok()?;
+        Some(rules::Rule { kind, value, source: rules::RateSource::Explicit })
+    });
+    let affiliate_rules = rules::AffiliateRules {
+        premium: affiliate.tier == AffiliateTier::Premium,
+        base_rate: affiliate.base_rate,
+        premium_rate: affiliate.premium_rate,
+    };
+    // A campaign's flat amount is in its own currency; it applies only to commissions in that currency.
+    let campaign_rules = campaign.as_ref().map(|c| rules::CampaignRules {
+        conversion_rate: c.conversion_rate,
+        sale_rate: c.sale_rate,
+        bonus_targets: c.bonus_targets,
+        flat_amount: (c.commission_type == CommissionType::Flat && c.currency == model.currency)
+            .then_some(c.flat_amount)
+            .flatten(),
+    });
+    let kind = match conversion.as_ref().map(|c| c.conversion_type) {
+        Some(ConversionType::Sale) | None => rules::ConversionKind::Sale,
+        Some(_) => rules::ConversionKind::Other,
+    };
+    let rule = rules::choose_rule(explicit, &affiliate_rules, campaign_rules.as_ref(), kind);
+    let share = match &conversion {
+        Some(c) if c.value > Decimal::ZERO => {
+            let base = original(model, "monto_base_original").unwrap_or(model.base_amount);
+            (base / c.value).min(Decimal::ONE)
+        }
+        _ => Decimal::ONE,
+    };
+    let target_met = model.config.get("objetivo_cumplido").and_then(Value::as_bool).unwrap_or(false);
+    let bonus = if target_met { campaign_rules.and_then(|c| c.bonus_targets) } else { None };
+    let mut value = rules::amount(&rule, model.base_amount, share, bonus, currency);
+    if rule.kind == Kind::Flat {
+        // A partial refund shrinks a flat commission with its base, too.
+        if let Some(original_base) = original(model, "monto_base_original").filter(|b| !b.is_zero()) {
+            value = currency.round(rule.value * share * model.base_amount / original_base);
+        }
+    }
+    Ok((rule, value))
+}
+
+/// Applies one lifecycle move: conditional on the version read (else CONFLICT), with its
+/// audit row and event, in the caller's transaction.
+pub(super) async fn change<C: ConnectionTrait>(
+    conn: &C,
+    caller: &Caller,
+    current: &commissions::Model,
+    action: &str,
+    event_type: &'static str,
+    edit: impl FnOnce(&mut commissions::Model),
+) -> AppResult<commissions::Model> {
+    let mut next = current.clone();
+    edit(&mut next);
+    next.version = current.version + 1;
+    next.updated_at = Utc::now();
+    let updated = commissions::Entity::update_many()
+        .set(next.clone().into_active_model().reset_all())
+        .filter(commissions::Column::Id.eq(current.id))
+        .filter(commissions::Column::Version.eq(current.version))
+        .exec(conn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(stale(current));
+    }
+    outbox::record(conn, event(&next, event_type)).await?;
+    audit::record(
+        conn,
+        caller,
+        audit::Change {
+            action,
+            entity_type: "commission",
+            entity_id: next.id.to_string(),
+            before: Some(audit_view(current)),
+            after: Some(audit_view(&next)),
+        },
+    )
+    .await?;
+    Ok(next)
+}

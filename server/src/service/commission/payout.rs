@@ -1,0 +1,192 @@
+//! Payouts: approved commissions of one currency grouped per affiliate, then paid.
+
+use super::*;
+
+/// Groups the affiliate's APPROVED, unpaid commissions in one currency (the affiliate's
+/// payout currency unless given) into a PENDING payout, clawbacks netted, when their sum
+/// reaches the affiliate's minimum payout.
+pub async fn create_payout(
+    state: &AppState,
+    caller: &Caller,
+    affiliate: &str,
+    currency: Option<&str>,
+) -> AppResult<payouts::Model> {
+    caller.require_admin()?;
+    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let affiliate = affiliate_service::resolve(&txn, affiliate)
+        .await
+        .map_err(|_| unknown("affiliateId", "affiliate", affiliate))?;
+    let currency = Currency::parse(currency.unwrap_or(&affiliate.payout_currency), "currency")?;
+    let due = commissions::Entity::find()
+        .filter(commissions::Column::AffiliateId.eq(affiliate.id))
+        .filter(commissions::Column::Status.eq(CommissionStatus::Approved))
+        .filter(commissions::Column::PayoutId.is_null())
+        .filter(commissions::Column::Currency.eq(currency.code()))
+        .all(&txn)
+        .await?;
+    if due.is_empty() {
+        return Err(AppError::validation(
+            "affiliateId",
+            format!("affiliate {} has no approved, unpaid commissions in {}", affiliate.code, currency.code()),
+        ));
+    }
+    let total: Decimal = due.iter().filter_map(|m| m.amount).sum();
+    let minimum = if currency.code() == affiliate.payout_currency { affiliate.minimum_payout } else { Decimal::ZERO };
+    if total <= Decimal::ZERO || total < minimum {
+        return Err(AppError::validation(
+            "affiliateId",
+            format!(
+                "approved commissions total {} {}, below the minimum payout of {} {}",
+                scaled(total, currency.code()),
+                currency.code(),
+                scaled(minimum, currency.code()),
+                currency.code()
+            ),
+        ));
+    }
+    let now = Utc::now();
+    let payout = payouts::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        affiliate_id: Set(affiliate.id),
+        amount: Set(total),
+        currency: Set(currency.code().to_string()),
+        status: Set(PayoutStatus::Pending),
+        commission_count: Set(due.len() as i32),
+        created_by: Set(caller.user_id),
+        created_at: Set(now),
+        paid_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    // Only rows still unassigned: a commission is never in two payouts.
+    let ids: Vec<Uuid> = due.iter().map(|m| m.id).collect();
+    let claimed = commissions::Entity::update_many()
+        .col_expr(commissions::Column::PayoutId, Expr::value(payout.id))
+        .col_expr(commissions::Column::UpdatedAt, Expr::value(now))
+        .filter(commissions::Column::Id.is_in(ids))
+        .filter(commissions::Column::PayoutId.is_null())
+        .filter(commissions::Column::Status.eq(CommissionStatus::Approved))
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected != due.len() as u64 {
+        return Err(AppError::conflict("affiliateId", "commissions changed meanwhile; try again"));
+    }
+    outbox::record(&txn, payout_event(&payout, "pago_creado", &due)).await?;
+    audit::record(
+        &txn,
+        caller,
+        audit::Change {
+            action: "payout.create",
+            entity_type: "payout",
+            entity_id: payout.id.to_string(),
+            before: None,
+            after: Some(json!({
+                "status": "PENDING",
+                "amount": payout.amount.to_string(),
+                "currency": payout.currency,
+                "commissions": due.iter().map(|m| m.id).collect::<Vec<_>>(),
+            })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    state.events_committed();
+    Ok(payout)
+}
+
+/// PENDING payout → PAID; each of its commissions APPROVED → PAID.
+pub async fn mark_payout_paid(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<payouts::Model> {
+    caller.require_admin()?;
+    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let payout = payouts::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("payout", id))?;
+    if payout.status != PayoutStatus::Pending {
+        return Err(AppError::InvalidTransition {
+            entity: "payout",
+            from: format!("{:?}", payout.status).to_uppercase(),
+            to: "PAID".into(),
+        });
+    }
+    let now = Utc::now();
+    let members = commissions::Entity::find().filter(commissions::Column::PayoutId.eq(payout.id)).all(&txn).await?;
+    for model in &members {
+        rules::transition(lifecycle_status(model.status), Move::Pay)?;
+        change(&txn, caller, model, "commission.pay", "comision_pagada", |m| {
+            m.status = CommissionStatus::Paid;
+            m.paid_at = Some(now);
+        })
+        .await?;
+    }
+    let mut active = payout.clone().into_active_model();
+    active.status = Set(PayoutStatus::Paid);
+    active.paid_at = Set(Some(now));
+    let paid = active.update(&txn).await?;
+    outbox::record(&txn, payout_event(&paid, "pago_realizado", &members)).await?;
+    audit::record(
+        &txn,
+        caller,
+        audit::Change {
+            action: "payout.pay",
+            entity_type: "payout",
+            entity_id: paid.id.to_string(),
+            before: Some(json!({ "status": "PENDING" })),
+            after: Some(json!({ "status": "PAID", "paidAt": now })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    state.events_committed();
+    Ok(paid)
+}
+
+// ---------------------------------------------------------------------------------
+// Reads. An AFFILIATE caller sees its own affiliate's rows only, everywhere.
+// ---------------------------------------------------------------------------------
+
+/// Payouts, newest first.
+pub async fn list_payouts(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    affiliate_id: Option<Uuid>,
+    status: Option<PayoutStatus>,
+    page: PageRequest,
+) -> AppResult<Page<payouts::Model>> {
+    let mut query = payouts::Entity::find();
+    if let Some(id) = affiliate_id {
+        caller.require_affiliate_access(id)?;
+        query = query.filter(payouts::Column::AffiliateId.eq(id));
+    }
+    if let Some(own) = caller.affiliate_scope() {
+        query = query.filter(payouts::Column::AffiliateId.eq(own));
+    }
+    if let Some(status) = status {
+        query = query.filter(payouts::Column::Status.eq(status));
+    }
+    crate::service::newest_first(db, query, payouts::Column::CreatedAt, payouts::Column::Id, page).await
+}
+
+/// One payout, if the caller may see it.
+pub async fn get_payout(db: &DatabaseConnection, caller: &Caller, id: Uuid) -> AppResult<payouts::Model> {
+    let payout = payouts::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("payout", id))?;
+    if caller.affiliate_scope().is_some_and(|own| own != payout.affiliate_id) {
+        return Err(AppError::not_found("payout", id));
+    }
+    Ok(payout)
+}
+
+/// The commissions of one payout.
+pub async fn of_payout(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    payout: &payouts::Model,
+) -> AppResult<Vec<commissions::Model>> {
+    caller.require_affiliate_access(payout.affiliate_id)?;
+    Ok(commissions::Entity::find()
+        .filter(commissions::Column::PayoutId.eq(payout.id))
+        .order_by_asc(commissions::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+// ---------------------------------------------------------------------------------
+// Internals.
+// ---------------------------------------------------------------------------------

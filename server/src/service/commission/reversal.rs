@@ -1,0 +1,187 @@
+//! What attribution and refunds do to commissions: reserve one per credit, cancel or
+//! claw back on a reversal, shrink in proportion on a partial refund.
+
+use super::*;
+
+/// Reserves one PENDING commission per credit that names an affiliate (credits of
+/// the conversion's current attribution). Idempotent: a credit already reserved is skipped.
+pub async fn reserve_for_credits<C: ConnectionTrait>(
+    conn: &C,
+    conversion: &conversions::Model,
+    credits: &[attribution_credits::Model],
+) -> AppResult<Vec<commissions::Model>> {
+    let wanted: Vec<&attribution_credits::Model> = credits
+        .iter()
+        .filter(|c| c.affiliate_id.is_some() && c.is_current && c.conversion_id == conversion.id)
+        .collect();
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let reserved: HashSet<Uuid> = commissions::Entity::find()
+        .filter(commissions::Column::CreditId.is_in(wanted.iter().map(|c| c.id)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter_map(|m| m.credit_id)
+        .collect();
+    let caller = Caller::system();
+    let now = Utc::now();
+    let mut made = Vec::new();
+    for credit in wanted.into_iter().filter(|c| !reserved.contains(&c.id)) {
+        let Some(affiliate_id) = credit.affiliate_id else { continue };
+        let mut model = draft(affiliate_id, &credit.currency, credit.amount, now);
+        model.conversion_id = Some(conversion.id);
+        model.credit_id = Some(credit.id);
+        model.campaign_id = credit.campaign_id;
+        model.config =
+            json!({ "origen": "atribucion", "journey_id": credit.journey_id, "peso": credit.weight.to_string() });
+        let model = insert(conn, model).await?;
+        record_created(conn, &caller, &model).await?;
+        made.push(model);
+    }
+    Ok(made)
+}
+
+/// Attribution reverted, fraud, full refund: unpaid commissions of the conversion → CANCELED
+/// with the reason; paid ones get a negative clawback adjustment for the next payout.
+pub async fn reverse_for_conversion<C: ConnectionTrait>(conn: &C, conversion_id: Uuid, reason: &str) -> AppResult<()> {
+    let reason = validate::text(reason, "reason", 2000)?;
+    let caller = Caller::system();
+    let now = Utc::now();
+    let (originals, adjustments) = of_conversion(conn, conversion_id).await?;
+    for model in originals {
+        let status = lifecycle_status(model.status);
+        if unpaid(&model) {
+            rules::transition(status, Move::Cancel)?;
+            change(conn, &caller, &model, "commission.cancel", "comision_cancelada", |m| {
+                m.status = CommissionStatus::Canceled;
+                m.cancel_reason = Some(reason.clone());
+                m.canceled_at = Some(now);
+            })
+            .await?;
+        } else if committed(&model) {
+            let kept = net_paid(&model, &adjustments);
+            if kept > Decimal::ZERO {
+                clawback(conn, &caller, &model, -kept, &reason).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Partial refund: the commissions of the conversion follow the refunded share proportionally
+/// (`remaining` = the conversion value still kept).
+pub async fn adjust_for_refund<C: ConnectionTrait>(
+    conn: &C,
+    conversion_id: Uuid,
+    remaining: Decimal,
+    reason: &str,
+) -> AppResult<()> {
+    if remaining <= Decimal::ZERO {
+        return reverse_for_conversion(conn, conversion_id, reason).await;
+    }
+    let reason = validate::text(reason, "reason", 2000)?;
+    let conversion = conversions::Entity::find_by_id(conversion_id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::not_found("conversion", conversion_id))?;
+    let total = conversion.value;
+    let caller = Caller::system();
+    let (originals, adjustments) = of_conversion(conn, conversion_id).await?;
+    for model in originals {
+        let currency = Currency::parse(&model.currency, "currency")?;
+        // Always from the amounts before any refund, so two partial refunds do not compound.
+        let original_base = original(&model, "monto_base_original").unwrap_or(model.base_amount);
+        let original_amount = original(&model, "monto_calculado_original").or(model.amount);
+        let (base, amount) = rules::after_refund(original_base, original_amount, remaining, total, currency);
+        if unpaid(&model) {
+            if base == model.base_amount && amount == model.amount {
+                continue;
+            }
+            change(conn, &caller, &model, "commission.refund_adjust", "comision_calculada", |m| {
+                m.config["monto_base_original"] = json!(original_base.to_string());
+                if let Some(original_amount) = original_amount {
+                    m.config["monto_calculado_original"] = json!(original_amount.to_string());
+                }
+                m.config["motivo_ajuste"] = json!(reason);
+                m.base_amount = base;
+                m.amount = amount;
+            })
+            .await?;
+        } else if committed(&model) {
+            let owed = amount.unwrap_or(Decimal::ZERO);
+            let kept = net_paid(&model, &adjustments);
+            if kept > owed {
+                clawback(conn, &caller, &model, owed - kept, &reason).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------
+// Payouts.
+// ---------------------------------------------------------------------------------
+
+/// The original commissions of a conversion, and the clawbacks already made against them.
+pub(super) async fn of_conversion<C: ConnectionTrait>(
+    conn: &C,
+    conversion_id: Uuid,
+) -> AppResult<(Vec<commissions::Model>, Vec<commissions::Model>)> {
+    let all = commissions::Entity::find()
+        .filter(commissions::Column::ConversionId.eq(conversion_id))
+        .order_by_asc(commissions::Column::CreatedAt)
+        .all(conn)
+        .await?;
+    Ok(all.into_iter().partition(|m| m.adjusts_commission_id.is_none()))
+}
+
+/// Not paid and not in a payout: a reversal cancels it, a partial refund shrinks it.
+pub(super) fn unpaid(model: &commissions::Model) -> bool {
+    lifecycle_status(model.status).is_open() && model.payout_id.is_none()
+}
+
+/// Paid, or in a payout that is on its way: a reversal or refund claws it back instead,
+/// so that the payout's total stays what was promised and the difference is netted later.
+pub(super) fn committed(model: &commissions::Model) -> bool {
+    model.status == CommissionStatus::Paid || (model.status == CommissionStatus::Approved && model.payout_id.is_some())
+}
+
+/// What the affiliate still keeps of a paid commission: its amount less the clawbacks so far.
+pub(super) fn net_paid(model: &commissions::Model, adjustments: &[commissions::Model]) -> Decimal {
+    let clawed: Decimal = adjustments
+        .iter()
+        .filter(|a| a.adjusts_commission_id == Some(model.id))
+        .filter(|a| !matches!(a.status, CommissionStatus::Canceled | CommissionStatus::Rejected))
+        .filter_map(|a| a.amount)
+        .sum();
+    model.amount.unwrap_or(Decimal::ZERO) + clawed
+}
+
+/// A negative, already approved commission against a paid one: netted in the next payout.
+pub(super) async fn clawback<C: ConnectionTrait>(
+    conn: &C,
+    caller: &Caller,
+    paid: &commissions::Model,
+    amount: Decimal,
+    reason: &str,
+) -> AppResult<commissions::Model> {
+    let now = Utc::now();
+    let mut model = draft(paid.affiliate_id, &paid.currency, Decimal::ZERO, now);
+    model.conversion_id = paid.conversion_id;
+    model.campaign_id = paid.campaign_id;
+    model.adjusts_commission_id = Some(paid.id);
+    model.commission_type = paid.commission_type;
+    model.amount = Some(amount);
+    model.status = CommissionStatus::Approved;
+    model.config = json!({ "tipo": "ajuste", "motivo": reason });
+    model.approval_comments = Some(reason.to_string());
+    model.approval_level = Some("automatico".into());
+    model.approval_policy = Some("clawback".into());
+    model.approval_metadata = json!({ "nivel_aprobacion": "automatico", "politica_aplicada": "clawback" });
+    model.calculated_at = Some(now);
+    model.approved_at = Some(now);
+    let model = insert(conn, model).await?;
+    record_created(conn, caller, &model).await?;
+    Ok(model)
+}

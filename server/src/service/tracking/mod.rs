@@ -1,0 +1,57 @@
+//! Tracking ingest: impressions, clicks, views and conversions from sites and partners
+//! (seeds 001, 002, 003), stored exactly once and fast.
+//!
+//! Every write goes through one [`Ingestor`]: requests queue up while the previous
+//! transaction commits, and the next transaction takes all of them at once (group
+//! commit). A request is answered only after its transaction committed, so an
+//! acknowledged event is durable; many requests share the cost of one commit.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
+
+use chrono::{DateTime, SubsecRound, Utc};
+use entity::{
+    affiliates::{self, AffiliateStatus},
+    campaigns::{self, CampaignStatus},
+    conversions::{self, ConversionStatus, ConversionType},
+    identity_links,
+    interactions::{self, InteractionKind},
+    tracking_links, tracking_sessions,
+};
+use rust_decimal::Decimal;
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use self::sqlite_writer::{Key, SqliteWriter, Unit};
+use super::{insert_in_chunks, outbox, Page, PageRequest};
+use crate::{
+    auth::Caller,
+    db,
+    domain::{
+        envelope::{Envelope, Topic},
+        money::{json_number, Currency},
+        pii,
+        tracking::{self, ConversionKind, TouchKind},
+    },
+    error::{AppError, AppResult},
+};
+
+mod sqlite_writer;
+
+mod batch;
+mod events;
+mod ingest;
+mod input;
+mod query;
+mod rows;
+
+use batch::*;
+pub use events::*;
+pub use ingest::*;
+pub use input::*;
+pub use query::*;
+pub use rows::*;

@@ -1,0 +1,153 @@
+//! Reading touches and conversions, scoped to what the caller may see.
+
+use super::*;
+
+/// A stored touchpoint by our id or the client's id, if the caller may see it.
+pub async fn get_touch(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    id: &str,
+    kind_filter: Option<InteractionKind>,
+) -> AppResult<interactions::Model> {
+    let mut query = interactions::Entity::find();
+    query = match Uuid::parse_str(id.trim()) {
+        Ok(uuid) => query.filter(
+            Condition::any().add(interactions::Column::Id.eq(uuid)).add(interactions::Column::ExternalId.eq(id.trim())),
+        ),
+        Err(_) => query.filter(interactions::Column::ExternalId.eq(id.trim())),
+    };
+    if let Some(kind) = kind_filter {
+        query = query.filter(interactions::Column::Kind.eq(kind));
+    }
+    let row = query.one(db).await?.ok_or_else(|| AppError::not_found("interaction", id))?;
+    visible(caller, row.affiliate_id).map_err(|_| AppError::not_found("interaction", id))?;
+    Ok(row)
+}
+
+/// A stored conversion by our id or the client's id, if the caller may see it.
+pub async fn get_conversion(db: &DatabaseConnection, caller: &Caller, id: &str) -> AppResult<conversions::Model> {
+    let mut query = conversions::Entity::find();
+    query = match Uuid::parse_str(id.trim()) {
+        Ok(uuid) => query.filter(
+            Condition::any().add(conversions::Column::Id.eq(uuid)).add(conversions::Column::ExternalId.eq(id.trim())),
+        ),
+        Err(_) => query.filter(conversions::Column::ExternalId.eq(id.trim())),
+    };
+    let row = query.one(db).await?.ok_or_else(|| AppError::not_found("conversion", id))?;
+    visible(caller, row.affiliate_id).map_err(|_| AppError::not_found("conversion", id))?;
+    Ok(row)
+}
+
+pub(super) fn visible(caller: &Caller, affiliate_id: Option<Uuid>) -> AppResult<()> {
+    match (caller.affiliate_scope(), affiliate_id) {
+        (None, _) => Ok(()),
+        (Some(own), Some(id)) if own == id => Ok(()),
+        _ => Err(AppError::Forbidden("affiliates can only see their own data".into())),
+    }
+}
+
+/// Touchpoints of one campaign (id or code), newest first.
+pub async fn touches_of_campaign(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    campaign: &str,
+    kind_filter: InteractionKind,
+    page: PageRequest,
+) -> AppResult<Page<interactions::Model>> {
+    let campaign = crate::service::campaign_service::resolve(db, campaign).await?;
+    let mut query = interactions::Entity::find()
+        .filter(interactions::Column::CampaignId.eq(campaign.id))
+        .filter(interactions::Column::Kind.eq(kind_filter));
+    if let Some(own) = caller.affiliate_scope() {
+        query = query.filter(interactions::Column::AffiliateId.eq(own));
+    }
+    crate::service::newest_first(db, query, interactions::Column::OccurredAt, interactions::Column::Id, page).await
+}
+
+/// Conversions of one campaign (id or code), newest first.
+pub async fn conversions_of_campaign(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    campaign: &str,
+    page: PageRequest,
+) -> AppResult<Page<conversions::Model>> {
+    let campaign = crate::service::campaign_service::resolve(db, campaign).await?;
+    let mut query = conversions::Entity::find().filter(conversions::Column::CampaignId.eq(campaign.id));
+    if let Some(own) = caller.affiliate_scope() {
+        query = query.filter(conversions::Column::AffiliateId.eq(own));
+    }
+    crate::service::newest_first(db, query, conversions::Column::OccurredAt, conversions::Column::Id, page).await
+}
+
+/// The click redirect's lookup: the link, its campaign and its affiliate.
+pub async fn link_for_redirect(
+    db: &DatabaseConnection,
+    code: &str,
+) -> AppResult<(tracking_links::Model, campaigns::Model, affiliates::Model)> {
+    let link = tracking_links::Entity::find()
+        .filter(tracking_links::Column::Code.eq(code.trim().to_lowercase()))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("tracking link", code))?;
+    let campaign = campaigns::Entity::find_by_id(link.campaign_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("campaign", link.campaign_id))?;
+    let affiliate = affiliates::Entity::find_by_id(link.affiliate_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("affiliate", link.affiliate_id))?;
+    Ok((link, campaign, affiliate))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ConversionFilter {
+    pub affiliate_id: Option<Uuid>,
+    pub campaign_id: Option<Uuid>,
+    pub status: Option<ConversionStatus>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Conversions, newest first; an AFFILIATE caller sees only its own.
+pub async fn list_conversions(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    filter: ConversionFilter,
+    page: PageRequest,
+) -> AppResult<Page<conversions::Model>> {
+    let mut condition = Condition::all();
+    if let Some(id) = filter.affiliate_id {
+        condition = condition.add(conversions::Column::AffiliateId.eq(id));
+    }
+    if let Some(id) = filter.campaign_id {
+        condition = condition.add(conversions::Column::CampaignId.eq(id));
+    }
+    if let Some(status) = filter.status {
+        condition = condition.add(conversions::Column::Status.eq(status));
+    }
+    if let Some(from) = filter.from {
+        condition = condition.add(conversions::Column::OccurredAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        condition = condition.add(conversions::Column::OccurredAt.lt(to));
+    }
+    if let Some(own) = caller.affiliate_scope() {
+        condition = condition.add(conversions::Column::AffiliateId.eq(own));
+    }
+    let query = conversions::Entity::find().filter(condition);
+    crate::service::newest_first(db, query, conversions::Column::OccurredAt, conversions::Column::Id, page).await
+}
+
+/// Batch lookup for the GraphQL DataLoader: the conversions the caller may see among `ids`.
+pub async fn load_conversions(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    ids: &[Uuid],
+) -> AppResult<Vec<conversions::Model>> {
+    let mut query = conversions::Entity::find().filter(conversions::Column::Id.is_in(ids.iter().copied()));
+    if let Some(own) = caller.affiliate_scope() {
+        query = query.filter(conversions::Column::AffiliateId.eq(own));
+    }
+    Ok(query.all(db).await?)
+}
