@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     auth::JwtKeys,
     config::Config,
-    db, events, graphql, http, integrations,
+    db, events, graphql, http,
     service::{attribution, commission, user_service},
     state::AppState,
 };
@@ -23,7 +23,7 @@ pub struct App {
     pub schema: graphql::AlpesSchema,
     pub router: axum::Router,
     /// The outbound delivery workers; they stop when the app is dropped.
-    workers: integrations::worker::Workers,
+    workers: crate::service::delivery_worker::Workers,
 }
 
 impl App {
@@ -37,7 +37,7 @@ impl App {
             state.config.graphql_max_complexity,
         );
         let router = http::router(state.clone(), schema.clone());
-        let workers = integrations::worker::spawn(&state);
+        let workers = crate::service::delivery_worker::spawn(&state.ctx, &state.deliveries, &state.metrics);
         Self { state, schema, router, workers }
     }
 }
@@ -66,12 +66,19 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         Some(url) => {
             let bus = events::bus::Bus::connect(url, &state.config.nats_prefix).await?;
             tracing::info!(%url, prefix = %state.config.nats_prefix, "event bus connected");
-            tokio::spawn(events::bus::run(state.clone(), bus, shutdown.clone()))
+            tokio::spawn(events::bus::run(
+                state.ctx.clone(),
+                state.hub.clone(),
+                state.ingest.clone(),
+                bus,
+                shutdown.clone(),
+            ))
         }
-        None => tokio::spawn(events::relay::run(state.clone(), shutdown.clone())),
+        None => tokio::spawn(events::relay::run(state.ctx.clone(), state.hub.clone(), shutdown.clone())),
     };
-    let approvals = tokio::spawn(commission::auto_approval_loop(state.clone(), AUTO_APPROVAL_EVERY, shutdown.clone()));
-    let attribution = tokio::spawn(attribution::run(state.clone(), shutdown.clone()));
+    let approvals =
+        tokio::spawn(commission::auto_approval_loop(state.ctx.clone(), AUTO_APPROVAL_EVERY, shutdown.clone()));
+    let attribution = tokio::spawn(attribution::run(state.ctx.clone(), state.markov.clone(), shutdown.clone()));
 
     let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!("Alpes listening on http://{addr} (GraphiQL at /graphql)");

@@ -83,7 +83,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             config.validate()?;
             let conn = db::connect(&config).await?;
             db::migrate(&conn).await?;
-            println!("migrations applied to {}", db::redact(&config.effective_database_url()));
+            println!("migrations applied to {}", crate::config::redact(&config.effective_database_url()));
             Ok(())
         }
         Command::ExportSchema { output } => {
@@ -116,7 +116,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             db::migrate(&conn).await?;
             let jwt = JwtKeys::load(config.jwt_secret.as_deref(), &config.data_dir)?;
             let state = crate::state::AppState::new(conn, config, jwt);
-            let report = seed_service::seed(&state, &Caller::system(), days).await?;
+            let report = seed_service::seed(&state, &state.ingest, &state.markov, &Caller::system(), days).await?;
             println!(
                 "seeded {} days: {} affiliates, {} campaigns, {} links, {} clicks, {} checkouts ({} paid, {} refunded, {} failed), {} attributed ({} reverted as fraud); commissions {} pending, {} calculated, {} approved, {} rejected; {} payouts ({} paid) in {} ms",
                 report.days,

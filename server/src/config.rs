@@ -271,7 +271,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let set = |value: &Option<String>| if value.is_some() { "<set>" } else { "<unset>" };
         f.debug_struct("Config")
-            .field("database_url", &self.database_url.as_deref().map(crate::db::redact))
+            .field("database_url", &self.database_url.as_deref().map(redact))
             .field("data_dir", &self.data_dir)
             .field("addr", &self.addr)
             .field("jwt_secret", &set(&self.jwt_secret))
@@ -617,5 +617,30 @@ fn write_private(path: &std::path::Path, contents: &str) -> std::io::Result<()> 
     #[cfg(not(unix))]
     {
         std::fs::write(path, contents)
+    }
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
     }
 }

@@ -38,7 +38,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
     }
     Database::connect(options)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot connect to the database ({}): {e}", redact(&url)))
+        .map_err(|e| anyhow::anyhow!("cannot connect to the database ({}): {e}", crate::config::redact(&url)))
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
@@ -78,20 +78,6 @@ fn sqlite_path(url: &str) -> Option<String> {
     (!path.is_empty() && path != ":memory:" && !path.starts_with("file:")).then(|| path.to_string())
 }
 
-/// The URL without its password, for messages.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,11 +87,5 @@ mod tests {
         assert_eq!(sqlite_path("sqlite://./data/alpes.db?mode=rwc").as_deref(), Some("./data/alpes.db"));
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("postgres://x"), None);
-    }
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
-        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
     }
 }

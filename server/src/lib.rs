@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod context;
 pub mod db;
 pub mod error;
 pub mod events;
@@ -15,6 +16,7 @@ pub mod integrations;
 pub mod metrics;
 pub mod service;
 pub mod state;
+pub mod wire;
 
 /// Pure logic lives in its own crate, so nothing in it can reach for I/O.
 pub use alpes_domain as domain;

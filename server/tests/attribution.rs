@@ -74,7 +74,7 @@ fn checkout(session: &str, amount: i64, client_reference: Option<&str>, email: &
 }
 
 async fn attribute(app: &TestApp) -> usize {
-    attribution::attribute_pending(&app.app.state).await.unwrap()
+    attribution::attribute_pending(&app.app.state, &app.app.state.markov).await.unwrap()
 }
 
 fn by_campaign(credits: &Value) -> Vec<(String, String)> {
@@ -473,9 +473,9 @@ async fn workers_racing_attribute_each_conversion_once() {
     }
     let state = &app.app.state;
     let (a, b, c) = tokio::join!(
-        attribution::attribute_pending(state),
-        attribution::attribute_pending(state),
-        attribution::attribute_pending(state)
+        attribution::attribute_pending(state, &state.markov),
+        attribution::attribute_pending(state, &state.markov),
+        attribution::attribute_pending(state, &state.markov)
     );
     assert_eq!(a.unwrap() + b.unwrap() + c.unwrap(), 10);
     assert_eq!(app.count("journeys").await, 10);

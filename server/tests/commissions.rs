@@ -835,7 +835,7 @@ async fn an_affiliate_sees_only_its_own_commissions_everywhere() {
 
     // Subscription: another affiliate's id is refused; its own stream carries only its own events.
     let state = app.app.state.clone();
-    alpes::events::relay::relay_once(&state).await.unwrap();
+    alpes::events::relay::relay_once(&state, &state.hub).await.unwrap();
     let caller = Caller { user_id: None, role: Role::Affiliate, affiliate_id: Some(uuid(&a["id"])) };
     let subscribe = |query: String| {
         let mut request = async_graphql::Request::new(query);
@@ -855,7 +855,7 @@ async fn an_affiliate_sees_only_its_own_commissions_everywhere() {
     assert!(tokio::time::timeout(Duration::from_millis(100), stream.next()).await.is_err(), "nothing yet");
     approve(&app, &theirs).await;
     approve(&app, &own[0]["id"]).await;
-    alpes::events::relay::relay_once(&state).await.unwrap();
+    alpes::events::relay::relay_once(&state, &state.hub).await.unwrap();
     let got = tokio::time::timeout(Duration::from_secs(2), stream.next()).await.unwrap().unwrap();
     let data = got.data.into_json().unwrap();
     assert_eq!(data["commissionUpdated"]["eventType"], "comision_aprobada");
@@ -1020,7 +1020,7 @@ async fn stripe_payment_attributed_commission_calculated_approved_paid_then_refu
     )
     .await;
     // Attribution reserves the commission in its own transaction.
-    assert_eq!(attribution::attribute_pending(&app.app.state).await.unwrap(), 1);
+    assert_eq!(attribution::attribute_pending(&app.app.state, &app.app.state.markov).await.unwrap(), 1);
     let list = app
         .ok(
             &admin,

@@ -41,7 +41,13 @@ impl Running {
         let client = async_nats::connect(nats_url()).await.unwrap();
         let js = async_nats::jetstream::new(client.clone());
         let shutdown = CancellationToken::new();
-        tokio::spawn(bus::run(app.app.state.clone(), bus, shutdown.clone()));
+        tokio::spawn(bus::run(
+            app.app.state.ctx.clone(),
+            app.app.state.hub.clone(),
+            app.app.state.ingest.clone(),
+            bus,
+            shutdown.clone(),
+        ));
         Self { app, prefix, client, js, shutdown }
     }
 
@@ -160,7 +166,7 @@ async fn seed_003_messages_from_other_systems_are_handled_once() {
     let record = "mutation($i: RecordConversionInput!) { recordConversion(input: $i) { id } }";
     let conversion = json!({ "i": { "id": "bus-sale", "value": "20.00", "currency": "USD", "campaignId": "otono", "userId": "user-bus" } });
     app.ok(&admin, record, conversion).await;
-    assert_eq!(attribution::attribute_pending(&app.app.state).await.unwrap(), 1);
+    assert_eq!(attribution::attribute_pending(&app.app.state, &app.app.state.markov).await.unwrap(), 1);
     let journey = entity::journeys::Entity::find().one(app.db()).await.unwrap().unwrap();
     assert_eq!(journey.touchpoints.as_array().map(Vec::len), Some(1), "the bus click is in the journey");
     bus.publish("revertir-atribucion", json!({ "journey_id": journey.id })).await;

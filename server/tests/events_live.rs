@@ -30,13 +30,13 @@ async fn a_restarted_relay_publishes_what_was_committed() {
     assert_eq!(pending, 2);
 
     let mut receiver = app.app.state.hub.subscribe();
-    assert_eq!(relay::relay_once(&app.app.state).await.unwrap(), 2);
+    assert_eq!(relay::relay_once(&app.app.state, &app.app.state.hub).await.unwrap(), 2);
     let first = receiver.recv().await.unwrap();
     let second = receiver.recv().await.unwrap();
     assert_eq!((first.event_type.as_str(), second.event_type.as_str()), ("afiliado_creado", "campana_creada"));
     assert!(first.seq < second.seq);
     // Published once: a second pass finds nothing.
-    assert_eq!(relay::relay_once(&app.app.state).await.unwrap(), 0);
+    assert_eq!(relay::relay_once(&app.app.state, &app.app.state.hub).await.unwrap(), 0);
     assert!(receiver.try_recv().is_err());
     // And marked published in the database, so a restart does not publish them again.
     let unmarked = entity::outbox_events::Entity::find()
@@ -67,7 +67,7 @@ async fn subscriptions_filter_by_topic_and_by_affiliate() {
     let app = TestApp::new().await;
     let state = app.app.state.clone();
     let own = create_affiliate(&app, "Own", "own@example.com").await;
-    relay::relay_once(&state).await.unwrap();
+    relay::relay_once(&state, &state.hub).await.unwrap();
     let own_id: uuid::Uuid = own["id"].as_str().unwrap().parse().unwrap();
 
     let subscribe = |caller: Caller, query: &str| {
@@ -98,7 +98,7 @@ async fn subscriptions_filter_by_topic_and_by_affiliate() {
         json!({"i": {"id": own["id"], "name": "Own 2"}}),
     )
     .await;
-    relay::relay_once(&state).await.unwrap();
+    relay::relay_once(&state, &state.hub).await.unwrap();
 
     let a1 = next(&mut admin_stream).await;
     let a2 = next(&mut admin_stream).await;

@@ -724,7 +724,7 @@ async fn staff_see_delivery_changes_live() {
 
     deliver(&app, &checkout("evt_live", "cs_live", chrono::Utc::now().timestamp(), full_metadata())).await;
     let done = wait_for(&app, Integration::Pipedrive, DeliveryStatus::Succeeded).await;
-    alpes::events::relay::relay_once(&state).await.unwrap();
+    alpes::events::relay::relay_once(&state, &state.hub).await.unwrap();
     let response = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.unwrap().unwrap();
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     let data = response.data.into_json().unwrap();

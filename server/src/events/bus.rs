@@ -27,13 +27,16 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::hub::PublishedEvent;
+use super::hub::{EventHub, PublishedEvent};
 use crate::{
     auth::Caller,
+    context::Ctx,
     error::AppError,
-    http::tracking::interaction_from_seed,
-    service::{attribution, tracking::Item},
-    state::AppState,
+    service::{
+        attribution,
+        tracking::{Ingestor, Item},
+    },
+    wire::tracking::interaction_from_seed,
 };
 
 const BATCH: u64 = 256;
@@ -103,12 +106,12 @@ pub fn stream_name(prefix: &str) -> String {
 }
 
 /// Runs the publisher, the live listener and the inbound consumer until `shutdown`.
-pub async fn run(state: AppState, bus: Bus, shutdown: CancellationToken) {
+pub async fn run(ctx: Ctx, hub: EventHub, ingest: Ingestor, bus: Bus, shutdown: CancellationToken) {
     let bus = std::sync::Arc::new(bus);
-    let listener = tokio::spawn(listen(state.clone(), bus.clone(), shutdown.clone()));
-    let inbound = tokio::spawn(consume(state.clone(), bus.clone(), shutdown.clone()));
+    let listener = tokio::spawn(listen(hub, bus.clone(), shutdown.clone()));
+    let inbound = tokio::spawn(consume(ctx.clone(), ingest, bus.clone(), shutdown.clone()));
     loop {
-        match publish_pending(&state, &bus).await {
+        match publish_pending(&ctx, &bus).await {
             Ok(n) if n as u64 == BATCH => continue,
             Ok(_) => {}
             Err(err) => {
@@ -121,24 +124,24 @@ pub async fn run(state: AppState, bus: Bus, shutdown: CancellationToken) {
         }
         tokio::select! {
             () = shutdown.cancelled() => break,
-            () = state.outbox_wakeup.notified() => tokio::time::sleep(COALESCE).await,
+            () = ctx.notifier.outbox().notified() => tokio::time::sleep(COALESCE).await,
             () = tokio::time::sleep(POLL) => {}
         }
     }
     // What was committed during shutdown still goes out.
-    let _ = publish_pending(&state, &bus).await;
+    let _ = publish_pending(&ctx, &bus).await;
     let _ = bus.client.flush().await;
     listener.abort();
     inbound.abort();
 }
 
 /// Publishes one batch of outbox rows not yet on the bus and marks them; returns how many.
-pub async fn publish_pending(state: &AppState, bus: &Bus) -> anyhow::Result<usize> {
+pub async fn publish_pending(ctx: &Ctx, bus: &Bus) -> anyhow::Result<usize> {
     let rows = outbox_events::Entity::find()
         .filter(outbox_events::Column::NatsPublishedAt.is_null())
         .order_by_asc(outbox_events::Column::Seq)
         .limit(BATCH)
-        .all(&state.db)
+        .all(&ctx.db)
         .await?;
     if rows.is_empty() {
         return Ok(0);
@@ -164,18 +167,18 @@ pub async fn publish_pending(state: &AppState, bus: &Bus) -> anyhow::Result<usiz
     }
     let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
     let now = Utc::now();
-    let _turn = crate::db::write_turn(&state.db).await;
+    let _turn = crate::db::write_turn(&ctx.db).await;
     outbox_events::Entity::update_many()
         .col_expr(outbox_events::Column::NatsPublishedAt, Expr::value(now))
         .col_expr(outbox_events::Column::PublishedAt, Expr::value(now))
         .filter(outbox_events::Column::Seq.is_in(seqs))
-        .exec(&state.db)
+        .exec(&ctx.db)
         .await?;
     Ok(rows.len())
 }
 
 /// Feeds this replica's live subscribers from the bus.
-async fn listen(state: AppState, bus: std::sync::Arc<Bus>, shutdown: CancellationToken) {
+async fn listen(hub: EventHub, bus: std::sync::Arc<Bus>, shutdown: CancellationToken) {
     loop {
         let first = bus.live.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
         let subscribed = match first {
@@ -189,7 +192,7 @@ async fn listen(state: AppState, bus: std::sync::Arc<Bus>, shutdown: Cancellatio
                     message = messages.next() => match message {
                         Some(message) => {
                             if let Some(event) = published_event(&bus.prefix, &message.subject, message.headers.as_ref(), &message.payload) {
-                                state.hub.publish(event);
+                                hub.publish(event);
                             }
                         }
                         None => break,
@@ -237,9 +240,9 @@ enum Verdict {
     Retry(String),
 }
 
-async fn consume(state: AppState, bus: std::sync::Arc<Bus>, shutdown: CancellationToken) {
+async fn consume(ctx: Ctx, ingest: Ingestor, bus: std::sync::Arc<Bus>, shutdown: CancellationToken) {
     loop {
-        if let Err(err) = consume_once(&state, &bus, &shutdown).await {
+        if let Err(err) = consume_once(&ctx, &ingest, &bus, &shutdown).await {
             tracing::warn!(error = %err, "NATS inbound consumer stopped; restarting");
         }
         tokio::select! {
@@ -249,7 +252,7 @@ async fn consume(state: AppState, bus: std::sync::Arc<Bus>, shutdown: Cancellati
     }
 }
 
-async fn consume_once(state: &AppState, bus: &Bus, shutdown: &CancellationToken) -> anyhow::Result<()> {
+async fn consume_once(ctx: &Ctx, ingest: &Ingestor, bus: &Bus, shutdown: &CancellationToken) -> anyhow::Result<()> {
     let stream = bus.js.get_stream(bus.stream()).await?;
     let name = format!("{}-inbound", bus.stream().to_lowercase());
     let consumer = stream
@@ -277,7 +280,7 @@ async fn consume_once(state: &AppState, bus: &Bus, shutdown: &CancellationToken)
             Verdict::Ack
         } else {
             let topic = message.subject.strip_prefix(&bus.prefix).and_then(|s| s.strip_prefix('.')).unwrap_or("");
-            handle(state, topic, &message.payload).await
+            handle(ctx, ingest, topic, &message.payload).await
         };
         match verdict {
             Verdict::Ack => message.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?,
@@ -293,18 +296,18 @@ async fn consume_once(state: &AppState, bus: &Bus, shutdown: &CancellationToken)
     }
 }
 
-async fn handle(state: &AppState, topic: &str, payload: &[u8]) -> Verdict {
+async fn handle(ctx: &Ctx, ingest: &Ingestor, topic: &str, payload: &[u8]) -> Verdict {
     let body: Value = match serde_json::from_slice(payload) {
         Ok(body) => body,
         Err(e) => return Verdict::Reject(format!("not JSON: {e}")),
     };
     let result = match topic {
         INBOUND_INTERACTION => match interaction_from_seed(body) {
-            Ok(input) => state.ingest.submit(Item::Touch(input)).await.map(|_| ()),
+            Ok(input) => ingest.submit(Item::Touch(input)).await.map(|_| ()),
             Err(err) => Err(err),
         },
         INBOUND_REVERT => match body["journey_id"].as_str() {
-            Some(id) => match attribution::revert(state, &Caller::system(), id).await {
+            Some(id) => match attribution::revert(ctx, &Caller::system(), id).await {
                 // Reverted before: the command is done.
                 Err(AppError::InvalidTransition { .. }) => Ok(()),
                 other => other.map(|_| ()),

@@ -9,7 +9,8 @@ use entity::outbox_events;
 use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio_util::sync::CancellationToken;
 
-use crate::state::AppState;
+use super::hub::EventHub;
+use crate::context::Ctx;
 
 const BATCH: u64 = 500;
 const POLL: Duration = Duration::from_millis(500);
@@ -18,49 +19,49 @@ const POLL: Duration = Duration::from_millis(500);
 const COALESCE: Duration = Duration::from_millis(20);
 
 /// Runs until `shutdown` is cancelled.
-pub async fn run(state: AppState, shutdown: CancellationToken) {
+pub async fn run(ctx: Ctx, hub: EventHub, shutdown: CancellationToken) {
     loop {
-        match relay_once(&state).await {
+        match relay_once(&ctx, &hub).await {
             Ok(n) if n as u64 == BATCH => continue,
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "outbox relay failed; retrying"),
         }
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = state.outbox_wakeup.notified() => tokio::time::sleep(COALESCE).await,
+            _ = ctx.notifier.outbox().notified() => tokio::time::sleep(COALESCE).await,
             _ = tokio::time::sleep(POLL) => {}
         }
     }
     // Publish what was committed during shutdown, so live subscribers miss nothing.
-    let _ = relay_once(&state).await;
+    let _ = relay_once(&ctx, &hub).await;
 }
 
 /// Publishes one batch of pending events; returns how many.
-pub async fn relay_once(state: &AppState) -> Result<usize, sea_orm::DbErr> {
+pub async fn relay_once(ctx: &Ctx, hub: &EventHub) -> Result<usize, sea_orm::DbErr> {
     let pending = outbox_events::Entity::find()
         .filter(outbox_events::Column::PublishedAt.is_null())
         .order_by_asc(outbox_events::Column::Seq)
         .limit(BATCH);
-    let seqs: Vec<i64> = if state.hub.has_subscribers() {
-        let rows = pending.all(&state.db).await?;
+    let seqs: Vec<i64> = if hub.has_subscribers() {
+        let rows = pending.all(&ctx.db).await?;
         let seqs = rows.iter().map(|r| r.seq).collect();
         for row in rows {
-            state.hub.publish(row.into());
+            hub.publish(row.into());
         }
         seqs
     } else {
         // Nobody listens in this process: mark them without reading the payloads.
-        pending.select_only().column(outbox_events::Column::Seq).into_tuple::<i64>().all(&state.db).await?
+        pending.select_only().column(outbox_events::Column::Seq).into_tuple::<i64>().all(&ctx.db).await?
     };
     if seqs.is_empty() {
         return Ok(0);
     }
     let count = seqs.len();
-    let _turn = crate::db::write_turn(&state.db).await;
+    let _turn = crate::db::write_turn(&ctx.db).await;
     outbox_events::Entity::update_many()
         .col_expr(outbox_events::Column::PublishedAt, Expr::value(Utc::now()))
         .filter(outbox_events::Column::Seq.is_in(seqs))
-        .exec(&state.db)
+        .exec(&ctx.db)
         .await?;
     Ok(count)
 }

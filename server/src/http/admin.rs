@@ -29,5 +29,5 @@ async fn seed(
         None | Some("") => 30,
         Some(value) => value.parse::<i64>().map_err(|_| AppError::validation("days", "days must be a whole number"))?,
     };
-    Ok(Json(seed_service::seed(&state, &caller, days).await?))
+    Ok(Json(seed_service::seed(&state, &state.ingest, &state.markov, &caller, days).await?))
 }

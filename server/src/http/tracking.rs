@@ -7,36 +7,26 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use chrono::{DateTime, Utc};
-use entity::{
-    conversions,
-    interactions::{self, InteractionKind},
-};
-use rust_decimal::Decimal;
+use chrono::Utc;
+use entity::interactions::InteractionKind;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
     auth::Authenticated,
     rate_limit::client_ip,
-    rest::{decimal, JsonBody, QueryParams},
+    rest::{JsonBody, QueryParams},
     HttpState,
 };
 use crate::{
-    domain::{
-        money::{json_number, scaled},
-        tracking::{self as rules, ConversionKind, TouchKind},
-        validate,
-    },
+    domain::tracking::TouchKind,
     error::{AppError, AppResult},
     service::{
-        tracking::{
-            self as svc, conversion_kind, ConversionInput, Item, Receipt, Ref, SessionInput, Stored, TouchEvent,
-            TouchInput,
-        },
+        tracking::{self as svc, Client, Item, Receipt, Ref, SessionInput, Stored, TouchEvent, TouchInput},
         PageRequest,
     },
     state::AppState,
+    wire::{text, tracking as wire},
 };
 
 /// Largest tracking body accepted.
@@ -65,13 +55,7 @@ pub fn router() -> Router<HttpState> {
 
 /// Who sent a public tracking request: its IP (for the flood limit and the hashed IP)
 /// and its first-party cookies. Refuses a client over its rate with 429.
-#[derive(Default)]
-pub struct Visitor {
-    ip: Option<String>,
-    user_agent: Option<String>,
-    anonymous_id: Option<String>,
-    click_id: Option<String>,
-}
+pub struct Visitor(pub Client);
 
 impl FromRequestParts<HttpState> for Visitor {
     type Rejection = AppError;
@@ -82,12 +66,12 @@ impl FromRequestParts<HttpState> for Visitor {
             state.app.ingest_limiter.check(ip)?;
         }
         let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| truncate(s, 512));
-        Ok(Self {
+        Ok(Self(Client {
             ip: ip.map(|ip| ip.to_string()),
             user_agent,
             anonymous_id: cookie(&parts.headers, VISITOR_COOKIE),
             click_id: cookie(&parts.headers, CLICK_COOKIE),
-        })
+        }))
     }
 }
 
@@ -107,30 +91,6 @@ fn truncate(value: &str, max: usize) -> String {
     value.chars().take(max).collect()
 }
 
-pub(crate) fn text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
-    match value {
-        Some(v) if v.chars().count() > max => {
-            Err(AppError::validation(field, format!("{field} is longer than {max} characters")))
-        }
-        Some(v) if v.trim().is_empty() => Ok(None),
-        other => Ok(other.map(|v| v.trim().to_string())),
-    }
-}
-
-pub(crate) fn required_id(value: Option<String>, field: &str) -> AppResult<String> {
-    rules::identifier(value.as_deref(), field)?
-        .ok_or_else(|| AppError::validation(field, format!("{field} is required")))
-}
-
-pub(crate) fn given(value: Option<String>, field: &'static str) -> AppResult<Option<Ref>> {
-    Ok(rules::identifier(value.as_deref(), field)?.map(|value| Ref::Given { value, field }))
-}
-
-pub(crate) fn when(at: Option<DateTime<Utc>>, field: &str) -> AppResult<DateTime<Utc>> {
-    let now = Utc::now();
-    Ok(rules::event_time(at.unwrap_or(now), now, field)?)
-}
-
 /// 201 with the stored event; a repeat answers the same body, marked as a replay.
 pub(crate) fn created(receipt: &Receipt, body: Value) -> Response {
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
@@ -142,257 +102,47 @@ pub(crate) fn created(receipt: &Receipt, body: Value) -> Response {
 
 // ---- seed 002: impressions ----
 
-#[derive(Deserialize)]
-struct Impresion {
-    id: Option<String>,
-    #[serde(alias = "campana_id")]
-    #[serde(rename = "campaña_id")]
-    campaign: Option<String>,
-    influencer_id: Option<String>,
-    usuario_id: Option<String>,
-    id_anonimo: Option<String>,
-    tipo_evento: Option<String>,
-    user_agent: Option<String>,
-    ip_address: Option<String>,
-    referrer: Option<String>,
-    timestamp: Option<DateTime<Utc>>,
-}
-
 async fn record_impression(
     State(state): State<AppState>,
     visitor: Visitor,
-    JsonBody(body): JsonBody<Impresion>,
+    JsonBody(body): JsonBody<wire::Impresion>,
 ) -> AppResult<Response> {
-    if let Some(kind) = &body.tipo_evento {
-        if TouchKind::parse(kind, "tipo_evento")? != TouchKind::Impression {
-            return Err(AppError::validation("tipo_evento", "this route records impressions (IMPRESION)"));
-        }
-    }
-    let input = TouchInput {
-        external_id: Some(required_id(body.id, "id")?),
-        kind: TouchKind::Impression,
-        occurred_at: when(body.timestamp, "timestamp")?,
-        campaign: Some(
-            given(body.campaign, "campaña_id")?
-                .ok_or_else(|| AppError::validation("campaña_id", "campaña_id is required"))?,
-        ),
-        affiliate: given(body.influencer_id, "influencer_id")?,
-        tracking_link_id: None,
-        user_id: rules::identifier(body.usuario_id.as_deref(), "usuario_id")?,
-        anonymous_id: rules::identifier(body.id_anonimo.as_deref(), "id_anonimo")?.or(visitor.anonymous_id),
-        source: None,
-        medium: None,
-        gclid: None,
-        fbclid: None,
-        referrer: text(body.referrer, "referrer", 2048)?,
-        user_agent: text(body.user_agent, "user_agent", 512)?.or(visitor.user_agent),
-        ip: text(body.ip_address, "ip_address", 64)?.or(visitor.ip),
-        session: None,
-        flags: Vec::new(),
-        event: TouchEvent::Impression,
-    };
+    let input = body.into_input(visitor.0)?;
     let receipt = state.ingest.submit(Item::Touch(input)).await?;
     let Stored::Touch(row) = &receipt.stored else {
         return Err(AppError::internal(anyhow::anyhow!("impression stored as something else")));
     };
-    Ok(created(&receipt, impression_view(row)))
-}
-
-fn impression_view(m: &interactions::Model) -> Value {
-    json!({
-        "id": m.external_id,
-        "impresion_id": m.id,
-        "campaña_id": m.campaign_ref,
-        "influencer_id": m.affiliate_ref,
-        "usuario_id": m.user_id,
-        "tipo_evento": "IMPRESION",
-        "referrer": m.referrer,
-        "timestamp": m.occurred_at,
-        "flags": m.flags,
-        "estado": "registrada",
-    })
+    Ok(created(&receipt, wire::impression_view(row)))
 }
 
 // ---- seed 002: conversions ----
 
-#[derive(Deserialize)]
-struct Conversion {
-    id: Option<String>,
-    #[serde(alias = "campana_id")]
-    #[serde(rename = "campaña_id")]
-    campaign: Option<String>,
-    influencer_id: Option<String>,
-    usuario_id: Option<String>,
-    id_anonimo: Option<String>,
-    click_id: Option<String>,
-    tipo_conversion: Option<String>,
-    #[serde(deserialize_with = "decimal")]
-    valor: Decimal,
-    moneda: String,
-    canal: Option<String>,
-    email: Option<String>,
-    user_agent: Option<String>,
-    ip_address: Option<String>,
-    referrer: Option<String>,
-    timestamp: Option<DateTime<Utc>>,
-}
-
 async fn record_conversion(
     State(state): State<AppState>,
     visitor: Visitor,
-    JsonBody(body): JsonBody<Conversion>,
+    JsonBody(body): JsonBody<wire::Conversion>,
 ) -> AppResult<Response> {
-    let kind = ConversionKind::parse(body.tipo_conversion.as_deref().unwrap_or("VENTA"), "tipo_conversion")?;
-    let email = body.email.as_deref().map(validate::email).transpose()?;
-    let input = ConversionInput {
-        external_id: Some(required_id(body.id, "id")?),
-        kind,
-        value: body.valor,
-        currency: body.moneda,
-        occurred_at: when(body.timestamp, "timestamp")?,
-        campaign: Some(
-            given(body.campaign, "campaña_id")?
-                .ok_or_else(|| AppError::validation("campaña_id", "campaña_id is required"))?,
-        ),
-        affiliate: given(body.influencer_id, "influencer_id")?,
-        user_id: rules::identifier(body.usuario_id.as_deref(), "usuario_id")?,
-        anonymous_id: rules::identifier(body.id_anonimo.as_deref(), "id_anonimo")?.or(visitor.anonymous_id),
-        click_id: rules::identifier(body.click_id.as_deref(), "click_id")?.or(visitor.click_id),
-        channel: rules::identifier(body.canal.as_deref(), "canal")?,
-        customer_email: email,
-        customer: json!({}),
-        products: json!([]),
-        metadata: json!({}),
-        referrer: text(body.referrer, "referrer", 2048)?,
-        user_agent: text(body.user_agent, "user_agent", 512)?.or(visitor.user_agent),
-        ip: text(body.ip_address, "ip_address", 64)?.or(visitor.ip),
-    };
+    let input = body.into_input(visitor.0)?;
     let receipt = state.ingest.submit(Item::Conversion(input)).await?;
     let Stored::Conversion(row) = &receipt.stored else {
         return Err(AppError::internal(anyhow::anyhow!("conversion stored as something else")));
     };
-    Ok(created(&receipt, conversion_view(row)))
-}
-
-fn conversion_view(m: &conversions::Model) -> Value {
-    let refs = &m.metadata["refs"];
-    json!({
-        "id": m.external_id,
-        "conversion_id": m.id,
-        "campaña_id": refs["campaign"],
-        "influencer_id": refs["affiliate"],
-        "usuario_id": m.user_id,
-        "tipo_conversion": conversion_kind(m.conversion_type).seed_name().to_uppercase(),
-        "valor": json_number(scaled(m.value, &m.currency)),
-        "moneda": m.currency,
-        "timestamp": m.occurred_at,
-        "estado": "registrada",
-    })
+    Ok(created(&receipt, wire::conversion_view(row)))
 }
 
 // ---- seed 003: interactions ----
 
-#[derive(Deserialize)]
-struct Identidad {
-    id_usuario: Option<String>,
-    id_anonimo: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Parametros {
-    fuente: Option<String>,
-    medio: Option<String>,
-    campania: Option<String>,
-    id_afiliado: Option<String>,
-    gclid: Option<String>,
-    fbclid: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Interaccion {
-    id_interaccion: Option<String>,
-    tipo: String,
-    marca_temporal: Option<i64>,
-    identidad_usuario: Option<Identidad>,
-    parametros_tracking: Option<Parametros>,
-    referrer: Option<String>,
-    user_agent: Option<String>,
-}
-
 async fn record_interaction(
     State(state): State<AppState>,
     visitor: Visitor,
-    JsonBody(body): JsonBody<Interaccion>,
+    JsonBody(body): JsonBody<wire::Interaccion>,
 ) -> AppResult<Response> {
-    let input = interaction_input(body, visitor)?;
+    let input = body.into_input(visitor.0)?;
     let receipt = state.ingest.submit(Item::Touch(input)).await?;
     let Stored::Touch(row) = &receipt.stored else {
         return Err(AppError::internal(anyhow::anyhow!("interaction stored as something else")));
     };
-    Ok(created(&receipt, interaction_view(row)))
-}
-
-/// A seed 003 `InteraccionRegistrada` from the bus (no browser behind it).
-pub(crate) fn interaction_from_seed(body: Value) -> AppResult<TouchInput> {
-    let body: Interaccion = serde_json::from_value(body)
-        .map_err(|e| AppError::validation("body", format!("not an InteraccionRegistrada: {e}")))?;
-    interaction_input(body, Visitor::default())
-}
-
-fn interaction_input(body: Interaccion, visitor: Visitor) -> AppResult<TouchInput> {
-    let kind = TouchKind::parse(&body.tipo, "tipo")?;
-    let occurred_at = match body.marca_temporal {
-        Some(ms) => Some(rules::from_millis(ms, "marca_temporal")?),
-        None => None,
-    };
-    let identity = body.identidad_usuario.unwrap_or(Identidad { id_usuario: None, id_anonimo: None });
-    let params = body.parametros_tracking.unwrap_or(Parametros {
-        fuente: None,
-        medio: None,
-        campania: None,
-        id_afiliado: None,
-        gclid: None,
-        fbclid: None,
-    });
-    let user_id = rules::identifier(identity.id_usuario.as_deref(), "identidad_usuario.id_usuario")?;
-    let anonymous_id =
-        rules::identifier(identity.id_anonimo.as_deref(), "identidad_usuario.id_anonimo")?.or(visitor.anonymous_id);
-    if user_id.is_none() && anonymous_id.is_none() {
-        return Err(AppError::validation("identidad_usuario", "id_usuario or id_anonimo is required"));
-    }
-    Ok(TouchInput {
-        external_id: Some(required_id(body.id_interaccion, "id_interaccion")?),
-        kind,
-        occurred_at: when(occurred_at, "marca_temporal")?,
-        campaign: given(params.campania, "parametros_tracking.campania")?,
-        affiliate: given(params.id_afiliado, "parametros_tracking.id_afiliado")?,
-        tracking_link_id: None,
-        user_id,
-        anonymous_id,
-        source: text(params.fuente, "parametros_tracking.fuente", 255)?,
-        medium: text(params.medio, "parametros_tracking.medio", 255)?,
-        gclid: text(params.gclid, "parametros_tracking.gclid", 255)?,
-        fbclid: text(params.fbclid, "parametros_tracking.fbclid", 255)?,
-        referrer: text(body.referrer, "referrer", 2048)?,
-        user_agent: text(body.user_agent, "user_agent", 512)?.or(visitor.user_agent),
-        ip: visitor.ip,
-        session: None,
-        flags: Vec::new(),
-        event: TouchEvent::Interaction,
-    })
-}
-
-fn interaction_view(m: &interactions::Model) -> Value {
-    json!({
-        "id_interaccion": m.external_id,
-        "interaccion_id": m.id,
-        "tipo": svc::touch_kind(m.kind).seed_name(),
-        "marca_temporal": m.occurred_at.timestamp_millis(),
-        "identidad_usuario": { "id_usuario": m.user_id, "id_anonimo": m.anonymous_id },
-        "parametros_tracking": { "fuente": m.source, "medio": m.medium, "campania": m.campaign_ref, "id_afiliado": m.affiliate_ref },
-        "canal": m.channel,
-        "estado": "registrada",
-    })
+    Ok(created(&receipt, wire::interaction_view(row)))
 }
 
 // ---- reads (JWT) ----
@@ -403,7 +153,7 @@ async fn show_impression(
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
     let row = svc::get_touch(&state.db, &caller, &id, Some(InteractionKind::Impression)).await?;
-    Ok(Json(impression_view(&row)))
+    Ok(Json(wire::impression_view(&row)))
 }
 
 async fn show_conversion(
@@ -411,7 +161,7 @@ async fn show_conversion(
     Authenticated(caller): Authenticated,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    Ok(Json(conversion_view(&svc::get_conversion(&state.db, &caller, &id).await?)))
+    Ok(Json(wire::conversion_view(&svc::get_conversion(&state.db, &caller, &id).await?)))
 }
 
 #[derive(Deserialize)]
@@ -436,7 +186,7 @@ async fn campaign_impressions(
     let result = svc::touches_of_campaign(&state.db, &caller, &campaign, InteractionKind::Impression, page).await?;
     Ok(Json(json!({
         "campaña_id": campaign,
-        "impresiones": result.items.iter().map(impression_view).collect::<Vec<_>>(),
+        "impresiones": result.items.iter().map(wire::impression_view).collect::<Vec<_>>(),
         "total": result.total,
     })))
 }
@@ -451,7 +201,7 @@ async fn campaign_conversions(
     let result = svc::conversions_of_campaign(&state.db, &caller, &campaign, page).await?;
     Ok(Json(json!({
         "campaña_id": campaign,
-        "conversiones": result.items.iter().map(conversion_view).collect::<Vec<_>>(),
+        "conversiones": result.items.iter().map(wire::conversion_view).collect::<Vec<_>>(),
         "total": result.total,
     })))
 }
@@ -493,7 +243,7 @@ async fn click(
     p: ClickParams,
 ) -> AppResult<Response> {
     let (link, campaign, affiliate) = svc::link_for_redirect(&state.db, code).await?;
-    let anonymous_id = visitor.anonymous_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let anonymous_id = visitor.0.anonymous_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let click_id = uuid::Uuid::now_v7().to_string();
     let clip = |v: Option<String>, f: &str| text(v, f, 255);
     let landing_path = url_path(&link.destination_url);
@@ -514,8 +264,8 @@ async fn click(
         gclid: clip(p.gclid, "gclid")?,
         fbclid: clip(p.fbclid, "fbclid")?,
         referrer,
-        user_agent: visitor.user_agent,
-        ip: visitor.ip,
+        user_agent: visitor.0.user_agent,
+        ip: visitor.0.ip,
         session: Some(SessionInput {
             utm_source,
             utm_medium,

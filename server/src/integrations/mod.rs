@@ -2,12 +2,12 @@
 //! conversions and Pipedrive deals, each sent by its own worker from durable
 //! `integration_deliveries` rows, each attempt logged in `integrations_log`.
 //!
-//! The clients here only build requests and read answers; [`worker`] owns the queue.
+//! The clients here only build requests and read answers; `service::delivery_worker`
+//! owns the queue.
 
 pub mod google_ads;
 pub mod meta_capi;
 pub mod pipedrive;
-pub mod worker;
 
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,13 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
 
 use crate::{config::IntegrationSettings, error::AppResult};
+
+/// Which deliveries an order gets: one per integration that is on.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryPlan {
+    pub integrations: Vec<Integration>,
+    pub max_attempts: i32,
+}
 
 /// What one attempt to deliver did: the request as logged (secrets left out), the
 /// platform's answer, and the outcome.

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{audit, free_code, like_pattern, outbox, taken, Page, PageRequest};
 use crate::{
     auth::Caller,
+    context::Ctx,
     db,
     domain::{
         code,
@@ -21,7 +22,6 @@ use crate::{
         validate,
     },
     error::{AppError, AppResult},
-    state::AppState,
 };
 
 #[derive(Debug, Clone, Default)]
@@ -78,7 +78,7 @@ pub struct AffiliateFilter {
     pub search: Option<String>,
 }
 
-pub async fn create(state: &AppState, caller: &Caller, input: NewAffiliate) -> AppResult<affiliates::Model> {
+pub async fn create(ctx: &Ctx, caller: &Caller, input: NewAffiliate) -> AppResult<affiliates::Model> {
     caller.require_admin()?;
     let name = validate::text(&input.name, "name", 200)?;
     let email = validate::email(&input.email)?;
@@ -86,7 +86,7 @@ pub async fn create(state: &AppState, caller: &Caller, input: NewAffiliate) -> A
     let (base_rate, premium_rate, minimum_payout, currency) = commission_settings(&input.commission)?;
     let requested_code = input.code.as_deref().map(|c| code::parse(c, "code")).transpose()?;
 
-    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
     ensure_email_free(&txn, &email, None).await?;
     let code = match requested_code {
         Some(code) => {
@@ -139,18 +139,13 @@ pub async fn create(state: &AppState, caller: &Caller, input: NewAffiliate) -> A
     )
     .await?;
     txn.commit().await?;
-    state.events_committed();
+    ctx.events_committed();
     Ok(model)
 }
 
-pub async fn update(
-    state: &AppState,
-    caller: &Caller,
-    id: Uuid,
-    patch: AffiliatePatch,
-) -> AppResult<affiliates::Model> {
+pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: AffiliatePatch) -> AppResult<affiliates::Model> {
     caller.require_admin()?;
-    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let before = find_live(&txn, id).await?;
     let mut active: affiliates::ActiveModel = before.clone().into();
 
@@ -223,15 +218,15 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
-    state.events_committed();
+    ctx.events_committed();
     Ok(model)
 }
 
 /// Deletes an affiliate. The row is kept (status `DELETED`) because commissions and
 /// payouts refer to it; it disappears from lists and lookups.
-pub async fn delete(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<affiliates::Model> {
+pub async fn delete(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<affiliates::Model> {
     caller.require_admin()?;
-    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let before = find_live(&txn, id).await?;
     let mut active: affiliates::ActiveModel = before.clone().into();
     let now = Utc::now();
@@ -253,7 +248,7 @@ pub async fn delete(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<af
     )
     .await?;
     txn.commit().await?;
-    state.events_committed();
+    ctx.events_committed();
     Ok(model)
 }
 

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{audit, free_code, like_pattern, outbox, taken, Page, PageRequest};
 use crate::{
     auth::Caller,
+    context::Ctx,
     db,
     domain::{
         code,
@@ -21,7 +22,6 @@ use crate::{
         validate,
     },
     error::{AppError, AppResult},
-    state::AppState,
 };
 
 pub const DEFAULT_LOOKBACK_DAYS: i32 = 30;
@@ -76,7 +76,7 @@ pub struct CampaignFilter {
     pub search: Option<String>,
 }
 
-pub async fn create(state: &AppState, caller: &Caller, input: NewCampaign) -> AppResult<campaigns::Model> {
+pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCampaign) -> AppResult<campaigns::Model> {
     caller.require_admin()?;
     let name = validate::text(&input.name, "name", 200)?;
     let description = validate::optional_text(input.description.as_deref(), "description", 5000)?;
@@ -90,7 +90,7 @@ pub async fn create(state: &AppState, caller: &Caller, input: NewCampaign) -> Ap
     let lookback_days = lookback(input.lookback_days.unwrap_or(DEFAULT_LOOKBACK_DAYS))?;
     let requested_code = input.code.as_deref().map(|c| code::parse(c, "code")).transpose()?;
 
-    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let code = match requested_code {
         Some(code) => {
             ensure_code_free(&txn, &code, None).await?;
@@ -128,13 +128,13 @@ pub async fn create(state: &AppState, caller: &Caller, input: NewCampaign) -> Ap
     outbox::record(&txn, event(&model, "campana_creada")).await?;
     audit::record(&txn, caller, change("campaign.create", None, &model)).await?;
     txn.commit().await?;
-    state.events_committed();
+    ctx.events_committed();
     Ok(model)
 }
 
-pub async fn update(state: &AppState, caller: &Caller, id: Uuid, patch: CampaignPatch) -> AppResult<campaigns::Model> {
+pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: CampaignPatch) -> AppResult<campaigns::Model> {
     caller.require_admin()?;
-    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let before = find(&txn, id).await?;
     let mut active: campaigns::ActiveModel = before.clone().into();
 
@@ -200,23 +200,23 @@ pub async fn update(state: &AppState, caller: &Caller, id: Uuid, patch: Campaign
     outbox::record(&txn, event(&model, "campana_actualizada")).await?;
     audit::record(&txn, caller, change("campaign.update", Some(&before), &model)).await?;
     txn.commit().await?;
-    state.events_committed();
+    ctx.events_committed();
     Ok(model)
 }
 
 /// DRAFT or PAUSED → ACTIVE.
-pub async fn activate(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<campaigns::Model> {
-    transition(state, caller, id, CampaignStatus::Active).await
+pub async fn activate(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<campaigns::Model> {
+    transition(ctx, caller, id, CampaignStatus::Active).await
 }
 
 /// ACTIVE → PAUSED.
-pub async fn pause(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<campaigns::Model> {
-    transition(state, caller, id, CampaignStatus::Paused).await
+pub async fn pause(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<campaigns::Model> {
+    transition(ctx, caller, id, CampaignStatus::Paused).await
 }
 
-async fn transition(state: &AppState, caller: &Caller, id: Uuid, to: CampaignStatus) -> AppResult<campaigns::Model> {
+async fn transition(ctx: &Ctx, caller: &Caller, id: Uuid, to: CampaignStatus) -> AppResult<campaigns::Model> {
     caller.require_admin()?;
-    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let before = find(&txn, id).await?;
     let allowed = matches!(
         (before.status, to),
@@ -244,7 +244,7 @@ async fn transition(state: &AppState, caller: &Caller, id: Uuid, to: CampaignSta
     outbox::record(&txn, event(&model, event_type)).await?;
     audit::record(&txn, caller, change(action, Some(&before), &model)).await?;
     txn.commit().await?;
-    state.events_committed();
+    ctx.events_committed();
     Ok(model)
 }
 

@@ -24,15 +24,8 @@ use crate::{
     db,
     domain::envelope::{Envelope, Topic},
     error::{AppError, AppResult},
-    integrations::{Attempt, Outcome},
+    integrations::{Attempt, DeliveryPlan, Outcome},
 };
-
-/// Which deliveries an order gets: one per integration that is on.
-#[derive(Debug, Clone, Default)]
-pub struct DeliveryPlan {
-    pub integrations: Vec<Integration>,
-    pub max_attempts: i32,
-}
 
 /// Queues one delivery of `order_id` per planned integration, in the caller's
 /// transaction. A purchase is queued once: a repeat adds nothing. A refund goes only to

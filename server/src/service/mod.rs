@@ -7,6 +7,7 @@ pub mod audit;
 pub mod campaign_service;
 pub mod commission;
 pub mod dashboard_service;
+pub mod delivery_worker;
 pub mod integration_service;
 pub mod outbox;
 pub mod seed_service;

@@ -20,18 +20,18 @@ use uuid::Uuid;
 
 use super::{
     affiliate_service::{self, BankDetails, CommissionSettings, Document, NewAffiliate},
-    attribution,
+    attribution::{self, Markov},
     campaign_service::{self, CampaignCommission, NewCampaign},
     commission::{self, Approval},
     stripe_service,
-    tracking::{Item, Ref, SessionInput, TouchEvent, TouchInput},
+    tracking::{Ingestor, Item, Ref, SessionInput, TouchEvent, TouchInput},
     tracking_link_service::{self, NewTrackingLink},
 };
 use crate::{
     auth::Caller,
+    context::Ctx,
     domain::tracking::TouchKind,
     error::{AppError, AppResult},
-    state::AppState,
 };
 
 /// Most days one run may fill (the ingest refuses events older than 400 days).
@@ -225,7 +225,7 @@ const SOURCES: [(&str, &str, Option<&str>, &str); 5] = [
     ("partner-blog", "affiliate", None, "https://blog.example.org/"),
 ];
 
-pub async fn seed(state: &AppState, caller: &Caller, days: i64) -> AppResult<SeedReport> {
+pub async fn seed(ctx: &Ctx, ingest: &Ingestor, markov: &Markov, caller: &Caller, days: i64) -> AppResult<SeedReport> {
     caller.require_admin()?;
     let days = validate_days(days)?;
     let started = Instant::now();
@@ -239,7 +239,7 @@ pub async fn seed(state: &AppState, caller: &Caller, days: i64) -> AppResult<See
     let mut campaigns = Vec::with_capacity(CAMPAIGNS);
     for plan in &PLANS {
         let created = campaign_service::create(
-            state,
+            ctx,
             caller,
             NewCampaign {
                 code: None,
@@ -262,7 +262,7 @@ pub async fn seed(state: &AppState, caller: &Caller, days: i64) -> AppResult<See
             },
         )
         .await?;
-        let active = campaign_service::activate(state, caller, created.id).await?;
+        let active = campaign_service::activate(ctx, caller, created.id).await?;
         campaigns.push((active, plan));
     }
     report.campaigns = campaigns.len();
@@ -275,7 +275,7 @@ pub async fn seed(state: &AppState, caller: &Caller, days: i64) -> AppResult<See
         let niche = NICHES[i % NICHES.len()];
         let premium = rng.gen_bool(0.2);
         let created = affiliate_service::create(
-            state,
+            ctx,
             caller,
             NewAffiliate {
                 code: None,
@@ -320,7 +320,7 @@ pub async fn seed(state: &AppState, caller: &Caller, days: i64) -> AppResult<See
         for c in picked {
             let (campaign, plan) = &campaigns[c];
             let link = tracking_link_service::create(
-                state,
+                ctx,
                 caller,
                 NewTrackingLink {
                     affiliate: affiliate.id.to_string(),
@@ -394,7 +394,7 @@ pub async fn seed(state: &AppState, caller: &Caller, days: i64) -> AppResult<See
     }
     // Submitted in waves so the group-commit writer batches them.
     for wave in clicks.chunks(512) {
-        let results = join_all(wave.iter().map(|(touch, _)| state.ingest.submit(Item::Touch(touch.clone())))).await;
+        let results = join_all(wave.iter().map(|(touch, _)| ingest.submit(Item::Touch(touch.clone())))).await;
         for result in results {
             result?;
         }
@@ -430,11 +430,11 @@ pub async fn seed(state: &AppState, caller: &Caller, days: i64) -> AppResult<See
             "metadata": {"campaign": campaign.code, "source": touch.source, "product_id": product,
                           "gclid": touch.gclid},
         });
-        deliver(state, &next_event(&mut rng), "checkout.session.completed", at, &session).await?;
+        deliver(ctx, &next_event(&mut rng), "checkout.session.completed", at, &session).await?;
         report.checkouts += 1;
         if !paid {
             // An async payment (bank debit) that then fails.
-            deliver(state, &next_event(&mut rng), "checkout.session.async_payment_failed", at, &session).await?;
+            deliver(ctx, &next_event(&mut rng), "checkout.session.async_payment_failed", at, &session).await?;
             report.failed_payments += 1;
             continue;
         }
@@ -448,14 +448,14 @@ pub async fn seed(state: &AppState, caller: &Caller, days: i64) -> AppResult<See
                 "amount_refunded": refunded, "currency": plan.currency.to_lowercase(), "refunded": refunded == amount_minor,
             });
             let refund_at = (at + Duration::days(rng.gen_range(1..6))).min(now);
-            deliver(state, &next_event(&mut rng), "charge.refunded", refund_at, &charge).await?;
+            deliver(ctx, &next_event(&mut rng), "charge.refunded", refund_at, &charge).await?;
             report.refunds += 1;
         }
     }
 
     // Attribution and commission reservation, as the worker does them for live traffic.
     for _ in 0..10_000 {
-        let done = attribution::attribute_pending(state).await?;
+        let done = attribution::attribute_pending(ctx, markov).await?;
         report.attributed += done;
         if done == 0 {
             break;
@@ -469,11 +469,11 @@ pub async fn seed(state: &AppState, caller: &Caller, days: i64) -> AppResult<See
         .filter(commissions::Column::AffiliateId.is_in(affiliate_ids))
         .filter(commissions::Column::Status.eq(CommissionStatus::Pending))
         .order_by_asc(commissions::Column::CreatedAt)
-        .all(&state.db)
+        .all(&ctx.db)
         .await?;
     let conversion_times: std::collections::HashMap<Uuid, DateTime<Utc>> = entity::conversions::Entity::find()
         .filter(entity::conversions::Column::Id.is_in(reserved.iter().filter_map(|c| c.conversion_id)))
-        .all(&state.db)
+        .all(&ctx.db)
         .await?
         .into_iter()
         .map(|c| (c.id, c.occurred_at))
@@ -486,10 +486,10 @@ pub async fn seed(state: &AppState, caller: &Caller, days: i64) -> AppResult<See
             // Found to be fraud: the attribution is reverted and its commissions canceled.
             let journey = entity::journeys::Entity::find()
                 .filter(entity::journeys::Column::ConversionId.eq(commission.conversion_id))
-                .one(&state.db)
+                .one(&ctx.db)
                 .await?;
             if let Some(journey) = journey {
-                if lifecycle(attribution::revert(state, caller, &journey.id.to_string()).await)? {
+                if lifecycle(attribution::revert(ctx, caller, &journey.id.to_string()).await)? {
                     report.reverted += 1;
                     continue;
                 }
@@ -506,12 +506,12 @@ pub async fn seed(state: &AppState, caller: &Caller, days: i64) -> AppResult<See
             report.commissions_pending += 1;
             continue;
         }
-        if !lifecycle(commission::calculate(state, caller, commission.id, false).await)? {
+        if !lifecycle(commission::calculate(ctx, caller, commission.id, false).await)? {
             continue;
         }
         if reject {
             let reason = "Duplicate order reported by the merchant";
-            if lifecycle(commission::reject(state, caller, commission.id, reason).await)? {
+            if lifecycle(commission::reject(ctx, caller, commission.id, reason).await)? {
                 report.commissions_rejected += 1;
             }
         } else if approve {
@@ -520,7 +520,7 @@ pub async fn seed(state: &AppState, caller: &Caller, days: i64) -> AppResult<See
                 metadata: Some(json!({"source": "demo data"})),
                 expected_version: None,
             };
-            if lifecycle(commission::approve(state, caller, commission.id, approval).await)? {
+            if lifecycle(commission::approve(ctx, caller, commission.id, approval).await)? {
                 report.commissions_approved += 1;
             }
         } else {
@@ -532,13 +532,13 @@ pub async fn seed(state: &AppState, caller: &Caller, days: i64) -> AppResult<See
             reserved.iter().filter(|c| c.affiliate_id == affiliate.id).map(|c| c.currency.as_str()).collect();
         for currency in currencies {
             let Some(payout) = lifecycle_value(
-                commission::create_payout(state, caller, &affiliate.id.to_string(), Some(currency)).await,
+                commission::create_payout(ctx, caller, &affiliate.id.to_string(), Some(currency)).await,
             )?
             else {
                 continue;
             };
             report.payouts += 1;
-            if rng.gen_bool(0.7) && lifecycle(commission::mark_payout_paid(state, caller, payout.id).await)? {
+            if rng.gen_bool(0.7) && lifecycle(commission::mark_payout_paid(ctx, caller, payout.id).await)? {
                 report.payouts_paid += 1;
             }
         }
@@ -562,12 +562,12 @@ fn lifecycle_value<T>(result: AppResult<T>) -> AppResult<Option<T>> {
     }
 }
 
-async fn deliver(state: &AppState, id: &str, kind: &str, at: DateTime<Utc>, object: &Value) -> AppResult<()> {
+async fn deliver(ctx: &Ctx, id: &str, kind: &str, at: DateTime<Utc>, object: &Value) -> AppResult<()> {
     let event = json!({
         "id": id, "object": "event", "type": kind, "livemode": false, "created": at.timestamp(),
         "data": {"object": object},
     });
-    stripe_service::receive(state, event).await?;
+    stripe_service::receive(ctx, event).await?;
     Ok(())
 }
 

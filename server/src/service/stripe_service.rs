@@ -22,13 +22,10 @@ use sea_orm::{
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{
-    commission,
-    integration_service::{self, DeliveryPlan},
-    outbox, tracking, Page, PageRequest,
-};
+use super::{commission, integration_service, outbox, tracking, Page, PageRequest};
 use crate::{
     auth::Caller,
+    context::Ctx,
     db,
     domain::{
         envelope::{Envelope, Topic},
@@ -37,7 +34,7 @@ use crate::{
         tracking::{self as rules, ConversionKind},
     },
     error::{AppError, AppResult},
-    state::AppState,
+    integrations::DeliveryPlan,
 };
 
 /// What became of a delivered event.
@@ -82,9 +79,9 @@ fn parse(payload: &Value) -> AppResult<Event<'_>> {
 
 /// Handles one verified delivery. Content errors are stored on the event row as FAILED
 /// (and returned); the effects are all or nothing.
-pub async fn receive(state: &AppState, payload: Value) -> AppResult<Outcome> {
+pub async fn receive(ctx: &Ctx, payload: Value) -> AppResult<Outcome> {
     let event = parse(&payload)?;
-    let (txn, turn) = db::write_txn(&state.db).await?;
+    let (txn, turn) = db::write_txn(&ctx.db).await?;
     let now = Utc::now().trunc_subsecs(6);
     let inserted = stripe_webhook_events::Entity::insert(stripe_webhook_events::ActiveModel {
         stripe_event_id: Set(event.id.to_string()),
@@ -118,13 +115,13 @@ pub async fn receive(state: &AppState, payload: Value) -> AppResult<Outcome> {
             .exec(&txn)
             .await?;
     }
-    finish(state, (txn, turn), &event, &payload, attempts).await
+    finish(ctx, (txn, turn), &event, &payload, attempts).await
 }
 
 /// Re-processes a stored event (ADMIN), e.g. after a fix. A processed one is a no-op.
-pub async fn replay(state: &AppState, caller: &Caller, id: &str) -> AppResult<stripe_webhook_events::Model> {
+pub async fn replay(ctx: &Ctx, caller: &Caller, id: &str) -> AppResult<stripe_webhook_events::Model> {
     caller.require_admin()?;
-    let (txn, turn) = db::write_txn(&state.db).await?;
+    let (txn, turn) = db::write_txn(&ctx.db).await?;
     let stored = stripe_webhook_events::Entity::find_by_id(id.to_string())
         .one(&txn)
         .await?
@@ -144,9 +141,9 @@ pub async fn replay(state: &AppState, caller: &Caller, id: &str) -> AppResult<st
         .exec(&txn)
         .await?;
     // The outcome (or the failure) is recorded on the row either way.
-    let _ = finish(state, (txn, turn), &event, &payload, stored.attempts + 1).await;
+    let _ = finish(ctx, (txn, turn), &event, &payload, stored.attempts + 1).await;
     stripe_webhook_events::Entity::find_by_id(id.to_string())
-        .one(&state.db)
+        .one(&ctx.db)
         .await?
         .ok_or_else(|| AppError::not_found("webhook event", id))
 }
@@ -154,13 +151,13 @@ pub async fn replay(state: &AppState, caller: &Caller, id: &str) -> AppResult<st
 /// Runs the event's effects in `txn` and records the outcome; on failure rolls back and
 /// records the error on the event row in a transaction of its own.
 async fn finish(
-    state: &AppState,
+    ctx: &Ctx,
     (txn, turn): (DatabaseTransaction, db::WriteTurn),
     event: &Event<'_>,
     payload: &Value,
     attempts: i32,
 ) -> AppResult<Outcome> {
-    match process(&txn, event, &state.deliveries.plan()).await {
+    match process(&txn, event, &ctx.delivery_plan).await {
         Ok(outcome) => {
             let (status, note) = match &outcome {
                 Outcome::Ignored(reason) => (WebhookEventStatus::Ignored, Some(reason.clone())),
@@ -168,7 +165,7 @@ async fn finish(
             };
             mark(&txn, event.id, status, note).await?;
             txn.commit().await?;
-            state.events_committed();
+            ctx.events_committed();
             Ok(outcome)
         }
         Err(err) => {
@@ -178,7 +175,7 @@ async fn finish(
                 AppError::Internal(_) | AppError::Unavailable(_) => "processing failed; Stripe will retry".to_string(),
                 other => other.to_string(),
             };
-            record_failure(&state.db, event, payload, reason, attempts).await?;
+            record_failure(&ctx.db, event, payload, reason, attempts).await?;
             Err(err)
         }
     }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::{affiliate_service, audit, campaign_service, outbox, taken, Page, PageRequest};
 use crate::{
     auth::Caller,
+    context::Ctx,
     db,
     domain::{
         code,
@@ -18,7 +19,6 @@ use crate::{
         validate,
     },
     error::{AppError, AppResult},
-    state::AppState,
 };
 
 #[derive(Debug, Clone)]
@@ -38,10 +38,10 @@ pub struct TrackingLinkFilter {
 }
 
 /// Admins create links for anyone; an affiliate creates its own.
-pub async fn create(state: &AppState, caller: &Caller, input: NewTrackingLink) -> AppResult<tracking_links::Model> {
+pub async fn create(ctx: &Ctx, caller: &Caller, input: NewTrackingLink) -> AppResult<tracking_links::Model> {
     let destination_url = validate::http_url(&input.destination_url, "destinationUrl")?;
     let requested_code = input.code.as_deref().map(|c| code::parse(c, "code")).transpose()?;
-    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let affiliate = affiliate_service::resolve(&txn, &input.affiliate).await?;
     caller.require_affiliate_write(affiliate.id)?;
     if affiliate.status != entity::affiliates::AffiliateStatus::Active {
@@ -87,7 +87,7 @@ pub async fn create(state: &AppState, caller: &Caller, input: NewTrackingLink) -
         model.id,
         &[("enlace_id", json!(model.id)), ("afiliado_id", json!(affiliate.id)), ("campana_id", json!(campaign.id))],
         "datos_enlace",
-        json!({ "codigo": model.code, "url_destino": model.destination_url, "url": url(state, &model) }),
+        json!({ "codigo": model.code, "url_destino": model.destination_url, "url": url(ctx, &model) }),
     )
     .for_affiliate(Some(affiliate.id));
     outbox::record(&txn, envelope).await?;
@@ -104,13 +104,13 @@ pub async fn create(state: &AppState, caller: &Caller, input: NewTrackingLink) -
     )
     .await?;
     txn.commit().await?;
-    state.events_committed();
+    ctx.events_committed();
     Ok(model)
 }
 
 /// The public URL of a link: `{public base}/r/{code}`.
-pub fn url(state: &AppState, link: &tracking_links::Model) -> String {
-    format!("{}/r/{}", state.config.public_base_url(), link.code)
+pub fn url(ctx: &Ctx, link: &tracking_links::Model) -> String {
+    format!("{}/r/{}", ctx.config.public_base_url(), link.code)
 }
 
 pub async fn list(

@@ -10,12 +10,12 @@ use uuid::Uuid;
 
 use super::{affiliate_service, audit};
 use crate::{
-    auth::{password, Caller, Role},
+    auth::{password, Caller, JwtKeys, Role},
     config::Config,
+    context::Ctx,
     db,
     domain::validate,
     error::{AppError, AppResult},
-    state::AppState,
 };
 
 pub const DEFAULT_ADMIN_EMAIL: &str = "admin@alpes.local";
@@ -38,10 +38,10 @@ pub struct Session {
 
 /// Checks email and password and issues a token. Unknown email and wrong password
 /// get the same answer, so the form does not reveal who has an account.
-pub async fn login(state: &AppState, email: &str, password_given: &str) -> AppResult<Session> {
+pub async fn login(ctx: &Ctx, jwt: &JwtKeys, email: &str, password_given: &str) -> AppResult<Session> {
     let refused = || AppError::Unauthenticated("invalid email or password".into());
     let email = validate::email(email).map_err(|_| refused())?;
-    let user = users::Entity::find().filter(users::Column::Email.eq(&email)).one(&state.db).await?;
+    let user = users::Entity::find().filter(users::Column::Email.eq(&email)).one(&ctx.db).await?;
     let Some(user) = user else {
         // Spend the same time as a real check.
         let _ = password::verify(password_given, &DUMMY_HASH);
@@ -51,10 +51,10 @@ pub async fn login(state: &AppState, email: &str, password_given: &str) -> AppRe
         return Err(refused());
     }
     let caller = Caller { user_id: Some(user.id), role: user.role.into(), affiliate_id: user.affiliate_id };
-    let (token, expires_at) = state.jwt.issue(&caller, Duration::hours(state.config.token_ttl_hours))?;
+    let (token, expires_at) = jwt.issue(&caller, Duration::hours(ctx.config.token_ttl_hours))?;
     let mut active: users::ActiveModel = user.into();
     active.last_login_at = Set(Some(Utc::now()));
-    let user = active.update(&state.db).await?;
+    let user = active.update(&ctx.db).await?;
     Ok(Session { token, expires_at, user })
 }
 
@@ -62,9 +62,9 @@ pub async fn login(state: &AppState, email: &str, password_given: &str) -> AppRe
 static DUMMY_HASH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| password::hash(&password::generate()).unwrap_or_default());
 
-pub async fn create(state: &AppState, caller: &Caller, input: NewUser) -> AppResult<users::Model> {
+pub async fn create(ctx: &Ctx, caller: &Caller, input: NewUser) -> AppResult<users::Model> {
     caller.require_admin()?;
-    let user = insert_user(&state.db, Some(caller), input).await?;
+    let user = insert_user(&ctx.db, Some(caller), input).await?;
     Ok(user)
 }
 

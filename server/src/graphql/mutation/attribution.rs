@@ -36,6 +36,6 @@ impl AttributionMutation {
             (None, Some(affiliate)) => Reattribution::Affiliate(affiliate.0),
             _ => return Err(AppError::validation("model", "give either a model or an affiliateId").into()),
         };
-        Ok(Conversion(attribution::reattribute(ctx.state(), caller, &id, decision).await?))
+        Ok(Conversion(attribution::reattribute(ctx.state(), &ctx.state().markov, caller, &id, decision).await?))
     }
 }

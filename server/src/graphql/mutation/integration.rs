@@ -20,8 +20,8 @@ impl IntegrationMutation {
         let id = parse_id(&id, "id")?;
         let state = ctx.state();
         let delivery = integration_service::retry(&state.db, caller, id).await?;
-        state.outbox_wakeup.notify_one();
-        state.deliveries.wake(delivery.integration);
+        state.notifier.outbox().notify_one();
+        state.notifier.delivery(delivery.integration).notify_one();
         Ok(IntegrationDelivery(delivery))
     }
 }

@@ -38,7 +38,7 @@ impl SeedMutation {
     /// commissions in every state with payouts. Each run adds more.
     async fn seed_demo_data(&self, ctx: &Context<'_>, days: i32) -> GqlResult<SeedReport> {
         let caller = ctx.caller()?;
-        let r = seed_service::seed(ctx.state(), caller, days.into()).await?;
+        let r = seed_service::seed(ctx.state(), &ctx.state().ingest, &ctx.state().markov, caller, days.into()).await?;
         Ok(SeedReport {
             days: r.days,
             affiliates: r.affiliates as u64,

@@ -16,7 +16,7 @@ pub struct UserMutation;
 impl UserMutation {
     /// Signs in; the token goes in `Authorization: Bearer <token>`.
     async fn login(&self, ctx: &Context<'_>, email: String, password: String) -> GqlResult<LoginPayload> {
-        let session = user_service::login(ctx.state(), &email, &password).await?;
+        let session = user_service::login(ctx.state(), &ctx.state().jwt, &email, &password).await?;
         Ok(LoginPayload { token: session.token, expires_at: session.expires_at, user: User(session.user) })
     }
 

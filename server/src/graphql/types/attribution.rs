@@ -48,7 +48,7 @@ impl Journey {
     /// The credits of the journey's model (stored), or what another `model` would give
     /// (computed, to compare; not paid).
     async fn credits(&self, ctx: &Context<'_>, model: Option<AttributionModel>) -> GqlResult<Vec<AttributionCredit>> {
-        let list = attribution::credits(ctx.state(), &self.0, model.map(Into::into)).await?;
+        let list = attribution::credits(ctx.state(), &ctx.state().markov, &self.0, model.map(Into::into)).await?;
         Ok(list.into_iter().map(AttributionCredit).collect())
     }
     async fn created_at(&self) -> DateTime<Utc> {

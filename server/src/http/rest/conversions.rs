@@ -23,16 +23,13 @@ use crate::{
         validate,
     },
     error::{AppError, AppResult},
-    http::{
-        auth::Authenticated,
-        tracking::{created, given, required_id, text, when},
-        HttpState,
-    },
+    http::{auth::Authenticated, tracking::created, HttpState},
     service::{
         affiliate_service, campaign_service, dashboard_service,
         tracking::{self as svc, ConversionFilter, ConversionInput, Item, Stored},
     },
     state::AppState,
+    wire::{given, required_id, text, when},
 };
 
 pub fn router() -> Router<HttpState> {

@@ -121,7 +121,8 @@ pub(super) async fn campaign_codes<C: ConnectionTrait>(
 /// Credits of `journey` under `stored`: the stored ones when it is the journey's current
 /// model, else computed from its touches (not stored).
 pub async fn credits(
-    state: &AppState,
+    ctx: &Ctx,
+    markov: &Markov,
     journey: &journeys::Model,
     stored: Option<StoredModel>,
 ) -> AppResult<Vec<Credit>> {
@@ -131,7 +132,7 @@ pub async fn credits(
         let rows = attribution_credits::Entity::find()
             .filter(attribution_credits::Column::JourneyId.eq(journey.id))
             .order_by_asc(attribution_credits::Column::Position)
-            .all(&state.db)
+            .all(&ctx.db)
             .await?;
         let latest = rows.iter().map(|c| c.created_at).max();
         let shown: Vec<Credit> = if rows.iter().any(|c| c.is_current) {
@@ -144,18 +145,18 @@ pub async fn credits(
         }
     }
     let conversion = conversions::Entity::find_by_id(journey.conversion_id)
-        .one(&state.db)
+        .one(&ctx.db)
         .await?
         .ok_or_else(|| AppError::not_found("conversion", journey.conversion_id))?;
     let touches = touches_of(journey);
-    let codes = campaign_codes(&state.db, touches.iter().filter_map(|t| t.campaign_id)).await?;
+    let codes = campaign_codes(&ctx.db, touches.iter().filter_map(|t| t.campaign_id)).await?;
     let fitted = match want {
-        StoredModel::Markov => Some(markov_for(state, &touches, &codes, Some(journey.created_at)).await?),
+        StoredModel::Markov => Some(markov_for(ctx, markov, &touches, &codes, Some(journey.created_at)).await?),
         _ => None,
     };
     let weights = weights_for(
         want,
-        &state.config.attribution,
+        &ctx.config.attribution,
         &touches,
         conversion.occurred_at,
         fitted.as_ref().map(|m| (m, &codes)),

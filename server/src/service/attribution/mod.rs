@@ -30,7 +30,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio::sync::{Mutex, Notify};
+use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -39,6 +39,7 @@ use super::{commission, outbox};
 use crate::{
     auth::Caller,
     config::AttributionSettings,
+    context::Ctx,
     db,
     domain::{
         attribution::{self as model, MarkovCounts, MarkovModel, Touchpoint, DIRECT},
@@ -48,7 +49,6 @@ use crate::{
         pii,
     },
     error::{AppError, AppResult},
-    state::AppState,
 };
 
 mod credit;

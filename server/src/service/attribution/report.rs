@@ -147,7 +147,7 @@ pub(super) async fn markov_paths(
 /// `attributionReport`: what each model (or the one asked for) credits to each campaign,
 /// affiliate or channel for the conversions attributed in `[from, to]`, per currency.
 pub async fn report(
-    state: &AppState,
+    ctx: &Ctx,
     caller: &Caller,
     only: Option<StoredModel>,
     from: DateTime<Utc>,
@@ -158,8 +158,8 @@ pub async fn report(
     if from > to {
         return Err(AppError::validation("from", "from must not be after to"));
     }
-    let db = &state.db;
-    let settings = &state.config.attribution;
+    let db = &ctx.db;
+    let settings = &ctx.config.attribution;
     let models: Vec<StoredModel> = match only {
         Some(m) => vec![m],
         None => ALL_MODELS.to_vec(),

@@ -4,10 +4,10 @@ use super::*;
 
 /// `RevertirAtribucion`: the journey → `REVERTED_FRAUD`, its conversion → `REVERTED`, its
 /// credits no longer current; `AtribucionRevertida` is published. Twice is an error.
-pub async fn revert(state: &AppState, caller: &Caller, journey_id: &str) -> AppResult<journeys::Model> {
+pub async fn revert(ctx: &Ctx, caller: &Caller, journey_id: &str) -> AppResult<journeys::Model> {
     caller.require_admin()?;
     let uuid = Uuid::parse_str(journey_id.trim()).map_err(|_| AppError::not_found("journey", journey_id))?;
-    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let journey = journeys::Entity::find_by_id(uuid)
         .one(&txn)
         .await?
@@ -59,7 +59,7 @@ pub async fn revert(state: &AppState, caller: &Caller, journey_id: &str) -> AppR
     )
     .await?;
     txn.commit().await?;
-    state.events_committed();
+    ctx.events_committed();
     Ok(after)
 }
 
@@ -84,7 +84,8 @@ pub enum Reattribution {
 /// Re-attributes a conversion (ADMIN): its current credits are retired and new ones made;
 /// a conversion held for review is released this way. Audited.
 pub async fn reattribute(
-    state: &AppState,
+    ctx: &Ctx,
+    markov: &Markov,
     caller: &Caller,
     conversion_id: &str,
     decision: Reattribution,
@@ -93,9 +94,9 @@ pub async fn reattribute(
     let uuid = Uuid::parse_str(conversion_id.trim()).map_err(|_| AppError::not_found("conversion", conversion_id))?;
     // Markov path counts read a lot; take them before the write turn.
     if matches!(decision, Reattribution::Model(StoredModel::Markov)) {
-        markov_counts(state).await?;
+        markov_counts(ctx, markov).await?;
     }
-    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let conversion = conversions::Entity::find_by_id(uuid)
         .one(&txn)
         .await?
@@ -132,12 +133,12 @@ pub async fn reattribute(
             }
             let codes = campaign_codes(&txn, touches.iter().filter_map(|t| t.campaign_id)).await?;
             let fitted = match stored {
-                StoredModel::Markov => Some(markov_for(state, &touches, &codes, Some(journey.created_at)).await?),
+                StoredModel::Markov => Some(markov_for(ctx, markov, &touches, &codes, Some(journey.created_at)).await?),
                 _ => None,
             };
             let weights = weights_for(
                 stored,
-                &state.config.attribution,
+                &ctx.config.attribution,
                 &touches,
                 conversion.occurred_at,
                 fitted.as_ref().map(|m| (m, &codes)),
@@ -202,7 +203,7 @@ pub async fn reattribute(
     )
     .await?;
     txn.commit().await?;
-    state.events_committed();
+    ctx.events_committed();
     Ok(conversion_after)
 }
 

@@ -11,11 +11,11 @@ pub(super) const COALESCE: StdDuration = StdDuration::from_millis(10);
 pub(super) const POLL: StdDuration = StdDuration::from_secs(5);
 /// Markov path counts are reused this long.
 pub(super) const MARKOV_TTL: StdDuration = StdDuration::from_secs(600);
-/// The worker's shared parts: its wake-up and the fitted Markov model.
+/// The fitted Markov model's path counts, shared by the worker and the reports, taken
+/// again when older than [`MARKOV_TTL`].
 #[derive(Default)]
-pub struct Runtime {
-    wakeup: Notify,
-    markov: Mutex<Option<MarkovCache>>,
+pub struct Markov {
+    cache: Mutex<Option<MarkovCache>>,
 }
 
 /// Path counts of the Markov chain, and when they were taken (monotonic and UTC).
@@ -25,24 +25,17 @@ pub(super) struct MarkovCache {
     counts: Arc<MarkovCounts>,
 }
 
-impl Runtime {
-    /// New conversions are committed.
-    pub fn wake(&self) {
-        self.wakeup.notify_one();
-    }
-}
-
 /// Attributes conversions as they come, until `shutdown`.
-pub async fn run(state: AppState, shutdown: CancellationToken) {
+pub async fn run(ctx: Ctx, markov: Arc<Markov>, shutdown: CancellationToken) {
     loop {
-        match attribute_pending(&state).await {
+        match attribute_pending(&ctx, &markov).await {
             Ok(n) if n as u64 >= BATCH => continue,
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "attribution pass failed; retrying"),
         }
         tokio::select! {
             () = shutdown.cancelled() => break,
-            () = state.attribution.wakeup.notified() => tokio::time::sleep(COALESCE).await,
+            () = ctx.notifier.attribution().notified() => tokio::time::sleep(COALESCE).await,
             () = tokio::time::sleep(POLL) => {}
         }
     }
@@ -50,18 +43,18 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
 
 /// Attributes the conversions still `REGISTERED` (oldest first, one batch). Returns how
 /// many this call attributed.
-pub async fn attribute_pending(state: &AppState) -> AppResult<usize> {
+pub async fn attribute_pending(ctx: &Ctx, markov: &Markov) -> AppResult<usize> {
     let pending = conversions::Entity::find()
         .filter(conversions::Column::Status.eq(ConversionStatus::Registered))
         .order_by_asc(conversions::Column::CreatedAt)
         .order_by_asc(conversions::Column::Id)
         .limit(BATCH)
-        .all(&state.db)
+        .all(&ctx.db)
         .await?;
     let mut done = 0;
     for conversion in pending {
         let id = conversion.id;
-        match attribute(state, conversion).await {
+        match attribute(ctx, markov, conversion).await {
             Ok(true) => done += 1,
             Ok(false) => {}
             Err(err) => tracing::warn!(conversion = %id, error = %err, "attribution failed"),
@@ -69,7 +62,7 @@ pub async fn attribute_pending(state: &AppState) -> AppResult<usize> {
     }
     if done > 0 {
         // Their events (and commissions) wait in the outbox.
-        state.outbox_wakeup.notify_one();
+        ctx.notifier.outbox().notify_one();
     }
     Ok(done)
 }
@@ -79,16 +72,16 @@ pub async fn attribute_pending(state: &AppState) -> AppResult<usize> {
 
 /// The Markov path counts (campaign or channel states) over the configured period, taken
 /// again when older than [`MARKOV_TTL`], and when they were taken.
-pub(super) async fn markov_counts(state: &AppState) -> AppResult<(Arc<MarkovCounts>, DateTime<Utc>)> {
-    let mut cached = state.attribution.markov.lock().await;
+pub(super) async fn markov_counts(ctx: &Ctx, markov: &Markov) -> AppResult<(Arc<MarkovCounts>, DateTime<Utc>)> {
+    let mut cached = markov.cache.lock().await;
     if let Some(cache) = cached.as_ref() {
         if cache.fresh_since.elapsed() < MARKOV_TTL {
             return Ok((cache.counts.clone(), cache.taken));
         }
     }
     let to = Utc::now();
-    let from = to - Duration::days(i64::from(state.config.attribution.markov_period_days));
-    let counts = Arc::new(markov_paths(&state.db, &state.config.attribution, from, to, GroupBy::Campaign).await?.0);
+    let from = to - Duration::days(i64::from(ctx.config.attribution.markov_period_days));
+    let counts = Arc::new(markov_paths(&ctx.db, &ctx.config.attribution, from, to, GroupBy::Campaign).await?.0);
     *cached = Some(MarkovCache { fresh_since: Instant::now(), taken: to, counts: counts.clone() });
     Ok((counts, to))
 }
@@ -96,12 +89,13 @@ pub(super) async fn markov_counts(state: &AppState) -> AppResult<(Arc<MarkovCoun
 /// The Markov model for one journey: the period's paths, plus this journey's own when the
 /// counts were taken before it was.
 pub(super) async fn markov_for(
-    state: &AppState,
+    ctx: &Ctx,
+    markov: &Markov,
     touches: &[JourneyTouch],
     codes: &HashMap<Uuid, String>,
     created_at: Option<DateTime<Utc>>,
 ) -> AppResult<MarkovModel> {
-    let (counts, taken) = markov_counts(state).await?;
+    let (counts, taken) = markov_counts(ctx, markov).await?;
     if created_at.is_some_and(|at| at <= taken) {
         return Ok(counts.fit());
     }
@@ -112,10 +106,10 @@ pub(super) async fn markov_for(
 }
 
 /// Attributes one conversion; `false` when another worker got there first.
-pub(super) async fn attribute(state: &AppState, conversion: conversions::Model) -> AppResult<bool> {
-    let settings = &state.config.attribution;
+pub(super) async fn attribute(ctx: &Ctx, markov: &Markov, conversion: conversions::Model) -> AppResult<bool> {
+    let settings = &ctx.config.attribution;
     let campaign = match conversion.campaign_id {
-        Some(id) => campaigns::Entity::find_by_id(id).one(&state.db).await?,
+        Some(id) => campaigns::Entity::find_by_id(id).one(&ctx.db).await?,
         None => None,
     };
     let (stored_model, lookback) = match &campaign {
@@ -125,16 +119,16 @@ pub(super) async fn attribute(state: &AppState, conversion: conversions::Model) 
     // Markov path counts read the period's interactions: take them before the write turn,
     // which every writer of this process waits for.
     if stored_model == StoredModel::Markov {
-        markov_counts(state).await?;
+        markov_counts(ctx, markov).await?;
     }
-    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let (user, anons) = identity(&txn, conversion.user_id.as_deref(), conversion.anonymous_id.as_deref()).await?;
     let rows = touches(&txn, &conversion, user.as_deref(), &anons, lookback).await?;
     let list = journey_touches(&rows, &conversion);
 
     let codes = campaign_codes(&txn, list.iter().filter_map(|t| t.campaign_id)).await?;
     let fitted = match stored_model {
-        StoredModel::Markov if !list.is_empty() => Some(markov_for(state, &list, &codes, None).await?),
+        StoredModel::Markov if !list.is_empty() => Some(markov_for(ctx, markov, &list, &codes, None).await?),
         _ => None,
     };
     let weights =

@@ -4,9 +4,9 @@ use super::*;
 
 /// Approves every CALCULATED commission the automatic policy allows (fraud score below
 /// the threshold, holding period over), recorded as `automatico`. Returns those approved.
-pub async fn auto_approve(state: &AppState, caller: &Caller, now: DateTime<Utc>) -> AppResult<Vec<commissions::Model>> {
+pub async fn auto_approve(ctx: &Ctx, caller: &Caller, now: DateTime<Utc>) -> AppResult<Vec<commissions::Model>> {
     caller.require_admin()?;
-    let policy = state.config.auto_approval_policy();
+    let policy = ctx.config.auto_approval_policy();
     if !policy.enabled {
         return Ok(Vec::new());
     }
@@ -15,7 +15,7 @@ pub async fn auto_approve(state: &AppState, caller: &Caller, now: DateTime<Utc>)
         .find_also_related(conversions::Entity)
         .order_by_asc(commissions::Column::CreatedAt)
         .limit(MAX_BULK as u64)
-        .all(&state.db)
+        .all(&ctx.db)
         .await?;
     let due: Vec<Uuid> = candidates
         .into_iter()
@@ -33,7 +33,7 @@ pub async fn auto_approve(state: &AppState, caller: &Caller, now: DateTime<Utc>)
             expected_version: None,
         };
         // One at a time: a commission changed meanwhile is skipped, not a failed run.
-        match approve_many_in_one(state, caller, &[id], approval).await {
+        match approve_many_in_one(ctx, caller, &[id], approval).await {
             Ok(mut done) => approved.append(&mut done),
             Err(AppError::Conflict { .. } | AppError::InvalidTransition { .. }) => {}
             Err(err) => return Err(err),
@@ -43,17 +43,13 @@ pub async fn auto_approve(state: &AppState, caller: &Caller, now: DateTime<Utc>)
 }
 
 /// Runs the automatic approval every `every` until `shutdown`.
-pub async fn auto_approval_loop(
-    state: AppState,
-    every: std::time::Duration,
-    shutdown: tokio_util::sync::CancellationToken,
-) {
+pub async fn auto_approval_loop(ctx: Ctx, every: std::time::Duration, shutdown: tokio_util::sync::CancellationToken) {
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(every) => {}
         }
-        match auto_approve(&state, &Caller::system(), Utc::now()).await {
+        match auto_approve(&ctx, &Caller::system(), Utc::now()).await {
             Ok(done) if !done.is_empty() => tracing::info!(count = done.len(), "commissions approved automatically"),
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "automatic commission approval failed"),

@@ -2,14 +2,14 @@
 
 use super::*;
 
-pub async fn create(state: &AppState, caller: &Caller, input: NewCommission) -> AppResult<commissions::Model> {
+pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCommission) -> AppResult<commissions::Model> {
     caller.require_admin()?;
     let config = match input.config {
         None | Some(Value::Null) => json!({}),
         Some(Value::Object(map)) => Value::Object(map),
         Some(_) => return Err(AppError::validation("configuracion", "configuracion must be an object")),
     };
-    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let affiliate = affiliate_service::resolve(&txn, &input.affiliate)
         .await
         .map_err(|_| unknown("afiliado_id", "affiliate", &input.affiliate))?;
@@ -99,20 +99,20 @@ pub async fn create(state: &AppState, caller: &Caller, input: NewCommission) -> 
     let model = insert(&txn, model).await?;
     record_created(&txn, caller, &model).await?;
     txn.commit().await?;
-    state.events_committed();
+    ctx.events_committed();
     Ok(model)
 }
 
 /// PENDING → CALCULATED (or CALCULATED again with `force`). Without `force`, a
 /// commission already calculated is returned as it is: asking twice changes nothing.
-pub async fn calculate(state: &AppState, caller: &Caller, id: Uuid, force: bool) -> AppResult<commissions::Model> {
+pub async fn calculate(ctx: &Ctx, caller: &Caller, id: Uuid, force: bool) -> AppResult<commissions::Model> {
     caller.require_admin()?;
-    let current = find(&state.db, id).await?;
+    let current = find(&ctx.db, id).await?;
     if current.status == CommissionStatus::Calculated && !force {
         return Ok(current);
     }
     rules::transition(lifecycle_status(current.status), Move::Calculate { force })?;
-    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let (rule, value) = price(&txn, &current).await?;
     let now = Utc::now();
     let next = change(&txn, caller, &current, "commission.calculate", "comision_calculada", |m| {
@@ -128,19 +128,19 @@ pub async fn calculate(state: &AppState, caller: &Caller, id: Uuid, force: bool)
     })
     .await?;
     txn.commit().await?;
-    state.events_committed();
+    ctx.events_committed();
     Ok(next)
 }
 
 /// CALCULATED → APPROVED by a person (or by the automatic policy).
-pub async fn approve(state: &AppState, caller: &Caller, id: Uuid, approval: Approval) -> AppResult<commissions::Model> {
+pub async fn approve(ctx: &Ctx, caller: &Caller, id: Uuid, approval: Approval) -> AppResult<commissions::Model> {
     caller.require_admin()?;
-    let approved = approve_many_in_one(state, caller, &[id], approval).await?;
+    let approved = approve_many_in_one(ctx, caller, &[id], approval).await?;
     approved.into_iter().next().ok_or_else(|| AppError::not_found("commission", id))
 }
 
 /// Many approvals, all or none: one refused commission leaves every one unchanged.
-pub async fn approve_many(state: &AppState, caller: &Caller, ids: &[Uuid]) -> AppResult<Vec<commissions::Model>> {
+pub async fn approve_many(ctx: &Ctx, caller: &Caller, ids: &[Uuid]) -> AppResult<Vec<commissions::Model>> {
     caller.require_admin()?;
     if ids.is_empty() || ids.len() > MAX_BULK {
         return Err(AppError::validation("ids", format!("give 1 to {MAX_BULK} commission ids")));
@@ -149,11 +149,11 @@ pub async fn approve_many(state: &AppState, caller: &Caller, ids: &[Uuid]) -> Ap
     if unique.len() != ids.len() {
         return Err(AppError::validation("ids", "an id is given twice"));
     }
-    approve_many_in_one(state, caller, ids, Approval::default()).await
+    approve_many_in_one(ctx, caller, ids, Approval::default()).await
 }
 
 pub(super) async fn approve_many_in_one(
-    state: &AppState,
+    ctx: &Ctx,
     caller: &Caller,
     ids: &[Uuid],
     approval: Approval,
@@ -171,7 +171,7 @@ pub(super) async fn approve_many_in_one(
     // Read before taking the write turn: a concurrent approval that commits in between
     // changes the version, and this one then fails with CONFLICT instead of approving twice.
     let found =
-        commissions::Entity::find().filter(commissions::Column::Id.is_in(ids.iter().copied())).all(&state.db).await?;
+        commissions::Entity::find().filter(commissions::Column::Id.is_in(ids.iter().copied())).all(&ctx.db).await?;
     let by_id: HashMap<Uuid, commissions::Model> = found.into_iter().map(|m| (m.id, m)).collect();
     let mut current = Vec::with_capacity(ids.len());
     for id in ids {
@@ -188,12 +188,12 @@ pub(super) async fn approve_many_in_one(
     let conversions: Vec<conversions::Model> = if conversion_ids.is_empty() {
         Vec::new()
     } else {
-        conversions::Entity::find().filter(conversions::Column::Id.is_in(conversion_ids)).all(&state.db).await?
+        conversions::Entity::find().filter(conversions::Column::Id.is_in(conversion_ids)).all(&ctx.db).await?
     };
     for conversion in &conversions {
         ensure_conversion_payable(conversion)?;
     }
-    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let now = Utc::now();
     let mut approved = Vec::with_capacity(current.len());
     for model in &current {
@@ -210,24 +210,24 @@ pub(super) async fn approve_many_in_one(
         approved.push(next);
     }
     txn.commit().await?;
-    state.events_committed();
+    ctx.events_committed();
     Ok(approved)
 }
 
 /// PENDING or CALCULATED → REJECTED, with the reason.
-pub async fn reject(state: &AppState, caller: &Caller, id: Uuid, reason: &str) -> AppResult<commissions::Model> {
+pub async fn reject(ctx: &Ctx, caller: &Caller, id: Uuid, reason: &str) -> AppResult<commissions::Model> {
     caller.require_admin()?;
     let reason = validate::text(reason, "reason", 2000)?;
-    let current = find(&state.db, id).await?;
+    let current = find(&ctx.db, id).await?;
     rules::transition(lifecycle_status(current.status), Move::Reject)?;
-    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let next = change(&txn, caller, &current, "commission.reject", "comision_rechazada", |m| {
         m.status = CommissionStatus::Rejected;
         m.rejection_reason = Some(reason.clone());
     })
     .await?;
     txn.commit().await?;
-    state.events_committed();
+    ctx.events_committed();
     Ok(next)
 }
 

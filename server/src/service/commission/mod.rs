@@ -28,6 +28,7 @@ use uuid::Uuid;
 use super::{affiliate_service, audit, campaign_service, outbox, Page, PageRequest};
 use crate::{
     auth::Caller,
+    context::Ctx,
     db,
     domain::{
         commission::{self as rules, Kind, Move, Period, Status},
@@ -36,7 +37,6 @@ use crate::{
         validate,
     },
     error::{AppError, AppResult},
-    state::AppState,
 };
 
 mod auto_approval;

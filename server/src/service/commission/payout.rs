@@ -6,13 +6,13 @@ use super::*;
 /// payout currency unless given) into a PENDING payout, clawbacks netted, when their sum
 /// reaches the affiliate's minimum payout.
 pub async fn create_payout(
-    state: &AppState,
+    ctx: &Ctx,
     caller: &Caller,
     affiliate: &str,
     currency: Option<&str>,
 ) -> AppResult<payouts::Model> {
     caller.require_admin()?;
-    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let affiliate = affiliate_service::resolve(&txn, affiliate)
         .await
         .map_err(|_| unknown("affiliateId", "affiliate", affiliate))?;
@@ -90,14 +90,14 @@ pub async fn create_payout(
     )
     .await?;
     txn.commit().await?;
-    state.events_committed();
+    ctx.events_committed();
     Ok(payout)
 }
 
 /// PENDING payout → PAID; each of its commissions APPROVED → PAID.
-pub async fn mark_payout_paid(state: &AppState, caller: &Caller, id: Uuid) -> AppResult<payouts::Model> {
+pub async fn mark_payout_paid(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<payouts::Model> {
     caller.require_admin()?;
-    let (txn, _turn) = db::write_txn(&state.db).await?;
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let payout = payouts::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("payout", id))?;
     if payout.status != PayoutStatus::Pending {
         return Err(AppError::InvalidTransition {
@@ -134,7 +134,7 @@ pub async fn mark_payout_paid(state: &AppState, caller: &Caller, id: Uuid) -> Ap
     )
     .await?;
     txn.commit().await?;
-    state.events_committed();
+    ctx.events_committed();
     Ok(paid)
 }
 

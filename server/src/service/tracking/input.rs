@@ -111,3 +111,14 @@ pub(super) fn ref_text(reference: &Ref) -> String {
         Ref::Known(id) => id.to_string(),
     }
 }
+
+/// Who sent a touch or a conversion, as far as the transport tells: the client's IP
+/// (hashed before it is stored), its user agent and its first-party cookie ids. Empty for
+/// messages from the bus, which have no browser behind them.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub anonymous_id: Option<String>,
+    pub click_id: Option<String>,
+}

@@ -3,23 +3,24 @@
 //! deliveries are committed and otherwise sleeps until the next one falls due; all
 //! state is in the database, so a restart resumes where the last process stopped.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use chrono::{SubsecRound, Utc};
 use entity::{integration_deliveries::Integration, orders};
 use futures::StreamExt;
 use sea_orm::EntityTrait;
-use tokio::{sync::Notify, task::JoinHandle};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{Clients, OrderFacts, Outcome};
 use crate::{
     config::IntegrationSettings,
+    context::{Ctx, Notifier},
     domain::backoff,
     error::{AppError, AppResult},
-    service::integration_service::{self, DeliveryPlan},
-    state::AppState,
+    integrations::{Clients, DeliveryPlan, OrderFacts, Outcome},
+    metrics::Metrics,
+    service::integration_service,
 };
 
 /// Deliveries taken per pass, and how many of them are in flight at once.
@@ -32,21 +33,13 @@ const IDLE: Duration = Duration::from_secs(5);
 pub struct Deliveries {
     settings: Option<IntegrationSettings>,
     clients: Option<Clients>,
-    wakeups: [Notify; 3],
-}
-
-fn slot(integration: Integration) -> usize {
-    match integration {
-        Integration::MetaCapi => 0,
-        Integration::GoogleAds => 1,
-        Integration::Pipedrive => 2,
-    }
+    notifier: Notifier,
 }
 
 impl Deliveries {
     /// From the configuration; settings that do not hold (the server refuses to start
     /// with them, see `Config::validate`) leave every integration off.
-    pub fn new(config: &crate::config::Config) -> Self {
+    pub fn new(config: &crate::config::Config, notifier: Notifier) -> Self {
         let settings = match config.integrations() {
             Ok(settings) => Some(settings),
             Err(err) => {
@@ -62,7 +55,7 @@ impl Deliveries {
             }
         });
         let settings = settings.filter(|_| clients.is_some());
-        Self { settings, clients, wakeups: Default::default() }
+        Self { settings, clients, notifier }
     }
 
     /// Which deliveries a paid order gets.
@@ -75,13 +68,11 @@ impl Deliveries {
 
     /// Rings every worker (new deliveries may be committed).
     pub fn wake_all(&self) {
-        for bell in &self.wakeups {
-            bell.notify_one();
-        }
+        self.notifier.wake_deliveries();
     }
 
     pub fn wake(&self, integration: Integration) {
-        self.wakeups[slot(integration)].notify_one();
+        self.notifier.delivery(integration).notify_one();
     }
 
     /// How long a claimed delivery stays taken: its requests (Pipedrive makes up to
@@ -116,28 +107,37 @@ impl Workers {
     }
 }
 
+/// What a delivery worker works with.
+#[derive(Clone)]
+struct Worker {
+    ctx: Ctx,
+    deliveries: Arc<Deliveries>,
+    metrics: Arc<Metrics>,
+}
+
 /// Starts one worker per integration that is on.
-pub fn spawn(state: &AppState) -> Workers {
+pub fn spawn(ctx: &Ctx, deliveries: &Arc<Deliveries>, metrics: &Arc<Metrics>) -> Workers {
     let shutdown = CancellationToken::new();
-    let handles = state
-        .deliveries
+    let worker = Worker { ctx: ctx.clone(), deliveries: deliveries.clone(), metrics: metrics.clone() };
+    let handles = deliveries
         .plan()
         .integrations
         .into_iter()
-        .map(|integration| tokio::spawn(run(state.clone(), integration, shutdown.clone())))
+        .map(|integration| tokio::spawn(run(worker.clone(), integration, shutdown.clone())))
         .collect();
     Workers { shutdown, handles }
 }
 
-async fn run(state: AppState, integration: Integration, shutdown: CancellationToken) {
-    let bell = &state.deliveries.wakeups[slot(integration)];
+async fn run(worker: Worker, integration: Integration, shutdown: CancellationToken) {
+    let ctx = &worker.ctx;
+    let bell = ctx.notifier.delivery(integration);
     loop {
-        match pass(&state, integration, &shutdown).await {
+        match pass(&worker, integration, &shutdown).await {
             Ok(n) if n as u64 == BATCH && !shutdown.is_cancelled() => continue,
             Ok(_) => {}
             Err(err) => tracing::warn!(?integration, error = %err, "delivery pass failed; retrying"),
         }
-        let wait = match integration_service::next_due(&state.db, integration).await {
+        let wait = match integration_service::next_due(&ctx.db, integration).await {
             Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or(Duration::ZERO).clamp(Duration::from_millis(5), IDLE),
             _ => IDLE,
         };
@@ -150,8 +150,9 @@ async fn run(state: AppState, integration: Integration, shutdown: CancellationTo
 }
 
 /// Sends what is due now; returns how many deliveries it looked at.
-async fn pass(state: &AppState, integration: Integration, shutdown: &CancellationToken) -> AppResult<usize> {
-    let ids = integration_service::due(&state.db, integration, Utc::now().trunc_subsecs(6), BATCH).await?;
+async fn pass(worker: &Worker, integration: Integration, shutdown: &CancellationToken) -> AppResult<usize> {
+    let ctx = &worker.ctx;
+    let ids = integration_service::due(&ctx.db, integration, Utc::now().trunc_subsecs(6), BATCH).await?;
     let count = ids.len();
     futures::stream::iter(ids)
         .for_each_concurrent(CONCURRENCY, |id| async move {
@@ -159,7 +160,7 @@ async fn pass(state: &AppState, integration: Integration, shutdown: &Cancellatio
             if shutdown.is_cancelled() {
                 return;
             }
-            if let Err(err) = deliver(state, integration, id).await {
+            if let Err(err) = deliver(worker, integration, id).await {
                 tracing::warn!(?integration, delivery = %id, error = %err, "delivery attempt not settled");
             }
         })
@@ -168,22 +169,22 @@ async fn pass(state: &AppState, integration: Integration, shutdown: &Cancellatio
 }
 
 /// One attempt at one delivery, if it is still ours to make.
-async fn deliver(state: &AppState, integration: Integration, id: Uuid) -> AppResult<()> {
-    let deliveries = &state.deliveries;
+async fn deliver(worker: &Worker, integration: Integration, id: Uuid) -> AppResult<()> {
+    let (ctx, deliveries) = (&worker.ctx, &worker.deliveries);
     let Some(clients) = &deliveries.clients else { return Ok(()) };
     let base = deliveries.settings.as_ref().map_or(Duration::from_secs(2), |s| s.backoff_base);
     let now = Utc::now().trunc_subsecs(6);
-    let Some(claimed) = integration_service::claim(&state.db, id, now, deliveries.lease()).await? else {
+    let Some(claimed) = integration_service::claim(&ctx.db, id, now, deliveries.lease()).await? else {
         return Ok(());
     };
     let order = orders::Entity::find_by_id(claimed.order_id)
-        .one(&state.db)
+        .one(&ctx.db)
         .await?
         .ok_or_else(|| AppError::not_found("order", claimed.order_id))?;
-    let facts = OrderFacts::load(&state.db, order).await?;
+    let facts = OrderFacts::load(&ctx.db, order).await?;
     let attempt = clients.send(integration, claimed.event_kind, &facts, Utc::now()).await;
     let retry_at = Utc::now() + backoff::delay(claimed.attempts, base, rand::random::<f64>());
-    let Some(settled) = integration_service::settle(&state.db, &claimed, &attempt, retry_at.trunc_subsecs(6)).await?
+    let Some(settled) = integration_service::settle(&ctx.db, &claimed, &attempt, retry_at.trunc_subsecs(6)).await?
     else {
         return Ok(());
     };
@@ -193,10 +194,10 @@ async fn deliver(state: &AppState, integration: Integration, id: Uuid) -> AppRes
         (Outcome::Skipped(_), _) => "skipped",
         (Outcome::Failed(_), _) => "failed",
     };
-    state.metrics.count_delivery(integration_service::integration_name(integration), outcome);
+    worker.metrics.count_delivery(integration_service::integration_name(integration), outcome);
     if let Outcome::Failed(reason) = &attempt.outcome {
         tracing::warn!(?integration, delivery = %id, attempt = claimed.attempts, %reason, "delivery failed");
     }
-    state.outbox_wakeup.notify_one();
+    ctx.notifier.outbox().notify_one();
     Ok(())
 }

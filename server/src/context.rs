@@ -1,0 +1,72 @@
+//! What a use case needs: the database, the settings, and the bells of the background
+//! workers. The server assembles it once; a service takes it, plus the one or two other
+//! handles it needs (the ingest writer, the Markov cache, the token keys), rather than the
+//! whole application state.
+
+use std::sync::Arc;
+
+use entity::integration_deliveries::Integration;
+use sea_orm::DatabaseConnection;
+use tokio::sync::Notify;
+
+use crate::{config::Config, integrations::DeliveryPlan};
+
+#[derive(Clone)]
+pub struct Ctx {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub notifier: Notifier,
+    /// Which outbound deliveries a paid order gets (the integrations that are on).
+    pub delivery_plan: DeliveryPlan,
+}
+
+impl Ctx {
+    /// New outbox rows, conversions or deliveries are committed: rings every worker.
+    pub fn events_committed(&self) {
+        self.notifier.committed();
+    }
+}
+
+/// The bells of the background workers. Ringing one makes its worker look now rather
+/// than at its next poll; a bell rung while nobody waits is kept for the next wait.
+#[derive(Clone, Default)]
+pub struct Notifier {
+    outbox: Arc<Notify>,
+    attribution: Arc<Notify>,
+    deliveries: Arc<[Notify; 3]>,
+}
+
+impl Notifier {
+    /// Rings the outbox relay, the attribution worker and every delivery worker.
+    pub fn committed(&self) {
+        self.outbox.notify_one();
+        self.attribution.notify_one();
+        self.wake_deliveries();
+    }
+
+    /// The outbox relay's bell: committed events wait to be published.
+    pub fn outbox(&self) -> &Notify {
+        &self.outbox
+    }
+
+    /// The attribution worker's bell: committed conversions wait to be attributed.
+    pub fn attribution(&self) -> &Notify {
+        &self.attribution
+    }
+
+    /// The bell of one integration's delivery worker.
+    pub fn delivery(&self, integration: Integration) -> &Notify {
+        let slot = match integration {
+            Integration::MetaCapi => 0,
+            Integration::GoogleAds => 1,
+            Integration::Pipedrive => 2,
+        };
+        &self.deliveries[slot]
+    }
+
+    pub fn wake_deliveries(&self) {
+        for bell in self.deliveries.iter() {
+            bell.notify_one();
+        }
+    }
+}
