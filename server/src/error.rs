@@ -1,192 +1,65 @@
-//! The one error type of the service. It is turned into something a client sees in
-//! exactly two places: [`IntoResponse`] for REST here, and [`AppError::extend`] for
-//! GraphQL.
+//! Where an [`AppError`] becomes what a REST client sees: the status its variant names,
+//! the body `{"error": {"code", "message", "field"}}`, and `Retry-After` on 429. The
+//! GraphQL form is made in one other place, `graphql::extend`.
 
-use alpes_domain::DomainError;
-use async_graphql::ErrorExtensions;
+use alpes_core::domain::DomainError;
+pub use alpes_core::error::AppError;
 use axum::{
-    http::StatusCode,
+    http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
-use sea_orm::{DbErr, SqlErr};
 use serde_json::json;
 
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    /// 400: the input is wrong; nothing was changed.
-    #[error("{message}")]
-    Validation { field: Option<String>, message: String },
-    /// 401: no credentials, or credentials that are expired, forged or malformed.
-    #[error("{0}")]
-    Unauthenticated(String),
-    /// 403: the caller is known but may not do this.
-    #[error("{0}")]
-    Forbidden(String),
-    /// 404: the thing named does not exist (or the caller may not know it does).
-    #[error("{entity} {id} not found")]
-    NotFound { entity: &'static str, id: String },
-    /// 409: the change collides with existing data (a unique field, a concurrent write).
-    #[error("{message}")]
-    Conflict { field: Option<String>, message: String },
-    /// 422: the request names a campaign, affiliate, … that does not exist.
-    #[error("{entity} '{id}' does not exist")]
-    UnknownReference { field: String, entity: &'static str, id: String },
-    /// 409: a lifecycle move that the state machine does not allow.
-    #[error("cannot move {entity} from {from} to {to}")]
-    InvalidTransition { entity: &'static str, from: String, to: String },
-    /// 429 with Retry-After: too many requests from one client.
-    #[error("too many requests; retry in {retry_after_secs} s")]
-    TooManyRequests { retry_after_secs: u64 },
-    /// 413: the request body is larger than allowed.
-    #[error("payload too large")]
-    PayloadTooLarge,
-    /// 503: a dependency (the database) is not reachable.
-    #[error("{0}")]
-    Unavailable(String),
-    /// 500: a bug or an unexpected failure; logged, never echoed.
-    #[error("internal error")]
-    Internal(#[source] anyhow::Error),
-}
+/// An [`AppError`] on its way out of a route. Routes return [`AppResult`], and `?` turns
+/// a service's error into this.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
 
-impl AppError {
-    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Validation { field: Some(field.into()), message: message.into() }
-    }
+/// What a route returns.
+pub type AppResult<T> = Result<T, ApiError>;
 
-    pub fn not_found(entity: &'static str, id: impl ToString) -> Self {
-        Self::NotFound { entity, id: id.to_string() }
-    }
-
-    pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Conflict { field: Some(field.into()), message: message.into() }
-    }
-
-    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
-        Self::Internal(err.into())
-    }
-
-    /// The stable code a client can branch on.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Validation { .. } => "VALIDATION",
-            Self::Unauthenticated(_) => "UNAUTHENTICATED",
-            Self::Forbidden(_) => "FORBIDDEN",
-            Self::NotFound { .. } => "NOT_FOUND",
-            Self::Conflict { .. } => "CONFLICT",
-            Self::InvalidTransition { .. } => "INVALID_TRANSITION",
-            Self::UnknownReference { .. } => "NOT_FOUND",
-            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
-            Self::TooManyRequests { .. } => "RATE_LIMITED",
-            Self::Unavailable(_) => "UNAVAILABLE",
-            Self::Internal(_) => "INTERNAL",
-        }
-    }
-
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Self::Validation { .. } => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound { .. } => StatusCode::NOT_FOUND,
-            Self::Conflict { .. } | Self::InvalidTransition { .. } => StatusCode::CONFLICT,
-            Self::UnknownReference { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    pub fn field(&self) -> Option<&str> {
-        match self {
-            Self::Validation { field, .. } | Self::Conflict { field, .. } => field.as_deref(),
-            Self::UnknownReference { field, .. } => Some(field),
-            _ => None,
-        }
-    }
-
-    /// The message a client may see: internal details stay in the log.
-    fn public_message(&self) -> String {
-        if let Self::Internal(err) = self {
-            tracing::error!(error = ?err, "internal error");
-        }
-        self.to_string()
-    }
-
-    /// The GraphQL form: the message plus `extensions { code, field }`.
-    pub fn extend(&self) -> async_graphql::Error {
-        let mut err = async_graphql::Error::new(self.public_message());
-        let code = self.code();
-        let field = self.field().map(str::to_owned);
-        err = ErrorExtensions::extend_with(err, |_, ext| {
-            ext.set("code", code);
-            if let Some(field) = field {
-                ext.set("field", field);
-            }
-        });
-        err
-    }
-
-    /// Maps a unique-key violation to a `CONFLICT` naming the field, by the index
-    /// that fired (`ux_<table>_<field>`); any other database error stays internal.
-    pub fn from_db_unique(err: DbErr, fields: &[&str]) -> Self {
-        if let Some(SqlErr::UniqueConstraintViolation(message)) = err.sql_err() {
-            let field = fields
-                .iter()
-                .find(|field| message.contains(&format!("_{field}")) || message.contains(&format!(".{field}")))
-                .map(|field| (*field).to_string());
-            let text = match &field {
-                Some(field) => format!("{field} is already taken"),
-                None => "a unique value is already taken".to_string(),
-            };
-            return Self::Conflict { field, message: text };
-        }
-        err.into()
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        Self(err)
     }
 }
 
-impl From<DomainError> for AppError {
+impl From<DomainError> for ApiError {
     fn from(err: DomainError) -> Self {
-        match err {
-            DomainError::Invalid { field, message } => Self::Validation { field: Some(field), message },
-            DomainError::BadSignature(message) => Self::Unauthenticated(message),
-            DomainError::InvalidTransition { entity, from, to } => Self::InvalidTransition { entity, from, to },
-        }
+        Self(err.into())
     }
 }
 
-impl From<DbErr> for AppError {
-    fn from(err: DbErr) -> Self {
-        match err {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                tracing::error!(error = %err, "database unavailable");
-                Self::Unavailable("the database is not reachable".into())
-            }
-            DbErr::RecordNotUpdated => Self::Conflict {
-                field: None,
-                message: "the record was changed by someone else; reload and try again".into(),
-            },
-            other => Self::Internal(other.into()),
-        }
+/// The HTTP status of an error.
+pub fn status(err: &AppError) -> StatusCode {
+    match err {
+        AppError::Validation { .. } => StatusCode::BAD_REQUEST,
+        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+        AppError::Conflict { .. } | AppError::InvalidTransition { .. } => StatusCode::CONFLICT,
+        AppError::UnknownReference { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
-impl IntoResponse for AppError {
+impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.status();
-        let mut body = json!({ "code": self.code(), "message": self.public_message() });
-        if let Some(field) = self.field() {
+        let err = self.0;
+        let mut body = json!({ "code": err.code(), "message": err.public_message() });
+        if let Some(field) = err.field() {
             body["field"] = json!(field);
         }
-        let mut response = (status, Json(json!({ "error": body }))).into_response();
-        if let Self::TooManyRequests { retry_after_secs } = self {
-            if let Ok(value) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+        let mut response = (status(&err), Json(json!({ "error": body }))).into_response();
+        if let AppError::TooManyRequests { retry_after_secs } = err {
+            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
             }
         }
         response
     }
 }
-
-pub type AppResult<T> = Result<T, AppError>;

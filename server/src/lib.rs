@@ -1,22 +1,16 @@
 //! Alpes: partner-marketing tracking, attribution, commissions and outbound
-//! conversions in one service.
+//! conversions in one service. This crate is the outside of it: the HTTP routes, the
+//! GraphQL schema, the application state that wires the services' handles together, and
+//! the binary. The use cases live in `alpes-core`, the pure rules in `alpes-domain`;
+//! neither can see this crate.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod app;
-pub mod auth;
 pub mod cli;
-pub mod config;
-pub mod context;
-pub mod db;
 pub mod error;
-pub mod events;
 pub mod graphql;
 pub mod http;
-pub mod integrations;
-pub mod metrics;
-pub mod service;
 pub mod state;
-pub mod wire;
 
-/// Pure logic lives in its own crate, so nothing in it can reach for I/O.
-pub use alpes_domain as domain;
+/// The layers below, under the names the routes, resolvers and tests use.
+pub use alpes_core::{auth, config, context, db, domain, events, integrations, metrics, service, wire};

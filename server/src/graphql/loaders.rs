@@ -91,7 +91,7 @@ pub struct LoaderScope {
 
 impl LoaderScope {
     fn caller(&self) -> Result<&Caller, async_graphql::Error> {
-        self.caller.as_ref().ok_or_else(|| AppError::Unauthenticated("sign in first".into()).extend())
+        self.caller.as_ref().ok_or_else(|| super::extend(&AppError::Unauthenticated("sign in first".into())))
     }
 }
 

@@ -6,7 +6,7 @@ pub mod query;
 pub mod subscription;
 pub mod types;
 
-use async_graphql::{Context, Data, Schema};
+use async_graphql::{Context, Data, ErrorExtensions, Schema};
 
 use crate::{auth::Caller, error::AppError, state::AppState};
 
@@ -56,9 +56,22 @@ impl ContextExt for Context<'_> {
     }
 }
 
+/// The GraphQL form of an error: the message a client may see, plus
+/// `extensions { code, field }`.
+pub fn extend(err: &AppError) -> async_graphql::Error {
+    let code = err.code();
+    let field = err.field().map(str::to_owned);
+    async_graphql::Error::new(err.public_message()).extend_with(|_, ext| {
+        ext.set("code", code);
+        if let Some(field) = field {
+            ext.set("field", field);
+        }
+    })
+}
+
 /// A resolver's error. It has no `Display`, so `?` cannot fall back on
 /// async-graphql's blanket conversion and drop `extensions.code`: every
-/// [`AppError`] goes through [`AppError::extend`].
+/// [`AppError`] goes through [`extend`].
 #[derive(Clone)]
 pub struct GqlError(async_graphql::Error);
 
@@ -66,13 +79,19 @@ pub type GqlResult<T> = Result<T, GqlError>;
 
 impl From<AppError> for GqlError {
     fn from(err: AppError) -> Self {
-        Self(err.extend())
+        Self(extend(&err))
     }
 }
 
 impl From<crate::domain::DomainError> for GqlError {
     fn from(err: crate::domain::DomainError) -> Self {
         AppError::from(err).into()
+    }
+}
+
+impl From<crate::error::ApiError> for GqlError {
+    fn from(err: crate::error::ApiError) -> Self {
+        err.0.into()
     }
 }
 

@@ -10,7 +10,7 @@ use axum::{
 
 use super::{auth::Authenticated, HttpState};
 use crate::{
-    error::AppError,
+    error::{AppError, AppResult},
     service::seed_service::{self, SeedReport},
     state::AppState,
 };
@@ -24,7 +24,7 @@ async fn seed(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<SeedReport>, AppError> {
+) -> AppResult<Json<SeedReport>> {
     let days = match params.get("days").map(|d| d.trim()) {
         None | Some("") => 30,
         Some(value) => value.parse::<i64>().map_err(|_| AppError::validation("days", "days must be a whole number"))?,

@@ -8,19 +8,19 @@ use axum::{
 use super::HttpState;
 use crate::{
     auth::{Caller, JwtKeys},
-    error::AppError,
+    error::{ApiError, AppError},
 };
 
 /// A REST handler's caller: a valid bearer token is required.
 pub struct Authenticated(pub Caller);
 
 impl FromRequestParts<HttpState> for Authenticated {
-    type Rejection = AppError;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, Self::Rejection> {
         caller_from_headers(&parts.headers, &state.app.jwt)?
             .map(Authenticated)
-            .ok_or_else(|| AppError::Unauthenticated("send Authorization: Bearer <token>".into()))
+            .ok_or_else(|| AppError::Unauthenticated("send Authorization: Bearer <token>".into()).into())
     }
 }
 

@@ -48,7 +48,7 @@ async fn execute(
             } else {
                 AppError::Validation { field: None, message: format!("not a GraphQL request: {}", rejection.0) }
             };
-            return graphql_error(err.status(), &err);
+            return graphql_error(crate::error::status(&err), &err);
         }
     };
     let mut request = request;
@@ -93,7 +93,9 @@ async fn websocket(
                     .and_then(|v| v.as_str())
                     .map(str::to_owned);
                 let caller = match token {
-                    Some(value) => Some(auth::caller_from_authorization(&value, &app.jwt).map_err(|e| e.extend())?),
+                    Some(value) => Some(
+                        auth::caller_from_authorization(&value, &app.jwt).map_err(|e| crate::graphql::extend(&e))?,
+                    ),
                     None => header_caller,
                 };
                 let data: Data = graphql::request_data(&app, caller);

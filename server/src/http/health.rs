@@ -4,7 +4,10 @@ use axum::{extract::State, response::IntoResponse, routing::get, Json, Router};
 use serde_json::json;
 
 use super::HttpState;
-use crate::{error::AppError, state::AppState};
+use crate::{
+    error::{AppError, AppResult},
+    state::AppState,
+};
 
 pub fn router() -> Router<HttpState> {
     Router::new().route("/health", get(health)).route("/ready", get(ready)).route("/metrics", get(metrics))
@@ -21,7 +24,7 @@ async fn health() -> impl IntoResponse {
 }
 
 /// The process can do its work: the database answers.
-async fn ready(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
+async fn ready(State(state): State<AppState>) -> AppResult<impl IntoResponse> {
     state.db.ping().await.map_err(|_| AppError::Unavailable("the database is not reachable".into()))?;
     Ok(Json(json!({ "status": "ready", "database": format!("{:?}", state.db.get_database_backend()).to_lowercase() })))
 }

@@ -20,7 +20,11 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{error::AppError, graphql::AlpesSchema, state::AppState};
+use crate::{
+    error::{ApiError, AppError},
+    graphql::AlpesSchema,
+    state::AppState,
+};
 
 /// Largest request body accepted anywhere (GraphQL, REST).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -61,7 +65,7 @@ pub fn router(app: AppState, schema: AlpesSchema) -> Router {
             }
         }))
         .layer(CatchPanicLayer::custom(|_| {
-            AppError::internal(anyhow::anyhow!("a request handler panicked")).into_response()
+            ApiError(AppError::internal(anyhow::anyhow!("a request handler panicked"))).into_response()
         }))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http())

@@ -9,7 +9,7 @@ use axum::{
 };
 use rust_embed::RustEmbed;
 
-use crate::error::AppError;
+use crate::error::{ApiError, AppError};
 
 #[derive(RustEmbed)]
 #[folder = "../web/dist"]
@@ -25,10 +25,10 @@ const REVALIDATE: &str = "no-cache";
 pub async fn serve(method: Method, uri: Uri) -> Response {
     let path = uri.path();
     if API_PREFIXES.iter().any(|prefix| path.starts_with(prefix)) {
-        return AppError::not_found("route", path).into_response();
+        return ApiError(AppError::not_found("route", path)).into_response();
     }
     if method != Method::GET && method != Method::HEAD {
-        return AppError::not_found("route", path).into_response();
+        return ApiError(AppError::not_found("route", path)).into_response();
     }
     let file = path.trim_start_matches('/');
     if !file.is_empty() {
@@ -37,7 +37,7 @@ pub async fn serve(method: Method, uri: Uri) -> Response {
         }
         // A missing file with an extension (a stale hashed bundle) is a real 404, not the app.
         if file.starts_with("assets/") {
-            return AppError::not_found("asset", path).into_response();
+            return ApiError(AppError::not_found("asset", path)).into_response();
         }
     }
     index()
@@ -54,7 +54,7 @@ fn asset(file: &str) -> Option<Response> {
 pub fn index() -> Response {
     match Assets::get("index.html") {
         Some(content) => respond(StatusCode::OK, "text/html; charset=utf-8", REVALIDATE, content.data.into_owned()),
-        None => AppError::not_found("asset", "index.html").into_response(),
+        None => ApiError(AppError::not_found("asset", "index.html")).into_response(),
     }
 }
 

@@ -20,7 +20,7 @@ use super::{
 };
 use crate::{
     domain::tracking::TouchKind,
-    error::{AppError, AppResult},
+    error::{ApiError, AppError, AppResult},
     service::{
         tracking::{self as svc, Client, Item, Receipt, Ref, SessionInput, Stored, TouchEvent, TouchInput},
         PageRequest,
@@ -58,7 +58,7 @@ pub fn router() -> Router<HttpState> {
 pub struct Visitor(pub Client);
 
 impl FromRequestParts<HttpState> for Visitor {
-    type Rejection = AppError;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, Self::Rejection> {
         let ip = client_ip(parts, state.app.config.trust_forwarded_for);
@@ -110,7 +110,7 @@ async fn record_impression(
     let input = body.into_input(visitor.0)?;
     let receipt = state.ingest.submit(Item::Touch(input)).await?;
     let Stored::Touch(row) = &receipt.stored else {
-        return Err(AppError::internal(anyhow::anyhow!("impression stored as something else")));
+        return Err(AppError::internal(anyhow::anyhow!("impression stored as something else")).into());
     };
     Ok(created(&receipt, wire::impression_view(row)))
 }
@@ -125,7 +125,7 @@ async fn record_conversion(
     let input = body.into_input(visitor.0)?;
     let receipt = state.ingest.submit(Item::Conversion(input)).await?;
     let Stored::Conversion(row) = &receipt.stored else {
-        return Err(AppError::internal(anyhow::anyhow!("conversion stored as something else")));
+        return Err(AppError::internal(anyhow::anyhow!("conversion stored as something else")).into());
     };
     Ok(created(&receipt, wire::conversion_view(row)))
 }
@@ -140,7 +140,7 @@ async fn record_interaction(
     let input = body.into_input(visitor.0)?;
     let receipt = state.ingest.submit(Item::Touch(input)).await?;
     let Stored::Touch(row) = &receipt.stored else {
-        return Err(AppError::internal(anyhow::anyhow!("interaction stored as something else")));
+        return Err(AppError::internal(anyhow::anyhow!("interaction stored as something else")).into());
     };
     Ok(created(&receipt, wire::interaction_view(row)))
 }
@@ -171,7 +171,7 @@ struct Pagina {
 }
 
 impl Pagina {
-    fn page(&self) -> AppResult<PageRequest> {
+    fn page(&self) -> Result<PageRequest, AppError> {
         super::rest::page(self.limite, self.offset, 500)
     }
 }
@@ -230,7 +230,7 @@ async fn redirect(
 ) -> Response {
     match click(&state, visitor, &headers, &code, params).await {
         Ok(response) => response,
-        Err(AppError::NotFound { .. }) => (StatusCode::NOT_FOUND, Html(NOT_FOUND_PAGE)).into_response(),
+        Err(ApiError(AppError::NotFound { .. })) => (StatusCode::NOT_FOUND, Html(NOT_FOUND_PAGE)).into_response(),
         Err(err) => err.into_response(),
     }
 }

@@ -35,7 +35,7 @@ async fn stripe(
 ) -> AppResult<Json<Value>> {
     let secrets = state.config.stripe_webhook_secrets();
     if secrets.is_empty() {
-        return Err(AppError::Unavailable("Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRET)".into()));
+        return Err(AppError::Unavailable("Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRET)".into()).into());
     }
     let body = body.map_err(|rejection| match rejection {
         BytesRejection::FailedToBufferBody(_) => AppError::PayloadTooLarge,

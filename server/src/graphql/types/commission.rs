@@ -16,10 +16,10 @@ use super::{
 };
 use crate::{
     domain::{commission::Kind, money::scaled},
-    error::AppResult,
     graphql::{loaders::Loaders, ContextExt, GqlResult},
     service::commission as svc,
 };
+use alpes_core::error::AppResult;
 
 /// An affiliate's commission, or a clawback adjustment (negative) against a paid one.
 pub struct Commission(pub commissions::Model, pub Option<Arc<Prefetched>>);

@@ -7,9 +7,10 @@ use async_graphql::{
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 
 use crate::{
-    error::{AppError, AppResult},
+    error::AppError,
     service::{Page, PageRequest},
 };
+use alpes_core::error::AppResult;
 
 pub const DEFAULT_PAGE: i32 = 20;
 pub const MAX_PAGE: i32 = 100;

@@ -18,7 +18,7 @@ pub mod user;
 use async_graphql::ID;
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use alpes_core::error::{AppError, AppResult};
 
 /// Parses a UUID id argument; a malformed one is a VALIDATION error on `field`.
 pub fn parse_id(id: &ID, field: &str) -> AppResult<Uuid> {

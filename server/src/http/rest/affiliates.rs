@@ -191,7 +191,7 @@ fn parse_tier(value: &str) -> AppResult<AffiliateTier> {
     match value.trim().to_lowercase().as_str() {
         "premium" => Ok(AffiliateTier::Premium),
         "estandar" | "estándar" | "standard" | "basico" | "básico" => Ok(AffiliateTier::Standard),
-        _ => Err(AppError::validation("tipo_afiliado", "tipo_afiliado must be 'estandar' or 'premium'")),
+        _ => Err(AppError::validation("tipo_afiliado", "tipo_afiliado must be 'estandar' or 'premium'").into()),
     }
 }
 
@@ -200,7 +200,7 @@ fn parse_status(value: &str) -> AppResult<AffiliateStatus> {
         "activo" | "active" => Ok(AffiliateStatus::Active),
         "suspendido" | "suspended" => Ok(AffiliateStatus::Suspended),
         "eliminado" | "deleted" => Ok(AffiliateStatus::Deleted),
-        _ => Err(AppError::validation("estado", "estado must be 'activo', 'suspendido' or 'eliminado'")),
+        _ => Err(AppError::validation("estado", "estado must be 'activo', 'suspendido' or 'eliminado'").into()),
     }
 }
 

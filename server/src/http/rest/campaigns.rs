@@ -139,7 +139,9 @@ fn parse_status(value: &str) -> AppResult<CampaignStatus> {
         "activa" | "active" => Ok(CampaignStatus::Active),
         "pausada" | "paused" => Ok(CampaignStatus::Paused),
         "finalizada" | "ended" => Ok(CampaignStatus::Ended),
-        _ => Err(AppError::validation("estado", "estado must be 'borrador', 'activa', 'pausada' or 'finalizada'")),
+        _ => {
+            Err(AppError::validation("estado", "estado must be 'borrador', 'activa', 'pausada' or 'finalizada'").into())
+        }
     }
 }
 

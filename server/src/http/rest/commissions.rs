@@ -111,7 +111,9 @@ async fn create(
         None => None,
         Some(t) if t == "porcentual" || t == "percentage" => Some(Kind::Percentage),
         Some(t) if t == "fijo" || t == "fija" || t == "flat" => Some(Kind::Flat),
-        Some(_) => return Err(AppError::validation("tipo_comision", "tipo_comision must be 'porcentual' or 'fijo'")),
+        Some(_) => {
+            return Err(AppError::validation("tipo_comision", "tipo_comision must be 'porcentual' or 'fijo'").into())
+        }
     };
     let rate = match kind {
         Some(Kind::Flat) => body.monto_fijo.or(body.porcentaje),
@@ -220,7 +222,9 @@ async fn report(
         Some(g) if g == "campana" || g == "campaña" || g == "campaign" => GroupBy::Campaign,
         Some(g) if g == "estado" || g == "status" => GroupBy::Status,
         Some(_) => {
-            return Err(AppError::validation("agrupar_por", "agrupar_por must be 'afiliado', 'campana' or 'estado'"))
+            return Err(
+                AppError::validation("agrupar_por", "agrupar_por must be 'afiliado', 'campana' or 'estado'").into()
+            )
         }
     };
     let period = parse_period(filter.periodo.as_deref().unwrap_or("30d"), Utc::now(), "periodo")?;
@@ -282,7 +286,7 @@ async fn service_filter(
                 // Another affiliate's id is FORBIDDEN below; an unknown one is simply unknown.
                 Err(_) => match Uuid::parse_str(reference.trim()) {
                     Ok(id) if caller.affiliate_scope().is_some() => Some(id),
-                    _ => return Err(AppError::not_found("affiliate", reference)),
+                    _ => return Err(AppError::not_found("affiliate", reference).into()),
                 },
             }
         }
@@ -314,7 +318,7 @@ async fn service_filter(
 }
 
 /// A body the seed lets callers leave out: empty means the defaults.
-fn optional_body<T: serde::de::DeserializeOwned + Default>(bytes: &[u8]) -> AppResult<T> {
+fn optional_body<T: serde::de::DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, AppError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
@@ -327,7 +331,7 @@ fn wants_csv(format: Option<&str>) -> AppResult<bool> {
         None => Ok(false),
         Some(f) if f == "json" => Ok(false),
         Some(f) if f == "csv" => Ok(true),
-        Some(_) => Err(AppError::validation("formato", "formato must be 'json' or 'csv'")),
+        Some(_) => Err(AppError::validation("formato", "formato must be 'json' or 'csv'").into()),
     }
 }
 
@@ -342,7 +346,7 @@ fn csv_response(body: String, filename: &str) -> Response {
         .into_response()
 }
 
-fn uuid(value: &str, field: &str) -> AppResult<Uuid> {
+fn uuid(value: &str, field: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(value.trim()).map_err(|_| AppError::validation(field, format!("'{value}' is not a valid id")))
 }
 

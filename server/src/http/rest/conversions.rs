@@ -78,10 +78,10 @@ async fn create(
         (Some(own), Some(reference)) => {
             let named = affiliate_service::get(&state.db, &caller, reference).await?;
             if named.id != own {
-                return Err(AppError::Forbidden("affiliates can only register their own conversions".into()));
+                return Err(AppError::Forbidden("affiliates can only register their own conversions".into()).into());
             }
         }
-        (Some(_), None) => return Err(AppError::validation("afiliado_id", "afiliado_id is required")),
+        (Some(_), None) => return Err(AppError::validation("afiliado_id", "afiliado_id is required").into()),
     }
     let cliente = body.datos_cliente.unwrap_or(DatosCliente { email: None, rest: Default::default() });
     let email = cliente.email.as_deref().map(validate::email).transpose()?;
@@ -115,7 +115,7 @@ async fn create(
     };
     let receipt = state.ingest.submit(Item::Conversion(input)).await?;
     let Stored::Conversion(row) = &receipt.stored else {
-        return Err(AppError::internal(anyhow::anyhow!("conversion stored as something else")));
+        return Err(AppError::internal(anyhow::anyhow!("conversion stored as something else")).into());
     };
     Ok(created(&receipt, view(row)))
 }
@@ -150,7 +150,7 @@ fn status_name(status: ConversionStatus) -> &'static str {
     }
 }
 
-fn parse_status(value: &str) -> AppResult<ConversionStatus> {
+fn parse_status(value: &str) -> Result<ConversionStatus, AppError> {
     let all = [
         ConversionStatus::Registered,
         ConversionStatus::Attributed,

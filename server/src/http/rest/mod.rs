@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 pub use crate::wire::{decimal, optional_decimal};
 
 use super::HttpState;
-use crate::error::AppError;
+use crate::error::{ApiError, AppError};
 
 pub fn router() -> Router<HttpState> {
     Router::new()
@@ -30,15 +30,15 @@ pub fn router() -> Router<HttpState> {
 pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<HttpState> for JsonBody<T> {
-    type Rejection = AppError;
+    type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &HttpState) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(JsonRejection::BytesRejection(e)) if e.to_string().to_lowercase().contains("length limit") => {
-                Err(AppError::PayloadTooLarge)
+                Err(AppError::PayloadTooLarge.into())
             }
-            Err(rejection) => Err(AppError::Validation { field: None, message: rejection.body_text() }),
+            Err(rejection) => Err(AppError::Validation { field: None, message: rejection.body_text() }.into()),
         }
     }
 }
@@ -47,13 +47,13 @@ impl<T: DeserializeOwned> FromRequest<HttpState> for JsonBody<T> {
 pub struct QueryParams<T>(pub T);
 
 impl<T: DeserializeOwned + Send> FromRequestParts<HttpState> for QueryParams<T> {
-    type Rejection = AppError;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, Self::Rejection> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Self(q.0))
-            .map_err(|rejection| AppError::Validation { field: None, message: rejection.body_text() })
+            .map_err(|rejection| AppError::Validation { field: None, message: rejection.body_text() }.into())
     }
 }
 

@@ -1,0 +1,139 @@
+//! The one error type of the service. The server crate turns it into something a client
+//! sees in exactly two places: the REST answer (status and JSON body) and the GraphQL
+//! error (`extensions.code`, `extensions.field`). Variants name the status they map to.
+
+use alpes_domain::DomainError;
+use sea_orm::{DbErr, SqlErr};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: the input is wrong; nothing was changed.
+    #[error("{message}")]
+    Validation { field: Option<String>, message: String },
+    /// 401: no credentials, or credentials that are expired, forged or malformed.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// 403: the caller is known but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: the thing named does not exist (or the caller may not know it does).
+    #[error("{entity} {id} not found")]
+    NotFound { entity: &'static str, id: String },
+    /// 409: the change collides with existing data (a unique field, a concurrent write).
+    #[error("{message}")]
+    Conflict { field: Option<String>, message: String },
+    /// 422: the request names a campaign, affiliate, … that does not exist.
+    #[error("{entity} '{id}' does not exist")]
+    UnknownReference { field: String, entity: &'static str, id: String },
+    /// 409: a lifecycle move that the state machine does not allow.
+    #[error("cannot move {entity} from {from} to {to}")]
+    InvalidTransition { entity: &'static str, from: String, to: String },
+    /// 429 with Retry-After: too many requests from one client.
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// 413: the request body is larger than allowed.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// 503: a dependency (the database) is not reachable.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500: a bug or an unexpected failure; logged, never echoed.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation { field: Some(field.into()), message: message.into() }
+    }
+
+    pub fn not_found(entity: &'static str, id: impl ToString) -> Self {
+        Self::NotFound { entity, id: id.to_string() }
+    }
+
+    pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Conflict { field: Some(field.into()), message: message.into() }
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(err.into())
+    }
+
+    /// The stable code a client can branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation { .. } => "VALIDATION",
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound { .. } => "NOT_FOUND",
+            Self::Conflict { .. } => "CONFLICT",
+            Self::InvalidTransition { .. } => "INVALID_TRANSITION",
+            Self::UnknownReference { .. } => "NOT_FOUND",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::TooManyRequests { .. } => "RATE_LIMITED",
+            Self::Unavailable(_) => "UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Validation { field, .. } | Self::Conflict { field, .. } => field.as_deref(),
+            Self::UnknownReference { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// The message a client may see: internal details stay in the log.
+    pub fn public_message(&self) -> String {
+        if let Self::Internal(err) = self {
+            tracing::error!(error = ?err, "internal error");
+        }
+        self.to_string()
+    }
+
+    /// Maps a unique-key violation to a `CONFLICT` naming the field, by the index
+    /// that fired (`ux_<table>_<field>`); any other database error stays internal.
+    pub fn from_db_unique(err: DbErr, fields: &[&str]) -> Self {
+        if let Some(SqlErr::UniqueConstraintViolation(message)) = err.sql_err() {
+            let field = fields
+                .iter()
+                .find(|field| message.contains(&format!("_{field}")) || message.contains(&format!(".{field}")))
+                .map(|field| (*field).to_string());
+            let text = match &field {
+                Some(field) => format!("{field} is already taken"),
+                None => "a unique value is already taken".to_string(),
+            };
+            return Self::Conflict { field, message: text };
+        }
+        err.into()
+    }
+}
+
+impl From<DomainError> for AppError {
+    fn from(err: DomainError) -> Self {
+        match err {
+            DomainError::Invalid { field, message } => Self::Validation { field: Some(field), message },
+            DomainError::BadSignature(message) => Self::Unauthenticated(message),
+            DomainError::InvalidTransition { entity, from, to } => Self::InvalidTransition { entity, from, to },
+        }
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        match err {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+                tracing::error!(error = %err, "database unavailable");
+                Self::Unavailable("the database is not reachable".into())
+            }
+            DbErr::RecordNotUpdated => Self::Conflict {
+                field: None,
+                message: "the record was changed by someone else; reload and try again".into(),
+            },
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
