@@ -5,7 +5,7 @@ mod support;
 use alpes::auth::Role;
 use axum::http::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-use serde_json::json;
+use serde_json::{json, Value};
 use support::{create_affiliate, TestApp};
 
 const PEER: [u8; 4] = [203, 0, 113, 7];
@@ -435,21 +435,71 @@ async fn graphql_records_through_the_same_service() {
     let other = create_affiliate(&app, "Other", "other@example.com").await;
     let other_id: uuid::Uuid = other["id"].as_str().unwrap().parse().unwrap();
     let token = app.token(Role::Affiliate, Some(other_id));
-    let mine = app
-        .ok(
-            &token,
+    let code = app
+        .error_code(
+            Some(&token),
             "mutation { recordImpression(input: {campaignId: \"cmp-456\", affiliateId: \"inf-789\"}) { affiliateId } }",
             json!({}),
         )
         .await;
-    assert_eq!(
-        mine["recordImpression"]["affiliateId"], other["id"],
-        "an affiliate records for itself whatever it names"
-    );
+    assert_eq!(code, "FORBIDDEN", "an affiliate cannot record for another one");
+    let mine = app
+        .ok(&token, "mutation { recordImpression(input: {campaignId: \"cmp-456\"}) { affiliateId } }", json!({}))
+        .await;
+    assert_eq!(mine["recordImpression"]["affiliateId"], other["id"], "an affiliate records for itself");
+    let own_code = other["code"].as_str().unwrap();
+    let named = app
+        .ok(
+            &token,
+            &format!("mutation {{ recordImpression(input: {{campaignId: \"cmp-456\", affiliateId: \"{own_code}\"}}) {{ affiliateId }} }}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(named["recordImpression"]["affiliateId"], other["id"], "naming itself is fine");
     let seen = app.ok(&token, "{ conversions { totalCount } }", json!({})).await;
     assert_eq!(seen["conversions"]["totalCount"], 0, "not another affiliate's conversions");
     let code = app
         .error_code(Some(&admin), "mutation { recordImpression(input: {campaignId: \"ghost\"}) { id } }", json!({}))
         .await;
     assert_eq!(code, "NOT_FOUND");
+}
+
+/// Every transport goes through the same checks, and an error names the field the way
+/// that transport does: the same bad currency is `moneda` on the seed route and
+/// `currency` in GraphQL; GraphQL gets the seed routes' length limits too.
+#[tokio::test]
+async fn each_transport_gets_the_same_checks_under_its_own_field_names() {
+    let app = setup().await;
+    let admin = app.admin();
+    let record = "mutation($i: RecordConversionInput!) { recordConversion(input: $i) { id } }";
+    let field = |body: &Value| body["errors"][0]["extensions"]["field"].as_str().map(str::to_owned);
+    let (_, body) = app
+        .post_graphql(Some(&admin), record, json!({"i": {"value": "10", "currency": "ABC", "campaignId": "cmp-456"}}))
+        .await;
+    assert_eq!(field(&body).as_deref(), Some("currency"), "{body}");
+    let (_, body) = app
+        .post_graphql(Some(&admin), record, json!({"i": {"value": "-1", "currency": "USD", "campaignId": "cmp-456"}}))
+        .await;
+    assert_eq!(field(&body).as_deref(), Some("value"), "{body}");
+    let (_, body) = app
+        .post_graphql(
+            Some(&admin),
+            "mutation($r: String) { recordImpression(input: {campaignId: \"cmp-456\", referrer: $r}) { id } }",
+            json!({"r": "x".repeat(3000)}),
+        )
+        .await;
+    assert_eq!(field(&body).as_deref(), Some("referrer"), "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION");
+    let (_, body) = app
+        .post_graphql(
+            Some(&admin),
+            "mutation { recordClick(input: {campaignId: \"cmp-456\", userId: \"a\\nb\"}) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(field(&body).as_deref(), Some("userId"), "{body}");
+    let (status, _, answer) =
+        app.post_json("/tracking/conversiones", &conversion("t1").replace("COP", "ABC"), PEER, &[]).await;
+    assert_eq!((status, answer["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("moneda")));
+    assert_eq!(app.count("interactions").await + app.count("conversions").await, 0, "nothing stored");
 }

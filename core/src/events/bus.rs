@@ -34,9 +34,9 @@ use crate::{
     error::AppError,
     service::{
         attribution,
-        tracking::{Ingestor, Item},
+        tracking::{self, Ingestor, Recorder},
     },
-    wire::tracking::interaction_from_seed,
+    wire::tracking::{interaction_from_seed, SEED_003},
 };
 
 const BATCH: u64 = 256;
@@ -303,7 +303,9 @@ async fn handle(ctx: &Ctx, ingest: &Ingestor, topic: &str, payload: &[u8]) -> Ve
     };
     let result = match topic {
         INBOUND_INTERACTION => match interaction_from_seed(body) {
-            Ok(input) => ingest.submit(Item::Touch(input)).await.map(|_| ()),
+            Ok((kind, command)) => {
+                tracking::record_interaction(ctx, ingest, Recorder::Public, kind, command, &SEED_003).await.map(|_| ())
+            }
             Err(err) => Err(err),
         },
         INBOUND_REVERT => match body["journey_id"].as_str() {

@@ -24,13 +24,12 @@ use super::{
     campaign_service::{self, CampaignCommission, NewCampaign},
     commission::{self, Approval},
     stripe_service,
-    tracking::{Ingestor, Item, Ref, SessionInput, TouchEvent, TouchInput},
+    tracking::{self, Fields, Ingestor, Recorder, Ref, SessionInput, TouchCommand},
     tracking_link_service::{self, NewTrackingLink},
 };
 use crate::{
     auth::Caller,
     context::Ctx,
-    domain::tracking::TouchKind,
     error::{AppError, AppResult},
 };
 
@@ -337,7 +336,7 @@ pub async fn seed(ctx: &Ctx, ingest: &Ingestor, markov: &Markov, caller: &Caller
     let total_pull: f64 = links.iter().map(|l| l.1).sum();
 
     // Clicks, day by day (weekdays busier, a slow upward trend), through the ingest.
-    let mut clicks: Vec<(TouchInput, usize)> = Vec::new();
+    let mut clicks: Vec<(TouchCommand, usize)> = Vec::new();
     for day in 0..days {
         let day_start = start + Duration::days(day as i64);
         let weekday = (day_start.timestamp() / 86_400 + 4) % 7; // 0 = Sunday
@@ -361,14 +360,12 @@ pub async fn seed(ctx: &Ctx, ingest: &Ingestor, markov: &Markov, caller: &Caller
             let (source, medium, click_id, referrer) = SOURCES[rng.gen_range(0..SOURCES.len())];
             let clid = format!("{}{}", Uuid::new_v4().simple(), n);
             clicks.push((
-                TouchInput {
-                    external_id: Some(format!("seed-{tag}-{day}-{n}")),
-                    kind: TouchKind::Click,
-                    occurred_at: at,
+                TouchCommand {
+                    id: Some(format!("seed-{tag}-{day}-{n}")),
+                    occurred_at: Some(at),
                     campaign: Some(Ref::Known(link.campaign_id)),
                     affiliate: Some(Ref::Known(link.affiliate_id)),
                     tracking_link_id: Some(link.id),
-                    user_id: None,
                     anonymous_id: Some(format!("v-{tag}-{}", rng.gen_range(0..(days as usize * 150)))),
                     source: Some(source.into()),
                     medium: Some(medium.into()),
@@ -376,7 +373,6 @@ pub async fn seed(ctx: &Ctx, ingest: &Ingestor, markov: &Markov, caller: &Caller
                     fbclid: (click_id == Some("fbclid")).then(|| format!("IwAR{clid}")),
                     referrer: (!referrer.is_empty()).then(|| referrer.to_string()),
                     user_agent: Some("Mozilla/5.0 (demo data)".into()),
-                    ip: None,
                     session: Some(SessionInput {
                         utm_source: Some(source.into()),
                         utm_medium: Some(medium.into()),
@@ -385,8 +381,7 @@ pub async fn seed(ctx: &Ctx, ingest: &Ingestor, markov: &Markov, caller: &Caller
                         utm_content: None,
                         landing_path: Some(format!("/{}", campaign.code)),
                     }),
-                    flags: Vec::new(),
-                    event: TouchEvent::Interaction,
+                    ..TouchCommand::default()
                 },
                 index,
             ));
@@ -394,7 +389,10 @@ pub async fn seed(ctx: &Ctx, ingest: &Ingestor, markov: &Markov, caller: &Caller
     }
     // Submitted in waves so the group-commit writer batches them.
     for wave in clicks.chunks(512) {
-        let results = join_all(wave.iter().map(|(touch, _)| ingest.submit(Item::Touch(touch.clone())))).await;
+        let record = |touch: &TouchCommand| {
+            tracking::record_click(ctx, ingest, Recorder::Caller(caller), touch.clone(), &Fields::PLAIN)
+        };
+        let results = join_all(wave.iter().map(|(touch, _)| record(touch))).await;
         for result in results {
             result?;
         }
@@ -412,7 +410,7 @@ pub async fn seed(ctx: &Ctx, ingest: &Ingestor, markov: &Markov, caller: &Caller
         if !rng.gen_bool((0.025 + 0.01 * pull).min(0.08)) {
             continue;
         }
-        let at = touch.occurred_at + Duration::minutes(rng.gen_range(2..240));
+        let at = touch.occurred_at.unwrap_or(now) + Duration::minutes(rng.gen_range(2..240));
         if at >= now {
             continue;
         }
@@ -425,7 +423,7 @@ pub async fn seed(ctx: &Ctx, ingest: &Ingestor, markov: &Markov, caller: &Caller
             "id": session_id, "object": "checkout.session", "amount_total": amount_minor,
             "currency": plan.currency.to_lowercase(), "payment_status": if paid { "paid" } else { "unpaid" },
             "payment_intent": format!("pi_seed_{}", Uuid::new_v4().simple()), "created": at.timestamp(),
-            "client_reference_id": touch.external_id,
+            "client_reference_id": touch.id,
             "customer_details": {"email": format!("buyer{}@customers.example.com", rng.gen_range(0..100_000))},
             "metadata": {"campaign": campaign.code, "source": touch.source, "product_id": product,
                           "gclid": touch.gclid},

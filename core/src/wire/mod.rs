@@ -2,40 +2,29 @@
 //! kept in one place: the REST routes and the bus consumer turn them into service inputs
 //! here, and nowhere else.
 
+pub mod conversions;
 pub mod tracking;
 
-use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 
 use crate::{
-    domain::tracking as rules,
     error::{AppError, AppResult},
     service::tracking::Ref,
 };
 
-pub fn text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
+/// A field a seed body must carry: present and not blank. Its format is checked by the
+/// service that records it.
+pub fn required(value: Option<String>, field: &str) -> AppResult<String> {
     match value {
-        Some(v) if v.chars().count() > max => {
-            Err(AppError::validation(field, format!("{field} is longer than {max} characters")))
-        }
-        Some(v) if v.trim().is_empty() => Ok(None),
-        other => Ok(other.map(|v| v.trim().to_string())),
+        Some(value) if !value.trim().is_empty() => Ok(value),
+        _ => Err(AppError::validation(field, format!("{field} is required"))),
     }
 }
 
-pub fn required_id(value: Option<String>, field: &str) -> AppResult<String> {
-    rules::identifier(value.as_deref(), field)?
-        .ok_or_else(|| AppError::validation(field, format!("{field} is required")))
-}
-
-pub fn given(value: Option<String>, field: &'static str) -> AppResult<Option<Ref>> {
-    Ok(rules::identifier(value.as_deref(), field)?.map(|value| Ref::Given { value, field }))
-}
-
-pub fn when(at: Option<DateTime<Utc>>, field: &str) -> AppResult<DateTime<Utc>> {
-    let now = Utc::now();
-    Ok(rules::event_time(at.unwrap_or(now), now, field)?)
+/// A campaign or affiliate as the body names it (id or code).
+pub fn given(value: Option<String>, field: &'static str) -> Option<Ref> {
+    value.map(|value| Ref::Given { value, field })
 }
 
 /// Money and rates as the seeds send them: JSON numbers (`15.0`) or strings, read

@@ -8,15 +8,62 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{decimal, given, required_id, text, when};
+use super::{decimal, given, required};
 use crate::{
     domain::{
         money::{json_number, scaled},
         tracking::{self as rules, ConversionKind, TouchKind},
-        validate,
     },
     error::{AppError, AppResult},
-    service::tracking::{conversion_kind, touch_kind, Client, ConversionInput, TouchEvent, TouchInput},
+    service::tracking::{conversion_kind, touch_kind, Client, ConversionCommand, Fields, Ref, TouchCommand},
+};
+
+/// How seed 002 (impressions and conversions of `/tracking/…`) names the fields.
+pub const SEED_002: Fields = Fields {
+    id: "id",
+    occurred_at: "timestamp",
+    campaign: "campaña_id",
+    affiliate: "influencer_id",
+    user_id: "usuario_id",
+    anonymous_id: "id_anonimo",
+    click_id: "click_id",
+    channel: "canal",
+    source: "fuente",
+    medium: "medio",
+    gclid: "gclid",
+    fbclid: "fbclid",
+    referrer: "referrer",
+    user_agent: "user_agent",
+    ip: "ip_address",
+    email: "email",
+    value: "valor",
+    currency: "moneda",
+    products: "productos",
+    metadata: "metadatos",
+};
+
+/// How seed 003 (`InteraccionRegistrada`) names the fields.
+pub const SEED_003: Fields = Fields {
+    id: "id_interaccion",
+    occurred_at: "marca_temporal",
+    campaign: "parametros_tracking.campania",
+    affiliate: "parametros_tracking.id_afiliado",
+    user_id: "identidad_usuario.id_usuario",
+    anonymous_id: "identidad_usuario.id_anonimo",
+    click_id: "click_id",
+    channel: "canal",
+    source: "parametros_tracking.fuente",
+    medium: "parametros_tracking.medio",
+    gclid: "parametros_tracking.gclid",
+    fbclid: "parametros_tracking.fbclid",
+    referrer: "referrer",
+    user_agent: "user_agent",
+    ip: "ip",
+    email: "email",
+    value: "valor",
+    currency: "moneda",
+    products: "productos",
+    metadata: "metadatos",
 };
 
 // ---- seed 002: impressions ----
@@ -38,35 +85,25 @@ pub struct Impresion {
 }
 
 impl Impresion {
-    /// The touch this seed 002 impression records.
-    pub fn into_input(self, client: Client) -> AppResult<TouchInput> {
+    /// The command this seed 002 impression is.
+    pub fn into_command(self, client: Client) -> AppResult<TouchCommand> {
         if let Some(kind) = &self.tipo_evento {
             if TouchKind::parse(kind, "tipo_evento")? != TouchKind::Impression {
                 return Err(AppError::validation("tipo_evento", "this route records impressions (IMPRESION)"));
             }
         }
-        Ok(TouchInput {
-            external_id: Some(required_id(self.id, "id")?),
-            kind: TouchKind::Impression,
-            occurred_at: when(self.timestamp, "timestamp")?,
-            campaign: Some(
-                given(self.campaign, "campaña_id")?
-                    .ok_or_else(|| AppError::validation("campaña_id", "campaña_id is required"))?,
-            ),
-            affiliate: given(self.influencer_id, "influencer_id")?,
-            tracking_link_id: None,
-            user_id: rules::identifier(self.usuario_id.as_deref(), "usuario_id")?,
-            anonymous_id: rules::identifier(self.id_anonimo.as_deref(), "id_anonimo")?.or(client.anonymous_id),
-            source: None,
-            medium: None,
-            gclid: None,
-            fbclid: None,
-            referrer: text(self.referrer, "referrer", 2048)?,
-            user_agent: text(self.user_agent, "user_agent", 512)?.or(client.user_agent),
-            ip: text(self.ip_address, "ip_address", 64)?.or(client.ip),
-            session: None,
-            flags: Vec::new(),
-            event: TouchEvent::Impression,
+        Ok(TouchCommand {
+            id: Some(required(self.id, "id")?),
+            occurred_at: self.timestamp,
+            campaign: Some(Ref::Given { value: required(self.campaign, "campaña_id")?, field: "campaña_id" }),
+            affiliate: given(self.influencer_id, "influencer_id"),
+            user_id: self.usuario_id,
+            anonymous_id: self.id_anonimo,
+            referrer: self.referrer,
+            user_agent: self.user_agent,
+            ip: self.ip_address,
+            client,
+            ..TouchCommand::default()
         })
     }
 }
@@ -96,32 +133,26 @@ pub struct Conversion {
 }
 
 impl Conversion {
-    /// The conversion this seed 002 body records.
-    pub fn into_input(self, client: Client) -> AppResult<ConversionInput> {
-        let kind = ConversionKind::parse(self.tipo_conversion.as_deref().unwrap_or("VENTA"), "tipo_conversion")?;
-        let email = self.email.as_deref().map(validate::email).transpose()?;
-        Ok(ConversionInput {
-            external_id: Some(required_id(self.id, "id")?),
-            kind,
+    /// The command this seed 002 conversion is.
+    pub fn into_command(self, client: Client) -> AppResult<ConversionCommand> {
+        Ok(ConversionCommand {
+            id: Some(required(self.id, "id")?),
+            kind: Some(ConversionKind::parse(self.tipo_conversion.as_deref().unwrap_or("VENTA"), "tipo_conversion")?),
             value: self.valor,
             currency: self.moneda,
-            occurred_at: when(self.timestamp, "timestamp")?,
-            campaign: Some(
-                given(self.campaign, "campaña_id")?
-                    .ok_or_else(|| AppError::validation("campaña_id", "campaña_id is required"))?,
-            ),
-            affiliate: given(self.influencer_id, "influencer_id")?,
-            user_id: rules::identifier(self.usuario_id.as_deref(), "usuario_id")?,
-            anonymous_id: rules::identifier(self.id_anonimo.as_deref(), "id_anonimo")?.or(client.anonymous_id),
-            click_id: rules::identifier(self.click_id.as_deref(), "click_id")?.or(client.click_id),
-            channel: rules::identifier(self.canal.as_deref(), "canal")?,
-            customer_email: email,
-            customer: json!({}),
-            products: json!([]),
-            metadata: json!({}),
-            referrer: text(self.referrer, "referrer", 2048)?,
-            user_agent: text(self.user_agent, "user_agent", 512)?.or(client.user_agent),
-            ip: text(self.ip_address, "ip_address", 64)?.or(client.ip),
+            occurred_at: self.timestamp,
+            campaign: Some(Ref::Given { value: required(self.campaign, "campaña_id")?, field: "campaña_id" }),
+            affiliate: given(self.influencer_id, "influencer_id"),
+            user_id: self.usuario_id,
+            anonymous_id: self.id_anonimo,
+            click_id: self.click_id,
+            channel: self.canal,
+            customer_email: self.email,
+            referrer: self.referrer,
+            user_agent: self.user_agent,
+            ip: self.ip_address,
+            client,
+            ..ConversionCommand::default()
         })
     }
 }
@@ -156,15 +187,15 @@ pub struct Interaccion {
 }
 
 /// A seed 003 `InteraccionRegistrada` from the bus (no browser behind it).
-pub fn interaction_from_seed(body: Value) -> AppResult<TouchInput> {
+pub fn interaction_from_seed(body: Value) -> AppResult<(TouchKind, TouchCommand)> {
     let body: Interaccion = serde_json::from_value(body)
         .map_err(|e| AppError::validation("body", format!("not an InteraccionRegistrada: {e}")))?;
-    body.into_input(Client::default())
+    body.into_command(Client::default())
 }
 
 impl Interaccion {
-    /// The touch this seed 003 interaction records.
-    pub fn into_input(self, client: Client) -> AppResult<TouchInput> {
+    /// The kind of touch and the command this seed 003 interaction is.
+    pub fn into_command(self, client: Client) -> AppResult<(TouchKind, TouchCommand)> {
         let kind = TouchKind::parse(&self.tipo, "tipo")?;
         let occurred_at = match self.marca_temporal {
             Some(ms) => Some(rules::from_millis(ms, "marca_temporal")?),
@@ -179,32 +210,27 @@ impl Interaccion {
             gclid: None,
             fbclid: None,
         });
-        let user_id = rules::identifier(identity.id_usuario.as_deref(), "identidad_usuario.id_usuario")?;
-        let anonymous_id =
-            rules::identifier(identity.id_anonimo.as_deref(), "identidad_usuario.id_anonimo")?.or(client.anonymous_id);
-        if user_id.is_none() && anonymous_id.is_none() {
+        let known = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+        if !known(&identity.id_usuario) && !known(&identity.id_anonimo) && client.anonymous_id.is_none() {
             return Err(AppError::validation("identidad_usuario", "id_usuario or id_anonimo is required"));
         }
-        Ok(TouchInput {
-            external_id: Some(required_id(self.id_interaccion, "id_interaccion")?),
-            kind,
-            occurred_at: when(occurred_at, "marca_temporal")?,
-            campaign: given(params.campania, "parametros_tracking.campania")?,
-            affiliate: given(params.id_afiliado, "parametros_tracking.id_afiliado")?,
-            tracking_link_id: None,
-            user_id,
-            anonymous_id,
-            source: text(params.fuente, "parametros_tracking.fuente", 255)?,
-            medium: text(params.medio, "parametros_tracking.medio", 255)?,
-            gclid: text(params.gclid, "parametros_tracking.gclid", 255)?,
-            fbclid: text(params.fbclid, "parametros_tracking.fbclid", 255)?,
-            referrer: text(self.referrer, "referrer", 2048)?,
-            user_agent: text(self.user_agent, "user_agent", 512)?.or(client.user_agent),
-            ip: client.ip,
-            session: None,
-            flags: Vec::new(),
-            event: TouchEvent::Interaction,
-        })
+        let command = TouchCommand {
+            id: Some(required(self.id_interaccion, "id_interaccion")?),
+            occurred_at,
+            campaign: given(params.campania, "parametros_tracking.campania"),
+            affiliate: given(params.id_afiliado, "parametros_tracking.id_afiliado"),
+            user_id: identity.id_usuario,
+            anonymous_id: identity.id_anonimo,
+            source: params.fuente,
+            medium: params.medio,
+            gclid: params.gclid,
+            fbclid: params.fbclid,
+            referrer: self.referrer,
+            user_agent: self.user_agent,
+            client,
+            ..TouchCommand::default()
+        };
+        Ok((kind, command))
     }
 }
 

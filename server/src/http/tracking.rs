@@ -7,7 +7,6 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use chrono::Utc;
 use entity::interactions::InteractionKind;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -19,14 +18,13 @@ use super::{
     HttpState,
 };
 use crate::{
-    domain::tracking::TouchKind,
     error::{ApiError, AppError, AppResult},
     service::{
-        tracking::{self as svc, Client, Item, Receipt, Ref, SessionInput, Stored, TouchEvent, TouchInput},
+        tracking::{self as svc, Client, Fields, Recorder, Ref, SessionInput, TouchCommand},
         PageRequest,
     },
     state::AppState,
-    wire::{text, tracking as wire},
+    wire::tracking as wire,
 };
 
 /// Largest tracking body accepted.
@@ -92,9 +90,9 @@ fn truncate(value: &str, max: usize) -> String {
 }
 
 /// 201 with the stored event; a repeat answers the same body, marked as a replay.
-pub(crate) fn created(receipt: &Receipt, body: Value) -> Response {
+pub(crate) fn created(replayed: bool, body: Value) -> Response {
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    if receipt.replayed {
+    if replayed {
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     response
@@ -107,12 +105,9 @@ async fn record_impression(
     visitor: Visitor,
     JsonBody(body): JsonBody<wire::Impresion>,
 ) -> AppResult<Response> {
-    let input = body.into_input(visitor.0)?;
-    let receipt = state.ingest.submit(Item::Touch(input)).await?;
-    let Stored::Touch(row) = &receipt.stored else {
-        return Err(AppError::internal(anyhow::anyhow!("impression stored as something else")).into());
-    };
-    Ok(created(&receipt, wire::impression_view(row)))
+    let command = body.into_command(visitor.0)?;
+    let recorded = svc::record_impression(&state, &state.ingest, Recorder::Public, command, &wire::SEED_002).await?;
+    Ok(created(recorded.replayed, wire::impression_view(&recorded.row)))
 }
 
 // ---- seed 002: conversions ----
@@ -122,12 +117,9 @@ async fn record_conversion(
     visitor: Visitor,
     JsonBody(body): JsonBody<wire::Conversion>,
 ) -> AppResult<Response> {
-    let input = body.into_input(visitor.0)?;
-    let receipt = state.ingest.submit(Item::Conversion(input)).await?;
-    let Stored::Conversion(row) = &receipt.stored else {
-        return Err(AppError::internal(anyhow::anyhow!("conversion stored as something else")).into());
-    };
-    Ok(created(&receipt, wire::conversion_view(row)))
+    let command = body.into_command(visitor.0)?;
+    let recorded = svc::record_conversion(&state, &state.ingest, Recorder::Public, command, &wire::SEED_002).await?;
+    Ok(created(recorded.replayed, wire::conversion_view(&recorded.row)))
 }
 
 // ---- seed 003: interactions ----
@@ -137,12 +129,10 @@ async fn record_interaction(
     visitor: Visitor,
     JsonBody(body): JsonBody<wire::Interaccion>,
 ) -> AppResult<Response> {
-    let input = body.into_input(visitor.0)?;
-    let receipt = state.ingest.submit(Item::Touch(input)).await?;
-    let Stored::Touch(row) = &receipt.stored else {
-        return Err(AppError::internal(anyhow::anyhow!("interaction stored as something else")).into());
-    };
-    Ok(created(&receipt, wire::interaction_view(row)))
+    let (kind, command) = body.into_command(visitor.0)?;
+    let recorded =
+        svc::record_interaction(&state, &state.ingest, Recorder::Public, kind, command, &wire::SEED_003).await?;
+    Ok(created(recorded.replayed, wire::interaction_view(&recorded.row)))
 }
 
 // ---- reads (JWT) ----
@@ -219,6 +209,15 @@ struct ClickParams {
     fbclid: Option<String>,
 }
 
+/// How the click redirect names what it records: its query parameters and headers.
+const REDIRECT: Fields = Fields {
+    source: "utm_source",
+    medium: "utm_medium",
+    referrer: "Referer",
+    user_agent: "User-Agent",
+    ..Fields::PLAIN
+};
+
 /// `GET /r/{code}`: records the click, keeps the visitor cookie, and sends the browser on
 /// to the destination with `alpes_cid=<click id>` appended.
 async fn redirect(
@@ -245,39 +244,35 @@ async fn click(
     let (link, campaign, affiliate) = svc::link_for_redirect(&state.db, code).await?;
     let anonymous_id = visitor.0.anonymous_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let click_id = uuid::Uuid::now_v7().to_string();
-    let clip = |v: Option<String>, f: &str| text(v, f, 255);
-    let landing_path = url_path(&link.destination_url);
     let referrer = headers.get(header::REFERER).and_then(|v| v.to_str().ok()).map(|s| truncate(s, 2048));
-    let utm_source = clip(p.utm_source, "utm_source")?;
-    let utm_medium = clip(p.utm_medium, "utm_medium")?;
-    let input = TouchInput {
-        external_id: Some(click_id.clone()),
-        kind: TouchKind::Click,
-        occurred_at: Utc::now(),
+    let blank = |v: &Option<String>| v.as_deref().is_none_or(|v| v.trim().is_empty());
+    // Without UTM parameters, the click still says where it came from: the affiliate.
+    let source = if blank(&p.utm_source) { Some(affiliate.code.clone()) } else { p.utm_source.clone() };
+    let medium = if blank(&p.utm_medium) { Some("affiliate".to_string()) } else { p.utm_medium.clone() };
+    let command = TouchCommand {
+        id: Some(click_id.clone()),
         campaign: Some(Ref::Known(campaign.id)),
         affiliate: Some(Ref::Known(affiliate.id)),
         tracking_link_id: Some(link.id),
-        user_id: None,
         anonymous_id: Some(anonymous_id.clone()),
-        source: utm_source.clone().or_else(|| Some(affiliate.code.clone())),
-        medium: utm_medium.clone().or_else(|| Some("affiliate".into())),
-        gclid: clip(p.gclid, "gclid")?,
-        fbclid: clip(p.fbclid, "fbclid")?,
+        source,
+        medium,
+        gclid: p.gclid,
+        fbclid: p.fbclid,
         referrer,
         user_agent: visitor.0.user_agent,
         ip: visitor.0.ip,
         session: Some(SessionInput {
-            utm_source,
-            utm_medium,
-            utm_campaign: clip(p.utm_campaign, "utm_campaign")?,
-            utm_term: clip(p.utm_term, "utm_term")?,
-            utm_content: clip(p.utm_content, "utm_content")?,
-            landing_path,
+            utm_source: p.utm_source,
+            utm_medium: p.utm_medium,
+            utm_campaign: p.utm_campaign,
+            utm_term: p.utm_term,
+            utm_content: p.utm_content,
+            landing_path: url_path(&link.destination_url),
         }),
-        flags: Vec::new(),
-        event: TouchEvent::Interaction,
+        ..TouchCommand::default()
     };
-    state.ingest.submit(Item::Touch(input)).await?;
+    svc::record_click(state, &state.ingest, Recorder::Public, command, &REDIRECT).await?;
 
     let location = with_query_param(&link.destination_url, CLICK_COOKIE, &click_id);
     let secure = if state.config.public_base_url().starts_with("https://") { "; Secure" } else { "" };

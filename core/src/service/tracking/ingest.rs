@@ -57,7 +57,7 @@ impl Ingestor {
     }
 
     /// Stores one item; resolves once it is committed (or refused).
-    pub async fn submit(&self, item: Item) -> AppResult<Receipt> {
+    pub(crate) async fn submit(&self, item: Item) -> AppResult<Receipt> {
         let (reply, answer) = oneshot::channel();
         self.sender
             .try_send(Job { item, reply })

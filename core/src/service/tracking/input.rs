@@ -30,7 +30,7 @@ pub struct SessionInput {
 }
 
 #[derive(Debug, Clone)]
-pub struct TouchInput {
+pub(crate) struct TouchInput {
     /// The client's id, the idempotency key; generated when absent.
     pub external_id: Option<String>,
     pub kind: TouchKind,
@@ -54,7 +54,7 @@ pub struct TouchInput {
 }
 
 #[derive(Debug, Clone)]
-pub struct ConversionInput {
+pub(crate) struct ConversionInput {
     pub external_id: Option<String>,
     pub kind: ConversionKind,
     pub value: Decimal,
@@ -77,20 +77,20 @@ pub struct ConversionInput {
 }
 
 #[derive(Debug, Clone)]
-pub enum Item {
+pub(crate) enum Item {
     Touch(TouchInput),
     Conversion(ConversionInput),
 }
 
 #[derive(Debug, Clone)]
-pub enum Stored {
+pub(crate) enum Stored {
     Touch(interactions::Model),
     Conversion(conversions::Model),
 }
 
 /// What the ingest answered: the stored row, and whether it was already there.
 #[derive(Debug, Clone)]
-pub struct Receipt {
+pub(crate) struct Receipt {
     pub stored: Stored,
     pub replayed: bool,
 }

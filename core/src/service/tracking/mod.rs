@@ -1,7 +1,9 @@
 //! Tracking ingest: impressions, clicks, views and conversions from sites and partners
 //! (seeds 001, 002, 003), stored exactly once and fast.
 //!
-//! Every write goes through one [`Ingestor`]: requests queue up while the previous
+//! Transports record through the commands of [`record`] (one entry per kind of event,
+//! which checks and authorizes once); the commands hand their input to one
+//! [`Ingestor`]: requests queue up while the previous
 //! transaction commits, and the next transaction takes all of them at once (group
 //! commit). A request is answered only after its transaction committed, so an
 //! acknowledged event is durable; many requests share the cost of one commit.
@@ -27,15 +29,17 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use self::sqlite_writer::{Key, SqliteWriter, Unit};
-use super::{insert_in_chunks, outbox, Page, PageRequest};
+use super::{affiliate_service, insert_in_chunks, outbox, Page, PageRequest};
 use crate::{
-    auth::Caller,
+    auth::{Caller, Role},
+    context::Ctx,
     db,
     domain::{
         envelope::{Envelope, Topic},
         money::{json_number, Currency},
         pii,
         tracking::{self, ConversionKind, TouchKind},
+        validate, DomainError,
     },
     error::{AppError, AppResult},
 };
@@ -47,6 +51,7 @@ mod events;
 mod ingest;
 mod input;
 mod query;
+mod record;
 mod rows;
 
 use batch::*;
@@ -54,4 +59,5 @@ pub use events::*;
 pub use ingest::*;
 pub use input::*;
 pub use query::*;
+pub use record::*;
 pub use rows::*;
