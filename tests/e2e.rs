@@ -12,8 +12,49 @@ use std::{
 };
 
 use futures::{SinkExt, StreamExt};
+use graphql_client::{GraphQLQuery, Response};
+use ops::*;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue, Message};
+
+/// The operations the tests send, from `tests/graphql/e2e.graphql`, typed and checked
+/// against `schema.graphql` when the tests compile.
+mod ops {
+    #![allow(clippy::upper_case_acronyms)]
+    use graphql_client::GraphQLQuery;
+
+    type DateTime = String;
+    type Decimal = String;
+    type JSON = serde_json::Value;
+
+    macro_rules! operation {
+        ($($name:ident),* $(,)?) => {$(
+            #[derive(GraphQLQuery)]
+            #[graphql(
+                schema_path = "../schema.graphql",
+                query_path = "../tests/graphql/e2e.graphql",
+                response_derives = "Debug",
+                variables_derives = "Debug",
+                skip_serializing_none
+            )]
+            pub struct $name;
+        )*};
+    }
+
+    operation!(
+        Login,
+        CreateAffiliate,
+        CreateCampaign,
+        Me,
+        Users,
+        ConversionJourney,
+        OrdersAndLog,
+        LiveEvents,
+        AffiliateEvents,
+        AttributionEvents,
+        DeliveryUpdates,
+    );
+}
 
 const ADMIN_EMAIL: &str = "admin@example.com";
 const ADMIN_PASSWORD: &str = "e2e admin password";
@@ -73,25 +114,29 @@ impl Server {
         panic!("alpes did not become healthy");
     }
 
-    async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = reqwest::Client::new()
-            .post(format!("{}/graphql", self.base))
-            .json(&json!({"query": query, "variables": variables}));
+    /// Sends one typed operation; the answer as the schema says it is shaped.
+    async fn send<Q: GraphQLQuery>(&self, token: Option<&str>, variables: Q::Variables) -> Response<Q::ResponseData> {
+        let mut request =
+            reqwest::Client::new().post(format!("{}/graphql", self.base)).json(&Q::build_query(variables));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
         request.send().await.expect("graphql request").json().await.expect("graphql json")
     }
 
+    /// Sends one typed operation that must succeed; its data.
+    async fn ok<Q: GraphQLQuery>(&self, token: Option<&str>, variables: Q::Variables) -> Q::ResponseData
+    where
+        Q::ResponseData: std::fmt::Debug,
+    {
+        let response = self.send::<Q>(token, variables).await;
+        assert!(response.errors.is_none(), "unexpected errors: {:?}", response.errors);
+        response.data.expect("data")
+    }
+
     async fn login(&self) -> String {
-        let body = self
-            .graphql(
-                None,
-                "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
-                json!({"e": ADMIN_EMAIL, "p": ADMIN_PASSWORD}),
-            )
-            .await;
-        body["data"]["login"]["token"].as_str().unwrap_or_else(|| panic!("login failed: {body}")).to_string()
+        let variables = login::Variables { email: ADMIN_EMAIL.into(), password: ADMIN_PASSWORD.into() };
+        self.ok::<Login>(None, variables).await.login.token
     }
 
     /// SIGTERM, and the exit status.
@@ -147,11 +192,56 @@ async fn ws_next(ws: &mut Ws) -> Value {
     }
 }
 
-const CREATE_AFFILIATE: &str = "mutation($i: CreateAffiliateInput!) { createAffiliate(input: $i) { id code } }";
-const CREATE_CAMPAIGN: &str = "mutation($i: CreateCampaignInput!) { createCampaign(input: $i) { id code } }";
+/// Subscribes to a typed subscription over the WebSocket (`subscribe`, or `start` in the
+/// legacy protocol).
+async fn ws_subscribe<Q: GraphQLQuery>(ws: &mut Ws, id: &str, kind: &str, variables: Q::Variables) {
+    ws_send(ws, json!({"id": id, "type": kind, "payload": Q::build_query(variables)})).await;
+}
 
-fn affiliate(name: &str, email: &str) -> Value {
-    json!({"i": {"name": name, "email": email, "commissionConfig": {"baseRate": "10", "minimumPayout": "100"}}})
+/// The data of one subscription message, typed.
+fn data_of<Q: GraphQLQuery>(message: &Value) -> Q::ResponseData {
+    serde_json::from_value(message["payload"]["data"].clone()).unwrap_or_else(|e| panic!("{e}: {message}"))
+}
+
+fn affiliate(name: &str, email: &str) -> create_affiliate::Variables {
+    use create_affiliate::{AffiliateCommissionConfigInput, AffiliateTier, CreateAffiliateInput};
+    create_affiliate::Variables {
+        input: CreateAffiliateInput {
+            code: None,
+            name: name.into(),
+            email: email.into(),
+            phone: None,
+            document: None,
+            tier: AffiliateTier::STANDARD,
+            bank_details: None,
+            commission_config: AffiliateCommissionConfigInput {
+                base_rate: "10".into(),
+                premium_rate: None,
+                minimum_payout: "100".into(),
+                currency: None,
+            },
+        },
+    }
+}
+
+fn campaign(name: &str, code: Option<&str>, starts_at: &str, currency: &str) -> create_campaign::Variables {
+    create_campaign::Variables {
+        input: create_campaign::CreateCampaignInput {
+            code: code.map(str::to_owned),
+            name: name.into(),
+            description: None,
+            starts_at: starts_at.into(),
+            ends_at: None,
+            budget: None,
+            currency: currency.into(),
+            type_: None,
+            channels: Vec::new(),
+            targeting: None,
+            commission_config: None,
+            attribution_model: None,
+            lookback_days: None,
+        },
+    }
 }
 
 #[tokio::test]
@@ -162,40 +252,31 @@ async fn admin_creates_affiliate_and_campaign_and_a_subscriber_sees_both_live() 
     let mut ws = ws_connect(&server, "graphql-transport-ws").await;
     ws_send(&mut ws, json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})).await;
     assert_eq!(ws_next(&mut ws).await["type"], "connection_ack");
-    ws_send(
-        &mut ws,
-        json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { events { topic eventType aggregateId envelope } }"}}),
-    )
-    .await;
+    ws_subscribe::<LiveEvents>(&mut ws, "1", "subscribe", live_events::Variables).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let created =
-        server.graphql(Some(&token), CREATE_AFFILIATE, affiliate("María González", "maria@example.com")).await;
-    let affiliate_id = created["data"]["createAffiliate"]["id"].clone();
-    assert!(affiliate_id.is_string(), "{created}");
+    let created = server
+        .ok::<CreateAffiliate>(Some(&token), affiliate("María González", "maria@example.com"))
+        .await
+        .create_affiliate;
     let campaign = server
-        .graphql(
-            Some(&token),
-            CREATE_CAMPAIGN,
-            json!({"i": {"name": "Black Friday", "startsAt": "2026-11-24T00:00:00Z", "currency": "COP"}}),
-        )
-        .await;
-    let campaign_id = campaign["data"]["createCampaign"]["id"].clone();
+        .ok::<CreateCampaign>(Some(&token), campaign("Black Friday", None, "2026-11-24T00:00:00Z", "COP"))
+        .await
+        .create_campaign;
 
     let first = ws_next(&mut ws).await;
     assert_eq!(first["type"], "next", "{first}");
     assert_eq!(first["id"], "1");
-    let event = &first["payload"]["data"]["events"];
-    assert_eq!(event["topic"], "afiliados.eventos");
-    assert_eq!(event["eventType"], "afiliado_creado");
-    assert_eq!(event["aggregateId"], affiliate_id);
-    assert_eq!(event["envelope"]["datos_afiliado"]["nombre"], "María González");
-    let second = ws_next(&mut ws).await;
-    let event = &second["payload"]["data"]["events"];
-    assert_eq!(event["topic"], "marketing.eventos");
-    assert_eq!(event["eventType"], "campana_creada");
-    assert_eq!(event["aggregateId"], campaign_id);
-    assert_eq!(event["envelope"]["campana_id"], campaign_id);
+    let event = data_of::<LiveEvents>(&first).events;
+    assert_eq!(event.topic, "afiliados.eventos");
+    assert_eq!(event.event_type, "afiliado_creado");
+    assert_eq!(event.aggregate_id, created.id);
+    assert_eq!(event.envelope["datos_afiliado"]["nombre"], "María González");
+    let event = data_of::<LiveEvents>(&ws_next(&mut ws).await).events;
+    assert_eq!(event.topic, "marketing.eventos");
+    assert_eq!(event.event_type, "campana_creada");
+    assert_eq!(event.aggregate_id, campaign.id);
+    assert_eq!(event.envelope["campana_id"], campaign.id);
 }
 
 #[tokio::test]
@@ -206,13 +287,13 @@ async fn legacy_graphql_ws_protocol_and_bad_tokens_on_connection_init() {
     let mut ws = ws_connect(&server, "graphql-ws").await;
     ws_send(&mut ws, json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})).await;
     assert_eq!(ws_next(&mut ws).await["type"], "connection_ack");
-    ws_send(&mut ws, json!({"id": "7", "type": "start", "payload": {"query": "subscription { events(topics: [\"afiliados.eventos\"]) { eventType } }"}})).await;
+    ws_subscribe::<AffiliateEvents>(&mut ws, "7", "start", affiliate_events::Variables).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    server.graphql(Some(&token), CREATE_AFFILIATE, affiliate("Legacy", "legacy@example.com")).await;
+    server.ok::<CreateAffiliate>(Some(&token), affiliate("Legacy", "legacy@example.com")).await;
     let message = ws_next(&mut ws).await;
     assert_eq!(message["type"], "data", "{message}");
     assert_eq!(message["id"], "7");
-    assert_eq!(message["payload"]["data"]["events"]["eventType"], "afiliado_creado");
+    assert_eq!(data_of::<AffiliateEvents>(&message).events.event_type, "afiliado_creado");
 
     // A forged token in connection_init is refused.
     let mut bad = ws_connect(&server, "graphql-transport-ws").await;
@@ -257,11 +338,11 @@ async fn tokens_survive_a_restart_and_sigterm_stops_cleanly() {
     assert!(server.data_dir.join("jwt_secret").exists());
 
     let restarted = Server::start_on(server.database_url.clone(), server.data_dir.clone()).await;
-    let me = restarted.graphql(Some(&token), "{ me { role user { email } } }", json!({})).await;
-    assert_eq!(me["data"]["me"]["user"]["email"], ADMIN_EMAIL, "{me}");
+    let me = restarted.ok::<Me>(Some(&token), me::Variables).await.me;
+    assert_eq!(me.user.map(|u| u.email).as_deref(), Some(ADMIN_EMAIL));
     // The first admin is created once only.
-    let users = restarted.graphql(Some(&token), "{ users { email } }", json!({})).await;
-    assert_eq!(users["data"]["users"].as_array().map(Vec::len), Some(1));
+    let users = restarted.ok::<Users>(Some(&token), users::Variables).await.users;
+    assert_eq!(users.len(), 1);
 }
 
 #[tokio::test]
@@ -300,11 +381,13 @@ async fn cli_token_is_accepted_by_the_server() {
         .expect("run alpes token");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let token = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    let me = server.graphql(Some(&token), "{ me { role user { email } } }", json!({})).await;
-    assert_eq!(me["data"]["me"]["role"], "ANALYST", "{me}");
-    assert!(me["data"]["me"]["user"].is_null());
-    let denied = server.graphql(Some(&token), CREATE_AFFILIATE, affiliate("X", "x@example.com")).await;
-    assert_eq!(denied["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    let me = server.ok::<Me>(Some(&token), me::Variables).await.me;
+    assert!(matches!(me.role, me::UserRole::ANALYST), "{me:?}");
+    assert!(me.user.is_none());
+    let denied = server.send::<CreateAffiliate>(Some(&token), affiliate("X", "x@example.com")).await;
+    let code =
+        denied.errors.as_deref().and_then(|e| e.first()).and_then(|e| e.extensions.as_ref()).map(|x| x["code"].clone());
+    assert_eq!(code, Some(json!("FORBIDDEN")));
 }
 
 #[tokio::test]
@@ -314,18 +397,13 @@ async fn the_server_attributes_a_tracked_conversion_and_publishes_it_live() {
     let mut ws = ws_connect(&server, "graphql-transport-ws").await;
     ws_send(&mut ws, json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})).await;
     assert_eq!(ws_next(&mut ws).await["type"], "connection_ack");
-    let subscription = "subscription { events(topics: [\"eventos-atribucion\"]) { eventType envelope } }";
-    ws_send(&mut ws, json!({"id": "1", "type": "subscribe", "payload": {"query": subscription}})).await;
+    ws_subscribe::<AttributionEvents>(&mut ws, "1", "subscribe", attribution_events::Variables).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let created = server.graphql(Some(&token), CREATE_AFFILIATE, affiliate("Lucía", "lucia@example.com")).await;
-    let affiliate_code = created["data"]["createAffiliate"]["code"].as_str().unwrap().to_string();
+    let created = server.ok::<CreateAffiliate>(Some(&token), affiliate("Lucía", "lucia@example.com")).await;
+    let affiliate_code = created.create_affiliate.code;
     server
-        .graphql(
-            Some(&token),
-            CREATE_CAMPAIGN,
-            json!({"i": {"name": "Rebajas", "code": "rebajas", "startsAt": "2026-01-01T00:00:00Z", "currency": "COP"}}),
-        )
+        .ok::<CreateCampaign>(Some(&token), campaign("Rebajas", Some("rebajas"), "2026-01-01T00:00:00Z", "COP"))
         .await;
     let body = json!({
         "id": "e2e-conv-1", "campaña_id": "rebajas", "influencer_id": affiliate_code, "usuario_id": "usr-1",
@@ -341,21 +419,18 @@ async fn the_server_attributes_a_tracked_conversion_and_publishes_it_live() {
 
     // Attributed by the server's own worker, and published to live subscribers.
     let message = ws_next(&mut ws).await;
-    let event = &message["payload"]["data"]["events"];
-    assert_eq!(event["eventType"], "ConversionAtribuida", "{message}");
-    assert_eq!(event["envelope"]["id_campania"], "rebajas");
-    assert_eq!(event["envelope"]["monto_atribuido"], json!({"valor": 150000.0, "moneda": "COP"}));
-    assert_eq!(event["envelope"]["id_interaccion_original"], "e2e-conv-1");
-    let data = server
-        .graphql(
-            Some(&token),
-            "query($id: ID!) { conversion(id: $id) { status journey { status credits { amount affiliate { code } } } } }",
-            json!({"id": "e2e-conv-1"}),
-        )
-        .await;
-    let conversion = &data["data"]["conversion"];
-    assert_eq!(conversion["status"], "ATTRIBUTED", "{data}");
-    assert_eq!(conversion["journey"]["credits"][0]["affiliate"]["code"], affiliate_code.as_str());
+    let event = data_of::<AttributionEvents>(&message).events;
+    assert_eq!(event.event_type, "ConversionAtribuida", "{message}");
+    assert_eq!(event.envelope["id_campania"], "rebajas");
+    assert_eq!(event.envelope["monto_atribuido"], json!({"valor": 150000.0, "moneda": "COP"}));
+    assert_eq!(event.envelope["id_interaccion_original"], "e2e-conv-1");
+    let conversion = server
+        .ok::<ConversionJourney>(Some(&token), conversion_journey::Variables { id: "e2e-conv-1".into() })
+        .await
+        .conversion;
+    assert!(matches!(conversion.status, conversion_journey::ConversionStatus::ATTRIBUTED), "{conversion:?}");
+    let credits = conversion.journey.map(|j| j.credits).unwrap_or_default();
+    assert_eq!(credits[0].affiliate.as_ref().map(|a| a.code.as_str()), Some(affiliate_code.as_str()));
 }
 
 #[tokio::test]
@@ -404,8 +479,7 @@ async fn a_paid_checkout_reaches_meta_and_pipedrive_from_the_running_server() {
     let mut ws = ws_connect(&server, "graphql-transport-ws").await;
     ws_send(&mut ws, json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})).await;
     assert_eq!(ws_next(&mut ws).await["type"], "connection_ack");
-    let subscription = "subscription { integrationDeliveryUpdated { integration status attempts } }";
-    ws_send(&mut ws, json!({"id": "1", "type": "subscribe", "payload": {"query": subscription}})).await;
+    ws_subscribe::<DeliveryUpdates>(&mut ws, "1", "subscribe", delivery_updates::Variables).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let event = json!({"id": "evt_e2e", "object": "event", "type": "checkout.session.completed", "livemode": false,
@@ -428,9 +502,10 @@ async fn a_paid_checkout_reaches_meta_and_pipedrive_from_the_running_server() {
     let mut settled = Vec::new();
     while settled.len() < 2 {
         let message = ws_next(&mut ws).await;
-        let update = &message["payload"]["data"]["integrationDeliveryUpdated"];
-        assert_eq!((update["status"].as_str(), update["attempts"].as_i64()), (Some("SUCCEEDED"), Some(1)), "{message}");
-        settled.push(update["integration"].as_str().unwrap_or_default().to_string());
+        let update = data_of::<DeliveryUpdates>(&message).integration_delivery_updated;
+        assert!(matches!(update.status, delivery_updates::DeliveryStatus::SUCCEEDED), "{message}");
+        assert_eq!(update.attempts, 1, "{message}");
+        settled.push(format!("{:?}", update.integration));
     }
     settled.sort();
     assert_eq!(settled, ["META_CAPI", "PIPEDRIVE"]);
@@ -438,15 +513,9 @@ async fn a_paid_checkout_reaches_meta_and_pipedrive_from_the_running_server() {
     let meta_body: Value = serde_json::from_slice(&sent[0].body).unwrap();
     assert_eq!(meta_body["access_token"], "meta-token");
     assert_eq!(meta_body["data"][0]["event_name"], "Purchase");
-    let data = server
-        .graphql(
-            Some(&token),
-            "{ orders { edges { node { pipedriveDealId } } } integrationLog { totalCount } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(data["data"]["orders"]["edges"][0]["node"]["pipedriveDealId"], "91", "{data}");
-    assert_eq!(data["data"]["integrationLog"]["totalCount"], 2);
+    let data = server.ok::<OrdersAndLog>(Some(&token), orders_and_log::Variables).await;
+    assert_eq!(data.orders.edges[0].node.pipedrive_deal_id.as_deref(), Some("91"), "{data:?}");
+    assert_eq!(data.integration_log.total_count, 2);
     let metrics = reqwest::get(format!("{}/metrics", server.base)).await.unwrap().text().await.unwrap();
     assert!(
         metrics.contains("alpes_integration_deliveries_total{integration=\"PIPEDRIVE\",outcome=\"succeeded\"} 1"),
