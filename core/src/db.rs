@@ -6,9 +6,11 @@ use std::{
 };
 
 use migration::{Migrator, MigratorTrait};
+/// The pool handle the server passes to the services (it does not depend on SeaORM itself).
+pub use sea_orm::DatabaseConnection;
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectOptions, Database, DatabaseTransaction, DbBackend, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 
 use crate::{config::Config, error::AppError};

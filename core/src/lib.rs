@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod integrations;
 pub mod metrics;
+pub mod model;
 pub mod service;
 pub mod wire;
 

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use sea_orm::DatabaseConnection;
+use crate::db::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 

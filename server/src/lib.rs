@@ -13,4 +13,4 @@ pub mod http;
 pub mod state;
 
 /// The layers below, under the names the routes, resolvers and tests use.
-pub use alpes_core::{auth, config, context, db, domain, events, integrations, metrics, service, wire};
+pub use alpes_core::{auth, config, context, db, domain, events, integrations, metrics, model, service, wire};

@@ -4,7 +4,7 @@
 
 use std::{ops::Deref, sync::Arc};
 
-use sea_orm::DatabaseConnection;
+use crate::db::DatabaseConnection;
 
 use crate::{
     auth::JwtKeys,

@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
+use crate::model::{affiliates, campaigns, conversions, journeys, tracking_links};
 use async_graphql::{dataloader::DataLoader, dataloader::Loader, Context};
-use entity::{affiliates, campaigns, conversions, journeys, tracking_links};
 use uuid::Uuid;
 
 use crate::{

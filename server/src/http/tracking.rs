@@ -1,5 +1,6 @@
 //! Public tracking ingest (seeds 002 and 003), its read side, and the click redirect.
 
+use crate::model::interactions::InteractionKind;
 use axum::{
     extract::{DefaultBodyLimit, FromRequestParts, Path, State},
     http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode},
@@ -7,7 +8,6 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use entity::interactions::InteractionKind;
 use serde::Deserialize;
 use serde_json::{json, Value};
 

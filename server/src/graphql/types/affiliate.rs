@@ -1,7 +1,7 @@
 use crate::graphql::GqlResult;
+use crate::model::affiliates;
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use entity::affiliates;
 use rust_decimal::Decimal;
 
 use super::{

@@ -1,6 +1,6 @@
+use crate::model::journeys;
 use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use entity::journeys;
 use rust_decimal::Decimal;
 
 use super::{

@@ -1,7 +1,7 @@
 use crate::graphql::GqlResult;
+use crate::model::campaigns;
 use async_graphql::{Context, InputObject, Json, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use entity::campaigns;
 use rust_decimal::Decimal;
 use serde_json::Value;
 

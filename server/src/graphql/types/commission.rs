@@ -1,8 +1,8 @@
 use std::{collections::HashMap, sync::Arc};
 
+use crate::model::{affiliates, campaigns, commissions, conversions, payouts};
 use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use entity::{affiliates, campaigns, commissions, conversions, payouts};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use uuid::Uuid;

@@ -25,59 +25,59 @@ macro_rules! mirrored_enum {
 
 mirrored_enum!(
     /// Premium affiliates earn the premium rate.
-    AffiliateTier => entity::affiliates::AffiliateTier { Standard, Premium }
+    AffiliateTier => crate::model::affiliates::AffiliateTier { Standard, Premium }
 );
 mirrored_enum!(
     /// DELETED affiliates are kept for the money trail but hidden from lists.
-    AffiliateStatus => entity::affiliates::AffiliateStatus { Active, Suspended, Deleted }
+    AffiliateStatus => crate::model::affiliates::AffiliateStatus { Active, Suspended, Deleted }
 );
-mirrored_enum!(CampaignStatus => entity::campaigns::CampaignStatus { Draft, Active, Paused, Ended });
+mirrored_enum!(CampaignStatus => crate::model::campaigns::CampaignStatus { Draft, Active, Paused, Ended });
 mirrored_enum!(
     /// How a campaign pays: a percentage of the credited value, or a flat amount per conversion.
-    CommissionType => entity::campaigns::CommissionType { Percentage, Flat }
+    CommissionType => crate::model::campaigns::CommissionType { Percentage, Flat }
 );
 mirrored_enum!(
     /// Which touchpoints get the credit for a conversion.
-    AttributionModel => entity::campaigns::AttributionModel {
+    AttributionModel => crate::model::campaigns::AttributionModel {
         LastClick, FirstClick, Linear, TimeDecay, PositionBased, Markov
     }
 );
-mirrored_enum!(UserRole => entity::users::UserRole { Admin, Analyst, Affiliate });
+mirrored_enum!(UserRole => crate::model::users::UserRole { Admin, Analyst, Affiliate });
 
 impl From<UserRole> for crate::auth::Role {
     fn from(role: UserRole) -> Self {
-        entity::users::UserRole::from(role).into()
+        crate::model::users::UserRole::from(role).into()
     }
 }
 
 impl From<crate::auth::Role> for UserRole {
     fn from(role: crate::auth::Role) -> Self {
-        entity::users::UserRole::from(role).into()
+        crate::model::users::UserRole::from(role).into()
     }
 }
 
 mirrored_enum!(
     /// What a touchpoint was.
-    InteractionKind => entity::interactions::InteractionKind { Impression, Click, View, Lead, Purchase, Conversion }
+    InteractionKind => crate::model::interactions::InteractionKind { Impression, Click, View, Lead, Purchase, Conversion }
 );
-mirrored_enum!(ConversionType => entity::conversions::ConversionType { Sale, Lead, Signup, Other });
+mirrored_enum!(ConversionType => crate::model::conversions::ConversionType { Sale, Lead, Signup, Other });
 mirrored_enum!(
     /// Where a conversion stands in attribution.
-    ConversionStatus => entity::conversions::ConversionStatus {
+    ConversionStatus => crate::model::conversions::ConversionStatus {
         Registered, Attributed, Unattributed, HeldForReview, Reverted, Refunded, Rejected
     }
 );
 mirrored_enum!(
     /// Where an order stands with Stripe.
-    OrderStatus => entity::orders::OrderStatus { Pending, Paid, PartiallyRefunded, Refunded, Expired, Failed }
+    OrderStatus => crate::model::orders::OrderStatus { Pending, Paid, PartiallyRefunded, Refunded, Expired, Failed }
 );
 mirrored_enum!(
     /// What became of a Stripe webhook event.
-    WebhookEventStatus => entity::stripe_webhook_events::WebhookEventStatus { Received, Processed, Ignored, Failed }
+    WebhookEventStatus => crate::model::stripe_webhook_events::WebhookEventStatus { Received, Processed, Ignored, Failed }
 );
 mirrored_enum!(
     /// Where a journey stands: credited, nothing to credit, held for a fraud review, reverted.
-    JourneyStatus => entity::journeys::JourneyStatus { Attributed, Unattributed, HeldForReview, RevertedFraud }
+    JourneyStatus => crate::model::journeys::JourneyStatus { Attributed, Unattributed, HeldForReview, RevertedFraud }
 );
 
 /// What the rows of an attribution report are.
@@ -100,24 +100,24 @@ impl From<AttributionGroupBy> for crate::service::attribution::GroupBy {
 mirrored_enum!(
     /// Where a commission stands: PENDING (reserved at attribution) → CALCULATED → APPROVED → PAID;
     /// CANCELED (reverted, refunded, fraud) and REJECTED (by a person) end it.
-    CommissionStatus => entity::commissions::CommissionStatus { Pending, Calculated, Approved, Paid, Canceled, Rejected }
+    CommissionStatus => crate::model::commissions::CommissionStatus { Pending, Calculated, Approved, Paid, Canceled, Rejected }
 );
 mirrored_enum!(
     /// Where a payout stands.
-    PayoutStatus => entity::payouts::PayoutStatus { Pending, Paid, Canceled }
+    PayoutStatus => crate::model::payouts::PayoutStatus { Pending, Paid, Canceled }
 );
 mirrored_enum!(
     /// An outbound platform that receives paid orders.
-    Integration => entity::integration_deliveries::Integration { MetaCapi, GoogleAds, Pipedrive }
+    Integration => crate::model::integration_deliveries::Integration { MetaCapi, GoogleAds, Pipedrive }
 );
 mirrored_enum!(
     /// What a delivery carries.
-    DeliveryEventKind => entity::integration_deliveries::DeliveryEventKind { Purchase, Refund }
+    DeliveryEventKind => crate::model::integration_deliveries::DeliveryEventKind { Purchase, Refund }
 );
 mirrored_enum!(
     /// Where an outbound delivery stands: waiting, being sent, waiting for a retry, done,
     /// skipped on purpose, or DEAD after its last attempt (retryable by an admin).
-    DeliveryStatus => entity::integration_deliveries::DeliveryStatus {
+    DeliveryStatus => crate::model::integration_deliveries::DeliveryStatus {
         Pending, InProgress, Retrying, Succeeded, Skipped, Dead
     }
 );

@@ -1,6 +1,6 @@
+use crate::model::{integration_deliveries, integrations_log};
 use async_graphql::{InputObject, Json, Object, ID};
 use chrono::{DateTime, Utc};
-use entity::{integration_deliveries, integrations_log};
 use serde_json::Value;
 
 use super::enums::{DeliveryEventKind, DeliveryStatus, Integration};

@@ -1,6 +1,6 @@
+use crate::model::{orders, stripe_webhook_events};
 use async_graphql::{Context, InputObject, Json, Object, ID};
 use chrono::{DateTime, Utc};
-use entity::{orders, stripe_webhook_events};
 use rust_decimal::Decimal;
 use serde_json::Value;
 

@@ -1,6 +1,6 @@
+use crate::model::{conversions, interactions};
 use async_graphql::{Context, InputObject, Json, Object, ID};
 use chrono::{DateTime, Utc};
-use entity::{conversions, interactions};
 use rust_decimal::Decimal;
 use serde_json::Value;
 

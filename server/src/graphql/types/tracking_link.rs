@@ -1,7 +1,7 @@
 use crate::graphql::GqlResult;
+use crate::model::tracking_links;
 use async_graphql::{Context, InputObject, Object, ID};
 use chrono::{DateTime, Utc};
-use entity::tracking_links;
 
 use super::{affiliate::Affiliate, campaign::Campaign};
 use crate::{

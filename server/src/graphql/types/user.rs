@@ -1,7 +1,7 @@
 use crate::graphql::GqlResult;
+use crate::model::users;
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use entity::users;
 
 use super::{affiliate::Affiliate, enums::UserRole};
 use crate::{auth::Caller, graphql::loaders::Loaders};

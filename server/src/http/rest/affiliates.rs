@@ -1,5 +1,6 @@
 //! `/api/v1/afiliados` (seed 004, servicio Afiliados).
 
+use crate::model::affiliates::{self, AffiliateStatus, AffiliateTier};
 use axum::{
     extract::{Path, State},
     http::StatusCode,
@@ -7,7 +8,6 @@ use axum::{
     routing::get,
     Json, Router,
 };
-use entity::affiliates::{self, AffiliateStatus, AffiliateTier};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};

@@ -1,5 +1,6 @@
 //! `/api/v1/campanas` (seed 004, servicio Marketing).
 
+use crate::model::campaigns::{self, AttributionModel, CampaignStatus};
 use axum::{
     extract::{Path, State},
     http::StatusCode,
@@ -8,7 +9,6 @@ use axum::{
     Json, Router,
 };
 use chrono::{DateTime, Utc};
-use entity::campaigns::{self, AttributionModel, CampaignStatus};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};

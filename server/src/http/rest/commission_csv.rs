@@ -1,7 +1,7 @@
 //! The seed 004 CSV exports of commissions and their reports.
 
+use crate::model::commissions;
 use chrono::{DateTime, Utc};
-use entity::commissions;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 

@@ -1,5 +1,6 @@
 //! `/api/v1/comisiones` (seed 004, servicio Marketing / módulo Comisiones).
 
+use crate::model::commissions;
 use axum::{
     body::Bytes,
     extract::{Path, State},
@@ -9,7 +10,6 @@ use axum::{
     Json, Router,
 };
 use chrono::Utc;
-use entity::commissions;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};

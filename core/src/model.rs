@@ -1,0 +1,32 @@
+//! The records the services hand to the layers above: each table's row and its states,
+//! and nothing else of the storage layer (no entity, column, active model or query). The
+//! server crate does not depend on `entity` or SeaORM, so this module is the only way a
+//! route or resolver sees a stored record, and it cannot query or change one except
+//! through a service. A record whose stored shape should not reach clients gets a view
+//! type of its own here.
+
+macro_rules! records {
+    ($($table:ident { $($item:ident),* $(,)? })*) => {$(
+        pub mod $table {
+            pub use entity::$table::Model;
+            $(pub use entity::$table::$item;)*
+        }
+    )*};
+}
+
+records! {
+    affiliates { AffiliateStatus, AffiliateTier }
+    attribution_credits { AttributionModel }
+    campaigns { AttributionModel, CampaignStatus, CommissionType }
+    commissions { CommissionStatus, CommissionType }
+    conversions { ConversionStatus, ConversionType }
+    integration_deliveries { DeliveryEventKind, DeliveryStatus, Integration }
+    integrations_log {}
+    interactions { InteractionKind }
+    journeys { JourneyStatus }
+    orders { OrderStatus }
+    payouts { PayoutStatus }
+    stripe_webhook_events { WebhookEventStatus }
+    tracking_links {}
+    users { UserRole }
+}
