@@ -22,6 +22,7 @@ use crate::{
         validate,
     },
     error::{AppError, AppResult},
+    wire::affiliates::{status_name, tier_name},
 };
 
 #[derive(Debug, Clone, Default)]
@@ -361,21 +362,6 @@ fn validate_bank(bank: BankDetails) -> AppResult<BankDetails> {
         account_type: validate::text(&bank.account_type, "bankDetails.accountType", 40)?,
         account_number: number,
     })
-}
-
-pub fn tier_name(tier: AffiliateTier) -> &'static str {
-    match tier {
-        AffiliateTier::Standard => "estandar",
-        AffiliateTier::Premium => "premium",
-    }
-}
-
-pub fn status_name(status: AffiliateStatus) -> &'static str {
-    match status {
-        AffiliateStatus::Active => "activo",
-        AffiliateStatus::Suspended => "suspendido",
-        AffiliateStatus::Deleted => "eliminado",
-    }
 }
 
 /// The seed 004 affiliate event.

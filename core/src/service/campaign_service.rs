@@ -22,6 +22,7 @@ use crate::{
         validate,
     },
     error::{AppError, AppResult},
+    wire::campaigns::status_name,
 };
 
 pub const DEFAULT_LOOKBACK_DAYS: i32 = 30;
@@ -372,15 +373,6 @@ pub fn status_code(status: CampaignStatus) -> &'static str {
         CampaignStatus::Active => "ACTIVE",
         CampaignStatus::Paused => "PAUSED",
         CampaignStatus::Ended => "ENDED",
-    }
-}
-
-pub fn status_name(status: CampaignStatus) -> &'static str {
-    match status {
-        CampaignStatus::Draft => "borrador",
-        CampaignStatus::Active => "activa",
-        CampaignStatus::Paused => "pausada",
-        CampaignStatus::Ended => "finalizada",
     }
 }
 

@@ -2,6 +2,9 @@
 //! kept in one place: the REST routes and the bus consumer turn them into service inputs
 //! here, and nowhere else.
 
+pub mod affiliates;
+pub mod campaigns;
+pub mod commissions;
 pub mod conversions;
 pub mod tracking;
 

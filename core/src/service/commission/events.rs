@@ -1,6 +1,7 @@
 //! The seed 004 events and audit views of commissions and payouts.
 
 use super::*;
+use crate::wire::commissions::{status_name, type_name};
 
 pub(super) async fn record_created<C: ConnectionTrait>(
     conn: &C,

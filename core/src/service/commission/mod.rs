@@ -90,19 +90,6 @@ fn type_of(kind: Kind) -> CommissionType {
     }
 }
 
-/// The seed's `tipo_comision`.
-pub fn type_name(kind: CommissionType) -> &'static str {
-    match kind {
-        CommissionType::Percentage => "porcentual",
-        CommissionType::Flat => "fijo",
-    }
-}
-
-/// The seed's `estado`.
-pub fn status_name(status: CommissionStatus) -> &'static str {
-    lifecycle_status(status).seed_name()
-}
-
 /// A commission asked for by a person (seed 004 `POST /api/v1/comisiones`).
 #[derive(Debug, Clone, Default)]
 pub struct NewCommission {

@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use crate::{
     domain::money::scaled,
-    service::commission::{status_name, type_name, Report},
+    service::commission::Report,
+    wire::commissions::{status_name, type_name},
 };
 
 /// The header of the commissions CSV export. Fixed: columns are only ever appended.

@@ -1,6 +1,5 @@
 //! `/api/v1/comisiones` (seed 004, servicio Marketing / módulo Comisiones).
 
-use crate::model::commissions;
 use axum::{
     body::Bytes,
     extract::{Path, State},
@@ -10,25 +9,21 @@ use axum::{
     Json, Router,
 };
 use chrono::Utc;
-use rust_decimal::Decimal;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{commission_csv, optional_decimal, JsonBody, QueryParams};
+use super::{commission_csv, JsonBody, QueryParams};
 use crate::{
     auth::Caller,
-    domain::{
-        commission::{parse_period, Kind, Status},
-        money::{json_number, scaled},
-    },
+    domain::commission::parse_period,
     error::{AppError, AppResult},
     http::{auth::Authenticated, HttpState},
     service::{
         affiliate_service, campaign_service,
-        commission::{self as svc, status_name, type_name, Approval, CommissionFilter, GroupBy},
+        commission::{self as svc, Approval, CommissionFilter},
     },
     state::AppState,
+    wire::commissions as wire,
 };
 
 pub fn router() -> Router<HttpState> {
@@ -41,97 +36,13 @@ pub fn router() -> Router<HttpState> {
         .route("/api/v1/comisiones/{id}/rechazar", post(reject))
 }
 
-#[derive(Deserialize)]
-struct MontoBase {
-    #[serde(deserialize_with = "super::decimal")]
-    valor: Decimal,
-    moneda: String,
-}
-
-#[derive(Deserialize)]
-struct CrearComision {
-    afiliado_id: String,
-    campana_id: Option<String>,
-    conversion_id: Option<String>,
-    monto_base: Option<MontoBase>,
-    tipo_comision: Option<String>,
-    #[serde(default, deserialize_with = "optional_decimal")]
-    porcentaje: Option<Decimal>,
-    #[serde(default, deserialize_with = "optional_decimal")]
-    monto_fijo: Option<Decimal>,
-    configuracion: Option<Value>,
-}
-
-#[derive(Deserialize, Default)]
-struct Calcular {
-    #[serde(default)]
-    forzar_recalculo: bool,
-}
-
-#[derive(Deserialize, Default)]
-struct Aprobar {
-    comentarios: Option<String>,
-    metadatos_aprobacion: Option<Value>,
-    version: Option<i32>,
-}
-
-#[derive(Deserialize)]
-struct Rechazar {
-    motivo: String,
-}
-
-#[derive(Deserialize)]
-struct Filtro {
-    afiliado_id: Option<String>,
-    campana_id: Option<String>,
-    conversion_id: Option<String>,
-    estado: Option<String>,
-    periodo: Option<String>,
-    formato: Option<String>,
-    limite: Option<u64>,
-    offset: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct FiltroReporte {
-    periodo: Option<String>,
-    formato: Option<String>,
-    agrupar_por: Option<String>,
-    afiliado_id: Option<String>,
-    campana_id: Option<String>,
-    estado: Option<String>,
-}
-
 async fn create(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    JsonBody(body): JsonBody<CrearComision>,
+    JsonBody(body): JsonBody<wire::CrearComision>,
 ) -> AppResult<impl IntoResponse> {
-    let kind = match body.tipo_comision.as_deref().map(|t| t.trim().to_lowercase()) {
-        None => None,
-        Some(t) if t == "porcentual" || t == "percentage" => Some(Kind::Percentage),
-        Some(t) if t == "fijo" || t == "fija" || t == "flat" => Some(Kind::Flat),
-        Some(_) => {
-            return Err(AppError::validation("tipo_comision", "tipo_comision must be 'porcentual' or 'fijo'").into())
-        }
-    };
-    let rate = match kind {
-        Some(Kind::Flat) => body.monto_fijo.or(body.porcentaje),
-        _ => body.porcentaje,
-    };
-    let conversion_id = body.conversion_id.as_deref().map(|id| uuid(id, "conversion_id")).transpose()?;
-    let input = svc::NewCommission {
-        affiliate: body.afiliado_id,
-        campaign: body.campana_id,
-        conversion_id,
-        base_amount: body.monto_base.as_ref().map(|m| m.valor),
-        currency: body.monto_base.map(|m| m.moneda),
-        kind,
-        rate,
-        config: body.configuracion,
-    };
-    let model = svc::create(&state, &caller, input).await?;
-    Ok((StatusCode::CREATED, Json(view(&model))))
+    let model = svc::create(&state, &caller, body.into_input()?).await?;
+    Ok((StatusCode::CREATED, Json(wire::view(&model))))
 }
 
 async fn show(
@@ -139,7 +50,7 @@ async fn show(
     Authenticated(caller): Authenticated,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    Ok(Json(view(&svc::get(&state.db, &caller, uuid(&id, "comision_id")?).await?)))
+    Ok(Json(wire::view(&svc::get(&state.db, &caller, wire::uuid(&id, "comision_id")?).await?)))
 }
 
 async fn calculate(
@@ -148,8 +59,8 @@ async fn calculate(
     Path(id): Path<String>,
     body: Bytes,
 ) -> AppResult<Json<Value>> {
-    let force = optional_body::<Calcular>(&body)?.forzar_recalculo;
-    Ok(Json(view(&svc::calculate(&state, &caller, uuid(&id, "comision_id")?, force).await?)))
+    let force = optional_body::<wire::Calcular>(&body)?.forzar_recalculo;
+    Ok(Json(wire::view(&svc::calculate(&state, &caller, wire::uuid(&id, "comision_id")?, force).await?)))
 }
 
 async fn approve(
@@ -158,25 +69,25 @@ async fn approve(
     Path(id): Path<String>,
     body: Bytes,
 ) -> AppResult<Json<Value>> {
-    let body = optional_body::<Aprobar>(&body)?;
+    let body = optional_body::<wire::Aprobar>(&body)?;
     let approval =
         Approval { comments: body.comentarios, metadata: body.metadatos_aprobacion, expected_version: body.version };
-    Ok(Json(view(&svc::approve(&state, &caller, uuid(&id, "comision_id")?, approval).await?)))
+    Ok(Json(wire::view(&svc::approve(&state, &caller, wire::uuid(&id, "comision_id")?, approval).await?)))
 }
 
 async fn reject(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<Rechazar>,
+    JsonBody(body): JsonBody<wire::Rechazar>,
 ) -> AppResult<Json<Value>> {
-    Ok(Json(view(&svc::reject(&state, &caller, uuid(&id, "comision_id")?, &body.motivo).await?)))
+    Ok(Json(wire::view(&svc::reject(&state, &caller, wire::uuid(&id, "comision_id")?, &body.motivo).await?)))
 }
 
 async fn list(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    QueryParams(filter): QueryParams<Filtro>,
+    QueryParams(filter): QueryParams<wire::Filtro>,
 ) -> AppResult<Response> {
     let csv = wants_csv(filter.formato.as_deref())?;
     let page = if csv {
@@ -194,7 +105,7 @@ async fn list(
     )
     .await?;
     let service_filter = CommissionFilter {
-        conversion_id: filter.conversion_id.as_deref().map(|id| uuid(id, "conversion_id")).transpose()?,
+        conversion_id: filter.conversion_id.as_deref().map(|id| wire::uuid(id, "conversion_id")).transpose()?,
         ..service_filter
     };
     let result = svc::list(&state.db, &caller, service_filter, page).await?;
@@ -202,7 +113,7 @@ async fn list(
         return Ok(csv_response(commission_csv::to_csv(&result.items), "comisiones.csv"));
     }
     Ok(Json(json!({
-        "comisiones": result.items.iter().map(view).collect::<Vec<_>>(),
+        "comisiones": result.items.iter().map(wire::view).collect::<Vec<_>>(),
         "total": result.total,
         "limite": page.limit,
         "offset": page.offset,
@@ -213,20 +124,10 @@ async fn list(
 async fn report(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    QueryParams(filter): QueryParams<FiltroReporte>,
+    QueryParams(filter): QueryParams<wire::FiltroReporte>,
 ) -> AppResult<Response> {
     let csv = wants_csv(filter.formato.as_deref())?;
-    let group_by = match filter.agrupar_por.as_deref().map(|g| g.trim().to_lowercase()) {
-        None => GroupBy::Affiliate,
-        Some(g) if g == "afiliado" || g == "affiliate" => GroupBy::Affiliate,
-        Some(g) if g == "campana" || g == "campaña" || g == "campaign" => GroupBy::Campaign,
-        Some(g) if g == "estado" || g == "status" => GroupBy::Status,
-        Some(_) => {
-            return Err(
-                AppError::validation("agrupar_por", "agrupar_por must be 'afiliado', 'campana' or 'estado'").into()
-            )
-        }
-    };
+    let group_by = wire::group_by(filter.agrupar_por.as_deref())?;
     let period = parse_period(filter.periodo.as_deref().unwrap_or("30d"), Utc::now(), "periodo")?;
     let service_filter = service_filter(
         &state,
@@ -241,32 +142,7 @@ async fn report(
     if csv {
         return Ok(csv_response(commission_csv::report_to_csv(&report), "reporte-comisiones.csv"));
     }
-    let group_name = match group_by {
-        GroupBy::Affiliate => "afiliado",
-        GroupBy::Campaign => "campana",
-        GroupBy::Status => "estado",
-    };
-    Ok(Json(json!({
-        "periodo": { "desde": report.period.from, "hasta": report.period.to },
-        "agrupado_por": group_name,
-        "filas": report.rows.iter().map(|r| json!({
-            "clave": r.key,
-            "nombre": r.name,
-            "moneda": r.currency,
-            "cantidad": r.count,
-            "monto": json_number(r.amount),
-            "monto_aprobado": json_number(r.approved_amount),
-            "monto_pagado": json_number(r.paid_amount),
-        })).collect::<Vec<_>>(),
-        "totales": report.totals.iter().map(|t| json!({
-            "moneda": t.currency,
-            "cantidad": t.count,
-            "monto": json_number(t.amount),
-            "monto_aprobado": json_number(t.approved_amount),
-            "monto_pagado": json_number(t.paid_amount),
-        })).collect::<Vec<_>>(),
-    }))
-    .into_response())
+    Ok(Json(wire::report_view(&report, group_by)).into_response())
 }
 
 /// The filter of the seed's query parameters; affiliates and campaigns by id or code.
@@ -296,16 +172,7 @@ async fn service_filter(
         Some(reference) => Some(campaign_service::resolve(&state.db, reference).await?.id),
         None => None,
     };
-    let status = status
-        .map(|s| {
-            Status::parse(s).map(svc::stored_status).ok_or_else(|| {
-                AppError::validation(
-                    "estado",
-                    "estado must be reservada, calculada, aprobada, pagada, cancelada or rechazada",
-                )
-            })
-        })
-        .transpose()?;
+    let status = status.map(wire::parse_status).transpose()?;
     let period = period.map(|p| parse_period(p, Utc::now(), "periodo")).transpose()?;
     Ok(CommissionFilter {
         affiliate_id,
@@ -344,40 +211,4 @@ fn csv_response(body: String, filename: &str) -> Response {
         body,
     )
         .into_response()
-}
-
-fn uuid(value: &str, field: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(value.trim()).map_err(|_| AppError::validation(field, format!("'{value}' is not a valid id")))
-}
-
-/// A commission with the seed's field names.
-fn view(m: &commissions::Model) -> Value {
-    json!({
-        "comision_id": m.id,
-        "afiliado_id": m.affiliate_id,
-        "campana_id": m.campaign_id,
-        "conversion_id": m.conversion_id,
-        "monto_base": { "valor": json_number(scaled(m.base_amount, &m.currency)), "moneda": m.currency },
-        "tipo_comision": type_name(m.commission_type),
-        "porcentaje": m.rate.map(json_number),
-        "monto_calculado": m.amount.map(|a| json_number(scaled(a, &m.currency))),
-        "moneda": m.currency,
-        "estado": status_name(m.status),
-        "configuracion": m.config,
-        "comentarios": m.approval_comments,
-        "metadatos_aprobacion": {
-            "nivel_aprobacion": m.approval_level,
-            "politica_aplicada": m.approval_policy,
-        },
-        "motivo_rechazo": m.rejection_reason,
-        "motivo_cancelacion": m.cancel_reason,
-        "pago_id": m.payout_id,
-        "ajusta_comision_id": m.adjusts_commission_id,
-        "version": m.version,
-        "fecha_creacion": m.created_at,
-        "fecha_calculo": m.calculated_at,
-        "fecha_aprobacion": m.approved_at,
-        "fecha_pago": m.paid_at,
-        "fecha_cancelacion": m.canceled_at,
-    })
 }
