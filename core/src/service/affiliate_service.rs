@@ -17,12 +17,11 @@ use crate::{
     db,
     domain::{
         code,
-        envelope::{Envelope, Topic},
-        money::{self, json_number, Currency},
+        money::{self, Currency},
         validate,
     },
     error::{AppError, AppResult},
-    wire::affiliates::{status_name, tier_name},
+    wire::affiliates::{event, status_name, tier_name},
 };
 
 #[derive(Debug, Clone, Default)]
@@ -362,32 +361,6 @@ fn validate_bank(bank: BankDetails) -> AppResult<BankDetails> {
         account_type: validate::text(&bank.account_type, "bankDetails.accountType", 40)?,
         account_number: number,
     })
-}
-
-/// The seed 004 affiliate event.
-fn event(model: &affiliates::Model, event_type: &'static str) -> Envelope {
-    Envelope::new(
-        Topic::Affiliates,
-        event_type,
-        "affiliate",
-        model.id,
-        &[("afiliado_id", json!(model.id))],
-        "datos_afiliado",
-        json!({
-            "codigo": model.code,
-            "nombre": model.name,
-            "email": model.email,
-            "tipo_afiliado": tier_name(model.tier),
-            "estado": status_name(model.status),
-            "configuracion_comisiones": {
-                "comision_base": json_number(model.base_rate),
-                "comision_premium": model.premium_rate.map(json_number),
-                "minimo_pago": json_number(model.minimum_payout),
-                "moneda": model.payout_currency,
-            },
-        }),
-    )
-    .for_affiliate(Some(model.id))
 }
 
 /// What the audit log keeps of an affiliate: bank numbers masked.

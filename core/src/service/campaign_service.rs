@@ -17,12 +17,11 @@ use crate::{
     db,
     domain::{
         code,
-        envelope::{Envelope, Topic},
-        money::{self, json_number, Currency},
+        money::{self, Currency},
         validate,
     },
     error::{AppError, AppResult},
-    wire::campaigns::status_name,
+    wire::campaigns::event,
 };
 
 pub const DEFAULT_LOOKBACK_DAYS: i32 = 30;
@@ -374,38 +373,6 @@ pub fn status_code(status: CampaignStatus) -> &'static str {
         CampaignStatus::Paused => "PAUSED",
         CampaignStatus::Ended => "ENDED",
     }
-}
-
-/// The seed 004 campaign event (`datos_campana` with the seed's field names).
-fn event(model: &campaigns::Model, event_type: &'static str) -> Envelope {
-    Envelope::new(
-        Topic::Marketing,
-        event_type,
-        "campaign",
-        model.id,
-        &[("campana_id", json!(model.id))],
-        "datos_campana",
-        json!({
-            "codigo": model.code,
-            "nombre": model.name,
-            "descripcion": model.description,
-            "fecha_inicio": model.starts_at,
-            "fecha_fin": model.ends_at,
-            "presupuesto": model.budget.map(json_number),
-            "moneda": model.currency,
-            "tipo_campana": model.campaign_type,
-            "canales": model.channels,
-            "segmentacion": model.targeting,
-            "configuracion_comisiones": {
-                "comision_conversion": model.conversion_rate.map(json_number),
-                "comision_venta": model.sale_rate.map(json_number),
-                "bonus_objetivos": model.bonus_targets.map(json_number),
-            },
-            "modelo_atribucion": model.attribution_model,
-            "ventana_dias": model.lookback_days,
-            "estado": status_name(model.status),
-        }),
-    )
 }
 
 fn change<'a>(action: &'a str, before: Option<&campaigns::Model>, after: &campaigns::Model) -> audit::Change<'a> {

@@ -5,7 +5,6 @@ use entity::{campaigns::CampaignStatus, tracking_links};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
 };
-use serde_json::json;
 use uuid::Uuid;
 
 use super::{affiliate_service, audit, campaign_service, outbox, taken, Page, PageRequest};
@@ -13,12 +12,9 @@ use crate::{
     auth::Caller,
     context::Ctx,
     db,
-    domain::{
-        code,
-        envelope::{Envelope, Topic},
-        validate,
-    },
+    domain::{code, validate},
     error::{AppError, AppResult},
+    wire::campaigns::link_created,
 };
 
 #[derive(Debug, Clone)]
@@ -80,16 +76,7 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewTrackingLink) -> AppRe
     .insert(&txn)
     .await
     .map_err(|e| AppError::from_db_unique(e, &["code"]))?;
-    let envelope = Envelope::new(
-        Topic::Marketing,
-        "enlace_creado",
-        "tracking_link",
-        model.id,
-        &[("enlace_id", json!(model.id)), ("afiliado_id", json!(affiliate.id)), ("campana_id", json!(campaign.id))],
-        "datos_enlace",
-        json!({ "codigo": model.code, "url_destino": model.destination_url, "url": url(ctx, &model) }),
-    )
-    .for_affiliate(Some(affiliate.id));
+    let envelope = link_created(&model, affiliate.id, campaign.id, &url(ctx, &model));
     outbox::record(&txn, envelope).await?;
     audit::record(
         &txn,

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::{decimal, optional_decimal};
 use crate::{
     domain::{
+        envelope::{Envelope, Topic},
         money::{json_number, scaled},
         pii::mask_account,
     },
@@ -197,4 +198,30 @@ pub fn view(m: &affiliates::Model) -> Value {
         "fecha_registro": m.created_at,
         "fecha_actualizacion": m.updated_at,
     })
+}
+
+/// The seed 004 affiliate event.
+pub fn event(model: &affiliates::Model, event_type: &'static str) -> Envelope {
+    Envelope::new(
+        Topic::Affiliates,
+        event_type,
+        "affiliate",
+        model.id,
+        &[("afiliado_id", json!(model.id))],
+        "datos_afiliado",
+        json!({
+            "codigo": model.code,
+            "nombre": model.name,
+            "email": model.email,
+            "tipo_afiliado": tier_name(model.tier),
+            "estado": status_name(model.status),
+            "configuracion_comisiones": {
+                "comision_base": json_number(model.base_rate),
+                "comision_premium": model.premium_rate.map(json_number),
+                "minimo_pago": json_number(model.minimum_payout),
+                "moneda": model.payout_currency,
+            },
+        }),
+    )
+    .for_affiliate(Some(model.id))
 }

@@ -1,11 +1,15 @@
 //! The seeds' wire formats (Spanish field names, as outside systems send and expect them),
-//! kept in one place: the REST routes and the bus consumer turn them into service inputs
-//! here, and nowhere else.
+//! kept in one place: the request bodies and how each becomes a service input, the answers
+//! the seeds expect, the seed names of states and kinds, and the event envelopes the
+//! services write to the outbox. The REST routes, the bus consumer and the services share
+//! them; nothing else spells a seed field.
 
 pub mod affiliates;
+pub mod attribution;
 pub mod campaigns;
 pub mod commissions;
 pub mod conversions;
+pub mod orders;
 pub mod tracking;
 
 use rust_decimal::Decimal;

@@ -208,3 +208,48 @@ pub(super) async fn store_credits<C: ConnectionTrait>(
 
 // ---------------------------------------------------------------------------------------
 // Events (seed 003, field for field)
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal_macros::dec;
+
+    use super::*;
+
+    fn touch(position: i32, channel: &str, campaign_id: Option<Uuid>) -> JourneyTouch {
+        JourneyTouch {
+            position,
+            interaction_id: Some(Uuid::now_v7()),
+            at: Utc::now(),
+            kind: "CLICK".into(),
+            channel: channel.into(),
+            campaign_id,
+            affiliate_id: None,
+            source: None,
+            medium: None,
+            is_click: true,
+        }
+    }
+
+    #[test]
+    fn credits_split_the_value_exactly_and_skip_touches_without_weight() {
+        let touches = [touch(1, "email", None), touch(2, "paid_search", None), touch(3, "affiliate", None)];
+        let third = Decimal::ONE / Decimal::from(3);
+        let weights = [third, Decimal::ZERO, Decimal::ONE - third];
+        for (value, currency) in [(dec!(100.00), "USD"), (dec!(100001), "JPY"), (dec!(10.000), "KWD")] {
+            let credits = credits_for(StoredModel::Linear, &weights, &touches, value, currency);
+            assert_eq!(credits.iter().map(|c| c.position).collect::<Vec<_>>(), [1, 3], "{currency}");
+            assert_eq!(credits.iter().map(|c| c.amount).sum::<Decimal>(), value, "{currency}");
+            assert!(credits.iter().all(|c| c.currency == currency && c.is_current && c.id.is_none()));
+        }
+    }
+
+    #[test]
+    fn a_markov_state_is_the_campaign_code_when_there_is_one_else_the_channel() {
+        let known = Uuid::now_v7();
+        let codes = HashMap::from([(known, "black-friday".to_string())]);
+        assert_eq!(markov_state(&touch(1, "email", Some(known)), &codes), "black-friday");
+        assert_eq!(markov_state(&touch(1, "email", None), &codes), "email");
+        let unknown = Uuid::now_v7();
+        assert_eq!(markov_state(&touch(1, "email", Some(unknown)), &codes), unknown.to_string());
+    }
+}

@@ -1,15 +1,8 @@
-//! The seed 003 events of attribution (`ConversionAtribuida`, `AtribucionRevertida`).
+//! What the seed 003 events of attribution (`ConversionAtribuida`, `AtribucionRevertida`)
+//! carry, read from the database; their format is `wire::attribution`.
 
 use super::*;
-
-pub(super) fn seed_conversion_type(kind: ConversionType) -> &'static str {
-    match kind {
-        ConversionType::Sale => "PURCHASE",
-        ConversionType::Lead => "LEAD",
-        ConversionType::Signup => "SIGNUP",
-        ConversionType::Other => "OTHER",
-    }
-}
+use crate::wire::attribution as wire;
 
 /// `ConversionAtribuida` on `eventos-atribucion`: one per credited campaign.
 pub(super) async fn attributed_events<C: ConnectionTrait>(
@@ -31,21 +24,8 @@ pub(super) async fn attributed_events<C: ConnectionTrait>(
         .into_iter()
         .map(|(campaign, (amount, affiliates))| {
             let affiliate = if affiliates.len() == 1 { affiliates.into_iter().next().flatten() } else { None };
-            Envelope::raw(
-                Topic::Attribution,
-                "ConversionAtribuida",
-                "journey",
-                journey.id,
-                json!({
-                    "id_interaccion_atribuida": journey.id,
-                    "id_campania": codes.get(&campaign).cloned().unwrap_or_else(|| campaign.to_string()),
-                    "tipo_conversion": seed_conversion_type(conversion.conversion_type),
-                    "monto_atribuido": { "valor": json_number(amount), "moneda": conversion.currency },
-                    "id_interaccion_original": conversion.external_id.clone().unwrap_or_else(|| conversion.id.to_string()),
-                    "score_fraude": conversion.fraud_score,
-                }),
-            )
-            .for_affiliate(affiliate)
+            let code = codes.get(&campaign).cloned().unwrap_or_else(|| campaign.to_string());
+            wire::conversion_attributed(journey.id, &code, conversion, amount, affiliate)
         })
         .collect())
 }
@@ -61,13 +41,7 @@ pub(super) async fn reverted_event<C: ConnectionTrait>(conn: &C, journey: &journ
             format!("orden:{},campania:{}", t.position, campaign)
         })
         .collect();
-    Ok(Envelope::raw(
-        Topic::AttributionReverted,
-        "AtribucionRevertida",
-        "journey",
-        journey.id,
-        json!({ "journey_id_revertido": journey.id, "interacciones": list }),
-    ))
+    Ok(wire::attribution_reverted(journey.id, list))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-//! The seed 004 events and audit views of commissions and payouts.
+//! Recording a commission's creation, and the audit views of commissions (the events
+//! themselves are seed formats: `wire::commissions`).
 
 use super::*;
-use crate::wire::commissions::{status_name, type_name};
+use crate::wire::commissions::event;
 
 pub(super) async fn record_created<C: ConnectionTrait>(
     conn: &C,
@@ -21,65 +22,6 @@ pub(super) async fn record_created<C: ConnectionTrait>(
         },
     )
     .await
-}
-
-/// The seed 004 commission event.
-pub fn event(m: &commissions::Model, event_type: &'static str) -> Envelope {
-    let mut data = json!({
-        "monto_base": json_number(scaled(m.base_amount, &m.currency)),
-        "monto_calculado": m.amount.map(|a| json_number(scaled(a, &m.currency))),
-        "moneda": m.currency,
-        "estado": status_name(m.status),
-        "tipo_comision": type_name(m.commission_type),
-        "porcentaje": m.rate.map(json_number),
-        "version": m.version,
-    });
-    if let Some(adjusts) = m.adjusts_commission_id {
-        data["ajusta_comision_id"] = json!(adjusts);
-    }
-    if let Some(payout) = m.payout_id {
-        data["pago_id"] = json!(payout);
-    }
-    if let Some(reason) = m.cancel_reason.as_ref().or(m.rejection_reason.as_ref()) {
-        data["motivo"] = json!(reason);
-    }
-    if m.status == CommissionStatus::Approved {
-        data["nivel_aprobacion"] = json!(m.approval_level);
-        data["politica_aplicada"] = json!(m.approval_policy);
-    }
-    Envelope::new(
-        Topic::Commissions,
-        event_type,
-        "commission",
-        m.id,
-        &[
-            ("comision_id", json!(m.id)),
-            ("afiliado_id", json!(m.affiliate_id)),
-            ("campana_id", json!(m.campaign_id)),
-            ("conversion_id", json!(m.conversion_id)),
-        ],
-        "datos_comision",
-        data,
-    )
-    .for_affiliate(Some(m.affiliate_id))
-}
-
-pub(super) fn payout_event(p: &payouts::Model, event_type: &'static str, members: &[commissions::Model]) -> Envelope {
-    Envelope::new(
-        Topic::Commissions,
-        event_type,
-        "payout",
-        p.id,
-        &[("pago_id", json!(p.id)), ("afiliado_id", json!(p.affiliate_id))],
-        "datos_pago",
-        json!({
-            "monto": json_number(scaled(p.amount, &p.currency)),
-            "moneda": p.currency,
-            "estado": match p.status { PayoutStatus::Pending => "pendiente", PayoutStatus::Paid => "pagado", PayoutStatus::Canceled => "cancelado" },
-            "comisiones": members.iter().map(|m| m.id).collect::<Vec<_>>(),
-        }),
-    )
-    .for_affiliate(Some(p.affiliate_id))
 }
 
 /// What the audit log keeps of a commission: who/when are the audit row's own columns;

@@ -32,8 +32,7 @@ use crate::{
     db,
     domain::{
         commission::{self as rules, Kind, Move, Period, Status},
-        envelope::{Envelope, Topic},
-        money::{json_number, scaled, Currency},
+        money::{scaled, Currency},
         validate,
     },
     error::{AppError, AppResult},
@@ -47,8 +46,9 @@ mod query;
 mod report;
 mod reversal;
 
+pub use crate::wire::commissions::{event, payout_event};
 pub use auto_approval::*;
-pub use events::*;
+use events::*;
 pub use lifecycle::*;
 pub use payout::*;
 pub use query::*;

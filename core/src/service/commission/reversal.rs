@@ -185,3 +185,55 @@ pub(super) async fn clawback<C: ConnectionTrait>(
     record_created(conn, caller, &model).await?;
     Ok(model)
 }
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal_macros::dec;
+    use CommissionStatus::*;
+
+    use super::*;
+
+    fn commission(status: CommissionStatus, amount: Option<Decimal>, payout_id: Option<Uuid>) -> commissions::Model {
+        let mut model = draft(Uuid::now_v7(), "USD", dec!(100), Utc::now());
+        model.status = status;
+        model.amount = amount;
+        model.payout_id = payout_id;
+        model
+    }
+
+    #[test]
+    fn a_reversal_cancels_what_is_unpaid_and_claws_back_what_is_committed() {
+        let payout = Some(Uuid::now_v7());
+        let cases = [
+            (Pending, None, true, false),
+            (Calculated, None, true, false),
+            (Approved, None, true, false),
+            (Approved, payout, false, true),
+            (Paid, payout, false, true),
+            (Canceled, None, false, false),
+            (Rejected, None, false, false),
+        ];
+        for (status, payout_id, is_unpaid, is_committed) in cases {
+            let model = commission(status, Some(dec!(10)), payout_id);
+            assert_eq!((unpaid(&model), committed(&model)), (is_unpaid, is_committed), "{status:?} {payout_id:?}");
+        }
+    }
+
+    #[test]
+    fn what_is_kept_of_a_paid_commission_is_its_amount_less_its_live_clawbacks() {
+        let paid = commission(Paid, Some(dec!(50.00)), Some(Uuid::now_v7()));
+        let clawback = |amount: Decimal, status, of: Uuid| {
+            let mut model = commission(status, Some(amount), None);
+            model.adjusts_commission_id = Some(of);
+            model
+        };
+        let adjustments = [
+            clawback(dec!(-20.00), Approved, paid.id),
+            clawback(dec!(-5.00), Canceled, paid.id),
+            clawback(dec!(-3.00), Rejected, paid.id),
+            clawback(dec!(-7.00), Approved, Uuid::now_v7()),
+        ];
+        assert_eq!(net_paid(&paid, &adjustments), dec!(30.00));
+        assert_eq!(net_paid(&paid, &[]), dec!(50.00));
+    }
+}

@@ -22,19 +22,19 @@ use sea_orm::{
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{commission, integration_service, outbox, tracking, Page, PageRequest};
+use super::{commission, integration_service, outbox, Page, PageRequest};
 use crate::{
     auth::Caller,
     context::Ctx,
     db,
     domain::{
-        envelope::{Envelope, Topic},
         money::json_number,
         pii, stripe,
         tracking::{self as rules, ConversionKind},
     },
     error::{AppError, AppResult},
     integrations::DeliveryPlan,
+    wire::orders::order_event,
 };
 
 mod checkout;
@@ -261,44 +261,4 @@ async fn process(txn: &DatabaseTransaction, event: &Event<'_>, deliveries: &Deli
         }
         other => Ok(Outcome::Ignored(format!("event type {other} is not handled"))),
     }
-}
-
-fn order_status_name(status: OrderStatus) -> &'static str {
-    match status {
-        OrderStatus::Pending => "pendiente",
-        OrderStatus::Paid => "pagado",
-        OrderStatus::PartiallyRefunded => "reembolsado_parcial",
-        OrderStatus::Refunded => "reembolsado",
-        OrderStatus::Expired => "expirado",
-        OrderStatus::Failed => "fallido",
-    }
-}
-
-/// An order event on `conversiones.eventos`, in the seed 004 envelope.
-fn order_event(order: &orders::Model, event_type: &'static str) -> Envelope {
-    Envelope::new(
-        Topic::Conversions,
-        event_type,
-        "order",
-        order.id,
-        &[
-            ("pedido_id", json!(order.id)),
-            ("afiliado_id", json!(order.affiliate_id)),
-            ("campana_id", json!(order.campaign_id)),
-        ],
-        "datos_pedido",
-        json!({
-            "stripe_session_id": order.stripe_session_id,
-            "payment_intent_id": order.payment_intent_id,
-            "monto": json_number(order.amount),
-            "monto_reembolsado": json_number(order.refunded_amount),
-            "moneda": order.currency,
-            "estado": order_status_name(order.status),
-            "gclid": order.gclid,
-            "campaign": order.campaign,
-            "source": order.source,
-            "product_id": order.product_id,
-        }),
-    )
-    .for_affiliate(order.affiliate_id)
 }

@@ -35,19 +35,19 @@ use crate::{
     context::Ctx,
     db,
     domain::{
-        envelope::{Envelope, Topic},
-        money::{json_number, Currency},
+        envelope::Envelope,
+        money::Currency,
         pii,
         tracking::{self, ConversionKind, TouchKind},
         validate, DomainError,
     },
     error::{AppError, AppResult},
+    wire::tracking::{conversion_event, impression_event, interaction_event},
 };
 
 mod sqlite_writer;
 
 mod batch;
-mod events;
 mod ingest;
 mod input;
 mod query;
@@ -55,7 +55,6 @@ mod record;
 mod rows;
 
 use batch::*;
-pub use events::*;
 pub use ingest::*;
 pub use input::*;
 pub use query::*;
