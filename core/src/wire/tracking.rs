@@ -238,19 +238,26 @@ impl Interaccion {
 
 // ---- answers ----
 
-pub fn impression_view(m: &interactions::Model) -> Value {
+/// A seed 002 impression as its event carries it.
+fn impression(m: &interactions::Model) -> Value {
     json!({
         "id": m.external_id,
-        "impresion_id": m.id,
         "campaña_id": m.campaign_ref,
         "influencer_id": m.affiliate_ref,
         "usuario_id": m.user_id,
         "tipo_evento": "IMPRESION",
         "referrer": m.referrer,
         "timestamp": m.occurred_at,
-        "flags": m.flags,
-        "estado": "registrada",
     })
+}
+
+/// The answer to an impression: the impression, our id, its flags and state.
+pub fn impression_view(m: &interactions::Model) -> Value {
+    let mut view = impression(m);
+    view["impresion_id"] = json!(m.id);
+    view["flags"] = m.flags.clone();
+    view["estado"] = json!("registrada");
+    view
 }
 
 pub fn conversion_view(m: &conversions::Model) -> Value {
@@ -297,15 +304,7 @@ pub fn impression_event(m: &interactions::Model) -> Envelope {
             ("afiliado_id", json!(m.affiliate_id)),
         ],
         "datos_impresion",
-        json!({
-            "id": m.external_id,
-            "campaña_id": m.campaign_ref,
-            "influencer_id": m.affiliate_ref,
-            "usuario_id": m.user_id,
-            "tipo_evento": "IMPRESION",
-            "referrer": m.referrer,
-            "timestamp": m.occurred_at,
-        }),
+        impression(m),
     )
     .for_affiliate(m.affiliate_id)
 }
