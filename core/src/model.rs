@@ -3,7 +3,8 @@
 //! server crate does not depend on `entity` or SeaORM, so this module is the only way a
 //! route or resolver sees a stored record, and it cannot query or change one except
 //! through a service. A record whose stored shape should not reach clients gets a view
-//! type of its own here.
+//! type of its own here, which its service returns (`users::User`, without the password
+//! hash); the others are still the stored rows.
 
 macro_rules! records {
     ($($table:ident { $($item:ident),* $(,)? })*) => {$(
@@ -28,5 +29,40 @@ records! {
     payouts { PayoutStatus }
     stripe_webhook_events { WebhookEventStatus }
     tracking_links {}
-    users { UserRole }
+}
+
+/// People who sign in. The view leaves out what must never leave the service layer: the
+/// password hash.
+pub mod users {
+    use chrono::{DateTime, Utc};
+    pub use entity::users::UserRole;
+    use uuid::Uuid;
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct User {
+        pub id: Uuid,
+        pub email: String,
+        pub role: UserRole,
+        /// For AFFILIATE users: the affiliate they act for.
+        pub affiliate_id: Option<Uuid>,
+        pub is_active: bool,
+        pub last_login_at: Option<DateTime<Utc>>,
+        pub created_at: DateTime<Utc>,
+        pub updated_at: DateTime<Utc>,
+    }
+
+    impl From<entity::users::Model> for User {
+        fn from(row: entity::users::Model) -> Self {
+            Self {
+                id: row.id,
+                email: row.email,
+                role: row.role,
+                affiliate_id: row.affiliate_id,
+                is_active: row.is_active,
+                last_login_at: row.last_login_at,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            }
+        }
+    }
 }

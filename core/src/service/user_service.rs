@@ -16,6 +16,7 @@ use crate::{
     db,
     domain::validate,
     error::{AppError, AppResult},
+    model::users::User,
 };
 
 pub const DEFAULT_ADMIN_EMAIL: &str = "admin@alpes.local";
@@ -33,7 +34,7 @@ pub struct NewUser {
 pub struct Session {
     pub token: String,
     pub expires_at: DateTime<Utc>,
-    pub user: users::Model,
+    pub user: User,
 }
 
 /// Checks email and password and issues a token. Unknown email and wrong password
@@ -55,21 +56,20 @@ pub async fn login(ctx: &Ctx, jwt: &JwtKeys, email: &str, password_given: &str) 
     let mut active: users::ActiveModel = user.into();
     active.last_login_at = Set(Some(Utc::now()));
     let user = active.update(&ctx.db).await?;
-    Ok(Session { token, expires_at, user })
+    Ok(Session { token, expires_at, user: user.into() })
 }
 
 /// A real Argon2 hash, verified against on unknown emails so that they take as long.
 static DUMMY_HASH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| password::hash(&password::generate()).unwrap_or_default());
 
-pub async fn create(ctx: &Ctx, caller: &Caller, input: NewUser) -> AppResult<users::Model> {
+pub async fn create(ctx: &Ctx, caller: &Caller, input: NewUser) -> AppResult<User> {
     caller.require_admin()?;
-    let user = insert_user(&ctx.db, Some(caller), input).await?;
-    Ok(user)
+    insert_user(&ctx.db, Some(caller), input).await
 }
 
 /// Creates a user; `caller` is `None` for the CLI and first-start bootstrap.
-async fn insert_user(db_conn: &DatabaseConnection, caller: Option<&Caller>, input: NewUser) -> AppResult<users::Model> {
+async fn insert_user(db_conn: &DatabaseConnection, caller: Option<&Caller>, input: NewUser) -> AppResult<User> {
     let email = validate::email(&input.email)?;
     validate::password(&input.password)?;
     let password_hash = password::hash(&input.password)?;
@@ -113,15 +113,11 @@ async fn insert_user(db_conn: &DatabaseConnection, caller: Option<&Caller>, inpu
     )
     .await?;
     txn.commit().await?;
-    Ok(user)
+    Ok(user.into())
 }
 
 /// `alpes create-admin`: a new admin, or a new password for an existing one.
-pub async fn create_or_reset_admin(
-    db_conn: &DatabaseConnection,
-    email: &str,
-    password_given: &str,
-) -> AppResult<users::Model> {
+pub async fn create_or_reset_admin(db_conn: &DatabaseConnection, email: &str, password_given: &str) -> AppResult<User> {
     let email = validate::email(email)?;
     validate::password(password_given)?;
     if let Some(existing) = users::Entity::find().filter(users::Column::Email.eq(&email)).one(db_conn).await? {
@@ -131,7 +127,7 @@ pub async fn create_or_reset_admin(
         active.affiliate_id = Set(None);
         active.is_active = Set(true);
         active.updated_at = Set(Utc::now());
-        return Ok(active.update(db_conn).await?);
+        return Ok(active.update(db_conn).await?.into());
     }
     insert_user(
         db_conn,
@@ -163,12 +159,19 @@ pub async fn bootstrap_admin(
     Ok(Some((email, generated)))
 }
 
-pub async fn get(db_conn: &DatabaseConnection, id: Uuid) -> AppResult<users::Model> {
-    users::Entity::find_by_id(id).one(db_conn).await?.ok_or_else(|| AppError::not_found("user", id))
+pub async fn get(db_conn: &DatabaseConnection, id: Uuid) -> AppResult<User> {
+    let user = users::Entity::find_by_id(id).one(db_conn).await?;
+    user.map(User::from).ok_or_else(|| AppError::not_found("user", id))
 }
 
 /// Users, for admins.
-pub async fn list(db_conn: &DatabaseConnection, caller: &Caller) -> AppResult<Vec<users::Model>> {
+pub async fn list(db_conn: &DatabaseConnection, caller: &Caller) -> AppResult<Vec<User>> {
     caller.require_admin()?;
-    Ok(users::Entity::find().order_by_asc(users::Column::Email).all(db_conn).await?)
+    Ok(users::Entity::find()
+        .order_by_asc(users::Column::Email)
+        .all(db_conn)
+        .await?
+        .into_iter()
+        .map(User::from)
+        .collect())
 }

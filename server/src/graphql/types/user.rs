@@ -7,7 +7,7 @@ use super::{affiliate::Affiliate, enums::UserRole};
 use crate::{auth::Caller, graphql::loaders::Loaders};
 
 /// A person who signs in.
-pub struct User(pub users::Model);
+pub struct User(pub users::User);
 
 #[Object]
 impl User {
@@ -38,7 +38,7 @@ impl User {
 /// Who the current token belongs to.
 pub struct Viewer {
     pub caller: Caller,
-    pub user: Option<users::Model>,
+    pub user: Option<users::User>,
 }
 
 #[Object]
