@@ -19,16 +19,75 @@ records! {
     affiliates { AffiliateStatus, AffiliateTier }
     attribution_credits { AttributionModel }
     campaigns { AttributionModel, CampaignStatus, CommissionType }
-    commissions { CommissionStatus, CommissionType }
-    conversions { ConversionStatus, ConversionType }
     integration_deliveries { DeliveryEventKind, DeliveryStatus, Integration }
     integrations_log {}
-    interactions { InteractionKind }
     journeys { JourneyStatus }
     orders { OrderStatus }
     payouts { PayoutStatus }
     stripe_webhook_events { WebhookEventStatus }
     tracking_links {}
+}
+
+/// Commissions, and the mapping between their stored status and the lifecycle's.
+pub mod commissions {
+    use alpes_domain::commission::Status;
+    pub use entity::commissions::{CommissionStatus, CommissionType, Model};
+
+    /// The lifecycle state of a stored status.
+    pub fn lifecycle_status(status: CommissionStatus) -> Status {
+        match status {
+            CommissionStatus::Pending => Status::Pending,
+            CommissionStatus::Calculated => Status::Calculated,
+            CommissionStatus::Approved => Status::Approved,
+            CommissionStatus::Paid => Status::Paid,
+            CommissionStatus::Canceled => Status::Canceled,
+            CommissionStatus::Rejected => Status::Rejected,
+        }
+    }
+
+    /// The stored form of a lifecycle state.
+    pub fn stored_status(status: Status) -> CommissionStatus {
+        match status {
+            Status::Pending => CommissionStatus::Pending,
+            Status::Calculated => CommissionStatus::Calculated,
+            Status::Approved => CommissionStatus::Approved,
+            Status::Paid => CommissionStatus::Paid,
+            Status::Canceled => CommissionStatus::Canceled,
+            Status::Rejected => CommissionStatus::Rejected,
+        }
+    }
+}
+
+/// Conversions, and the domain's kind of a stored conversion type.
+pub mod conversions {
+    use alpes_domain::tracking::ConversionKind;
+    pub use entity::conversions::{ConversionStatus, ConversionType, Model};
+
+    pub fn conversion_kind(kind: ConversionType) -> ConversionKind {
+        match kind {
+            ConversionType::Sale => ConversionKind::Sale,
+            ConversionType::Lead => ConversionKind::Lead,
+            ConversionType::Signup => ConversionKind::Signup,
+            ConversionType::Other => ConversionKind::Other,
+        }
+    }
+}
+
+/// Touches, and the domain's kind of a stored interaction kind.
+pub mod interactions {
+    use alpes_domain::tracking::TouchKind;
+    pub use entity::interactions::{InteractionKind, Model};
+
+    pub fn touch_kind(kind: InteractionKind) -> TouchKind {
+        match kind {
+            InteractionKind::Impression => TouchKind::Impression,
+            InteractionKind::Click => TouchKind::Click,
+            InteractionKind::View => TouchKind::View,
+            InteractionKind::Lead => TouchKind::Lead,
+            InteractionKind::Purchase => TouchKind::Purchase,
+            InteractionKind::Conversion => TouchKind::Conversion,
+        }
+    }
 }
 
 /// People who sign in. The view leaves out what must never leave the service layer: the

@@ -21,7 +21,10 @@ use crate::{
         validate,
     },
     error::{AppError, AppResult},
-    wire::affiliates::{event, status_name, tier_name},
+    wire::{
+        events::affiliate as event,
+        names::{affiliate_status as status_name, affiliate_tier as tier_name},
+    },
 };
 
 #[derive(Debug, Clone, Default)]

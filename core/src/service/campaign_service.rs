@@ -21,7 +21,7 @@ use crate::{
         validate,
     },
     error::{AppError, AppResult},
-    wire::campaigns::event,
+    wire::events::campaign as event,
 };
 
 pub const DEFAULT_LOOKBACK_DAYS: i32 = 30;

@@ -14,7 +14,7 @@ use crate::{
     db,
     domain::{code, validate},
     error::{AppError, AppResult},
-    wire::campaigns::link_created,
+    wire::events::link_created,
 };
 
 #[derive(Debug, Clone)]

@@ -6,10 +6,10 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::names::*;
 use super::{decimal, optional_decimal};
 use crate::{
     domain::{
-        envelope::{Envelope, Topic},
         money::{json_number, scaled},
         pii::mask_account,
     },
@@ -146,21 +146,6 @@ pub fn parse_status(value: &str) -> AppResult<AffiliateStatus> {
     }
 }
 
-pub fn tier_name(tier: AffiliateTier) -> &'static str {
-    match tier {
-        AffiliateTier::Standard => "estandar",
-        AffiliateTier::Premium => "premium",
-    }
-}
-
-pub fn status_name(status: AffiliateStatus) -> &'static str {
-    match status {
-        AffiliateStatus::Active => "activo",
-        AffiliateStatus::Suspended => "suspendido",
-        AffiliateStatus::Deleted => "eliminado",
-    }
-}
-
 /// The seed's answer to a creation.
 pub fn created_view(m: &affiliates::Model) -> Value {
     json!({
@@ -168,7 +153,7 @@ pub fn created_view(m: &affiliates::Model) -> Value {
         "codigo": m.code,
         "nombre": m.name,
         "email": m.email,
-        "estado": status_name(m.status),
+        "estado": affiliate_status(m.status),
         "fecha_registro": m.created_at,
     })
 }
@@ -182,7 +167,7 @@ pub fn view(m: &affiliates::Model) -> Value {
         "email": m.email,
         "telefono": m.phone,
         "documento": m.document_type.as_ref().map(|tipo| json!({ "tipo": tipo, "numero": m.document_number })),
-        "tipo_afiliado": tier_name(m.tier),
+        "tipo_afiliado": affiliate_tier(m.tier),
         "datos_bancarios": m.bank_account_number.as_ref().map(|number| json!({
             "banco": m.bank_name,
             "tipo_cuenta": m.bank_account_type,
@@ -194,34 +179,8 @@ pub fn view(m: &affiliates::Model) -> Value {
             "minimo_pago": json_number(scaled(m.minimum_payout, &m.payout_currency)),
             "moneda": m.payout_currency,
         },
-        "estado": status_name(m.status),
+        "estado": affiliate_status(m.status),
         "fecha_registro": m.created_at,
         "fecha_actualizacion": m.updated_at,
     })
-}
-
-/// The seed 004 affiliate event.
-pub fn event(model: &affiliates::Model, event_type: &'static str) -> Envelope {
-    Envelope::new(
-        Topic::Affiliates,
-        event_type,
-        "affiliate",
-        model.id,
-        &[("afiliado_id", json!(model.id))],
-        "datos_afiliado",
-        json!({
-            "codigo": model.code,
-            "nombre": model.name,
-            "email": model.email,
-            "tipo_afiliado": tier_name(model.tier),
-            "estado": status_name(model.status),
-            "configuracion_comisiones": {
-                "comision_base": json_number(model.base_rate),
-                "comision_premium": model.premium_rate.map(json_number),
-                "minimo_pago": json_number(model.minimum_payout),
-                "moneda": model.payout_currency,
-            },
-        }),
-    )
-    .for_affiliate(Some(model.id))
 }

@@ -2,21 +2,15 @@
 //! seed answers it, and the seed's names of campaign states.
 
 use chrono::{DateTime, Utc};
-use entity::{
-    campaigns::{self, AttributionModel, CampaignStatus},
-    tracking_links,
-};
+use entity::campaigns::{self, AttributionModel, CampaignStatus};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use uuid::Uuid;
 
+use super::names::*;
 use super::optional_decimal;
 use crate::{
-    domain::{
-        envelope::{Envelope, Topic},
-        money::{json_number, scaled},
-    },
+    domain::money::{json_number, scaled},
     error::{AppError, AppResult},
     service::campaign_service as svc,
 };
@@ -101,16 +95,6 @@ pub fn parse_status(value: &str) -> AppResult<CampaignStatus> {
     }
 }
 
-/// The seed's name of a campaign state.
-pub fn status_name(status: CampaignStatus) -> &'static str {
-    match status {
-        CampaignStatus::Draft => "borrador",
-        CampaignStatus::Active => "activa",
-        CampaignStatus::Paused => "pausada",
-        CampaignStatus::Ended => "finalizada",
-    }
-}
-
 /// A campaign with the seed's field names.
 pub fn view(m: &campaigns::Model) -> Value {
     json!({
@@ -132,53 +116,7 @@ pub fn view(m: &campaigns::Model) -> Value {
         },
         "modelo_atribucion": m.attribution_model,
         "ventana_dias": m.lookback_days,
-        "estado": status_name(m.status),
+        "estado": campaign_status(m.status),
         "fecha_creacion": m.created_at,
     })
-}
-
-/// The seed 004 campaign event (`datos_campana` with the seed's field names).
-pub fn event(model: &campaigns::Model, event_type: &'static str) -> Envelope {
-    Envelope::new(
-        Topic::Marketing,
-        event_type,
-        "campaign",
-        model.id,
-        &[("campana_id", json!(model.id))],
-        "datos_campana",
-        json!({
-            "codigo": model.code,
-            "nombre": model.name,
-            "descripcion": model.description,
-            "fecha_inicio": model.starts_at,
-            "fecha_fin": model.ends_at,
-            "presupuesto": model.budget.map(json_number),
-            "moneda": model.currency,
-            "tipo_campana": model.campaign_type,
-            "canales": model.channels,
-            "segmentacion": model.targeting,
-            "configuracion_comisiones": {
-                "comision_conversion": model.conversion_rate.map(json_number),
-                "comision_venta": model.sale_rate.map(json_number),
-                "bonus_objetivos": model.bonus_targets.map(json_number),
-            },
-            "modelo_atribucion": model.attribution_model,
-            "ventana_dias": model.lookback_days,
-            "estado": status_name(model.status),
-        }),
-    )
-}
-
-/// `enlace_creado` on `marketing.eventos`: a tracking link of an affiliate for a campaign.
-pub fn link_created(link: &tracking_links::Model, affiliate_id: Uuid, campaign_id: Uuid, url: &str) -> Envelope {
-    Envelope::new(
-        Topic::Marketing,
-        "enlace_creado",
-        "tracking_link",
-        link.id,
-        &[("enlace_id", json!(link.id)), ("afiliado_id", json!(affiliate_id)), ("campana_id", json!(campaign_id))],
-        "datos_enlace",
-        json!({ "codigo": link.code, "url_destino": link.destination_url, "url": url }),
-    )
-    .for_affiliate(Some(affiliate_id))
 }

@@ -2,20 +2,17 @@
 //! and the report as the seed answers them, and the seed's names of commission kinds and
 //! states.
 
-use entity::{
-    commissions::{self, CommissionStatus, CommissionType},
-    payouts::{self, PayoutStatus},
-};
+use entity::commissions::{self, CommissionStatus};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::names::*;
 use super::{decimal, optional_decimal};
 use crate::{
     domain::{
         commission::{Kind, Status},
-        envelope::{Envelope, Topic},
         money::{json_number, scaled},
     },
     error::{AppError, AppResult},
@@ -134,19 +131,6 @@ pub fn parse_status(value: &str) -> AppResult<CommissionStatus> {
     })
 }
 
-/// The seed's `tipo_comision`.
-pub fn type_name(kind: CommissionType) -> &'static str {
-    match kind {
-        CommissionType::Percentage => "porcentual",
-        CommissionType::Flat => "fijo",
-    }
-}
-
-/// The seed's `estado`.
-pub fn status_name(status: CommissionStatus) -> &'static str {
-    svc::lifecycle_status(status).seed_name()
-}
-
 /// A report with the seed's field names.
 pub fn report_view(report: &Report, group_by: GroupBy) -> Value {
     let group_name = match group_by {
@@ -184,11 +168,11 @@ pub fn view(m: &commissions::Model) -> Value {
         "campana_id": m.campaign_id,
         "conversion_id": m.conversion_id,
         "monto_base": { "valor": json_number(scaled(m.base_amount, &m.currency)), "moneda": m.currency },
-        "tipo_comision": type_name(m.commission_type),
+        "tipo_comision": commission_kind(m.commission_type),
         "porcentaje": m.rate.map(json_number),
         "monto_calculado": m.amount.map(|a| json_number(scaled(a, &m.currency))),
         "moneda": m.currency,
-        "estado": status_name(m.status),
+        "estado": commission_status(m.status),
         "configuracion": m.config,
         "comentarios": m.approval_comments,
         "metadatos_aprobacion": {
@@ -206,63 +190,4 @@ pub fn view(m: &commissions::Model) -> Value {
         "fecha_pago": m.paid_at,
         "fecha_cancelacion": m.canceled_at,
     })
-}
-
-/// The seed 004 commission event.
-pub fn event(m: &commissions::Model, event_type: &'static str) -> Envelope {
-    let mut data = json!({
-        "monto_base": json_number(scaled(m.base_amount, &m.currency)),
-        "monto_calculado": m.amount.map(|a| json_number(scaled(a, &m.currency))),
-        "moneda": m.currency,
-        "estado": status_name(m.status),
-        "tipo_comision": type_name(m.commission_type),
-        "porcentaje": m.rate.map(json_number),
-        "version": m.version,
-    });
-    if let Some(adjusts) = m.adjusts_commission_id {
-        data["ajusta_comision_id"] = json!(adjusts);
-    }
-    if let Some(payout) = m.payout_id {
-        data["pago_id"] = json!(payout);
-    }
-    if let Some(reason) = m.cancel_reason.as_ref().or(m.rejection_reason.as_ref()) {
-        data["motivo"] = json!(reason);
-    }
-    if m.status == CommissionStatus::Approved {
-        data["nivel_aprobacion"] = json!(m.approval_level);
-        data["politica_aplicada"] = json!(m.approval_policy);
-    }
-    Envelope::new(
-        Topic::Commissions,
-        event_type,
-        "commission",
-        m.id,
-        &[
-            ("comision_id", json!(m.id)),
-            ("afiliado_id", json!(m.affiliate_id)),
-            ("campana_id", json!(m.campaign_id)),
-            ("conversion_id", json!(m.conversion_id)),
-        ],
-        "datos_comision",
-        data,
-    )
-    .for_affiliate(Some(m.affiliate_id))
-}
-
-pub fn payout_event(p: &payouts::Model, event_type: &'static str, members: &[commissions::Model]) -> Envelope {
-    Envelope::new(
-        Topic::Commissions,
-        event_type,
-        "payout",
-        p.id,
-        &[("pago_id", json!(p.id)), ("afiliado_id", json!(p.affiliate_id))],
-        "datos_pago",
-        json!({
-            "monto": json_number(scaled(p.amount, &p.currency)),
-            "moneda": p.currency,
-            "estado": match p.status { PayoutStatus::Pending => "pendiente", PayoutStatus::Paid => "pagado", PayoutStatus::Canceled => "cancelado" },
-            "comisiones": members.iter().map(|m| m.id).collect::<Vec<_>>(),
-        }),
-    )
-    .for_affiliate(Some(p.affiliate_id))
 }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::given;
+use super::names::*;
 use crate::{
     domain::{
         money::{json_number, scaled},
@@ -109,7 +110,7 @@ pub fn view(m: &conversions::Model) -> Value {
         "afiliado_id": m.affiliate_id,
         "campana_id": m.campaign_id,
         "tipo_conversion": conversion_kind(m.conversion_type).seed_name(),
-        "estado": status_name(m.status),
+        "estado": conversion_status(m.status),
         "valor_conversion": json_number(scaled(m.value, &m.currency)),
         "moneda": m.currency,
         "canal_origen": m.channel,
@@ -117,18 +118,6 @@ pub fn view(m: &conversions::Model) -> Value {
         "score_fraude": m.fraud_score,
         "fecha_conversion": m.occurred_at.to_rfc3339_opts(SecondsFormat::Secs, true),
     })
-}
-
-pub fn status_name(status: ConversionStatus) -> &'static str {
-    match status {
-        ConversionStatus::Registered => "registrada",
-        ConversionStatus::Attributed => "atribuida",
-        ConversionStatus::Unattributed => "sin_atribuir",
-        ConversionStatus::HeldForReview => "en_revision",
-        ConversionStatus::Reverted => "revertida",
-        ConversionStatus::Refunded => "reembolsada",
-        ConversionStatus::Rejected => "rechazada",
-    }
 }
 
 pub fn parse_status(value: &str) -> Result<ConversionStatus, AppError> {
@@ -141,7 +130,7 @@ pub fn parse_status(value: &str) -> Result<ConversionStatus, AppError> {
         ConversionStatus::Refunded,
         ConversionStatus::Rejected,
     ];
-    all.into_iter().find(|s| status_name(*s).eq_ignore_ascii_case(value.trim())).ok_or_else(|| {
+    all.into_iter().find(|s| conversion_status(*s).eq_ignore_ascii_case(value.trim())).ok_or_else(|| {
         AppError::validation(
             "estado",
             "estado must be one of registrada, atribuida, sin_atribuir, en_revision, revertida, reembolsada, rechazada",

@@ -1,15 +1,20 @@
 //! The seeds' wire formats (Spanish field names, as outside systems send and expect them),
-//! kept in one place: the request bodies and how each becomes a service input, the answers
-//! the seeds expect, the seed names of states and kinds, and the event envelopes the
-//! services write to the outbox. The REST routes, the bus consumer and the services share
-//! them; nothing else spells a seed field.
+//! kept in one place, in two layers so that nothing depends on itself:
+//!
+//! - below the services, `names` (the seed names of our states and kinds) and `events`
+//!   (the envelopes the services write to the outbox): they see only the records;
+//! - above them, one module per seed service (`tracking`, `conversions`, `affiliates`,
+//!   `campaigns`, `commissions`): the request bodies, how each becomes a service input, and
+//!   the answers the seeds expect. The REST routes and the bus consumer use these.
+//!
+//! (The commission CSV export, a rendering of these names, is the http layer's.)
 
 pub mod affiliates;
-pub mod attribution;
 pub mod campaigns;
 pub mod commissions;
 pub mod conversions;
-pub mod orders;
+pub mod events;
+pub mod names;
 pub mod tracking;
 
 use rust_decimal::Decimal;

@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 use entity::{conversions, interactions};
 
-use crate::domain::envelope::{Envelope, Topic};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -238,22 +237,9 @@ impl Interaccion {
 
 // ---- answers ----
 
-/// A seed 002 impression as its event carries it.
-fn impression(m: &interactions::Model) -> Value {
-    json!({
-        "id": m.external_id,
-        "campaña_id": m.campaign_ref,
-        "influencer_id": m.affiliate_ref,
-        "usuario_id": m.user_id,
-        "tipo_evento": "IMPRESION",
-        "referrer": m.referrer,
-        "timestamp": m.occurred_at,
-    })
-}
-
 /// The answer to an impression: the impression, our id, its flags and state.
 pub fn impression_view(m: &interactions::Model) -> Value {
-    let mut view = impression(m);
+    let mut view = super::events::impression(m);
     view["impresion_id"] = json!(m.id);
     view["flags"] = m.flags.clone();
     view["estado"] = json!("registrada");
@@ -290,63 +276,3 @@ pub fn interaction_view(m: &interactions::Model) -> Value {
 }
 
 // ---- events ----
-
-/// Seed 002 `ImpresionRegistrada`, in the seed 004 envelope.
-pub fn impression_event(m: &interactions::Model) -> Envelope {
-    Envelope::new(
-        Topic::ImpressionRecorded,
-        "impresion_registrada",
-        "interaction",
-        m.id,
-        &[
-            ("impresion_id", json!(m.external_id)),
-            ("campana_id", json!(m.campaign_id)),
-            ("afiliado_id", json!(m.affiliate_id)),
-        ],
-        "datos_impresion",
-        impression(m),
-    )
-    .for_affiliate(m.affiliate_id)
-}
-
-/// Seed 003 `InteraccionRegistrada`, field for field.
-pub fn interaction_event(m: &interactions::Model) -> Envelope {
-    Envelope::raw(
-        Topic::InteractionRecorded,
-        "interaccion_registrada",
-        "interaction",
-        m.id,
-        json!({
-            "id_interaccion": m.external_id,
-            "tipo": touch_kind(m.kind).seed_name(),
-            "marca_temporal": m.occurred_at.timestamp_millis(),
-            "identidad_usuario": { "id_usuario": m.user_id, "id_anonimo": m.anonymous_id },
-            "parametros_tracking": {
-                "fuente": m.source,
-                "medio": m.medium,
-                "campania": m.campaign_ref,
-                "id_afiliado": m.affiliate_ref,
-            },
-        }),
-    )
-    .for_affiliate(m.affiliate_id)
-}
-
-/// Seed 004 `conversion_registrada` on `conversiones.eventos`.
-pub fn conversion_event(m: &conversions::Model, kind: ConversionKind) -> Envelope {
-    Envelope::new(
-        Topic::Conversions,
-        "conversion_registrada",
-        "conversion",
-        m.id,
-        &[("conversion_id", json!(m.id)), ("afiliado_id", json!(m.affiliate_id)), ("campana_id", json!(m.campaign_id))],
-        "datos_conversion",
-        json!({
-            "tipo_conversion": kind.seed_name(),
-            "valor_conversion": json_number(m.value),
-            "moneda": m.currency,
-            "canal_origen": m.channel,
-        }),
-    )
-    .for_affiliate(m.affiliate_id)
-}

@@ -2,7 +2,7 @@
 //! carry, read from the database; their format is `wire::attribution`.
 
 use super::*;
-use crate::wire::attribution as wire;
+use crate::wire::events as wire;
 
 /// `ConversionAtribuida` on `eventos-atribucion`: one per credited campaign.
 pub(super) async fn attributed_events<C: ConnectionTrait>(

@@ -1,8 +1,7 @@
 //! Recording a commission's creation, and the audit views of commissions (the events
-//! themselves are seed formats: `wire::commissions`).
+//! themselves are seed formats: `wire::events`).
 
 use super::*;
-use crate::wire::commissions::event;
 
 pub(super) async fn record_created<C: ConnectionTrait>(
     conn: &C,

@@ -31,7 +31,7 @@ use crate::{
     context::Ctx,
     db,
     domain::{
-        commission::{self as rules, Kind, Move, Period, Status},
+        commission::{self as rules, Kind, Move, Period},
         money::{scaled, Currency},
         validate,
     },
@@ -46,7 +46,7 @@ mod query;
 mod report;
 mod reversal;
 
-pub use crate::wire::commissions::{event, payout_event};
+pub use crate::wire::events::{commission as event, payout as payout_event};
 pub use auto_approval::*;
 use events::*;
 pub use lifecycle::*;
@@ -59,29 +59,7 @@ pub const MAX_BULK: usize = 500;
 /// At most this many rows in one CSV export.
 pub const MAX_EXPORT: u64 = 10_000;
 
-/// The lifecycle state of a stored status.
-pub fn lifecycle_status(status: CommissionStatus) -> Status {
-    match status {
-        CommissionStatus::Pending => Status::Pending,
-        CommissionStatus::Calculated => Status::Calculated,
-        CommissionStatus::Approved => Status::Approved,
-        CommissionStatus::Paid => Status::Paid,
-        CommissionStatus::Canceled => Status::Canceled,
-        CommissionStatus::Rejected => Status::Rejected,
-    }
-}
-
-/// The stored form of a lifecycle state.
-pub fn stored_status(status: Status) -> CommissionStatus {
-    match status {
-        Status::Pending => CommissionStatus::Pending,
-        Status::Calculated => CommissionStatus::Calculated,
-        Status::Approved => CommissionStatus::Approved,
-        Status::Paid => CommissionStatus::Paid,
-        Status::Canceled => CommissionStatus::Canceled,
-        Status::Rejected => CommissionStatus::Rejected,
-    }
-}
+pub use crate::model::commissions::{lifecycle_status, stored_status};
 
 fn type_of(kind: Kind) -> CommissionType {
     match kind {

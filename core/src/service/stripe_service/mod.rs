@@ -34,7 +34,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     integrations::DeliveryPlan,
-    wire::orders::order_event,
+    wire::events::order as order_event,
 };
 
 mod checkout;

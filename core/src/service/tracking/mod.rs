@@ -42,7 +42,10 @@ use crate::{
         validate, DomainError,
     },
     error::{AppError, AppResult},
-    wire::tracking::{conversion_event, impression_event, interaction_event},
+    wire::events::{
+        conversion_recorded as conversion_event, impression_recorded as impression_event,
+        interaction_recorded as interaction_event,
+    },
 };
 
 mod sqlite_writer;

@@ -187,17 +187,6 @@ pub(super) fn kind(kind: TouchKind) -> InteractionKind {
     }
 }
 
-pub fn touch_kind(kind: InteractionKind) -> TouchKind {
-    match kind {
-        InteractionKind::Impression => TouchKind::Impression,
-        InteractionKind::Click => TouchKind::Click,
-        InteractionKind::View => TouchKind::View,
-        InteractionKind::Lead => TouchKind::Lead,
-        InteractionKind::Purchase => TouchKind::Purchase,
-        InteractionKind::Conversion => TouchKind::Conversion,
-    }
-}
-
 pub(super) fn conversion_type(kind: ConversionKind) -> ConversionType {
     match kind {
         ConversionKind::Sale => ConversionType::Sale,
@@ -207,11 +196,4 @@ pub(super) fn conversion_type(kind: ConversionKind) -> ConversionType {
     }
 }
 
-pub fn conversion_kind(kind: ConversionType) -> ConversionKind {
-    match kind {
-        ConversionType::Sale => ConversionKind::Sale,
-        ConversionType::Lead => ConversionKind::Lead,
-        ConversionType::Signup => ConversionKind::Signup,
-        ConversionType::Other => ConversionKind::Other,
-    }
-}
+pub use crate::model::{conversions::conversion_kind, interactions::touch_kind};

@@ -74,5 +74,5 @@ async fn remove(
 ) -> AppResult<Json<Value>> {
     let current = svc::get(&state.db, &caller, &id).await?;
     let model = svc::delete(&state, &caller, current.id).await?;
-    Ok(Json(json!({ "afiliado_id": model.id, "estado": wire::status_name(model.status) })))
+    Ok(Json(json!({ "afiliado_id": model.id, "estado": crate::wire::names::affiliate_status(model.status) })))
 }

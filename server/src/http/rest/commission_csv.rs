@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::{
     domain::money::scaled,
     service::commission::Report,
-    wire::commissions::{status_name, type_name},
+    wire::names::{commission_kind as type_name, commission_status as status_name},
 };
 
 /// The header of the commissions CSV export. Fixed: columns are only ever appended.

@@ -141,6 +141,6 @@ async fn metrics(
             "valor_total": json_number(c.value),
             "valor_promedio": json_number(c.average),
         })).collect::<Vec<_>>(),
-        "por_estado": m.by_status.iter().map(|(status, n)| (wire::status_name(*status).to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
+        "por_estado": m.by_status.iter().map(|(status, n)| (crate::wire::names::conversion_status(*status).to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
     })))
 }
