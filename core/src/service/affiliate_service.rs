@@ -21,6 +21,7 @@ use crate::{
         validate,
     },
     error::{AppError, AppResult},
+    model::affiliates::Affiliate,
     wire::{
         events::affiliate as event,
         names::{affiliate_status as status_name, affiliate_tier as tier_name},
@@ -81,7 +82,7 @@ pub struct AffiliateFilter {
     pub search: Option<String>,
 }
 
-pub async fn create(ctx: &Ctx, caller: &Caller, input: NewAffiliate) -> AppResult<affiliates::Model> {
+pub async fn create(ctx: &Ctx, caller: &Caller, input: NewAffiliate) -> AppResult<Affiliate> {
     caller.require_admin()?;
     let name = validate::text(&input.name, "name", 200)?;
     let email = validate::email(&input.email)?;
@@ -143,10 +144,10 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewAffiliate) -> AppResul
     .await?;
     txn.commit().await?;
     ctx.events_committed();
-    Ok(model)
+    Ok(model.into())
 }
 
-pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: AffiliatePatch) -> AppResult<affiliates::Model> {
+pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: AffiliatePatch) -> AppResult<Affiliate> {
     caller.require_admin()?;
     let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let before = find_live(&txn, id).await?;
@@ -222,12 +223,12 @@ pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: AffiliatePatch)
     .await?;
     txn.commit().await?;
     ctx.events_committed();
-    Ok(model)
+    Ok(model.into())
 }
 
 /// Deletes an affiliate. The row is kept (status `DELETED`) because commissions and
 /// payouts refer to it; it disappears from lists and lookups.
-pub async fn delete(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<affiliates::Model> {
+pub async fn delete(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<Affiliate> {
     caller.require_admin()?;
     let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let before = find_live(&txn, id).await?;
@@ -252,18 +253,23 @@ pub async fn delete(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<affiliate
     .await?;
     txn.commit().await?;
     ctx.events_committed();
-    Ok(model)
+    Ok(model.into())
 }
 
 /// One affiliate by id or by code, if the caller may see it.
-pub async fn get(db: &DatabaseConnection, caller: &Caller, id_or_code: &str) -> AppResult<affiliates::Model> {
+pub async fn get(db: &DatabaseConnection, caller: &Caller, id_or_code: &str) -> AppResult<Affiliate> {
     let model = resolve(db, id_or_code).await?;
     caller.require_affiliate_access(model.id)?;
-    Ok(model)
+    Ok(model.into())
+}
+
+/// The id of a live affiliate named by UUID or by code.
+pub async fn resolve_id(db: &DatabaseConnection, id_or_code: &str) -> AppResult<Uuid> {
+    Ok(resolve(db, id_or_code).await?.id)
 }
 
 /// Finds a live affiliate by UUID or by code (outside systems may use either).
-pub async fn resolve<C: ConnectionTrait>(conn: &C, id_or_code: &str) -> AppResult<affiliates::Model> {
+pub(crate) async fn resolve<C: ConnectionTrait>(conn: &C, id_or_code: &str) -> AppResult<affiliates::Model> {
     let query = affiliates::Entity::find().filter(affiliates::Column::Status.ne(AffiliateStatus::Deleted));
     let found = match Uuid::parse_str(id_or_code.trim()) {
         Ok(id) => query.filter(affiliates::Column::Id.eq(id)).one(conn).await?,
@@ -277,7 +283,7 @@ pub async fn list(
     caller: &Caller,
     filter: AffiliateFilter,
     page: PageRequest,
-) -> AppResult<Page<affiliates::Model>> {
+) -> AppResult<Page<Affiliate>> {
     let mut condition = Condition::all();
     match filter.status {
         Some(status) => condition = condition.add(affiliates::Column::Status.eq(status)),
@@ -299,16 +305,18 @@ pub async fn list(
         condition = condition.add(affiliates::Column::Id.eq(own));
     }
     let query = affiliates::Entity::find().filter(condition);
-    super::newest_first(db, query, affiliates::Column::CreatedAt, affiliates::Column::Id, page).await
+    Ok(super::newest_first(db, query, affiliates::Column::CreatedAt, affiliates::Column::Id, page)
+        .await?
+        .map(Affiliate::from))
 }
 
 /// Batch lookup for the GraphQL DataLoader: what the caller may see among `ids`.
-pub async fn load_many(db: &DatabaseConnection, caller: &Caller, ids: &[Uuid]) -> AppResult<Vec<affiliates::Model>> {
+pub async fn load_many(db: &DatabaseConnection, caller: &Caller, ids: &[Uuid]) -> AppResult<Vec<Affiliate>> {
     let mut query = affiliates::Entity::find().filter(affiliates::Column::Id.is_in(ids.iter().copied()));
     if let Some(own) = caller.affiliate_scope() {
         query = query.filter(affiliates::Column::Id.eq(own));
     }
-    Ok(query.all(db).await?)
+    Ok(query.all(db).await?.into_iter().map(Affiliate::from).collect())
 }
 
 async fn find_live<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<affiliates::Model> {

@@ -30,6 +30,13 @@ pub struct Page<T> {
     pub total: u64,
 }
 
+impl<T> Page<T> {
+    /// The same window with each item turned into `U` (a record into its view).
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(f).collect(), total: self.total }
+    }
+}
+
 /// `ILIKE`-style pattern for a search box: `%term%`, with LIKE wildcards escaped away.
 pub(crate) fn like_pattern(term: &str) -> String {
     let cleaned: String = term.trim().to_lowercase().chars().filter(|c| *c != '%' && *c != '_' && *c != '\\').collect();

@@ -1,7 +1,7 @@
 //! Seed 004 "Servicio Afiliados": the bodies of `/api/v1/afiliados`, the affiliate as the
 //! seed answers it (account number masked), and the seed's names of tiers and states.
 
-use entity::affiliates::{self, AffiliateStatus, AffiliateTier};
+use crate::model::affiliates::{Affiliate, AffiliateStatus, AffiliateTier};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -9,10 +9,7 @@ use serde_json::{json, Value};
 use super::names::*;
 use super::{decimal, optional_decimal};
 use crate::{
-    domain::{
-        money::{json_number, scaled},
-        pii::mask_account,
-    },
+    domain::money::{json_number, scaled},
     error::{AppError, AppResult},
     service::affiliate_service as svc,
 };
@@ -147,7 +144,7 @@ pub fn parse_status(value: &str) -> AppResult<AffiliateStatus> {
 }
 
 /// The seed's answer to a creation.
-pub fn created_view(m: &affiliates::Model) -> Value {
+pub fn created_view(m: &Affiliate) -> Value {
     json!({
         "afiliado_id": m.id,
         "codigo": m.code,
@@ -159,7 +156,7 @@ pub fn created_view(m: &affiliates::Model) -> Value {
 }
 
 /// An affiliate with the seed's field names; the account number is masked.
-pub fn view(m: &affiliates::Model) -> Value {
+pub fn view(m: &Affiliate) -> Value {
     json!({
         "afiliado_id": m.id,
         "codigo": m.code,
@@ -168,10 +165,10 @@ pub fn view(m: &affiliates::Model) -> Value {
         "telefono": m.phone,
         "documento": m.document_type.as_ref().map(|tipo| json!({ "tipo": tipo, "numero": m.document_number })),
         "tipo_afiliado": affiliate_tier(m.tier),
-        "datos_bancarios": m.bank_account_number.as_ref().map(|number| json!({
+        "datos_bancarios": m.bank_account_masked.as_ref().map(|masked| json!({
             "banco": m.bank_name,
             "tipo_cuenta": m.bank_account_type,
-            "numero_cuenta": mask_account(number),
+            "numero_cuenta": masked,
         })),
         "configuracion_comisiones": {
             "comision_base": json_number(m.base_rate),

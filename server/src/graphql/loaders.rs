@@ -65,7 +65,7 @@ impl RequestLoaders {
     }
 
     /// The affiliate of an optional reference, if the caller may see it.
-    pub async fn affiliate_of(&self, id: Option<Uuid>) -> Result<Option<affiliates::Model>, async_graphql::Error> {
+    pub async fn affiliate_of(&self, id: Option<Uuid>) -> Result<Option<affiliates::Affiliate>, async_graphql::Error> {
         match id {
             Some(id) => self.affiliate.load_one(id).await,
             None => Ok(None),
@@ -128,7 +128,7 @@ impl Loader<JourneyOfConversion> for JourneyLoader {
 }
 
 impl Loader<Uuid> for AffiliateLoader {
-    type Value = affiliates::Model;
+    type Value = affiliates::Affiliate;
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {

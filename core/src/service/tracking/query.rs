@@ -1,6 +1,7 @@
 //! Reading touches and conversions, scoped to what the caller may see.
 
 use super::*;
+use crate::model::affiliates::Affiliate;
 
 /// A stored touchpoint by our id or the client's id, if the caller may see it.
 pub async fn get_touch(
@@ -83,7 +84,7 @@ pub async fn conversions_of_campaign(
 pub async fn link_for_redirect(
     db: &DatabaseConnection,
     code: &str,
-) -> AppResult<(tracking_links::Model, campaigns::Model, affiliates::Model)> {
+) -> AppResult<(tracking_links::Model, campaigns::Model, Affiliate)> {
     let link = tracking_links::Entity::find()
         .filter(tracking_links::Column::Code.eq(code.trim().to_lowercase()))
         .one(db)
@@ -97,7 +98,7 @@ pub async fn link_for_redirect(
         .one(db)
         .await?
         .ok_or_else(|| AppError::not_found("affiliate", link.affiliate_id))?;
-    Ok((link, campaign, affiliate))
+    Ok((link, campaign, affiliate.into()))
 }
 
 #[derive(Debug, Clone, Default)]

@@ -19,7 +19,7 @@ pub struct AffiliateMutation;
 async fn affiliate_id(ctx: &Context<'_>, id: &ID) -> Result<uuid::Uuid, crate::error::AppError> {
     match parse_id(id, "id") {
         Ok(uuid) => Ok(uuid),
-        Err(_) => Ok(affiliate_service::resolve(&ctx.state().db, id).await?.id),
+        Err(_) => Ok(affiliate_service::resolve_id(&ctx.state().db, id).await?),
     }
 }
 

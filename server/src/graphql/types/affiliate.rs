@@ -9,13 +9,13 @@ use super::{
     tracking_link::TrackingLink,
 };
 use crate::{
-    domain::{money::scaled, pii::mask_account},
+    domain::money::scaled,
     graphql::loaders::{LinksByAffiliate, Loaders},
     service::affiliate_service as svc,
 };
 
 /// A partner who promotes campaigns and earns commissions.
-pub struct Affiliate(pub affiliates::Model);
+pub struct Affiliate(pub affiliates::Affiliate);
 
 #[derive(SimpleObject)]
 pub struct Document {
@@ -73,13 +73,13 @@ impl Affiliate {
     }
     async fn bank_details(&self) -> Option<BankDetails> {
         let m = &self.0;
-        if m.bank_name.is_none() && m.bank_account_number.is_none() {
+        if m.bank_name.is_none() && m.bank_account_masked.is_none() {
             return None;
         }
         Some(BankDetails {
             bank: m.bank_name.clone(),
             account_type: m.bank_account_type.clone(),
-            account_number: m.bank_account_number.as_deref().map(mask_account),
+            account_number: m.bank_account_masked.clone(),
         })
     }
     async fn commission_config(&self) -> AffiliateCommissionConfig {

@@ -34,7 +34,7 @@ impl Commission {
 /// nodes never split their loads over several batches. `None`: not asked for.
 #[derive(Default)]
 pub struct Prefetched {
-    pub affiliates: Option<HashMap<Uuid, affiliates::Model>>,
+    pub affiliates: Option<HashMap<Uuid, affiliates::Affiliate>>,
     pub campaigns: Option<HashMap<Uuid, campaigns::Model>>,
     pub conversions: Option<HashMap<Uuid, conversions::Model>>,
 }

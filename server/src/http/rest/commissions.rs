@@ -156,9 +156,9 @@ async fn service_filter(
 ) -> AppResult<CommissionFilter> {
     let affiliate_id = match affiliate {
         Some(reference) => {
-            let found = affiliate_service::resolve(&state.db, reference).await;
+            let found = affiliate_service::resolve_id(&state.db, reference).await;
             match found {
-                Ok(a) => Some(a.id),
+                Ok(id) => Some(id),
                 // Another affiliate's id is FORBIDDEN below; an unknown one is simply unknown.
                 Err(_) => match Uuid::parse_str(reference.trim()) {
                     Ok(id) if caller.affiliate_scope().is_some() => Some(id),
