@@ -144,3 +144,31 @@ async fn first_start_creates_one_admin_only() {
     assert_eq!(user_service::bootstrap_admin(app.db(), &config).await.unwrap(), None);
     assert_eq!(app.count("users").await, 1);
 }
+
+/// Aliases do not turn one request into many password guesses: the first `login` is
+/// checked, every other one in the request is refused without looking at its password,
+/// so a wrong guess followed by the right one gets no token.
+#[tokio::test]
+async fn one_login_per_request_whatever_the_aliases() {
+    let app = TestApp::new().await;
+    user_service::create_or_reset_admin(app.db(), "boss@example.com", "a long password").await.unwrap();
+    let guesses = "mutation { a: login(email: \"boss@example.com\", password: \"wrong one\") { token } \
+                   b: login(email: \"boss@example.com\", password: \"a long password\") { token } \
+                   c: login(email: \"boss@example.com\", password: \"another\") { token } }";
+    let (status, body) = app.post_graphql(None, guesses, json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["data"].is_null(), "no token in any alias: {body}");
+    let errors = body["errors"].as_array().cloned().unwrap_or_default();
+    assert_eq!(errors.len(), 3, "{body}");
+    assert_eq!(errors[0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
+    assert_eq!(errors[0]["path"], json!(["a"]));
+    assert!(
+        errors.iter().skip(1).all(|e| e["extensions"]["code"] == "VALIDATION" && e["extensions"]["field"] == "login"),
+        "{body}"
+    );
+    assert!(!body.to_string().contains("\"token\":\""), "{body}");
+
+    // One login in a request still works.
+    let (_, body) = app.post_graphql(None, LOGIN, json!({"e": "boss@example.com", "p": "a long password"})).await;
+    assert!(body["data"]["login"]["token"].is_string(), "{body}");
+}

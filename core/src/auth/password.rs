@@ -5,6 +5,10 @@ use argon2::{
     Argon2,
 };
 
+use std::sync::{mpsc, Arc, LazyLock};
+
+use tokio::sync::oneshot;
+
 use crate::error::AppError;
 
 pub fn hash(password: &str) -> Result<String, AppError> {
@@ -13,6 +17,47 @@ pub fn hash(password: &str) -> Result<String, AppError> {
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| AppError::internal(anyhow::anyhow!("hashing password: {e}")))
+}
+
+/// Threads that check passwords, process-wide. Each Argon2 check takes ~19 MiB and tens of
+/// milliseconds of CPU: a flood of sign-ins queues here instead of taking the memory and
+/// the async threads, and the memory a check used stays with these few threads for the
+/// next one (on the general blocking pool, every thread kept its own).
+const CHECKERS: usize = 2;
+
+type Check = Box<dyn FnOnce() + Send>;
+
+static CHECK_QUEUE: LazyLock<Option<std::sync::Mutex<mpsc::Sender<Check>>>> = LazyLock::new(|| {
+    let (sender, receiver) = mpsc::channel::<Check>();
+    let receiver = Arc::new(std::sync::Mutex::new(receiver));
+    for n in 0..CHECKERS {
+        let receiver = receiver.clone();
+        let started = std::thread::Builder::new().name(format!("password-check-{n}")).spawn(move || loop {
+            let next = receiver.lock().map(|r| r.recv());
+            match next {
+                Ok(Ok(check)) => check(),
+                _ => return,
+            }
+        });
+        if started.is_err() {
+            return None;
+        }
+    }
+    Some(std::sync::Mutex::new(sender))
+});
+
+/// [`verify`] on the password-check threads; `false` if they are not running.
+pub async fn verify_bounded(password: &str, stored: &str) -> bool {
+    let (password, stored) = (password.to_owned(), stored.to_owned());
+    let (reply, answer) = oneshot::channel();
+    let check: Check = Box::new(move || {
+        let _ = reply.send(verify(&password, &stored));
+    });
+    let sent = CHECK_QUEUE.as_ref().and_then(|queue| queue.lock().ok().map(|q| q.send(check).is_ok()));
+    if sent != Some(true) {
+        return false;
+    }
+    answer.await.unwrap_or(false)
 }
 
 /// `true` when the password matches; a malformed stored hash never matches.
@@ -42,5 +87,20 @@ mod tests {
         assert!(!verify("wrong horse battery", &stored));
         assert!(!verify("anything", "not-a-hash"));
         assert_eq!(generate().len(), 20);
+    }
+
+    #[tokio::test]
+    async fn bounded_checks_answer_as_the_plain_check_however_many_wait() {
+        let stored = hash("correct horse battery").unwrap_or_default();
+        let checks = (0..8).map(|i| {
+            let stored = stored.clone();
+            async move {
+                let given = if i % 2 == 0 { "correct horse battery" } else { "wrong horse battery" };
+                (i, verify_bounded(given, &stored).await)
+            }
+        });
+        for (i, ok) in futures::future::join_all(checks).await {
+            assert_eq!(ok, i % 2 == 0, "check {i}");
+        }
     }
 }

@@ -45,10 +45,10 @@ pub async fn login(ctx: &Ctx, jwt: &JwtKeys, email: &str, password_given: &str) 
     let user = users::Entity::find().filter(users::Column::Email.eq(&email)).one(&ctx.db).await?;
     let Some(user) = user else {
         // Spend the same time as a real check.
-        let _ = password::verify(password_given, &DUMMY_HASH);
+        let _ = password::verify_bounded(password_given, &DUMMY_HASH).await;
         return Err(refused());
     };
-    if !password::verify(password_given, &user.password_hash) || !user.is_active {
+    if !password::verify_bounded(password_given, &user.password_hash).await || !user.is_active {
         return Err(refused());
     }
     let caller = Caller { user_id: Some(user.id), role: user.role.into(), affiliate_id: user.affiliate_id };

@@ -29,10 +29,16 @@ pub fn sdl() -> String {
     build_schema(None, usize::MAX, usize::MAX).sdl()
 }
 
-/// Per-request data: the caller (when signed in) and the DataLoaders.
+/// Set by the first `login` of a request: aliases must not turn one request into many
+/// password guesses.
+#[derive(Default)]
+pub struct LoginTried(pub std::sync::atomic::AtomicBool);
+
+/// Per-request data: the caller (when signed in), the DataLoaders and the login guard.
 pub fn request_data(state: &AppState, caller: Option<Caller>) -> Data {
     let mut data = Data::default();
     data.insert(loaders::RequestLoaders::new(state, caller.as_ref()));
+    data.insert(LoginTried::default());
     if let Some(caller) = caller {
         data.insert(caller);
     }
