@@ -27,7 +27,7 @@ const CHECKERS: usize = 2;
 
 type Check = Box<dyn FnOnce() + Send>;
 
-static CHECK_QUEUE: LazyLock<Option<std::sync::Mutex<mpsc::Sender<Check>>>> = LazyLock::new(|| {
+static CHECK_QUEUE: LazyLock<Option<mpsc::Sender<Check>>> = LazyLock::new(|| {
     let (sender, receiver) = mpsc::channel::<Check>();
     let receiver = Arc::new(std::sync::Mutex::new(receiver));
     for n in 0..CHECKERS {
@@ -43,7 +43,7 @@ static CHECK_QUEUE: LazyLock<Option<std::sync::Mutex<mpsc::Sender<Check>>>> = La
             return None;
         }
     }
-    Some(std::sync::Mutex::new(sender))
+    Some(sender)
 });
 
 /// [`verify`] on the password-check threads; `false` if they are not running.
@@ -53,8 +53,7 @@ pub async fn verify_bounded(password: &str, stored: &str) -> bool {
     let check: Check = Box::new(move || {
         let _ = reply.send(verify(&password, &stored));
     });
-    let sent = CHECK_QUEUE.as_ref().and_then(|queue| queue.lock().ok().map(|q| q.send(check).is_ok()));
-    if sent != Some(true) {
+    if CHECK_QUEUE.as_ref().is_none_or(|queue| queue.send(check).is_err()) {
         return false;
     }
     answer.await.unwrap_or(false)

@@ -51,20 +51,12 @@ pub const SEED_003: Fields = Fields {
     affiliate: "parametros_tracking.id_afiliado",
     user_id: "identidad_usuario.id_usuario",
     anonymous_id: "identidad_usuario.id_anonimo",
-    click_id: "click_id",
-    channel: "canal",
     source: "parametros_tracking.fuente",
     medium: "parametros_tracking.medio",
     gclid: "parametros_tracking.gclid",
     fbclid: "parametros_tracking.fbclid",
-    referrer: "referrer",
-    user_agent: "user_agent",
     ip: "ip",
-    email: "email",
-    value: "valor",
-    currency: "moneda",
-    products: "productos",
-    metadata: "metadatos",
+    ..SEED_002
 };
 
 // ---- seed 002: impressions ----

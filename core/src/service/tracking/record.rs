@@ -324,13 +324,7 @@ fn checked_session(session: SessionInput) -> AppResult<SessionInput> {
 
 /// Free text: trimmed, blank is none, longer than `max` characters is refused.
 fn text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
-    match value {
-        Some(v) if v.chars().count() > max => {
-            Err(AppError::validation(field, format!("{field} is longer than {max} characters")))
-        }
-        Some(v) if v.trim().is_empty() => Ok(None),
-        other => Ok(other.map(|v| v.trim().to_string())),
-    }
+    Ok(validate::optional_text(value.as_deref(), field, max)?)
 }
 
 /// A domain error about `email` reported under the transport's name for it.
