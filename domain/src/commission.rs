@@ -270,6 +270,19 @@ pub struct Period {
     pub to: DateTime<Utc>,
 }
 
+/// Longest period a report or metric reads: two years.
+pub const MAX_PERIOD_DAYS: i64 = 731;
+
+impl Period {
+    /// The period, unless it is longer than `max_days` (a VALIDATION error on `field`).
+    pub fn at_most(self, max_days: i64, field: &str) -> Result<Self, DomainError> {
+        if self.to - self.from > Duration::days(max_days) {
+            return Err(DomainError::invalid(field, format!("a period covers at most {max_days} days")));
+        }
+        Ok(self)
+    }
+}
+
 /// Parses a period: the last `Nh`, `Nd`, `Nw` (seed 004's `periodo=30d`), a month
 /// `YYYY-MM`, a day `YYYY-MM-DD`, or `FROM..TO` (two dates, TO included).
 pub fn parse_period(value: &str, now: DateTime<Utc>, field: &str) -> Result<Period, DomainError> {

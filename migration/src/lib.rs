@@ -25,6 +25,10 @@ mod m20261123_162500_create_commission_credit_index;
 mod m20261123_172000_create_commission_order_index;
 mod m20261123_180000_create_conversion_customer_indexes;
 mod m20261123_190000_slim_ingest_indexes;
+mod m20261202_000001_create_daily_rollups;
+
+/// The daily rollups' own tools: recompute a range of days from the raw tables.
+pub use m20261202_000001_create_daily_rollups::{money_units, rebuild as rebuild_rollups, TABLES as ROLLUP_TABLES};
 
 /// Every migration, in foreign-key order.
 pub struct Migrator;
@@ -56,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_172000_create_commission_order_index::Migration),
             Box::new(m20261123_180000_create_conversion_customer_indexes::Migration),
             Box::new(m20261123_190000_slim_ingest_indexes::Migration),
+            Box::new(m20261202_000001_create_daily_rollups::Migration),
         ]
     }
 }

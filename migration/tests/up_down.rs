@@ -9,12 +9,12 @@
 use std::error::Error;
 
 use chrono::{DateTime, Utc};
-use entity::{affiliates, outbox_events};
+use entity::{affiliates, conversions, outbox_events};
 use migration::{Migrator, MigratorTrait};
 use rust_decimal::Decimal;
 use sea_orm_migration::sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ConnectionTrait, Database, DatabaseConnection, EntityTrait, IntoActiveModel,
-    Set, SqlErr,
+    ModelTrait, Set, SqlErr, Statement,
 };
 use sea_orm_migration::SchemaManager;
 use serde_json::json;
@@ -23,7 +23,7 @@ use uuid::Uuid;
 type TestResult<T = ()> = Result<T, Box<dyn Error>>;
 
 /// Every table of the data model, in creation order.
-const TABLES: [&str; 18] = [
+const TABLES: [&str; 21] = [
     "affiliates",
     "campaigns",
     "users",
@@ -42,6 +42,9 @@ const TABLES: [&str; 18] = [
     "integration_deliveries",
     "integrations_log",
     "audit_log",
+    "traffic_daily",
+    "conversion_daily",
+    "commission_daily",
 ];
 
 /// Fails the test with `msg` unless `cond` holds (no panic, so the
@@ -114,6 +117,85 @@ async fn insert_outbox(db: &DatabaseConnection, now: DateTime<Utc>) -> TestResul
     Ok(model.seq)
 }
 
+fn conversion(value: Decimal, status: conversions::ConversionStatus, at: DateTime<Utc>) -> conversions::Model {
+    conversions::Model {
+        id: Uuid::new_v4(),
+        external_id: None,
+        order_id: None,
+        interaction_id: None,
+        conversion_type: conversions::ConversionType::Sale,
+        value,
+        currency: "USD".to_owned(),
+        channel: Some("email".to_owned()),
+        campaign_id: None,
+        affiliate_id: None,
+        user_id: None,
+        anonymous_id: None,
+        customer_email_hash: None,
+        customer: json!({}),
+        products: json!([]),
+        metadata: json!({}),
+        status,
+        fraud_score: 0,
+        fraud_signals: json!([]),
+        occurred_at: at,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+/// `conversion_daily` as (day, channel, status, conversions, value in ten-thousandths),
+/// rows that count nothing left out.
+async fn conversion_rollup(db: &DatabaseConnection) -> TestResult<Vec<(String, String, String, i64, i64)>> {
+    let sql = "SELECT day, channel, status, conversions, value FROM conversion_daily \
+               WHERE conversions <> 0 OR value <> 0 ORDER BY day, channel, status";
+    let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push((
+            row.try_get("", "day")?,
+            row.try_get("", "channel")?,
+            row.try_get("", "status")?,
+            row.try_get("", "conversions")?,
+            row.try_get("", "value")?,
+        ));
+    }
+    Ok(out)
+}
+
+/// The triggers keep `conversion_daily` in step with inserts, updates and deletes, money
+/// exactly (19.99 and 0.10 are not binary fractions), and a rebuild gives the same rows.
+async fn rollups_follow_every_write(db: &DatabaseConnection, now: DateTime<Utc>) -> TestResult {
+    use conversions::ConversionStatus::{Attributed, Refunded, Registered};
+    let day = now.format("%Y-%m-%d").to_string();
+    let mut rows = Vec::new();
+    for value in [Decimal::new(1999, 2), Decimal::new(10, 2), Decimal::new(10, 2)] {
+        rows.push(conversion(value, Registered, now).into_active_model().reset_all().insert(db).await?);
+    }
+    let expected = vec![(day.clone(), "email".to_owned(), "REGISTERED".to_owned(), 3, 201_900)];
+    ensure(conversion_rollup(db).await? == expected, format!("after inserts: {:?}", conversion_rollup(db).await?))?;
+
+    let mut attributed = rows[0].clone().into_active_model();
+    attributed.status = Set(Attributed);
+    attributed.update(db).await?;
+    let mut refunded = rows[1].clone().into_active_model();
+    refunded.status = Set(Refunded);
+    refunded.value = Set(Decimal::new(5, 2));
+    refunded.update(db).await?;
+    rows[2].clone().delete(db).await?;
+    let expected = vec![
+        (day.clone(), "email".to_owned(), "ATTRIBUTED".to_owned(), 1, 199_900),
+        (day.clone(), "email".to_owned(), "REFUNDED".to_owned(), 1, 500),
+    ];
+    let incremental = conversion_rollup(db).await?;
+    ensure(incremental == expected, format!("after updates and a delete: {incremental:?}"))?;
+
+    migration::rebuild_rollups(db, None).await?;
+    let rebuilt = conversion_rollup(db).await?;
+    ensure(rebuilt == incremental, format!("rebuilt {rebuilt:?} != incremental {incremental:?}"))?;
+    Ok(())
+}
+
 async fn exercise(db: &DatabaseConnection) -> TestResult {
     Migrator::up(db, None).await?;
     check_tables(db, true).await?;
@@ -139,6 +221,8 @@ async fn exercise(db: &DatabaseConnection) -> TestResult {
     let seq1 = insert_outbox(db, now).await?;
     let seq2 = insert_outbox(db, now).await?;
     ensure(seq1 > 0 && seq2 > seq1, format!("outbox seq {seq1} then {seq2}"))?;
+
+    rollups_follow_every_write(db, now).await?;
 
     Migrator::down(db, None).await?;
     check_tables(db, false).await?;

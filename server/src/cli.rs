@@ -9,7 +9,10 @@ use crate::{
     auth::{password, Caller, JwtKeys, Role},
     config::Config,
     db, graphql,
-    service::{seed_service, user_service},
+    service::{
+        rollup::{self, Days},
+        seed_service, user_service,
+    },
 };
 
 #[derive(Debug, Parser)]
@@ -50,6 +53,11 @@ pub enum Command {
         #[arg(long, default_value_t = 30)]
         days: i64,
     },
+    /// The daily rollups dashboards read.
+    Rollup {
+        #[command(subcommand)]
+        action: RollupAction,
+    },
     /// Create an admin (or reset an existing admin's password).
     CreateAdmin {
         #[arg(long)]
@@ -57,6 +65,21 @@ pub enum Command {
         /// Read from ALPES_ADMIN_PASSWORD when not given; generated and printed when neither.
         #[arg(long, env = "ALPES_ADMIN_PASSWORD", hide_env_values = true)]
         password: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RollupAction {
+    /// Recompute the rollups of a range of UTC days (every day without a range) from the
+    /// raw tables; writers wait while it runs. Days whose raw interactions retention has
+    /// deleted lose their traffic figures.
+    Rebuild {
+        /// First day, YYYY-MM-DD.
+        #[arg(long, requires = "to")]
+        from: Option<chrono::NaiveDate>,
+        /// Last day (included), YYYY-MM-DD.
+        #[arg(long, requires = "from")]
+        to: Option<chrono::NaiveDate>,
     },
 }
 
@@ -138,6 +161,25 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 report.payouts_paid,
                 report.elapsed_ms
             );
+            Ok(())
+        }
+        Command::Rollup { action: RollupAction::Rebuild { from, to } } => {
+            let days = match (from, to) {
+                (Some(first), Some(last)) if first <= last => Some(Days { first, last }),
+                (Some(_), Some(_)) => anyhow::bail!("--from must not be after --to"),
+                _ => None,
+            };
+            config.validate()?;
+            let conn = db::connect(&config).await?;
+            db::migrate(&conn).await?;
+            let started = std::time::Instant::now();
+            rollup::rebuild(&conn, days).await?;
+            match days {
+                Some(d) => {
+                    println!("rollups of {} to {} rebuilt in {} ms", d.first, d.last, started.elapsed().as_millis())
+                }
+                None => println!("rollups of every day rebuilt in {} ms", started.elapsed().as_millis()),
+            }
             Ok(())
         }
         Command::CreateAdmin { email, password: given } => {

@@ -86,6 +86,25 @@ async fn bad_periods_and_anonymous_callers_are_refused() {
         assert_eq!(body["errors"][0]["extensions"]["field"], "period", "{period}");
     }
     assert_eq!(app.error_code(None, DASHBOARD, json!({"period": "7d"})).await, "UNAUTHENTICATED");
+    // Metrics and reports read at most two years, and say so before any query runs.
+    let admin = app.admin();
+    for query in [
+        "{ conversionMetrics(period: \"2020-01-01..2022-12-31\") { clicks } }",
+        "{ commissionReport(period: \"800d\", groupBy: STATUS) { rows { count } } }",
+    ] {
+        let (_, body) = app.post_graphql(Some(&admin), query, json!({})).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION", "{query}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], "period", "{query}: {body}");
+    }
+    let (_, body) = app
+        .post_graphql(
+            Some(&admin),
+            "{ attributionReport(from: \"2020-01-01T00:00:00Z\", to: \"2026-01-01T00:00:00Z\") { conversions } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "to", "{body}");
     let empty = app.ok(&app.token(Role::Analyst, None), DASHBOARD, json!({"period": "24h"})).await;
     assert_eq!(empty["dashboard"]["clicks"], 0);
     assert_eq!(empty["dashboard"]["conversionRate"], serde_json::Value::Null);

@@ -4,42 +4,21 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, NaiveDate, Utc};
-use entity::{
-    affiliates, campaigns, commissions,
-    conversions::{self, ConversionStatus},
-    interactions::{self, InteractionKind},
-};
+use chrono::NaiveDate;
+use entity::{affiliates, campaigns, commissions::CommissionStatus, conversions::ConversionStatus};
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ActiveEnum, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
+use super::rollup::{self, ConversionGroup, Days, Dimension, Key, Scope};
 use crate::{
     auth::Caller,
-    domain::{commission::Period, money::scaled},
+    domain::{
+        commission::{Period, MAX_PERIOD_DAYS},
+        money::scaled,
+    },
     error::{AppError, AppResult},
 };
-
-/// One click as the dashboard needs it.
-#[derive(Debug, Clone)]
-pub struct ClickRow {
-    pub at: DateTime<Utc>,
-    pub campaign_id: Option<Uuid>,
-    pub affiliate_id: Option<Uuid>,
-    pub channel: Option<String>,
-}
-
-/// One conversion as the dashboard needs it.
-#[derive(Debug, Clone)]
-pub struct ConversionRow {
-    pub at: DateTime<Utc>,
-    pub campaign_id: Option<Uuid>,
-    pub affiliate_id: Option<Uuid>,
-    pub channel: Option<String>,
-    pub value: Decimal,
-    pub currency: String,
-    pub status: ConversionStatus,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dashboard {
@@ -63,7 +42,7 @@ pub struct Dashboard {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommissionBucket {
-    pub status: commissions::CommissionStatus,
+    pub status: CommissionStatus,
     pub count: u64,
     pub amount: Decimal,
 }
@@ -112,119 +91,64 @@ fn counts(status: &ConversionStatus) -> bool {
     !matches!(status, ConversionStatus::Reverted | ConversionStatus::Rejected | ConversionStatus::Refunded)
 }
 
+fn conversion_status(stored: &str) -> AppResult<ConversionStatus> {
+    ConversionStatus::try_from_value(&stored.to_string()).map_err(AppError::from)
+}
+
+/// The whole UTC days a read covers, refused when the period is longer than `max_days`.
+fn days_within(period: &Period, max_days: i64) -> AppResult<Days> {
+    Ok(Days::of(&period.at_most(max_days, "period")?))
+}
+
+/// Clicks and counted conversions (with their value, per currency) of one dimension.
+struct Figures {
+    clicks: HashMap<Key, u64>,
+    conversions: Vec<ConversionGroup>,
+}
+
+async fn figures(db: &DatabaseConnection, days: Days, scope: &Scope, dimension: Dimension) -> AppResult<Figures> {
+    let clicks = rollup::traffic(db, CLICK, days, scope, dimension).await?.into_iter().collect();
+    let mut conversions = Vec::new();
+    for group in rollup::conversions(db, days, scope, dimension).await? {
+        if counts(&conversion_status(&group.status)?) {
+            conversions.push(group);
+        }
+    }
+    Ok(Figures { clicks, conversions })
+}
+
+const CLICK: &str = "CLICK";
+
 pub async fn dashboard(
     db: &DatabaseConnection,
     caller: &Caller,
     period: Period,
     currency: Option<String>,
 ) -> AppResult<Dashboard> {
-    if period.to - period.from > chrono::Duration::days(MAX_DAYS) {
-        return Err(AppError::validation("period", format!("the dashboard covers at most {MAX_DAYS} days")));
-    }
-    let own = caller.affiliate_scope();
-    let clicks = load_clicks(db, own, period, None).await?;
-    let conversions = load_conversions(db, own, period, None).await?;
+    let days = days_within(&period, MAX_DAYS)?;
+    let scope = Scope { affiliate: caller.affiliate_scope(), channel: None };
+    let by_day = figures(db, days, &scope, Dimension::Day).await?;
 
-    let currencies = currencies_by_revenue(&conversions);
+    let currencies = currencies_by_revenue(&by_day.conversions);
     let currency = currency
         .map(|c| c.trim().to_ascii_uppercase())
         .filter(|c| !c.is_empty())
         .or_else(|| currencies.first().cloned())
         .unwrap_or_else(|| "USD".to_string());
 
-    let mut commission_query = commissions::Entity::find()
-        .select_only()
-        .columns([commissions::Column::Status, commissions::Column::Amount, commissions::Column::BaseAmount])
-        .filter(commissions::Column::Currency.eq(currency.clone()))
-        .filter(commissions::Column::CreatedAt.gte(period.from))
-        .filter(commissions::Column::CreatedAt.lt(period.to));
-    if let Some(own) = own {
-        commission_query = commission_query.filter(commissions::Column::AffiliateId.eq(own));
+    let mut commission_rows = Vec::new();
+    for group in rollup::commissions(db, days, &scope, &currency).await? {
+        let status = CommissionStatus::try_from_value(&group.status).map_err(AppError::from)?;
+        commission_rows.push((status, group.commissions, group.held));
     }
-    let commission_rows =
-        commission_query.into_tuple::<(commissions::CommissionStatus, Option<Decimal>, Decimal)>().all(db).await?;
-
-    let mut view = summarise(period, &currency, currencies, &clicks, &conversions, &commission_rows);
+    let breakdowns = Breakdowns {
+        by_campaign: figures(db, days, &scope, Dimension::Campaign).await?,
+        by_channel: figures(db, days, &scope, Dimension::Channel).await?,
+        by_affiliate: figures(db, days, &scope, Dimension::Affiliate).await?,
+    };
+    let mut view = summarise(days, &currency, currencies, &by_day, &breakdowns, &commission_rows);
     name_rows(db, &mut view).await?;
     Ok(view)
-}
-
-/// The clicks of the period (of one affiliate, of one channel).
-async fn load_clicks(
-    db: &DatabaseConnection,
-    own: Option<Uuid>,
-    period: Period,
-    channel: Option<&str>,
-) -> AppResult<Vec<ClickRow>> {
-    let mut click_query = interactions::Entity::find()
-        .select_only()
-        .columns([
-            interactions::Column::OccurredAt,
-            interactions::Column::CampaignId,
-            interactions::Column::AffiliateId,
-            interactions::Column::Channel,
-        ])
-        .filter(interactions::Column::Kind.eq(InteractionKind::Click))
-        .filter(interactions::Column::OccurredAt.gte(period.from))
-        .filter(interactions::Column::OccurredAt.lt(period.to));
-    if let Some(own) = own {
-        click_query = click_query.filter(interactions::Column::AffiliateId.eq(own));
-    }
-    if let Some(channel) = channel {
-        click_query = click_query.filter(interactions::Column::Channel.eq(channel));
-    }
-    Ok(click_query
-        .into_tuple::<(DateTime<Utc>, Option<Uuid>, Option<Uuid>, Option<String>)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|(at, campaign_id, affiliate_id, channel)| ClickRow { at, campaign_id, affiliate_id, channel })
-        .collect())
-}
-
-/// The conversions of the period (of one affiliate, of one channel), whatever their status.
-async fn load_conversions(
-    db: &DatabaseConnection,
-    own: Option<Uuid>,
-    period: Period,
-    channel: Option<&str>,
-) -> AppResult<Vec<ConversionRow>> {
-    let mut conversion_query = conversions::Entity::find()
-        .select_only()
-        .columns([
-            conversions::Column::OccurredAt,
-            conversions::Column::CampaignId,
-            conversions::Column::AffiliateId,
-            conversions::Column::Channel,
-            conversions::Column::Value,
-            conversions::Column::Currency,
-            conversions::Column::Status,
-        ])
-        .filter(conversions::Column::OccurredAt.gte(period.from))
-        .filter(conversions::Column::OccurredAt.lt(period.to));
-    if let Some(own) = own {
-        conversion_query = conversion_query.filter(conversions::Column::AffiliateId.eq(own));
-    }
-    if let Some(channel) = channel {
-        conversion_query = conversion_query.filter(conversions::Column::Channel.eq(channel));
-    }
-    type ConversionTuple =
-        (DateTime<Utc>, Option<Uuid>, Option<Uuid>, Option<String>, Decimal, String, ConversionStatus);
-    Ok(conversion_query
-        .into_tuple::<ConversionTuple>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|(at, campaign_id, affiliate_id, channel, value, currency, status)| ConversionRow {
-            at,
-            campaign_id,
-            affiliate_id,
-            channel,
-            value,
-            currency,
-            status,
-        })
-        .collect())
 }
 
 /// Conversion metrics of a period (seed 004 `GET /conversiones/metricas`), optionally of one
@@ -258,30 +182,37 @@ pub async fn conversion_metrics(
     period: Period,
     channel: Option<String>,
 ) -> AppResult<ConversionMetrics> {
-    let own = caller.affiliate_scope();
+    let days = days_within(&period, MAX_PERIOD_DAYS)?;
     let channel = channel.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
-    let clicks = load_clicks(db, own, period, channel.as_deref()).await?;
-    let rows = load_conversions(db, own, period, channel.as_deref()).await?;
-    Ok(metrics_of(period, channel, clicks.len() as u64, &rows))
+    let scope = Scope { affiliate: caller.affiliate_scope(), channel: channel.clone() };
+    let clicks = rollup::traffic(db, CLICK, days, &scope, Dimension::Total).await?.iter().map(|(_, n)| n).sum();
+    let groups = rollup::conversions(db, days, &scope, Dimension::Total).await?;
+    metrics_of(days, channel, clicks, &groups)
 }
 
-/// The pure part of [`conversion_metrics`].
-pub fn metrics_of(period: Period, channel: Option<String>, clicks: u64, rows: &[ConversionRow]) -> ConversionMetrics {
+/// The pure part of [`conversion_metrics`]: from the period's conversions per currency and status.
+pub fn metrics_of(
+    days: Days,
+    channel: Option<String>,
+    clicks: u64,
+    groups: &[ConversionGroup],
+) -> AppResult<ConversionMetrics> {
     let mut per_currency: BTreeMap<String, (u64, Decimal)> = BTreeMap::new();
     let mut per_status: BTreeMap<String, (ConversionStatus, u64)> = BTreeMap::new();
     let mut counted = 0;
-    for row in rows {
-        let key = serde_json::to_value(row.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        per_status.entry(key).or_insert((row.status, 0)).1 += 1;
-        if counts(&row.status) {
-            counted += 1;
-            let entry = per_currency.entry(row.currency.clone()).or_default();
-            entry.0 += 1;
-            entry.1 += row.value;
+    for group in groups {
+        let status = conversion_status(&group.status)?;
+        per_status.entry(group.status.clone()).or_insert((status, 0)).1 += group.conversions;
+        if counts(&status) {
+            counted += group.conversions;
+            let entry = per_currency.entry(group.currency.clone()).or_default();
+            entry.0 += group.conversions;
+            entry.1 += group.value;
         }
     }
     let by_currency = per_currency
         .into_iter()
+        .filter(|(_, (n, _))| *n > 0)
         .map(|(currency, (n, value))| {
             let average = crate::domain::money::Currency::parse(&currency, "currency")
                 .map(|c| c.round(value / Decimal::from(n)))
@@ -294,21 +225,22 @@ pub fn metrics_of(period: Period, channel: Option<String>, clicks: u64, rows: &[
             }
         })
         .collect();
-    ConversionMetrics {
-        period,
+    Ok(ConversionMetrics {
+        period: days.period(),
         channel,
         clicks,
         conversions: counted,
         conversion_rate: (clicks > 0).then(|| counted as f64 * 100.0 / clicks as f64),
         by_currency,
-        by_status: per_status.into_values().collect(),
-    }
+        by_status: per_status.into_values().filter(|(_, n)| *n > 0).collect(),
+    })
 }
 
-fn currencies_by_revenue(conversions: &[ConversionRow]) -> Vec<String> {
+/// Currencies by counted revenue, most first.
+fn currencies_by_revenue(conversions: &[ConversionGroup]) -> Vec<String> {
     let mut totals: HashMap<&str, Decimal> = HashMap::new();
-    for c in conversions.iter().filter(|c| counts(&c.status)) {
-        *totals.entry(c.currency.as_str()).or_default() += c.value;
+    for group in conversions {
+        *totals.entry(group.currency.as_str()).or_default() += group.value;
     }
     let mut list: Vec<(&str, Decimal)> = totals.into_iter().collect();
     list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
@@ -322,79 +254,88 @@ struct Tally {
     revenue: Decimal,
 }
 
-/// The pure part: every figure from the rows of the period.
-pub fn summarise(
-    period: Period,
+/// Each group's tally: clicks, counted conversions in every currency, revenue in `currency` only.
+fn tallies(figures: &Figures, currency: &str) -> HashMap<Key, Tally> {
+    let mut tallies: HashMap<Key, Tally> = HashMap::new();
+    for (key, clicks) in &figures.clicks {
+        tallies.entry(key.clone()).or_default().clicks += clicks;
+    }
+    for group in &figures.conversions {
+        let tally = tallies.entry(group.key.clone()).or_default();
+        tally.conversions += group.conversions;
+        if group.currency.eq_ignore_ascii_case(currency) {
+            tally.revenue += group.value;
+        }
+    }
+    tallies
+}
+
+/// The breakdowns' figures.
+struct Breakdowns {
+    by_campaign: Figures,
+    by_channel: Figures,
+    by_affiliate: Figures,
+}
+
+/// The pure part: every figure from the period's grouped figures.
+fn summarise(
+    days: Days,
     currency: &str,
     currencies: Vec<String>,
-    clicks: &[ClickRow],
-    conversions: &[ConversionRow],
-    commission_rows: &[(commissions::CommissionStatus, Option<Decimal>, Decimal)],
+    by_day: &Figures,
+    breakdowns: &Breakdowns,
+    commission_rows: &[(CommissionStatus, u64, Decimal)],
 ) -> Dashboard {
-    let mut days: BTreeMap<NaiveDate, Tally> = days_of(&period).into_iter().map(|d| (d, Tally::default())).collect();
-    let mut campaigns: HashMap<Option<Uuid>, Tally> = HashMap::new();
-    let mut channels: HashMap<Option<String>, Tally> = HashMap::new();
-    let mut affiliates: HashMap<Option<Uuid>, Tally> = HashMap::new();
-    let mut total = Tally::default();
+    let period = days.period();
+    let mut per_day = tallies(by_day, currency);
+    let total = per_day.values().fold(Tally::default(), |mut total, t| {
+        total.clicks += t.clicks;
+        total.conversions += t.conversions;
+        total.revenue += t.revenue;
+        total
+    });
+    let series = days_of(&period)
+        .into_iter()
+        .map(|day| {
+            let t = per_day.remove(&Key::Day(day)).unwrap_or_default();
+            DayPoint { day, clicks: t.clicks, conversions: t.conversions, revenue: scaled(t.revenue, currency) }
+        })
+        .collect();
 
-    for c in clicks {
-        total.clicks += 1;
-        days.entry(c.at.date_naive()).or_default().clicks += 1;
-        campaigns.entry(c.campaign_id).or_default().clicks += 1;
-        channels.entry(c.channel.clone()).or_default().clicks += 1;
-        affiliates.entry(c.affiliate_id).or_default().clicks += 1;
-    }
-    for c in conversions.iter().filter(|c| counts(&c.status)) {
-        // Conversions are counted in every currency; money only in the one shown.
-        let value = if c.currency.eq_ignore_ascii_case(currency) { c.value } else { Decimal::ZERO };
-        for tally in [
-            &mut total,
-            days.entry(c.at.date_naive()).or_default(),
-            campaigns.entry(c.campaign_id).or_default(),
-            channels.entry(c.channel.clone()).or_default(),
-            affiliates.entry(c.affiliate_id).or_default(),
-        ] {
-            tally.conversions += 1;
-            tally.revenue += value;
-        }
-    }
+    let buckets = [
+        CommissionStatus::Pending,
+        CommissionStatus::Calculated,
+        CommissionStatus::Approved,
+        CommissionStatus::Paid,
+        CommissionStatus::Canceled,
+        CommissionStatus::Rejected,
+    ]
+    .into_iter()
+    .map(|status| {
+        let rows = commission_rows.iter().filter(|(s, _, _)| *s == status);
+        // A PENDING commission has no amount yet; its base amount is what it holds.
+        let (count, amount) = rows.fold((0, Decimal::ZERO), |(n, sum), (_, count, held)| (n + count, sum + held));
+        CommissionBucket { status, count, amount: scaled(amount, currency) }
+    })
+    .collect();
 
-    let mut buckets: Vec<CommissionBucket> = Vec::new();
-    for status in [
-        commissions::CommissionStatus::Pending,
-        commissions::CommissionStatus::Calculated,
-        commissions::CommissionStatus::Approved,
-        commissions::CommissionStatus::Paid,
-        commissions::CommissionStatus::Canceled,
-        commissions::CommissionStatus::Rejected,
-    ] {
-        let rows: Vec<_> = commission_rows.iter().filter(|(s, _, _)| *s == status).collect();
-        // A PENDING commission has no amount yet; its base amount is what it reserves.
-        let amount: Decimal = rows.iter().map(|(_, amount, base)| amount.unwrap_or(*base)).sum();
-        buckets.push(CommissionBucket { status, count: rows.len() as u64, amount: scaled(amount, currency) });
-    }
-
-    let rows_of = |map: HashMap<Option<Uuid>, Tally>| -> Vec<BreakdownRow> {
-        top(map.into_iter().map(|(id, t)| BreakdownRow {
-            key: String::new(),
-            name: String::new(),
-            id,
-            clicks: t.clicks,
-            conversions: t.conversions,
-            revenue: scaled(t.revenue, currency),
+    let rows_of = |figures: &Figures| -> Vec<BreakdownRow> {
+        top(tallies(figures, currency).into_iter().map(|(key, t)| {
+            let (id, key) = match key {
+                Key::Campaign(id) | Key::Affiliate(id) => (id, String::new()),
+                Key::Channel(channel) => (None, channel.unwrap_or_else(|| "(none)".to_string())),
+                Key::Day(_) | Key::Total => (None, String::new()),
+            };
+            BreakdownRow {
+                name: key.clone(),
+                key,
+                id,
+                clicks: t.clicks,
+                conversions: t.conversions,
+                revenue: scaled(t.revenue, currency),
+            }
         }))
     };
-    let by_channel = top(channels.into_iter().map(|(channel, t)| {
-        let key = channel.unwrap_or_else(|| "(none)".to_string());
-        BreakdownRow {
-            name: key.clone(),
-            key,
-            id: None,
-            clicks: t.clicks,
-            conversions: t.conversions,
-            revenue: scaled(t.revenue, currency),
-        }
-    }));
 
     Dashboard {
         period,
@@ -405,18 +346,10 @@ pub fn summarise(
         revenue: scaled(total.revenue, currency),
         conversion_rate: (total.clicks > 0).then(|| total.conversions as f64 * 100.0 / total.clicks as f64),
         commissions: buckets,
-        series: days
-            .into_iter()
-            .map(|(day, t)| DayPoint {
-                day,
-                clicks: t.clicks,
-                conversions: t.conversions,
-                revenue: scaled(t.revenue, currency),
-            })
-            .collect(),
-        by_campaign: rows_of(campaigns),
-        by_channel,
-        by_affiliate: rows_of(affiliates),
+        series,
+        by_campaign: rows_of(&breakdowns.by_campaign),
+        by_channel: rows_of(&breakdowns.by_channel),
+        by_affiliate: rows_of(&breakdowns.by_affiliate),
     }
 }
 
@@ -481,53 +414,65 @@ fn label(rows: &mut [BreakdownRow], names: &HashMap<Uuid, (String, String)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-    use rust_decimal::Decimal;
+    use chrono::{DateTime, TimeZone, Utc};
 
     fn at(day: u32, hour: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 3, day, hour, 0, 0).single().unwrap_or_default()
     }
 
-    fn conversion(day: u32, campaign: Uuid, value: i64, currency: &str, status: ConversionStatus) -> ConversionRow {
-        ConversionRow {
-            at: at(day, 10),
-            campaign_id: Some(campaign),
-            affiliate_id: None,
-            channel: Some("web".into()),
-            value: Decimal::new(value, 2),
+    fn day(day: u32) -> NaiveDate {
+        at(day, 0).date_naive()
+    }
+
+    fn group(key: Key, value: i64, currency: &str, status: &str, conversions: u64) -> ConversionGroup {
+        ConversionGroup {
+            key,
             currency: currency.into(),
-            status,
+            status: status.into(),
+            conversions,
+            value: Decimal::new(value, 2),
         }
+    }
+
+    fn figures(clicks: Vec<(Key, u64)>, conversions: Vec<ConversionGroup>) -> Figures {
+        Figures { clicks: clicks.into_iter().collect(), conversions }
     }
 
     #[test]
     fn figures_add_up_per_day_campaign_and_channel() {
-        let period = Period { from: at(10, 0), to: at(12, 12) };
+        let days = Days::of(&Period { from: at(10, 0), to: at(12, 12) });
         let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        let clicks: Vec<ClickRow> = (0..8)
-            .map(|i| ClickRow {
-                at: at(10 + (i % 3), 9),
-                campaign_id: Some(if i < 6 { a } else { b }),
-                affiliate_id: None,
-                channel: Some(if i % 2 == 0 { "paid_search" } else { "social" }.into()),
-            })
-            .collect();
-        let conversions = vec![
-            conversion(10, a, 10_000, "USD", ConversionStatus::Attributed),
-            conversion(11, a, 2_550, "USD", ConversionStatus::Registered),
-            conversion(11, b, 99_999, "USD", ConversionStatus::Reverted),
-            conversion(12, b, 5_000, "EUR", ConversionStatus::Attributed),
-        ];
+        let by_day = figures(
+            vec![(Key::Day(day(10)), 3), (Key::Day(day(11)), 3), (Key::Day(day(12)), 2)],
+            vec![
+                group(Key::Day(day(10)), 10_000, "USD", "ATTRIBUTED", 1),
+                group(Key::Day(day(11)), 2_550, "USD", "REGISTERED", 1),
+                group(Key::Day(day(12)), 5_000, "EUR", "ATTRIBUTED", 1),
+            ],
+        );
+        let breakdowns = Breakdowns {
+            by_campaign: figures(
+                vec![(Key::Campaign(Some(a)), 6), (Key::Campaign(Some(b)), 2)],
+                vec![
+                    group(Key::Campaign(Some(a)), 12_550, "USD", "ATTRIBUTED", 2),
+                    group(Key::Campaign(Some(b)), 5_000, "EUR", "ATTRIBUTED", 1),
+                ],
+            ),
+            by_channel: figures(
+                vec![(Key::Channel(Some("paid_search".into())), 4), (Key::Channel(None), 4)],
+                vec![group(Key::Channel(None), 12_550, "USD", "ATTRIBUTED", 2)],
+            ),
+            by_affiliate: figures(vec![(Key::Affiliate(None), 8)], vec![]),
+        };
         let commissions = vec![
-            (commissions::CommissionStatus::Pending, None, Decimal::new(1_000, 2)),
-            (commissions::CommissionStatus::Approved, Some(Decimal::new(255, 2)), Decimal::new(2_550, 2)),
-            (commissions::CommissionStatus::Approved, Some(Decimal::new(500, 2)), Decimal::new(5_000, 2)),
+            (CommissionStatus::Pending, 1, Decimal::new(1_000, 2)),
+            (CommissionStatus::Approved, 2, Decimal::new(755, 2)),
         ];
-        let currencies = currencies_by_revenue(&conversions);
+        let currencies = currencies_by_revenue(&by_day.conversions);
         assert_eq!(currencies, vec!["USD".to_string(), "EUR".to_string()]);
-        let d = summarise(period, "USD", currencies, &clicks, &conversions, &commissions);
+        let d = summarise(days, "USD", currencies, &by_day, &breakdowns, &commissions);
         assert_eq!(d.clicks, 8);
-        assert_eq!(d.conversions, 3, "the reverted one does not count");
+        assert_eq!(d.conversions, 3, "conversions count in every currency");
         assert_eq!(d.revenue.to_string(), "125.50", "EUR is not added to USD");
         assert_eq!(d.conversion_rate, Some(37.5));
         assert_eq!(d.series.len(), 3);
@@ -535,11 +480,13 @@ mod tests {
         assert_eq!(d.series[1].revenue.to_string(), "25.50");
         assert_eq!(d.by_campaign[0].id, Some(a));
         assert_eq!((d.by_campaign[0].clicks, d.by_campaign[0].conversions), (6, 2));
+        assert_eq!(d.by_channel[0].key, "(none)");
         assert_eq!(d.by_channel.iter().map(|r| r.clicks).sum::<u64>(), 8);
-        let approved = d.commissions.iter().find(|b| b.status == commissions::CommissionStatus::Approved);
+        let approved = d.commissions.iter().find(|b| b.status == CommissionStatus::Approved);
         assert_eq!(approved.map(|b| (b.count, b.amount.to_string())), Some((2, "7.55".to_string())));
-        let pending = d.commissions.iter().find(|b| b.status == commissions::CommissionStatus::Pending);
+        let pending = d.commissions.iter().find(|b| b.status == CommissionStatus::Pending);
         assert_eq!(pending.map(|b| b.amount.to_string()), Some("10.00".to_string()));
+        assert_eq!(d.period, Period { from: at(10, 0), to: at(13, 0) }, "whole UTC days");
     }
 
     #[test]
@@ -548,15 +495,39 @@ mod tests {
         assert_eq!(days(at(10, 0), at(10, 12)), 1);
         assert_eq!(days(at(10, 13), at(12, 12)), 3);
         assert_eq!(days(at(10, 0), at(12, 0)), 2, "the end is excluded");
+        let whole = Days::of(&Period { from: at(10, 13), to: at(12, 12) });
+        assert_eq!((whole.first, whole.last), (day(10), day(12)));
+        assert_eq!(whole.period(), Period { from: at(10, 0), to: at(13, 0) });
     }
 
     #[test]
     fn no_clicks_means_no_rate_and_an_empty_period_has_zero_days_filled() {
-        let period = Period { from: at(10, 0), to: at(10, 12) };
-        let d = summarise(period, "JPY", vec![], &[], &[], &[]);
+        let days = Days::of(&Period { from: at(10, 0), to: at(10, 12) });
+        let empty = || figures(vec![], vec![]);
+        let breakdowns = Breakdowns { by_campaign: empty(), by_channel: empty(), by_affiliate: empty() };
+        let d = summarise(days, "JPY", vec![], &empty(), &breakdowns, &[]);
         assert_eq!(d.conversion_rate, None);
         assert_eq!(d.series.len(), 1);
         assert_eq!(d.revenue.to_string(), "0");
         assert!(d.by_campaign.is_empty());
+    }
+
+    #[test]
+    fn metrics_count_every_status_and_money_only_of_those_that_count() {
+        let days = Days::of(&Period { from: at(10, 0), to: at(11, 0) });
+        let groups = vec![
+            group(Key::Total, 1_999, "USD", "ATTRIBUTED", 1),
+            group(Key::Total, 30, "USD", "REGISTERED", 3),
+            group(Key::Total, 99_999, "USD", "REFUNDED", 1),
+        ];
+        let m = metrics_of(days, None, 8, &groups).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(m.conversions, 4);
+        assert_eq!(m.conversion_rate, Some(50.0));
+        assert_eq!(m.by_currency.len(), 1);
+        assert_eq!(
+            (m.by_currency[0].value.to_string(), m.by_currency[0].average.to_string()),
+            ("20.29".into(), "5.07".into())
+        );
+        assert_eq!(m.by_status.iter().map(|(_, n)| n).sum::<u64>(), 5);
     }
 }

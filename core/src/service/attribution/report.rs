@@ -1,6 +1,7 @@
 //! The attribution report: credited value per campaign/channel under every model.
 
 use super::*;
+use crate::domain::commission::{Period, MAX_PERIOD_DAYS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {
@@ -158,6 +159,7 @@ pub async fn report(
     if from > to {
         return Err(AppError::validation("from", "from must not be after to"));
     }
+    Period { from, to }.at_most(MAX_PERIOD_DAYS, "to")?;
     let db = &ctx.db;
     let settings = &ctx.config.attribution;
     let models: Vec<StoredModel> = match only {

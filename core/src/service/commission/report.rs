@@ -1,6 +1,7 @@
 //! Commissions grouped by affiliate, campaign or status, with totals per currency.
 
 use super::*;
+use crate::{domain::commission::MAX_PERIOD_DAYS, service::rollup};
 
 /// What to group a report by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,8 +44,9 @@ pub struct Report {
     pub totals: Vec<CurrencyTotal>,
 }
 
-/// What a report reads of a commission: affiliate, campaign, status, amount, currency.
-pub(super) type ReportLine = (Uuid, Option<Uuid>, CommissionStatus, Option<Decimal>, String);
+/// What a report reads of commissions, summed in the database: the group (affiliate or
+/// campaign; none when grouped by status), status, currency, how many, and their amounts.
+type ReportLine = (Option<Uuid>, CommissionStatus, String, i64, i64);
 
 /// Commissions created in `period`, grouped, with totals per currency.
 pub async fn report(
@@ -54,24 +56,35 @@ pub async fn report(
     group_by: GroupBy,
     mut filter: CommissionFilter,
 ) -> AppResult<Report> {
+    let period = period.at_most(MAX_PERIOD_DAYS, "period")?;
     filter.from = Some(period.from);
     filter.to = Some(period.to);
     let condition = condition(caller, &filter)?;
-    let rows: Vec<ReportLine> = commissions::Entity::find()
-        .select_only()
-        .column(commissions::Column::AffiliateId)
-        .column(commissions::Column::CampaignId)
+    let group_column = match group_by {
+        GroupBy::Affiliate => Some(commissions::Column::AffiliateId),
+        GroupBy::Campaign => Some(commissions::Column::CampaignId),
+        GroupBy::Status => None,
+    };
+    let mut query = commissions::Entity::find().select_only();
+    query = match group_column {
+        Some(column) => query.column_as(column, "group_id").group_by(column),
+        None => query.column_as(Expr::cust("NULL"), "group_id"),
+    };
+    let rows: Vec<ReportLine> = query
         .column(commissions::Column::Status)
-        .column(commissions::Column::Amount)
         .column(commissions::Column::Currency)
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .column_as(rollup::exact_money_sum(db.get_database_backend(), "amount"), "amount")
         .filter(condition)
+        .group_by(commissions::Column::Status)
+        .group_by(commissions::Column::Currency)
         .into_tuple()
         .all(db)
         .await?;
     // Names of the groups, in one query each.
     let names: HashMap<Uuid, (String, String)> = match group_by {
         GroupBy::Affiliate => {
-            let ids: HashSet<Uuid> = rows.iter().map(|r| r.0).collect();
+            let ids: HashSet<Uuid> = rows.iter().filter_map(|r| r.0).collect();
             affiliates::Entity::find()
                 .filter(affiliates::Column::Id.is_in(ids))
                 .all(db)
@@ -81,7 +94,7 @@ pub async fn report(
                 .collect()
         }
         GroupBy::Campaign => {
-            let ids: HashSet<Uuid> = rows.iter().filter_map(|r| r.1).collect();
+            let ids: HashSet<Uuid> = rows.iter().filter_map(|r| r.0).collect();
             campaigns::Entity::find()
                 .filter(campaigns::Column::Id.is_in(ids))
                 .all(db)
@@ -94,12 +107,14 @@ pub async fn report(
     };
     let mut groups: BTreeMap<(String, String), ReportRow> = BTreeMap::new();
     let mut totals: BTreeMap<String, CurrencyTotal> = BTreeMap::new();
-    for (affiliate_id, campaign_id, status, amount, currency) in rows {
+    for (group_id, status, currency, count, units) in rows {
+        let count = u64::try_from(count).unwrap_or(0);
         let (key, name) = match group_by {
-            GroupBy::Affiliate => {
-                names.get(&affiliate_id).cloned().unwrap_or((affiliate_id.to_string(), String::new()))
-            }
-            GroupBy::Campaign => match campaign_id {
+            GroupBy::Affiliate => match group_id {
+                Some(id) => names.get(&id).cloned().unwrap_or((id.to_string(), String::new())),
+                None => ("-".into(), String::new()),
+            },
+            GroupBy::Campaign => match group_id {
                 Some(id) => names.get(&id).cloned().unwrap_or((id.to_string(), String::new())),
                 None => ("-".into(), "sin campaña".into()),
             },
@@ -109,7 +124,7 @@ pub async fn report(
         };
         let worth = match status {
             CommissionStatus::Calculated | CommissionStatus::Approved | CommissionStatus::Paid => {
-                amount.unwrap_or(Decimal::ZERO)
+                rollup::money_of_units(units)
             }
             _ => Decimal::ZERO,
         };
@@ -124,7 +139,7 @@ pub async fn report(
             approved_amount: Decimal::ZERO,
             paid_amount: Decimal::ZERO,
         });
-        row.count += 1;
+        row.count += count;
         row.amount += worth;
         row.approved_amount += approved;
         row.paid_amount += paid;
@@ -135,7 +150,7 @@ pub async fn report(
             approved_amount: Decimal::ZERO,
             paid_amount: Decimal::ZERO,
         });
-        total.count += 1;
+        total.count += count;
         total.amount += worth;
         total.approved_amount += approved;
         total.paid_amount += paid;

@@ -85,8 +85,8 @@ impl CommissionQuery {
         Ok(Commission::new(commission::get(&ctx.state().db, caller, parse_id(&id, "id")?).await?))
     }
 
-    /// Commissions created in `period` (`30d`, `24h`, `2026-11`, `2026-11-01..2026-11-30`),
-    /// grouped, with totals per currency.
+    /// Commissions created in `period` (`30d`, `24h`, `2026-11`, `2026-11-01..2026-11-30`; at
+    /// most 731 days), grouped, with totals per currency.
     async fn commission_report(
         &self,
         ctx: &Context<'_>,

@@ -15,7 +15,8 @@ pub struct DashboardQuery;
 #[Object]
 impl DashboardQuery {
     /// KPIs for a period (`24h`, `7d`, `30d`, `12w`, `2026-11`, `2026-11-01..2026-11-30`; at
-    /// most 366 days; default 30d): clicks,
+    /// most 366 days; default 30d), counted in whole UTC days (the days the period touches,
+    /// first and last included whole; `period` in the answer says which): clicks,
     /// conversions, revenue, conversion rate, commissions by state, a daily series and the
     /// top campaigns, channels and affiliates. Money is in `currency` (default: the one with
     /// the most revenue). An AFFILIATE caller sees its own figures only.
@@ -30,7 +31,7 @@ impl DashboardQuery {
         Ok(Dashboard(dashboard_service::dashboard(&ctx.state().db, caller, period, currency).await?))
     }
 
-    /// Conversion metrics of a period (same periods as `dashboard`), optionally of one
+    /// Conversion metrics of a period (as `dashboard`, in whole UTC days; at most 731 days), optionally of one
     /// `channel` (seed 004 `GET /api/v1/conversiones/metricas`): clicks, conversions, the
     /// rate, money per currency and every conversion by status. Affiliates see their own.
     async fn conversion_metrics(

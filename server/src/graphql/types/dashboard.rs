@@ -10,11 +10,11 @@ pub struct Dashboard(pub svc::Dashboard);
 
 #[Object]
 impl Dashboard {
-    /// Start of the period (UTC).
+    /// Start of the period: midnight (UTC) of its first day.
     async fn from(&self) -> DateTime<Utc> {
         self.0.period.from
     }
-    /// End of the period (now).
+    /// End of the period: midnight (UTC) after its last day.
     async fn to(&self) -> DateTime<Utc> {
         self.0.period.to
     }

@@ -1,0 +1,298 @@
+//! Reading the daily rollups (`traffic_daily`, `conversion_daily`, `commission_daily`;
+//! see the migration that creates them) and rebuilding them from the raw tables.
+//!
+//! Dashboards and metrics read these instead of raw rows, so their cost grows with the
+//! number of days, campaigns, affiliates and channels they show, not with the traffic.
+//! A rollup's day is a UTC day: a period is read as the whole days it touches.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sea_orm::{
+    sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement},
+    ConnectionTrait, DatabaseConnection, DbBackend, QueryResult,
+};
+use uuid::Uuid;
+
+use crate::{
+    db,
+    domain::commission::Period,
+    error::{AppError, AppResult},
+};
+
+/// Money in the rollups is an integer count of ten-thousandths (the money columns' scale).
+const MONEY_SCALE: u32 = 4;
+
+/// The UTC days `[first, last]` a rollup read covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Days {
+    pub first: NaiveDate,
+    pub last: NaiveDate,
+}
+
+impl Days {
+    /// The whole days `period` touches (its end excluded).
+    pub fn of(period: &Period) -> Self {
+        let first = period.from.date_naive();
+        let last = Ord::max((period.to - Duration::microseconds(1)).date_naive(), first);
+        Self { first, last }
+    }
+
+    /// The same days as a period: from the first midnight to the midnight after the last day.
+    pub fn period(&self) -> Period {
+        let midnight =
+            |day: NaiveDate| DateTime::<Utc>::from_naive_utc_and_offset(day.and_time(Default::default()), Utc);
+        Period { from: midnight(self.first), to: midnight(self.last) + Duration::days(1) }
+    }
+
+    fn bounds(&self) -> (String, String) {
+        (self.first.format("%Y-%m-%d").to_string(), self.last.format("%Y-%m-%d").to_string())
+    }
+}
+
+/// What a read is narrowed to: one affiliate (an AFFILIATE caller's own), one channel.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub affiliate: Option<Uuid>,
+    pub channel: Option<String>,
+}
+
+/// What rows are grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    Day,
+    Campaign,
+    Affiliate,
+    Channel,
+    /// Everything together: one group.
+    Total,
+}
+
+/// One group's key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Key {
+    Day(NaiveDate),
+    Campaign(Option<Uuid>),
+    Affiliate(Option<Uuid>),
+    Channel(Option<String>),
+    Total,
+}
+
+impl Dimension {
+    fn column(self) -> Option<&'static str> {
+        match self {
+            Dimension::Day => Some("day"),
+            Dimension::Campaign => Some("campaign_id"),
+            Dimension::Affiliate => Some("affiliate_id"),
+            Dimension::Channel => Some("channel"),
+            Dimension::Total => None,
+        }
+    }
+
+    fn key(self, row: &QueryResult) -> AppResult<Key> {
+        let id = |row: &QueryResult| -> AppResult<Option<Uuid>> {
+            let id: Uuid = row.try_get("", "k")?;
+            Ok((!id.is_nil()).then_some(id))
+        };
+        Ok(match self {
+            Dimension::Day => {
+                let day: String = row.try_get("", "k")?;
+                Key::Day(
+                    NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+                        .map_err(|e| AppError::internal(anyhow::anyhow!("rollup day {day:?}: {e}")))?,
+                )
+            }
+            Dimension::Campaign => Key::Campaign(id(row)?),
+            Dimension::Affiliate => Key::Affiliate(id(row)?),
+            Dimension::Channel => {
+                let channel: String = row.try_get("", "k")?;
+                Key::Channel((!channel.is_empty()).then_some(channel))
+            }
+            Dimension::Total => Key::Total,
+        })
+    }
+}
+
+/// A select over `table` for `days` and `scope`, grouped by `dimension` (as column `k`).
+fn select(table: &str, days: Days, scope: &Scope, dimension: Dimension) -> SelectStatement {
+    let (first, last) = days.bounds();
+    let mut query = Query::select();
+    query
+        .from(Alias::new(table))
+        .and_where(Expr::col(Alias::new("day")).gte(first))
+        .and_where(Expr::col(Alias::new("day")).lte(last));
+    if let Some(column) = dimension.column() {
+        query.expr_as(Expr::col(Alias::new(column)), Alias::new("k")).group_by_col(Alias::new(column));
+    }
+    if let Some(affiliate) = scope.affiliate {
+        query.and_where(Expr::col(Alias::new("affiliate_id")).eq(affiliate));
+    }
+    if let Some(channel) = &scope.channel {
+        query.and_where(Expr::col(Alias::new("channel")).eq(channel.as_str()));
+    }
+    query
+}
+
+/// `SUM(column)` as a 64-bit integer on both backends (PostgreSQL sums `bigint` as `numeric`).
+fn sum(column: &str) -> Expr {
+    Expr::cust(format!("CAST(COALESCE(SUM({column}), 0) AS BIGINT)"))
+}
+
+/// The exact sum of a money column of the raw tables, as a 64-bit count of ten-thousandths
+/// (read it with [`money_of_units`]).
+pub fn exact_money_sum(backend: DbBackend, column: &str) -> Expr {
+    Expr::cust(format!("CAST(COALESCE(SUM({}), 0) AS BIGINT)", migration::money_units(backend, column)))
+}
+
+/// A sum of [`exact_money_sum`] as money.
+pub fn money_of_units(units: i64) -> Decimal {
+    Decimal::new(units, MONEY_SCALE)
+}
+
+fn money(row: &QueryResult, column: &str) -> AppResult<Decimal> {
+    Ok(money_of_units(row.try_get("", column)?))
+}
+
+fn count(row: &QueryResult, column: &str) -> AppResult<u64> {
+    let n: i64 = row.try_get("", column)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Interactions of `kind` (`CLICK`, `IMPRESSION`, …) per group.
+pub async fn traffic(
+    db: &DatabaseConnection,
+    kind: &str,
+    days: Days,
+    scope: &Scope,
+    dimension: Dimension,
+) -> AppResult<Vec<(Key, u64)>> {
+    let mut query = select("traffic_daily", days, scope, dimension);
+    query.expr_as(sum("events"), Alias::new("n")).and_where(Expr::col(Alias::new("kind")).eq(kind));
+    let rows = db.query_all(&query).await?;
+    rows.iter().map(|row| Ok((dimension.key(row)?, count(row, "n")?))).collect()
+}
+
+/// Conversions per group, currency and status: how many, and their value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversionGroup {
+    pub key: Key,
+    pub currency: String,
+    /// The stored status name (`ATTRIBUTED`, …).
+    pub status: String,
+    pub conversions: u64,
+    pub value: Decimal,
+}
+
+pub async fn conversions(
+    db: &DatabaseConnection,
+    days: Days,
+    scope: &Scope,
+    dimension: Dimension,
+) -> AppResult<Vec<ConversionGroup>> {
+    let mut query = select("conversion_daily", days, scope, dimension);
+    query
+        .column(Alias::new("currency"))
+        .column(Alias::new("status"))
+        .expr_as(sum("conversions"), Alias::new("n"))
+        .expr_as(sum("value"), Alias::new("v"))
+        .group_by_col(Alias::new("currency"))
+        .group_by_col(Alias::new("status"));
+    let rows = db.query_all(&query).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ConversionGroup {
+                key: dimension.key(row)?,
+                currency: row.try_get("", "currency")?,
+                status: row.try_get("", "status")?,
+                conversions: count(row, "n")?,
+                value: money(row, "v")?,
+            })
+        })
+        .filter(|group| !matches!(group, Ok(g) if g.conversions == 0 && g.value.is_zero()))
+        .collect()
+}
+
+/// Commissions of one currency per status: how many, the sum of their amounts, and what
+/// they hold (the amount, or the base amount of one not calculated yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommissionGroup {
+    pub status: String,
+    pub commissions: u64,
+    pub amount: Decimal,
+    pub held: Decimal,
+}
+
+pub async fn commissions(
+    db: &DatabaseConnection,
+    days: Days,
+    scope: &Scope,
+    currency: &str,
+) -> AppResult<Vec<CommissionGroup>> {
+    let scope = Scope { channel: None, ..scope.clone() };
+    let mut query = select("commission_daily", days, &scope, Dimension::Total);
+    query
+        .column(Alias::new("status"))
+        .expr_as(sum("commissions"), Alias::new("n"))
+        .expr_as(sum("amount"), Alias::new("a"))
+        .expr_as(sum("held"), Alias::new("h"))
+        .and_where(Expr::col(Alias::new("currency")).eq(currency))
+        .group_by_col(Alias::new("status"));
+    let rows = db.query_all(&query).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(CommissionGroup {
+                status: row.try_get("", "status")?,
+                commissions: count(row, "n")?,
+                amount: money(row, "a")?,
+                held: money(row, "h")?,
+            })
+        })
+        .collect()
+}
+
+/// Recomputes the rollups of `days` (every day when `None`) from the raw tables, in one
+/// transaction that keeps writers of the raw tables waiting until it ends. Raw
+/// interactions deleted by retention are no longer counted in a rebuilt day.
+pub async fn rebuild(db: &DatabaseConnection, days: Option<Days>) -> AppResult<()> {
+    let (txn, _turn) = db::write_txn(db).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared("LOCK TABLE interactions, conversions, commissions IN SHARE MODE").await?;
+    }
+    let bounds = days.map(|d| {
+        let (first, _) = d.bounds();
+        let after = (d.last + Duration::days(1)).format("%Y-%m-%d").to_string();
+        (first, after)
+    });
+    migration::rebuild_rollups(&txn, bounds.as_ref().map(|(a, b)| (a.as_str(), b.as_str()))).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Every rollup row as text, rows that count nothing left out, in a fixed order: what
+/// tests compare before and after a rebuild.
+pub async fn snapshot(db: &DatabaseConnection) -> AppResult<Vec<String>> {
+    let backend = db.get_database_backend();
+    let mut lines = Vec::new();
+    for (table, keys, measures) in [
+        ("traffic_daily", "kind, day, campaign_id, affiliate_id, channel", "events"),
+        ("conversion_daily", "day, campaign_id, affiliate_id, channel, currency, status", "conversions, value"),
+        ("commission_daily", "day, campaign_id, affiliate_id, currency, status", "commissions, amount, held"),
+    ] {
+        let nonzero: Vec<String> = measures.split(", ").map(|m| format!("{m} <> 0")).collect();
+        let sql = format!("SELECT * FROM {table} WHERE {} ORDER BY {keys}", nonzero.join(" OR "));
+        for row in db.query_all_raw(sea_orm::Statement::from_string(backend, sql)).await? {
+            let mut line = table.to_string();
+            for column in keys.split(", ") {
+                let text = match column {
+                    "campaign_id" | "affiliate_id" => row.try_get::<Uuid>("", column)?.to_string(),
+                    _ => row.try_get::<String>("", column)?,
+                };
+                line.push_str(&format!(" {column}={text}"));
+            }
+            for column in measures.split(", ") {
+                line.push_str(&format!(" {column}={}", row.try_get::<i64>("", column)?));
+            }
+            lines.push(line);
+        }
+    }
+    Ok(lines)
+}
