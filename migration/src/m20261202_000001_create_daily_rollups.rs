@@ -193,16 +193,18 @@ impl Rollup {
 
     /// Adds the rows of `from` (whose columns the key and measure values name) that pass
     /// `filter`, grouped, to the rollup: `upsert` adds to existing rows, otherwise the rows
-    /// of those keys must not exist.
+    /// of those keys must not exist. Rows go in key order, so concurrent statements lock
+    /// rollup rows in the same order and cannot deadlock on them.
     fn sum_into(&self, from: &str, filter: &str, upsert: bool) -> String {
         let table = self.table;
         let columns: Vec<&str> = self.keys.iter().chain(self.measures).copied().collect();
         let groups: Vec<String> = (1..=self.keys.len()).map(|i| i.to_string()).collect();
         let mut sql = format!(
-            "INSERT INTO {table} ({}) SELECT {}, {} FROM {from} {filter} GROUP BY {}",
+            "INSERT INTO {table} ({}) SELECT {}, {} FROM {from} {filter} GROUP BY {} ORDER BY {}",
             columns.join(", "),
             self.key_values.join(", "),
             self.sums().join(", "),
+            groups.join(", "),
             groups.join(", ")
         );
         if upsert {
