@@ -66,6 +66,11 @@ pub struct Config {
     #[arg(long, env = "ALPES_TOKEN_TTL_HOURS", default_value_t = 12, global = true)]
     pub token_ttl_hours: i64,
 
+    /// Longest a dashboard, metric or report may take, in milliseconds; past it the request
+    /// gets 503 / `TIMEOUT` and its queries are dropped.
+    #[arg(long, env = "ALPES_REPORT_TIMEOUT_MS", default_value_t = 30_000, global = true)]
+    pub report_timeout_ms: u64,
+
     /// Meta Conversions API: the pixel (dataset) id. With the access token, turns Meta CAPI on.
     #[arg(long, env = "META_CAPI_PIXEL_ID", global = true)]
     pub meta_capi_pixel_id: Option<String>,
@@ -396,6 +401,12 @@ impl Config {
             ));
         }
         self.integrations()?;
+        if !(100..=600_000).contains(&self.report_timeout_ms) {
+            return Err(AppError::validation(
+                "ALPES_REPORT_TIMEOUT_MS",
+                "ALPES_REPORT_TIMEOUT_MS must be between 100 and 600000",
+            ));
+        }
         if !(1..=24 * 365).contains(&self.token_ttl_hours) {
             return Err(AppError::validation(
                 "ALPES_TOKEN_TTL_HOURS",
@@ -431,6 +442,7 @@ impl Config {
             graphql_max_depth: 12,
             graphql_max_complexity: 2000,
             token_ttl_hours: 12,
+            report_timeout_ms: 30_000,
             meta_capi_pixel_id: None,
             meta_capi_access_token: None,
             meta_capi_api_version: "v24.0".into(),

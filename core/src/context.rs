@@ -9,7 +9,11 @@ use entity::integration_deliveries::Integration;
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
-use crate::{config::Config, integrations::DeliveryPlan};
+use crate::{
+    config::Config,
+    error::{AppError, AppResult},
+    integrations::DeliveryPlan,
+};
 
 #[derive(Clone)]
 pub struct Ctx {
@@ -21,6 +25,19 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// Runs a read that may cost a lot (a dashboard, metric or report) within the
+    /// configured time; past it the work is dropped and the caller gets `TIMEOUT`.
+    pub async fn bounded<T>(&self, read: impl std::future::Future<Output = AppResult<T>>) -> AppResult<T> {
+        let limit = std::time::Duration::from_millis(self.config.report_timeout_ms);
+        match tokio::time::timeout(limit, read).await {
+            Ok(result) => result,
+            Err(_) => Err(AppError::Timeout(format!(
+                "the report took longer than {} ms; ask for a shorter period or fewer groups",
+                self.config.report_timeout_ms
+            ))),
+        }
+    }
+
     /// New outbox rows, conversions or deliveries are committed: rings every worker.
     pub fn events_committed(&self) {
         self.notifier.committed();

@@ -34,6 +34,9 @@ pub enum AppError {
     /// 413: the request body is larger than allowed.
     #[error("payload too large")]
     PayloadTooLarge,
+    /// 503: the work took longer than allowed (a report over too much data) and was stopped.
+    #[error("{0}")]
+    Timeout(String),
     /// 503: a dependency (the database) is not reachable.
     #[error("{0}")]
     Unavailable(String),
@@ -71,6 +74,7 @@ impl AppError {
             Self::UnknownReference { .. } => "NOT_FOUND",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::TooManyRequests { .. } => "RATE_LIMITED",
+            Self::Timeout(_) => "TIMEOUT",
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }

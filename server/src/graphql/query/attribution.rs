@@ -34,7 +34,9 @@ impl AttributionQuery {
         #[graphql(default_with = "AttributionGroupBy::Campaign")] group_by: AttributionGroupBy,
     ) -> GqlResult<AttributionReport> {
         let caller = ctx.caller()?;
-        let report = attribution::report(ctx.state(), caller, model.map(Into::into), from, to, group_by.into()).await?;
+        let state = ctx.state();
+        let report =
+            state.bounded(attribution::report(state, caller, model.map(Into::into), from, to, group_by.into())).await?;
         Ok(AttributionReport { from, to, group_by, report })
     }
 }

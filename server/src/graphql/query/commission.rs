@@ -97,7 +97,8 @@ impl CommissionQuery {
         let caller = ctx.caller()?;
         let period = parse_period(&period, Utc::now(), "period")?;
         let filter = filter.unwrap_or_default().into_service()?;
-        let report = commission::report(&ctx.state().db, caller, period, group_by.into(), filter).await?;
+        let state = ctx.state();
+        let report = state.bounded(commission::report(&state.db, caller, period, group_by.into(), filter)).await?;
         Ok(report.into())
     }
 

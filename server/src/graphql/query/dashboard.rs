@@ -28,7 +28,8 @@ impl DashboardQuery {
     ) -> GqlResult<Dashboard> {
         let caller = ctx.caller()?;
         let period = parse_period(&period, chrono::Utc::now(), "period")?;
-        Ok(Dashboard(dashboard_service::dashboard(&ctx.state().db, caller, period, currency).await?))
+        let state = ctx.state();
+        Ok(Dashboard(state.bounded(dashboard_service::dashboard(&state.db, caller, period, currency)).await?))
     }
 
     /// Conversion metrics of a period (as `dashboard`, in whole UTC days; at most 731 days), optionally of one
@@ -42,6 +43,9 @@ impl DashboardQuery {
     ) -> GqlResult<ConversionMetrics> {
         let caller = ctx.caller()?;
         let period = parse_period(&period, chrono::Utc::now(), "period")?;
-        Ok(ConversionMetrics(dashboard_service::conversion_metrics(&ctx.state().db, caller, period, channel).await?))
+        let state = ctx.state();
+        Ok(ConversionMetrics(
+            state.bounded(dashboard_service::conversion_metrics(&state.db, caller, period, channel)).await?,
+        ))
     }
 }

@@ -138,7 +138,7 @@ async fn report(
         None,
     )
     .await?;
-    let report = svc::report(&state.db, &caller, period, group_by, service_filter).await?;
+    let report = state.bounded(svc::report(&state.db, &caller, period, group_by, service_filter)).await?;
     if csv {
         return Ok(csv_response(commission_csv::report_to_csv(&report), "reporte-comisiones.csv"));
     }

@@ -126,7 +126,7 @@ async fn metrics(
 ) -> AppResult<Json<Value>> {
     let periodo = query.periodo.unwrap_or_else(|| "30d".to_string());
     let period = parse_period(&periodo, Utc::now(), "periodo")?;
-    let m = dashboard_service::conversion_metrics(&state.db, &caller, period, query.canal).await?;
+    let m = state.bounded(dashboard_service::conversion_metrics(&state.db, &caller, period, query.canal)).await?;
     Ok(Json(json!({
         "periodo": periodo,
         "desde": m.period.from.to_rfc3339_opts(SecondsFormat::Secs, true),
