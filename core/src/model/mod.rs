@@ -17,18 +17,18 @@ macro_rules! records {
 
 records! {
     attribution_credits { AttributionModel }
-    campaigns { AttributionModel, CampaignStatus, CommissionType }
     integration_deliveries { DeliveryEventKind, DeliveryStatus, Integration }
     integrations_log {}
     journeys { JourneyStatus }
     orders { OrderStatus }
     payouts { PayoutStatus }
     stripe_webhook_events { WebhookEventStatus }
-    tracking_links {}
 }
 
 pub mod affiliates;
+pub mod campaigns;
 pub mod commissions;
 pub mod conversions;
 pub mod interactions;
+pub mod tracking_links;
 pub mod users;

@@ -49,7 +49,7 @@ impl RequestLoaders {
 
 impl RequestLoaders {
     /// The campaign of an optional reference (`None` stays `None`).
-    pub async fn campaign_of(&self, id: Option<Uuid>) -> Result<Option<campaigns::Model>, async_graphql::Error> {
+    pub async fn campaign_of(&self, id: Option<Uuid>) -> Result<Option<campaigns::Campaign>, async_graphql::Error> {
         match id {
             Some(id) => self.campaign.load_one(id).await,
             None => Ok(None),
@@ -138,7 +138,7 @@ impl Loader<Uuid> for AffiliateLoader {
 }
 
 impl Loader<Uuid> for CampaignLoader {
-    type Value = campaigns::Model;
+    type Value = campaigns::Campaign;
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
@@ -148,7 +148,7 @@ impl Loader<Uuid> for CampaignLoader {
 }
 
 impl Loader<LinksByCampaign> for TrackingLinkLoader {
-    type Value = Vec<tracking_links::Model>;
+    type Value = Vec<tracking_links::TrackingLink>;
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[LinksByCampaign]) -> Result<HashMap<LinksByCampaign, Self::Value>, Self::Error> {
@@ -163,7 +163,7 @@ impl Loader<LinksByCampaign> for TrackingLinkLoader {
 }
 
 impl Loader<LinksByAffiliate> for TrackingLinkLoader {
-    type Value = Vec<tracking_links::Model>;
+    type Value = Vec<tracking_links::TrackingLink>;
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[LinksByAffiliate]) -> Result<HashMap<LinksByAffiliate, Self::Value>, Self::Error> {

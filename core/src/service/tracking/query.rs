@@ -1,7 +1,7 @@
 //! Reading touches and conversions, scoped to what the caller may see.
 
 use super::*;
-use crate::model::affiliates::Affiliate;
+use crate::model::{affiliates::Affiliate, campaigns::Campaign, tracking_links::TrackingLink};
 
 /// A stored touchpoint by our id or the client's id, if the caller may see it.
 pub async fn get_touch(
@@ -81,10 +81,7 @@ pub async fn conversions_of_campaign(
 }
 
 /// The click redirect's lookup: the link, its campaign and its affiliate.
-pub async fn link_for_redirect(
-    db: &DatabaseConnection,
-    code: &str,
-) -> AppResult<(tracking_links::Model, campaigns::Model, Affiliate)> {
+pub async fn link_for_redirect(db: &DatabaseConnection, code: &str) -> AppResult<(TrackingLink, Campaign, Affiliate)> {
     let link = tracking_links::Entity::find()
         .filter(tracking_links::Column::Code.eq(code.trim().to_lowercase()))
         .one(db)
@@ -98,7 +95,7 @@ pub async fn link_for_redirect(
         .one(db)
         .await?
         .ok_or_else(|| AppError::not_found("affiliate", link.affiliate_id))?;
-    Ok((link, campaign, affiliate.into()))
+    Ok((link.into(), campaign.into(), affiliate.into()))
 }
 
 #[derive(Debug, Clone, Default)]

@@ -35,7 +35,7 @@ impl Commission {
 #[derive(Default)]
 pub struct Prefetched {
     pub affiliates: Option<HashMap<Uuid, affiliates::Affiliate>>,
-    pub campaigns: Option<HashMap<Uuid, campaigns::Model>>,
+    pub campaigns: Option<HashMap<Uuid, campaigns::Campaign>>,
     pub conversions: Option<HashMap<Uuid, conversions::Model>>,
 }
 
