@@ -21,7 +21,6 @@ records! {
     integrations_log {}
     journeys { JourneyStatus }
     orders { OrderStatus }
-    payouts { PayoutStatus }
     stripe_webhook_events { WebhookEventStatus }
 }
 
@@ -30,5 +29,6 @@ pub mod campaigns;
 pub mod commissions;
 pub mod conversions;
 pub mod interactions;
+pub mod payouts;
 pub mod tracking_links;
 pub mod users;

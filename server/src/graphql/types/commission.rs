@@ -22,10 +22,10 @@ use crate::{
 use alpes_core::error::AppResult;
 
 /// An affiliate's commission, or a clawback adjustment (negative) against a paid one.
-pub struct Commission(pub commissions::Model, pub Option<Arc<Prefetched>>);
+pub struct Commission(pub commissions::Commission, pub Option<Arc<Prefetched>>);
 
 impl Commission {
-    pub fn new(model: commissions::Model) -> Self {
+    pub fn new(model: commissions::Commission) -> Self {
         Self(model, None)
     }
 }
@@ -166,7 +166,7 @@ impl Commission {
 }
 
 /// A payment to an affiliate: its approved commissions (clawbacks netted) in one currency.
-pub struct Payout(pub payouts::Model);
+pub struct Payout(pub payouts::Payout);
 
 #[Object]
 impl Payout {
