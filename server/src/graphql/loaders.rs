@@ -57,7 +57,10 @@ impl RequestLoaders {
     }
 
     /// The conversion of an optional reference, if the caller may see it.
-    pub async fn conversion_of(&self, id: Option<Uuid>) -> Result<Option<conversions::Model>, async_graphql::Error> {
+    pub async fn conversion_of(
+        &self,
+        id: Option<Uuid>,
+    ) -> Result<Option<conversions::Conversion>, async_graphql::Error> {
         match id {
             Some(id) => self.conversion.load_one(id).await,
             None => Ok(None),
@@ -101,7 +104,7 @@ pub struct TrackingLinkLoader(LoaderScope);
 pub struct ConversionLoader(LoaderScope);
 
 impl Loader<Uuid> for ConversionLoader {
-    type Value = conversions::Model;
+    type Value = conversions::Conversion;
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {

@@ -89,7 +89,7 @@ pub async fn reattribute(
     caller: &Caller,
     conversion_id: &str,
     decision: Reattribution,
-) -> AppResult<conversions::Model> {
+) -> AppResult<Conversion> {
     caller.require_admin()?;
     let uuid = Uuid::parse_str(conversion_id.trim()).map_err(|_| AppError::not_found("conversion", conversion_id))?;
     // Markov path counts read a lot; take them before the write turn.
@@ -204,7 +204,7 @@ pub async fn reattribute(
     .await?;
     txn.commit().await?;
     ctx.events_committed();
-    Ok(conversion_after)
+    Ok(conversion_after.into())
 }
 
 pub(super) async fn find_affiliate<C: ConnectionTrait>(conn: &C, reference: &str) -> AppResult<affiliates::Model> {

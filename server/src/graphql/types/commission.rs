@@ -36,7 +36,7 @@ impl Commission {
 pub struct Prefetched {
     pub affiliates: Option<HashMap<Uuid, affiliates::Affiliate>>,
     pub campaigns: Option<HashMap<Uuid, campaigns::Campaign>>,
-    pub conversions: Option<HashMap<Uuid, conversions::Model>>,
+    pub conversions: Option<HashMap<Uuid, conversions::Conversion>>,
 }
 
 fn prefetched<T: Clone>(map: Option<&HashMap<Uuid, T>>, id: Option<Uuid>) -> Option<Option<T>> {
