@@ -19,7 +19,6 @@ records! {
     attribution_credits { AttributionModel }
     integration_deliveries { DeliveryEventKind, DeliveryStatus, Integration }
     integrations_log {}
-    journeys { JourneyStatus }
     orders { OrderStatus }
     stripe_webhook_events { WebhookEventStatus }
 }
@@ -29,6 +28,7 @@ pub mod campaigns;
 pub mod commissions;
 pub mod conversions;
 pub mod interactions;
+pub mod journeys;
 pub mod payouts;
 pub mod tracking_links;
 pub mod users;

@@ -116,7 +116,7 @@ impl Loader<Uuid> for ConversionLoader {
 pub struct JourneyLoader(LoaderScope);
 
 impl Loader<JourneyOfConversion> for JourneyLoader {
-    type Value = journeys::Model;
+    type Value = journeys::Journey;
     type Error = async_graphql::Error;
 
     async fn load(
@@ -125,7 +125,7 @@ impl Loader<JourneyOfConversion> for JourneyLoader {
     ) -> Result<HashMap<JourneyOfConversion, Self::Value>, Self::Error> {
         self.0.caller()?;
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = attribution::journey_of_conversions(&self.0.state.db, &ids).await?;
+        let rows = attribution::load_journeys(&self.0.state.db, &ids).await?;
         Ok(rows.into_iter().map(|j| (JourneyOfConversion(j.conversion_id), j)).collect())
     }
 }

@@ -51,7 +51,7 @@ use crate::{
     error::{AppError, AppResult},
 };
 // The records handed upward (`model` here is the domain's attribution models).
-use crate::model::conversions::Conversion;
+use crate::model::{conversions::Conversion, journeys::Journey};
 
 mod credit;
 mod events;

@@ -4,7 +4,7 @@ use super::*;
 
 /// `RevertirAtribucion`: the journey → `REVERTED_FRAUD`, its conversion → `REVERTED`, its
 /// credits no longer current; `AtribucionRevertida` is published. Twice is an error.
-pub async fn revert(ctx: &Ctx, caller: &Caller, journey_id: &str) -> AppResult<journeys::Model> {
+pub async fn revert(ctx: &Ctx, caller: &Caller, journey_id: &str) -> AppResult<Journey> {
     caller.require_admin()?;
     let uuid = Uuid::parse_str(journey_id.trim()).map_err(|_| AppError::not_found("journey", journey_id))?;
     let (txn, _turn) = db::write_txn(&ctx.db).await?;
@@ -60,7 +60,7 @@ pub async fn revert(ctx: &Ctx, caller: &Caller, journey_id: &str) -> AppResult<j
     .await?;
     txn.commit().await?;
     ctx.events_committed();
-    Ok(after)
+    Ok(after.into())
 }
 
 pub(super) async fn retire_credits<C: ConnectionTrait>(conn: &C, journey_id: Uuid) -> AppResult<()> {
