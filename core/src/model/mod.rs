@@ -19,8 +19,6 @@ records! {
     attribution_credits { AttributionModel }
     integration_deliveries { DeliveryEventKind, DeliveryStatus, Integration }
     integrations_log {}
-    orders { OrderStatus }
-    stripe_webhook_events { WebhookEventStatus }
 }
 
 pub mod affiliates;
@@ -29,6 +27,8 @@ pub mod commissions;
 pub mod conversions;
 pub mod interactions;
 pub mod journeys;
+pub mod orders;
 pub mod payouts;
+pub mod stripe_webhook_events;
 pub mod tracking_links;
 pub mod users;
