@@ -17,14 +17,14 @@ macro_rules! records {
 
 records! {
     attribution_credits { AttributionModel }
-    integration_deliveries { DeliveryEventKind, DeliveryStatus, Integration }
-    integrations_log {}
 }
 
 pub mod affiliates;
 pub mod campaigns;
 pub mod commissions;
 pub mod conversions;
+pub mod integration_deliveries;
+pub mod integrations_log;
 pub mod interactions;
 pub mod journeys;
 pub mod orders;
