@@ -1,23 +1,16 @@
-//! The records the services hand to the layers above: each table's row and its states,
-//! and nothing else of the storage layer (no entity, column, active model or query). The
-//! server crate does not depend on `entity` or SeaORM, so this module is the only way a
-//! route or resolver sees a stored record, and it cannot query or change one except
-//! through a service. A record whose stored shape should not reach clients gets a view
-//! type of its own here, which its service returns (`users::User`, without the password
-//! hash); the others are still the stored rows.
-
-macro_rules! records {
-    ($($table:ident { $($item:ident),* $(,)? })*) => {$(
-        pub mod $table {
-            pub use entity::$table::Model;
-            $(pub use entity::$table::$item;)*
-        }
-    )*};
-}
-
-records! {
-    attribution_credits { AttributionModel }
-}
+//! The records the services hand to the layers above: one view type per table, with its
+//! states, and nothing else of the storage layer (no entity, column, active model or
+//! query). The server crate does not depend on `entity` or SeaORM, so this module is the
+//! only way a route or resolver sees a stored record, and it cannot query or change one
+//! except through a service.
+//!
+//! A service builds the view from its row (`From<entity::…::Model>`) as the record leaves
+//! it, so the stored shape never does: a view leaves out or masks what clients must not
+//! see (`users::User` has no password hash, `affiliates::Affiliate` only a masked account
+//! number; a conversion has no customer data or email hash, a touch no user agent or
+//! hashed IP, an order no hashed email or phone). The states and kinds are the stored
+//! enums, re-exported; the mappings between them and the domain's live here too.
+//! Attribution credits go up as `service::attribution::Credit`, stored or computed.
 
 pub mod affiliates;
 pub mod campaigns;
