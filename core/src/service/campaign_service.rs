@@ -21,6 +21,7 @@ use crate::{
         validate,
     },
     error::{AppError, AppResult},
+    model::campaigns::Campaign,
     wire::events::campaign as event,
 };
 
@@ -76,7 +77,7 @@ pub struct CampaignFilter {
     pub search: Option<String>,
 }
 
-pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCampaign) -> AppResult<campaigns::Model> {
+pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCampaign) -> AppResult<Campaign> {
     caller.require_admin()?;
     let name = validate::text(&input.name, "name", 200)?;
     let description = validate::optional_text(input.description.as_deref(), "description", 5000)?;
@@ -129,10 +130,10 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCampaign) -> AppResult
     audit::record(&txn, caller, change("campaign.create", None, &model)).await?;
     txn.commit().await?;
     ctx.events_committed();
-    Ok(model)
+    Ok(model.into())
 }
 
-pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: CampaignPatch) -> AppResult<campaigns::Model> {
+pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: CampaignPatch) -> AppResult<Campaign> {
     caller.require_admin()?;
     let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let before = find(&txn, id).await?;
@@ -201,20 +202,20 @@ pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: CampaignPatch) 
     audit::record(&txn, caller, change("campaign.update", Some(&before), &model)).await?;
     txn.commit().await?;
     ctx.events_committed();
-    Ok(model)
+    Ok(model.into())
 }
 
 /// DRAFT or PAUSED → ACTIVE.
-pub async fn activate(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<campaigns::Model> {
+pub async fn activate(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<Campaign> {
     transition(ctx, caller, id, CampaignStatus::Active).await
 }
 
 /// ACTIVE → PAUSED.
-pub async fn pause(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<campaigns::Model> {
+pub async fn pause(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<Campaign> {
     transition(ctx, caller, id, CampaignStatus::Paused).await
 }
 
-async fn transition(ctx: &Ctx, caller: &Caller, id: Uuid, to: CampaignStatus) -> AppResult<campaigns::Model> {
+async fn transition(ctx: &Ctx, caller: &Caller, id: Uuid, to: CampaignStatus) -> AppResult<Campaign> {
     caller.require_admin()?;
     let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let before = find(&txn, id).await?;
@@ -245,16 +246,21 @@ async fn transition(ctx: &Ctx, caller: &Caller, id: Uuid, to: CampaignStatus) ->
     audit::record(&txn, caller, change(action, Some(&before), &model)).await?;
     txn.commit().await?;
     ctx.events_committed();
-    Ok(model)
+    Ok(model.into())
 }
 
 /// Campaigns are programme-wide: every signed-in caller may read them.
-pub async fn get(db: &DatabaseConnection, _caller: &Caller, id_or_code: &str) -> AppResult<campaigns::Model> {
-    resolve(db, id_or_code).await
+pub async fn get(db: &DatabaseConnection, _caller: &Caller, id_or_code: &str) -> AppResult<Campaign> {
+    Ok(resolve(db, id_or_code).await?.into())
+}
+
+/// The id of a campaign named by UUID or by code.
+pub async fn resolve_id(db: &DatabaseConnection, id_or_code: &str) -> AppResult<Uuid> {
+    Ok(resolve(db, id_or_code).await?.id)
 }
 
 /// Finds a campaign by UUID or by code.
-pub async fn resolve<C: ConnectionTrait>(conn: &C, id_or_code: &str) -> AppResult<campaigns::Model> {
+pub(crate) async fn resolve<C: ConnectionTrait>(conn: &C, id_or_code: &str) -> AppResult<campaigns::Model> {
     let found = match Uuid::parse_str(id_or_code.trim()) {
         Ok(id) => campaigns::Entity::find_by_id(id).one(conn).await?,
         Err(_) => {
@@ -272,7 +278,7 @@ pub async fn list(
     _caller: &Caller,
     filter: CampaignFilter,
     page: PageRequest,
-) -> AppResult<Page<campaigns::Model>> {
+) -> AppResult<Page<Campaign>> {
     let mut condition = Condition::all();
     if let Some(status) = filter.status {
         condition = condition.add(campaigns::Column::Status.eq(status));
@@ -286,12 +292,15 @@ pub async fn list(
         );
     }
     let query = campaigns::Entity::find().filter(condition);
-    super::newest_first(db, query, campaigns::Column::CreatedAt, campaigns::Column::Id, page).await
+    Ok(super::newest_first(db, query, campaigns::Column::CreatedAt, campaigns::Column::Id, page)
+        .await?
+        .map(Campaign::from))
 }
 
 /// Batch lookup for the GraphQL DataLoader.
-pub async fn load_many(db: &DatabaseConnection, _caller: &Caller, ids: &[Uuid]) -> AppResult<Vec<campaigns::Model>> {
-    Ok(campaigns::Entity::find().filter(campaigns::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+pub async fn load_many(db: &DatabaseConnection, _caller: &Caller, ids: &[Uuid]) -> AppResult<Vec<Campaign>> {
+    let rows = campaigns::Entity::find().filter(campaigns::Column::Id.is_in(ids.iter().copied())).all(db).await?;
+    Ok(rows.into_iter().map(Campaign::from).collect())
 }
 
 async fn find<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<campaigns::Model> {

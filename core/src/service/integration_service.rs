@@ -25,6 +25,7 @@ use crate::{
     domain::envelope::{Envelope, Topic},
     error::{AppError, AppResult},
     integrations::{Attempt, DeliveryPlan, Outcome},
+    model::{integration_deliveries::IntegrationDelivery, integrations_log::IntegrationLogEntry},
 };
 
 /// Queues one delivery of `order_id` per planned integration, in the caller's
@@ -144,7 +145,7 @@ pub async fn next_due(db: &DatabaseConnection, integration: Integration) -> AppR
 
 /// Takes a delivery for one attempt: it is IN_PROGRESS, leased until `now + lease`,
 /// and its attempt counted. `None` when another worker has it or it is no longer due.
-pub async fn claim(
+pub(crate) async fn claim(
     db: &DatabaseConnection,
     id: Uuid,
     now: DateTime<Utc>,
@@ -177,7 +178,7 @@ pub async fn claim(
 /// (done, skipped, retry at `retry_at`, or DEAD when its attempts are used up), the
 /// Pipedrive deal id on the order, and an event, in one transaction. `None` when the
 /// lease ran out and another worker took the delivery over meanwhile.
-pub async fn settle(
+pub(crate) async fn settle(
     db: &DatabaseConnection,
     claimed: &integration_deliveries::Model,
     attempt: &Attempt,
@@ -270,13 +271,13 @@ fn delivery_event(delivery: &integration_deliveries::Model) -> Envelope {
 }
 
 /// The delivery carried by a [`DELIVERY_UPDATED`] event's envelope.
-pub fn delivery_of_event(envelope: &serde_json::Value) -> Option<integration_deliveries::Model> {
-    serde_json::from_value(envelope["datos_entrega"].clone()).ok()
+pub fn delivery_of_event(envelope: &serde_json::Value) -> Option<IntegrationDelivery> {
+    serde_json::from_value::<integration_deliveries::Model>(envelope["datos_entrega"].clone()).ok().map(Into::into)
 }
 
 /// Puts a DEAD (or waiting) delivery back in the queue now, with a fresh set of
 /// attempts (ADMIN). Its log keeps the earlier attempts.
-pub async fn retry(db: &DatabaseConnection, caller: &Caller, id: Uuid) -> AppResult<integration_deliveries::Model> {
+pub async fn retry(db: &DatabaseConnection, caller: &Caller, id: Uuid) -> AppResult<IntegrationDelivery> {
     caller.require_admin()?;
     let (txn, _turn) = db::write_txn(db).await?;
     let delivery = integration_deliveries::Entity::find_by_id(id)
@@ -313,7 +314,7 @@ pub async fn retry(db: &DatabaseConnection, caller: &Caller, id: Uuid) -> AppRes
     .await?;
     outbox::record(&txn, delivery_event(&delivery)).await?;
     txn.commit().await?;
-    Ok(delivery)
+    Ok(delivery.into())
 }
 
 #[derive(Debug, Clone, Default)]
@@ -329,7 +330,7 @@ pub async fn list_deliveries(
     caller: &Caller,
     filter: DeliveryFilter,
     page: PageRequest,
-) -> AppResult<Page<integration_deliveries::Model>> {
+) -> AppResult<Page<IntegrationDelivery>> {
     caller.require_staff()?;
     let mut query = integration_deliveries::Entity::find();
     if let Some(integration) = filter.integration {
@@ -341,8 +342,15 @@ pub async fn list_deliveries(
     if let Some(order) = filter.order_id {
         query = query.filter(integration_deliveries::Column::OrderId.eq(order));
     }
-    super::newest_first(db, query, integration_deliveries::Column::CreatedAt, integration_deliveries::Column::Id, page)
-        .await
+    Ok(super::newest_first(
+        db,
+        query,
+        integration_deliveries::Column::CreatedAt,
+        integration_deliveries::Column::Id,
+        page,
+    )
+    .await?
+    .map(IntegrationDelivery::from))
 }
 
 #[derive(Debug, Clone, Default)]
@@ -359,7 +367,7 @@ pub async fn list_log(
     caller: &Caller,
     filter: LogFilter,
     page: PageRequest,
-) -> AppResult<Page<integrations_log::Model>> {
+) -> AppResult<Page<IntegrationLogEntry>> {
     caller.require_staff()?;
     let mut query = integrations_log::Entity::find();
     if let Some(integration) = filter.integration {
@@ -374,5 +382,7 @@ pub async fn list_log(
     if let Some(status) = filter.status {
         query = query.filter(integrations_log::Column::Status.eq(status.trim().to_uppercase()));
     }
-    super::newest_first(db, query, integrations_log::Column::CreatedAt, integrations_log::Column::Id, page).await
+    Ok(super::newest_first(db, query, integrations_log::Column::CreatedAt, integrations_log::Column::Id, page)
+        .await?
+        .map(IntegrationLogEntry::from))
 }

@@ -14,6 +14,7 @@ use crate::{
     db,
     domain::{code, validate},
     error::{AppError, AppResult},
+    model::tracking_links::TrackingLink,
     wire::events::link_created,
 };
 
@@ -34,7 +35,7 @@ pub struct TrackingLinkFilter {
 }
 
 /// Admins create links for anyone; an affiliate creates its own.
-pub async fn create(ctx: &Ctx, caller: &Caller, input: NewTrackingLink) -> AppResult<tracking_links::Model> {
+pub async fn create(ctx: &Ctx, caller: &Caller, input: NewTrackingLink) -> AppResult<TrackingLink> {
     let destination_url = validate::http_url(&input.destination_url, "destinationUrl")?;
     let requested_code = input.code.as_deref().map(|c| code::parse(c, "code")).transpose()?;
     let (txn, _turn) = db::write_txn(&ctx.db).await?;
@@ -76,7 +77,7 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewTrackingLink) -> AppRe
     .insert(&txn)
     .await
     .map_err(|e| AppError::from_db_unique(e, &["code"]))?;
-    let envelope = link_created(&model, affiliate.id, campaign.id, &url(ctx, &model));
+    let envelope = link_created(&model, affiliate.id, campaign.id, &url_of(ctx, &model.code));
     outbox::record(&txn, envelope).await?;
     audit::record(
         &txn,
@@ -92,12 +93,16 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewTrackingLink) -> AppRe
     .await?;
     txn.commit().await?;
     ctx.events_committed();
-    Ok(model)
+    Ok(model.into())
 }
 
 /// The public URL of a link: `{public base}/r/{code}`.
-pub fn url(ctx: &Ctx, link: &tracking_links::Model) -> String {
-    format!("{}/r/{}", ctx.config.public_base_url(), link.code)
+pub fn url(ctx: &Ctx, link: &TrackingLink) -> String {
+    url_of(ctx, &link.code)
+}
+
+fn url_of(ctx: &Ctx, code: &str) -> String {
+    format!("{}/r/{code}", ctx.config.public_base_url())
 }
 
 pub async fn list(
@@ -105,7 +110,7 @@ pub async fn list(
     caller: &Caller,
     filter: TrackingLinkFilter,
     page: PageRequest,
-) -> AppResult<Page<tracking_links::Model>> {
+) -> AppResult<Page<TrackingLink>> {
     let mut condition = Condition::all();
     if let Some(id) = filter.affiliate_id {
         condition = condition.add(tracking_links::Column::AffiliateId.eq(id));
@@ -117,7 +122,9 @@ pub async fn list(
         condition = condition.add(tracking_links::Column::AffiliateId.eq(own));
     }
     let query = tracking_links::Entity::find().filter(condition);
-    super::newest_first(db, query, tracking_links::Column::CreatedAt, tracking_links::Column::Id, page).await
+    Ok(super::newest_first(db, query, tracking_links::Column::CreatedAt, tracking_links::Column::Id, page)
+        .await?
+        .map(TrackingLink::from))
 }
 
 /// Links of many campaigns at once (DataLoader), limited to what the caller may see.
@@ -125,13 +132,14 @@ pub async fn by_campaigns(
     db: &DatabaseConnection,
     caller: &Caller,
     campaign_ids: &[Uuid],
-) -> AppResult<Vec<tracking_links::Model>> {
+) -> AppResult<Vec<TrackingLink>> {
     let mut query =
         tracking_links::Entity::find().filter(tracking_links::Column::CampaignId.is_in(campaign_ids.iter().copied()));
     if let Some(own) = caller.affiliate_scope() {
         query = query.filter(tracking_links::Column::AffiliateId.eq(own));
     }
-    Ok(query.order_by_asc(tracking_links::Column::CreatedAt).all(db).await?)
+    let rows = query.order_by_asc(tracking_links::Column::CreatedAt).all(db).await?;
+    Ok(rows.into_iter().map(TrackingLink::from).collect())
 }
 
 /// Links of many affiliates at once (DataLoader), limited to what the caller may see.
@@ -139,11 +147,12 @@ pub async fn by_affiliates(
     db: &DatabaseConnection,
     caller: &Caller,
     affiliate_ids: &[Uuid],
-) -> AppResult<Vec<tracking_links::Model>> {
+) -> AppResult<Vec<TrackingLink>> {
     let mut query =
         tracking_links::Entity::find().filter(tracking_links::Column::AffiliateId.is_in(affiliate_ids.iter().copied()));
     if let Some(own) = caller.affiliate_scope() {
         query = query.filter(tracking_links::Column::AffiliateId.eq(own));
     }
-    Ok(query.order_by_asc(tracking_links::Column::CreatedAt).all(db).await?)
+    let rows = query.order_by_asc(tracking_links::Column::CreatedAt).all(db).await?;
+    Ok(rows.into_iter().map(TrackingLink::from).collect())
 }

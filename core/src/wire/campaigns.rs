@@ -1,8 +1,8 @@
 //! Seed 004 "Servicio Marketing": the bodies of `/api/v1/campanas`, the campaign as the
 //! seed answers it, and the seed's names of campaign states.
 
+use crate::model::campaigns::{AttributionModel, Campaign, CampaignStatus};
 use chrono::{DateTime, Utc};
-use entity::campaigns::{self, AttributionModel, CampaignStatus};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -96,7 +96,7 @@ pub fn parse_status(value: &str) -> AppResult<CampaignStatus> {
 }
 
 /// A campaign with the seed's field names.
-pub fn view(m: &campaigns::Model) -> Value {
+pub fn view(m: &Campaign) -> Value {
     json!({
         "campana_id": m.id,
         "codigo": m.code,

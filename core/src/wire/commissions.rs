@@ -2,7 +2,7 @@
 //! and the report as the seed answers them, and the seed's names of commission kinds and
 //! states.
 
-use entity::commissions::{self, CommissionStatus};
+use crate::model::commissions::{Commission, CommissionStatus};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -161,7 +161,7 @@ pub fn report_view(report: &Report, group_by: GroupBy) -> Value {
 }
 
 /// A commission with the seed's field names.
-pub fn view(m: &commissions::Model) -> Value {
+pub fn view(m: &Commission) -> Value {
     json!({
         "comision_id": m.id,
         "afiliado_id": m.affiliate_id,

@@ -1,8 +1,8 @@
 //! Seed 004 "Servicio Conversiones": the body of `POST /api/v1/conversiones`, the
 //! conversion as the seed answers it, and the seed's names of conversion states.
 
+use crate::model::conversions::{Conversion, ConversionStatus};
 use chrono::{DateTime, SecondsFormat, Utc};
-use entity::conversions::{self, ConversionStatus};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -103,7 +103,7 @@ impl Registrar {
 }
 
 /// Seed 004's answer: `conversion_id`, `afiliado_id`, `campana_id`, `estado`, `valor_conversion`, `fecha_conversion`.
-pub fn view(m: &conversions::Model) -> Value {
+pub fn view(m: &Conversion) -> Value {
     json!({
         "conversion_id": m.id,
         "id": m.external_id,

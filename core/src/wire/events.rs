@@ -2,6 +2,7 @@
 //! seeds 002 and 003, their own payload), field for field. A service gathers what an
 //! event carries and writes it in its transaction; this module spells it.
 
+use chrono::{DateTime, Utc};
 use entity::{
     affiliates, campaigns,
     commissions::{self, CommissionStatus},
@@ -219,16 +220,23 @@ pub fn attribution_reverted(journey_id: Uuid, interactions: Vec<String>) -> Enve
     )
 }
 
-/// A seed 002 impression as its event carries it.
-pub fn impression(m: &interactions::Model) -> Value {
+/// A seed 002 impression as its event (and the answer to it) carries it.
+pub fn impression(
+    external_id: &str,
+    campaign_ref: &Option<String>,
+    affiliate_ref: &Option<String>,
+    user_id: &Option<String>,
+    referrer: &Option<String>,
+    occurred_at: DateTime<Utc>,
+) -> Value {
     json!({
-        "id": m.external_id,
-        "campaña_id": m.campaign_ref,
-        "influencer_id": m.affiliate_ref,
-        "usuario_id": m.user_id,
+        "id": external_id,
+        "campaña_id": campaign_ref,
+        "influencer_id": affiliate_ref,
+        "usuario_id": user_id,
         "tipo_evento": "IMPRESION",
-        "referrer": m.referrer,
-        "timestamp": m.occurred_at,
+        "referrer": referrer,
+        "timestamp": occurred_at,
     })
 }
 
@@ -245,7 +253,7 @@ pub fn impression_recorded(m: &interactions::Model) -> Envelope {
             ("afiliado_id", json!(m.affiliate_id)),
         ],
         "datos_impresion",
-        impression(m),
+        impression(&m.external_id, &m.campaign_ref, &m.affiliate_ref, &m.user_id, &m.referrer, m.occurred_at),
     )
     .for_affiliate(m.affiliate_id)
 }

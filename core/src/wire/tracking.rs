@@ -2,8 +2,8 @@
 //! conversions) and seed 003 (interactions), how each becomes an ingest input, and the
 //! answers the seeds expect. The REST routes and the bus consumer share them.
 
+use crate::model::{conversions, interactions::Interaction};
 use chrono::{DateTime, Utc};
-use entity::{conversions, interactions};
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -230,15 +230,22 @@ impl Interaccion {
 // ---- answers ----
 
 /// The answer to an impression: the impression, our id, its flags and state.
-pub fn impression_view(m: &interactions::Model) -> Value {
-    let mut view = super::events::impression(m);
+pub fn impression_view(m: &Interaction) -> Value {
+    let mut view = super::events::impression(
+        &m.external_id,
+        &m.campaign_ref,
+        &m.affiliate_ref,
+        &m.user_id,
+        &m.referrer,
+        m.occurred_at,
+    );
     view["impresion_id"] = json!(m.id);
     view["flags"] = m.flags.clone();
     view["estado"] = json!("registrada");
     view
 }
 
-pub fn conversion_view(m: &conversions::Model) -> Value {
+pub fn conversion_view(m: &conversions::Conversion) -> Value {
     let refs = &m.metadata["refs"];
     json!({
         "id": m.external_id,
@@ -254,7 +261,7 @@ pub fn conversion_view(m: &conversions::Model) -> Value {
     })
 }
 
-pub fn interaction_view(m: &interactions::Model) -> Value {
+pub fn interaction_view(m: &Interaction) -> Value {
     json!({
         "id_interaccion": m.external_id,
         "interaccion_id": m.id,

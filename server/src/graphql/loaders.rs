@@ -49,7 +49,7 @@ impl RequestLoaders {
 
 impl RequestLoaders {
     /// The campaign of an optional reference (`None` stays `None`).
-    pub async fn campaign_of(&self, id: Option<Uuid>) -> Result<Option<campaigns::Model>, async_graphql::Error> {
+    pub async fn campaign_of(&self, id: Option<Uuid>) -> Result<Option<campaigns::Campaign>, async_graphql::Error> {
         match id {
             Some(id) => self.campaign.load_one(id).await,
             None => Ok(None),
@@ -57,7 +57,10 @@ impl RequestLoaders {
     }
 
     /// The conversion of an optional reference, if the caller may see it.
-    pub async fn conversion_of(&self, id: Option<Uuid>) -> Result<Option<conversions::Model>, async_graphql::Error> {
+    pub async fn conversion_of(
+        &self,
+        id: Option<Uuid>,
+    ) -> Result<Option<conversions::Conversion>, async_graphql::Error> {
         match id {
             Some(id) => self.conversion.load_one(id).await,
             None => Ok(None),
@@ -101,7 +104,7 @@ pub struct TrackingLinkLoader(LoaderScope);
 pub struct ConversionLoader(LoaderScope);
 
 impl Loader<Uuid> for ConversionLoader {
-    type Value = conversions::Model;
+    type Value = conversions::Conversion;
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
@@ -113,7 +116,7 @@ impl Loader<Uuid> for ConversionLoader {
 pub struct JourneyLoader(LoaderScope);
 
 impl Loader<JourneyOfConversion> for JourneyLoader {
-    type Value = journeys::Model;
+    type Value = journeys::Journey;
     type Error = async_graphql::Error;
 
     async fn load(
@@ -122,7 +125,7 @@ impl Loader<JourneyOfConversion> for JourneyLoader {
     ) -> Result<HashMap<JourneyOfConversion, Self::Value>, Self::Error> {
         self.0.caller()?;
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = attribution::journey_of_conversions(&self.0.state.db, &ids).await?;
+        let rows = attribution::load_journeys(&self.0.state.db, &ids).await?;
         Ok(rows.into_iter().map(|j| (JourneyOfConversion(j.conversion_id), j)).collect())
     }
 }
@@ -138,7 +141,7 @@ impl Loader<Uuid> for AffiliateLoader {
 }
 
 impl Loader<Uuid> for CampaignLoader {
-    type Value = campaigns::Model;
+    type Value = campaigns::Campaign;
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
@@ -148,7 +151,7 @@ impl Loader<Uuid> for CampaignLoader {
 }
 
 impl Loader<LinksByCampaign> for TrackingLinkLoader {
-    type Value = Vec<tracking_links::Model>;
+    type Value = Vec<tracking_links::TrackingLink>;
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[LinksByCampaign]) -> Result<HashMap<LinksByCampaign, Self::Value>, Self::Error> {
@@ -163,7 +166,7 @@ impl Loader<LinksByCampaign> for TrackingLinkLoader {
 }
 
 impl Loader<LinksByAffiliate> for TrackingLinkLoader {
-    type Value = Vec<tracking_links::Model>;
+    type Value = Vec<tracking_links::TrackingLink>;
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[LinksByAffiliate]) -> Result<HashMap<LinksByAffiliate, Self::Value>, Self::Error> {

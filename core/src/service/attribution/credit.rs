@@ -123,7 +123,7 @@ pub(super) async fn campaign_codes<C: ConnectionTrait>(
 pub async fn credits(
     ctx: &Ctx,
     markov: &Markov,
-    journey: &journeys::Model,
+    journey: &Journey,
     stored: Option<StoredModel>,
 ) -> AppResult<Vec<Credit>> {
     let want = stored.unwrap_or(journey.model);

@@ -1,5 +1,7 @@
 //! Journeys: the touches of one person, across the ids linked to them, before a conversion.
 
+use serde_json::Value;
+
 use super::*;
 
 /// Touches of one journey at most (the most recent ones).
@@ -36,8 +38,26 @@ impl JourneyTouch {
     }
 }
 
-pub fn touches_of(journey: &journeys::Model) -> Vec<JourneyTouch> {
-    serde_json::from_value(journey.touchpoints.clone()).unwrap_or_default()
+/// A journey as stored or as handed out: both keep its touches as stored.
+pub trait Touchpoints {
+    fn touchpoints(&self) -> &Value;
+}
+
+impl Touchpoints for journeys::Model {
+    fn touchpoints(&self) -> &Value {
+        &self.touchpoints
+    }
+}
+
+impl Touchpoints for Journey {
+    fn touchpoints(&self) -> &Value {
+        &self.touchpoints
+    }
+}
+
+/// The touches of a journey, oldest first.
+pub fn touches_of(journey: &impl Touchpoints) -> Vec<JourneyTouch> {
+    serde_json::from_value(journey.touchpoints().clone()).unwrap_or_default()
 }
 
 /// The anonymous ids and user id that are one person with this conversion's.
@@ -163,15 +183,21 @@ pub(super) fn journey_touches(rows: &[interactions::Model], conversion: &convers
 // ---------------------------------------------------------------------------------------
 // Credits
 
-pub async fn journey_of_conversions(
+pub(crate) async fn journey_of_conversions(
     db: &DatabaseConnection,
     conversion_ids: &[Uuid],
 ) -> AppResult<Vec<journeys::Model>> {
     Ok(journeys::Entity::find().filter(journeys::Column::ConversionId.is_in(conversion_ids.to_vec())).all(db).await?)
 }
 
+/// Batch lookup for the GraphQL DataLoader: the journeys of these conversions (which
+/// the caller was allowed to load).
+pub async fn load_journeys(db: &DatabaseConnection, conversion_ids: &[Uuid]) -> AppResult<Vec<Journey>> {
+    Ok(journey_of_conversions(db, conversion_ids).await?.into_iter().map(Journey::from).collect())
+}
+
 /// A journey by id, if the caller may see its conversion.
-pub async fn get_journey(db: &DatabaseConnection, caller: &Caller, id: &str) -> AppResult<journeys::Model> {
+pub async fn get_journey(db: &DatabaseConnection, caller: &Caller, id: &str) -> AppResult<Journey> {
     let uuid = Uuid::parse_str(id.trim()).map_err(|_| AppError::not_found("journey", id))?;
     let journey =
         journeys::Entity::find_by_id(uuid).one(db).await?.ok_or_else(|| AppError::not_found("journey", id))?;
@@ -181,7 +207,7 @@ pub async fn get_journey(db: &DatabaseConnection, caller: &Caller, id: &str) -> 
             return Err(AppError::not_found("journey", id));
         }
     }
-    Ok(journey)
+    Ok(journey.into())
 }
 
 // ---------------------------------------------------------------------------------------

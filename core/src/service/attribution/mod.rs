@@ -50,6 +50,8 @@ use crate::{
     },
     error::{AppError, AppResult},
 };
+// The records handed upward (`model` here is the domain's attribution models).
+use crate::model::{conversions::Conversion, journeys::Journey};
 
 mod credit;
 mod events;

@@ -4,7 +4,7 @@ use super::*;
 
 /// `RevertirAtribucion`: the journey → `REVERTED_FRAUD`, its conversion → `REVERTED`, its
 /// credits no longer current; `AtribucionRevertida` is published. Twice is an error.
-pub async fn revert(ctx: &Ctx, caller: &Caller, journey_id: &str) -> AppResult<journeys::Model> {
+pub async fn revert(ctx: &Ctx, caller: &Caller, journey_id: &str) -> AppResult<Journey> {
     caller.require_admin()?;
     let uuid = Uuid::parse_str(journey_id.trim()).map_err(|_| AppError::not_found("journey", journey_id))?;
     let (txn, _turn) = db::write_txn(&ctx.db).await?;
@@ -60,7 +60,7 @@ pub async fn revert(ctx: &Ctx, caller: &Caller, journey_id: &str) -> AppResult<j
     .await?;
     txn.commit().await?;
     ctx.events_committed();
-    Ok(after)
+    Ok(after.into())
 }
 
 pub(super) async fn retire_credits<C: ConnectionTrait>(conn: &C, journey_id: Uuid) -> AppResult<()> {
@@ -89,7 +89,7 @@ pub async fn reattribute(
     caller: &Caller,
     conversion_id: &str,
     decision: Reattribution,
-) -> AppResult<conversions::Model> {
+) -> AppResult<Conversion> {
     caller.require_admin()?;
     let uuid = Uuid::parse_str(conversion_id.trim()).map_err(|_| AppError::not_found("conversion", conversion_id))?;
     // Markov path counts read a lot; take them before the write turn.
@@ -204,7 +204,7 @@ pub async fn reattribute(
     .await?;
     txn.commit().await?;
     ctx.events_committed();
-    Ok(conversion_after)
+    Ok(conversion_after.into())
 }
 
 pub(super) async fn find_affiliate<C: ConnectionTrait>(conn: &C, reference: &str) -> AppResult<affiliates::Model> {

@@ -4,7 +4,7 @@ use super::*;
 
 /// Approves every CALCULATED commission the automatic policy allows (fraud score below
 /// the threshold, holding period over), recorded as `automatico`. Returns those approved.
-pub async fn auto_approve(ctx: &Ctx, caller: &Caller, now: DateTime<Utc>) -> AppResult<Vec<commissions::Model>> {
+pub async fn auto_approve(ctx: &Ctx, caller: &Caller, now: DateTime<Utc>) -> AppResult<Vec<Commission>> {
     caller.require_admin()?;
     let policy = ctx.config.auto_approval_policy();
     if !policy.enabled {
@@ -39,7 +39,7 @@ pub async fn auto_approve(ctx: &Ctx, caller: &Caller, now: DateTime<Utc>) -> App
             Err(err) => return Err(err),
         }
     }
-    Ok(approved)
+    Ok(approved.into_iter().map(Commission::from).collect())
 }
 
 /// Runs the automatic approval every `every` until `shutdown`.

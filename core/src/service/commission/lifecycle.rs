@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCommission) -> AppResult<commissions::Model> {
+pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCommission) -> AppResult<Commission> {
     caller.require_admin()?;
     let config = match input.config {
         None | Some(Value::Null) => json!({}),
@@ -100,16 +100,16 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCommission) -> AppResu
     record_created(&txn, caller, &model).await?;
     txn.commit().await?;
     ctx.events_committed();
-    Ok(model)
+    Ok(model.into())
 }
 
 /// PENDING → CALCULATED (or CALCULATED again with `force`). Without `force`, a
 /// commission already calculated is returned as it is: asking twice changes nothing.
-pub async fn calculate(ctx: &Ctx, caller: &Caller, id: Uuid, force: bool) -> AppResult<commissions::Model> {
+pub async fn calculate(ctx: &Ctx, caller: &Caller, id: Uuid, force: bool) -> AppResult<Commission> {
     caller.require_admin()?;
     let current = find(&ctx.db, id).await?;
     if current.status == CommissionStatus::Calculated && !force {
-        return Ok(current);
+        return Ok(current.into());
     }
     rules::transition(lifecycle_status(current.status), Move::Calculate { force })?;
     let (txn, _turn) = db::write_txn(&ctx.db).await?;
@@ -129,18 +129,18 @@ pub async fn calculate(ctx: &Ctx, caller: &Caller, id: Uuid, force: bool) -> App
     .await?;
     txn.commit().await?;
     ctx.events_committed();
-    Ok(next)
+    Ok(next.into())
 }
 
 /// CALCULATED → APPROVED by a person (or by the automatic policy).
-pub async fn approve(ctx: &Ctx, caller: &Caller, id: Uuid, approval: Approval) -> AppResult<commissions::Model> {
+pub async fn approve(ctx: &Ctx, caller: &Caller, id: Uuid, approval: Approval) -> AppResult<Commission> {
     caller.require_admin()?;
     let approved = approve_many_in_one(ctx, caller, &[id], approval).await?;
-    approved.into_iter().next().ok_or_else(|| AppError::not_found("commission", id))
+    approved.into_iter().next().map(Commission::from).ok_or_else(|| AppError::not_found("commission", id))
 }
 
 /// Many approvals, all or none: one refused commission leaves every one unchanged.
-pub async fn approve_many(ctx: &Ctx, caller: &Caller, ids: &[Uuid]) -> AppResult<Vec<commissions::Model>> {
+pub async fn approve_many(ctx: &Ctx, caller: &Caller, ids: &[Uuid]) -> AppResult<Vec<Commission>> {
     caller.require_admin()?;
     if ids.is_empty() || ids.len() > MAX_BULK {
         return Err(AppError::validation("ids", format!("give 1 to {MAX_BULK} commission ids")));
@@ -149,7 +149,8 @@ pub async fn approve_many(ctx: &Ctx, caller: &Caller, ids: &[Uuid]) -> AppResult
     if unique.len() != ids.len() {
         return Err(AppError::validation("ids", "an id is given twice"));
     }
-    approve_many_in_one(ctx, caller, ids, Approval::default()).await
+    let approved = approve_many_in_one(ctx, caller, ids, Approval::default()).await?;
+    Ok(approved.into_iter().map(Commission::from).collect())
 }
 
 pub(super) async fn approve_many_in_one(
@@ -215,7 +216,7 @@ pub(super) async fn approve_many_in_one(
 }
 
 /// PENDING or CALCULATED → REJECTED, with the reason.
-pub async fn reject(ctx: &Ctx, caller: &Caller, id: Uuid, reason: &str) -> AppResult<commissions::Model> {
+pub async fn reject(ctx: &Ctx, caller: &Caller, id: Uuid, reason: &str) -> AppResult<Commission> {
     caller.require_admin()?;
     let reason = validate::text(reason, "reason", 2000)?;
     let current = find(&ctx.db, id).await?;
@@ -228,7 +229,7 @@ pub async fn reject(ctx: &Ctx, caller: &Caller, id: Uuid, reason: &str) -> AppRe
     .await?;
     txn.commit().await?;
     ctx.events_committed();
-    Ok(next)
+    Ok(next.into())
 }
 
 pub(super) fn text_field(value: &Value, key: &str, field: &str) -> AppResult<Option<String>> {

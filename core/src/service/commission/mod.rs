@@ -36,6 +36,7 @@ use crate::{
         validate,
     },
     error::{AppError, AppResult},
+    model::{commissions::Commission, payouts::Payout},
 };
 
 mod auto_approval;

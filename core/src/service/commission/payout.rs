@@ -5,12 +5,7 @@ use super::*;
 /// Groups the affiliate's APPROVED, unpaid commissions in one currency (the affiliate's
 /// payout currency unless given) into a PENDING payout, clawbacks netted, when their sum
 /// reaches the affiliate's minimum payout.
-pub async fn create_payout(
-    ctx: &Ctx,
-    caller: &Caller,
-    affiliate: &str,
-    currency: Option<&str>,
-) -> AppResult<payouts::Model> {
+pub async fn create_payout(ctx: &Ctx, caller: &Caller, affiliate: &str, currency: Option<&str>) -> AppResult<Payout> {
     caller.require_admin()?;
     let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let affiliate = affiliate_service::resolve(&txn, affiliate)
@@ -91,11 +86,11 @@ pub async fn create_payout(
     .await?;
     txn.commit().await?;
     ctx.events_committed();
-    Ok(payout)
+    Ok(payout.into())
 }
 
 /// PENDING payout → PAID; each of its commissions APPROVED → PAID.
-pub async fn mark_payout_paid(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<payouts::Model> {
+pub async fn mark_payout_paid(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<Payout> {
     caller.require_admin()?;
     let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let payout = payouts::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("payout", id))?;
@@ -135,7 +130,7 @@ pub async fn mark_payout_paid(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult
     .await?;
     txn.commit().await?;
     ctx.events_committed();
-    Ok(paid)
+    Ok(paid.into())
 }
 
 // ---------------------------------------------------------------------------------
@@ -149,7 +144,7 @@ pub async fn list_payouts(
     affiliate_id: Option<Uuid>,
     status: Option<PayoutStatus>,
     page: PageRequest,
-) -> AppResult<Page<payouts::Model>> {
+) -> AppResult<Page<Payout>> {
     let mut query = payouts::Entity::find();
     if let Some(id) = affiliate_id {
         caller.require_affiliate_access(id)?;
@@ -161,30 +156,29 @@ pub async fn list_payouts(
     if let Some(status) = status {
         query = query.filter(payouts::Column::Status.eq(status));
     }
-    crate::service::newest_first(db, query, payouts::Column::CreatedAt, payouts::Column::Id, page).await
+    Ok(crate::service::newest_first(db, query, payouts::Column::CreatedAt, payouts::Column::Id, page)
+        .await?
+        .map(Payout::from))
 }
 
 /// One payout, if the caller may see it.
-pub async fn get_payout(db: &DatabaseConnection, caller: &Caller, id: Uuid) -> AppResult<payouts::Model> {
+pub async fn get_payout(db: &DatabaseConnection, caller: &Caller, id: Uuid) -> AppResult<Payout> {
     let payout = payouts::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("payout", id))?;
     if caller.affiliate_scope().is_some_and(|own| own != payout.affiliate_id) {
         return Err(AppError::not_found("payout", id));
     }
-    Ok(payout)
+    Ok(payout.into())
 }
 
 /// The commissions of one payout.
-pub async fn of_payout(
-    db: &DatabaseConnection,
-    caller: &Caller,
-    payout: &payouts::Model,
-) -> AppResult<Vec<commissions::Model>> {
+pub async fn of_payout(db: &DatabaseConnection, caller: &Caller, payout: &Payout) -> AppResult<Vec<Commission>> {
     caller.require_affiliate_access(payout.affiliate_id)?;
-    Ok(commissions::Entity::find()
+    let rows = commissions::Entity::find()
         .filter(commissions::Column::PayoutId.eq(payout.id))
         .order_by_asc(commissions::Column::CreatedAt)
         .all(db)
-        .await?)
+        .await?;
+    Ok(rows.into_iter().map(Commission::from).collect())
 }
 
 // ---------------------------------------------------------------------------------

@@ -14,12 +14,12 @@ pub struct CommissionFilter {
 }
 
 /// One commission, if the caller may see it (another affiliate's is NOT_FOUND).
-pub async fn get(db: &DatabaseConnection, caller: &Caller, id: Uuid) -> AppResult<commissions::Model> {
+pub async fn get(db: &DatabaseConnection, caller: &Caller, id: Uuid) -> AppResult<Commission> {
     let model = find(db, id).await?;
     if caller.affiliate_scope().is_some_and(|own| own != model.affiliate_id) {
         return Err(AppError::not_found("commission", id));
     }
-    Ok(model)
+    Ok(model.into())
 }
 
 /// Commissions, newest first.
@@ -28,10 +28,12 @@ pub async fn list(
     caller: &Caller,
     filter: CommissionFilter,
     page: PageRequest,
-) -> AppResult<Page<commissions::Model>> {
+) -> AppResult<Page<Commission>> {
     let condition = condition(caller, &filter)?;
     let query = commissions::Entity::find().filter(condition);
-    crate::service::newest_first(db, query, commissions::Column::CreatedAt, commissions::Column::Id, page).await
+    Ok(crate::service::newest_first(db, query, commissions::Column::CreatedAt, commissions::Column::Id, page)
+        .await?
+        .map(Commission::from))
 }
 
 pub(super) fn condition(caller: &Caller, filter: &CommissionFilter) -> AppResult<Condition> {

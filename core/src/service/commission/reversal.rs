@@ -9,7 +9,7 @@ pub async fn reserve_for_credits<C: ConnectionTrait>(
     conn: &C,
     conversion: &conversions::Model,
     credits: &[attribution_credits::Model],
-) -> AppResult<Vec<commissions::Model>> {
+) -> AppResult<Vec<Commission>> {
     let wanted: Vec<&attribution_credits::Model> = credits
         .iter()
         .filter(|c| c.affiliate_id.is_some() && c.is_current && c.conversion_id == conversion.id)
@@ -37,7 +37,7 @@ pub async fn reserve_for_credits<C: ConnectionTrait>(
             json!({ "origen": "atribucion", "journey_id": credit.journey_id, "peso": credit.weight.to_string() });
         let model = insert(conn, model).await?;
         record_created(conn, &caller, &model).await?;
-        made.push(model);
+        made.push(model.into());
     }
     Ok(made)
 }

@@ -34,6 +34,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     integrations::DeliveryPlan,
+    model::{orders::Order, stripe_webhook_events::WebhookEvent},
     wire::events::order as order_event,
 };
 
@@ -126,7 +127,7 @@ pub async fn receive(ctx: &Ctx, payload: Value) -> AppResult<Outcome> {
 }
 
 /// Re-processes a stored event (ADMIN), e.g. after a fix. A processed one is a no-op.
-pub async fn replay(ctx: &Ctx, caller: &Caller, id: &str) -> AppResult<stripe_webhook_events::Model> {
+pub async fn replay(ctx: &Ctx, caller: &Caller, id: &str) -> AppResult<WebhookEvent> {
     caller.require_admin()?;
     let (txn, turn) = db::write_txn(&ctx.db).await?;
     let stored = stripe_webhook_events::Entity::find_by_id(id.to_string())
@@ -152,6 +153,7 @@ pub async fn replay(ctx: &Ctx, caller: &Caller, id: &str) -> AppResult<stripe_we
     stripe_webhook_events::Entity::find_by_id(id.to_string())
         .one(&ctx.db)
         .await?
+        .map(WebhookEvent::from)
         .ok_or_else(|| AppError::not_found("webhook event", id))
 }
 

@@ -17,7 +17,7 @@ pub async fn list_orders(
     caller: &Caller,
     filter: OrderFilter,
     page: PageRequest,
-) -> AppResult<Page<orders::Model>> {
+) -> AppResult<Page<Order>> {
     let mut condition = Condition::all();
     if let Some(status) = filter.status {
         condition = condition.add(orders::Column::Status.eq(status));
@@ -38,10 +38,12 @@ pub async fn list_orders(
         condition = condition.add(orders::Column::AffiliateId.eq(own));
     }
     let query = orders::Entity::find().filter(condition);
-    crate::service::newest_first(db, query, orders::Column::CreatedAt, orders::Column::Id, page).await
+    Ok(crate::service::newest_first(db, query, orders::Column::CreatedAt, orders::Column::Id, page)
+        .await?
+        .map(Order::from))
 }
 
-pub async fn get_order(db: &DatabaseConnection, caller: &Caller, id: &str) -> AppResult<orders::Model> {
+pub async fn get_order(db: &DatabaseConnection, caller: &Caller, id: &str) -> AppResult<Order> {
     let mut condition = Condition::any().add(orders::Column::StripeSessionId.eq(id.trim()));
     if let Ok(uuid) = Uuid::parse_str(id.trim()) {
         condition = condition.add(orders::Column::Id.eq(uuid));
@@ -53,7 +55,7 @@ pub async fn get_order(db: &DatabaseConnection, caller: &Caller, id: &str) -> Ap
             return Err(AppError::Forbidden("affiliates can only see their own data".into()));
         }
     }
-    Ok(order)
+    Ok(order.into())
 }
 
 /// Stored webhook events, newest first (staff only).
@@ -62,18 +64,19 @@ pub async fn list_events(
     caller: &Caller,
     status: Option<WebhookEventStatus>,
     page: PageRequest,
-) -> AppResult<Page<stripe_webhook_events::Model>> {
+) -> AppResult<Page<WebhookEvent>> {
     caller.require_staff()?;
     let mut query = stripe_webhook_events::Entity::find();
     if let Some(status) = status {
         query = query.filter(stripe_webhook_events::Column::Status.eq(status));
     }
-    crate::service::newest_first(
+    Ok(crate::service::newest_first(
         db,
         query,
         stripe_webhook_events::Column::ReceivedAt,
         stripe_webhook_events::Column::StripeEventId,
         page,
     )
-    .await
+    .await?
+    .map(WebhookEvent::from))
 }

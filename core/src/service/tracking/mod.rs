@@ -42,6 +42,7 @@ use crate::{
         validate, DomainError,
     },
     error::{AppError, AppResult},
+    model::{conversions::Conversion, interactions::Interaction},
     wire::events::{
         conversion_recorded as conversion_event, impression_recorded as impression_event,
         interaction_recorded as interaction_event,

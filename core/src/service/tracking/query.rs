@@ -1,7 +1,7 @@
 //! Reading touches and conversions, scoped to what the caller may see.
 
 use super::*;
-use crate::model::affiliates::Affiliate;
+use crate::model::{affiliates::Affiliate, campaigns::Campaign, tracking_links::TrackingLink};
 
 /// A stored touchpoint by our id or the client's id, if the caller may see it.
 pub async fn get_touch(
@@ -9,7 +9,7 @@ pub async fn get_touch(
     caller: &Caller,
     id: &str,
     kind_filter: Option<InteractionKind>,
-) -> AppResult<interactions::Model> {
+) -> AppResult<Interaction> {
     let mut query = interactions::Entity::find();
     query = match Uuid::parse_str(id.trim()) {
         Ok(uuid) => query.filter(
@@ -22,11 +22,11 @@ pub async fn get_touch(
     }
     let row = query.one(db).await?.ok_or_else(|| AppError::not_found("interaction", id))?;
     visible(caller, row.affiliate_id).map_err(|_| AppError::not_found("interaction", id))?;
-    Ok(row)
+    Ok(row.into())
 }
 
 /// A stored conversion by our id or the client's id, if the caller may see it.
-pub async fn get_conversion(db: &DatabaseConnection, caller: &Caller, id: &str) -> AppResult<conversions::Model> {
+pub async fn get_conversion(db: &DatabaseConnection, caller: &Caller, id: &str) -> AppResult<Conversion> {
     let mut query = conversions::Entity::find();
     query = match Uuid::parse_str(id.trim()) {
         Ok(uuid) => query.filter(
@@ -36,7 +36,7 @@ pub async fn get_conversion(db: &DatabaseConnection, caller: &Caller, id: &str) 
     };
     let row = query.one(db).await?.ok_or_else(|| AppError::not_found("conversion", id))?;
     visible(caller, row.affiliate_id).map_err(|_| AppError::not_found("conversion", id))?;
-    Ok(row)
+    Ok(row.into())
 }
 
 pub(super) fn visible(caller: &Caller, affiliate_id: Option<Uuid>) -> AppResult<()> {
@@ -54,7 +54,7 @@ pub async fn touches_of_campaign(
     campaign: &str,
     kind_filter: InteractionKind,
     page: PageRequest,
-) -> AppResult<Page<interactions::Model>> {
+) -> AppResult<Page<Interaction>> {
     let campaign = crate::service::campaign_service::resolve(db, campaign).await?;
     let mut query = interactions::Entity::find()
         .filter(interactions::Column::CampaignId.eq(campaign.id))
@@ -62,7 +62,9 @@ pub async fn touches_of_campaign(
     if let Some(own) = caller.affiliate_scope() {
         query = query.filter(interactions::Column::AffiliateId.eq(own));
     }
-    crate::service::newest_first(db, query, interactions::Column::OccurredAt, interactions::Column::Id, page).await
+    Ok(crate::service::newest_first(db, query, interactions::Column::OccurredAt, interactions::Column::Id, page)
+        .await?
+        .map(Interaction::from))
 }
 
 /// Conversions of one campaign (id or code), newest first.
@@ -71,20 +73,19 @@ pub async fn conversions_of_campaign(
     caller: &Caller,
     campaign: &str,
     page: PageRequest,
-) -> AppResult<Page<conversions::Model>> {
+) -> AppResult<Page<Conversion>> {
     let campaign = crate::service::campaign_service::resolve(db, campaign).await?;
     let mut query = conversions::Entity::find().filter(conversions::Column::CampaignId.eq(campaign.id));
     if let Some(own) = caller.affiliate_scope() {
         query = query.filter(conversions::Column::AffiliateId.eq(own));
     }
-    crate::service::newest_first(db, query, conversions::Column::OccurredAt, conversions::Column::Id, page).await
+    Ok(crate::service::newest_first(db, query, conversions::Column::OccurredAt, conversions::Column::Id, page)
+        .await?
+        .map(Conversion::from))
 }
 
 /// The click redirect's lookup: the link, its campaign and its affiliate.
-pub async fn link_for_redirect(
-    db: &DatabaseConnection,
-    code: &str,
-) -> AppResult<(tracking_links::Model, campaigns::Model, Affiliate)> {
+pub async fn link_for_redirect(db: &DatabaseConnection, code: &str) -> AppResult<(TrackingLink, Campaign, Affiliate)> {
     let link = tracking_links::Entity::find()
         .filter(tracking_links::Column::Code.eq(code.trim().to_lowercase()))
         .one(db)
@@ -98,7 +99,7 @@ pub async fn link_for_redirect(
         .one(db)
         .await?
         .ok_or_else(|| AppError::not_found("affiliate", link.affiliate_id))?;
-    Ok((link, campaign, affiliate.into()))
+    Ok((link.into(), campaign.into(), affiliate.into()))
 }
 
 #[derive(Debug, Clone, Default)]
@@ -116,7 +117,7 @@ pub async fn list_conversions(
     caller: &Caller,
     filter: ConversionFilter,
     page: PageRequest,
-) -> AppResult<Page<conversions::Model>> {
+) -> AppResult<Page<Conversion>> {
     let mut condition = Condition::all();
     if let Some(id) = filter.affiliate_id {
         condition = condition.add(conversions::Column::AffiliateId.eq(id));
@@ -137,18 +138,16 @@ pub async fn list_conversions(
         condition = condition.add(conversions::Column::AffiliateId.eq(own));
     }
     let query = conversions::Entity::find().filter(condition);
-    crate::service::newest_first(db, query, conversions::Column::OccurredAt, conversions::Column::Id, page).await
+    Ok(crate::service::newest_first(db, query, conversions::Column::OccurredAt, conversions::Column::Id, page)
+        .await?
+        .map(Conversion::from))
 }
 
 /// Batch lookup for the GraphQL DataLoader: the conversions the caller may see among `ids`.
-pub async fn load_conversions(
-    db: &DatabaseConnection,
-    caller: &Caller,
-    ids: &[Uuid],
-) -> AppResult<Vec<conversions::Model>> {
+pub async fn load_conversions(db: &DatabaseConnection, caller: &Caller, ids: &[Uuid]) -> AppResult<Vec<Conversion>> {
     let mut query = conversions::Entity::find().filter(conversions::Column::Id.is_in(ids.iter().copied()));
     if let Some(own) = caller.affiliate_scope() {
         query = query.filter(conversions::Column::AffiliateId.eq(own));
     }
-    Ok(query.all(db).await?)
+    Ok(query.all(db).await?.into_iter().map(Conversion::from).collect())
 }

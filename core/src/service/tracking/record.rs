@@ -133,7 +133,7 @@ pub async fn record_impression(
     who: Recorder<'_>,
     mut command: TouchCommand,
     fields: &Fields,
-) -> AppResult<Recorded<interactions::Model>> {
+) -> AppResult<Recorded<Interaction>> {
     command.campaign = checked_ref(command.campaign)?;
     if command.campaign.is_none() {
         return Err(AppError::validation(fields.campaign, format!("{} is required", fields.campaign)));
@@ -149,7 +149,7 @@ pub async fn record_click(
     who: Recorder<'_>,
     command: TouchCommand,
     fields: &Fields,
-) -> AppResult<Recorded<interactions::Model>> {
+) -> AppResult<Recorded<Interaction>> {
     record_touch(ctx, ingest, who, command, TouchKind::Click, TouchEvent::Interaction, fields).await
 }
 
@@ -162,7 +162,7 @@ pub async fn record_interaction(
     kind: TouchKind,
     command: TouchCommand,
     fields: &Fields,
-) -> AppResult<Recorded<interactions::Model>> {
+) -> AppResult<Recorded<Interaction>> {
     record_touch(ctx, ingest, who, command, kind, TouchEvent::Interaction, fields).await
 }
 
@@ -174,7 +174,7 @@ pub async fn record_conversion(
     who: Recorder<'_>,
     command: ConversionCommand,
     fields: &Fields,
-) -> AppResult<Recorded<conversions::Model>> {
+) -> AppResult<Recorded<Conversion>> {
     let affiliate = authorize(ctx, who, command.affiliate, fields).await?;
     let currency = Currency::parse(&command.currency, fields.currency)?;
     let value = currency.amount(command.value, fields.value)?;
@@ -214,7 +214,7 @@ pub async fn record_conversion(
     };
     let receipt = ingest.submit(Item::Conversion(input)).await?;
     match receipt.stored {
-        Stored::Conversion(row) => Ok(Recorded { row, replayed: receipt.replayed }),
+        Stored::Conversion(row) => Ok(Recorded { row: row.into(), replayed: receipt.replayed }),
         Stored::Touch(_) => Err(AppError::internal(anyhow::anyhow!("a conversion was stored as a touch"))),
     }
 }
@@ -227,7 +227,7 @@ async fn record_touch(
     kind: TouchKind,
     event: TouchEvent,
     fields: &Fields,
-) -> AppResult<Recorded<interactions::Model>> {
+) -> AppResult<Recorded<Interaction>> {
     let affiliate = authorize(ctx, who, command.affiliate, fields).await?;
     let client = command.client;
     let input = TouchInput {
@@ -253,7 +253,7 @@ async fn record_touch(
     };
     let receipt = ingest.submit(Item::Touch(input)).await?;
     match receipt.stored {
-        Stored::Touch(row) => Ok(Recorded { row, replayed: receipt.replayed }),
+        Stored::Touch(row) => Ok(Recorded { row: row.into(), replayed: receipt.replayed }),
         Stored::Conversion(_) => Err(AppError::internal(anyhow::anyhow!("a touch was stored as a conversion"))),
     }
 }

@@ -19,7 +19,7 @@ pub struct CampaignMutation;
 async fn campaign_id(ctx: &Context<'_>, id: &ID) -> Result<uuid::Uuid, crate::error::AppError> {
     match parse_id(id, "id") {
         Ok(uuid) => Ok(uuid),
-        Err(_) => Ok(campaign_service::resolve(&ctx.state().db, id).await?.id),
+        Err(_) => Ok(campaign_service::resolve_id(&ctx.state().db, id).await?),
     }
 }
 

@@ -45,7 +45,7 @@ impl CommissionQuery {
         let page = commission::list(db, caller, filter, request).await?;
         // One statement per relation for the whole page (see `Prefetched`).
         let node = ctx.look_ahead().field("edges").field("node");
-        let ids = |f: fn(&crate::model::commissions::Model) -> Option<Uuid>| -> Vec<Uuid> {
+        let ids = |f: fn(&crate::model::commissions::Commission) -> Option<Uuid>| -> Vec<Uuid> {
             page.items.iter().filter_map(f).collect::<HashSet<_>>().into_iter().collect()
         };
         let (affiliate_ids, campaign_ids, conversion_ids) =

@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// The touchpoints that led to a conversion, and the credit each one got.
-pub struct Journey(pub journeys::Model);
+pub struct Journey(pub journeys::Journey);
 
 #[Object]
 impl Journey {

@@ -16,7 +16,7 @@ use crate::{
 };
 
 /// A marketing campaign that affiliates promote.
-pub struct Campaign(pub campaigns::Model);
+pub struct Campaign(pub campaigns::Campaign);
 
 #[derive(SimpleObject)]
 pub struct CampaignCommissionConfig {

@@ -22,10 +22,10 @@ use crate::{
 use alpes_core::error::AppResult;
 
 /// An affiliate's commission, or a clawback adjustment (negative) against a paid one.
-pub struct Commission(pub commissions::Model, pub Option<Arc<Prefetched>>);
+pub struct Commission(pub commissions::Commission, pub Option<Arc<Prefetched>>);
 
 impl Commission {
-    pub fn new(model: commissions::Model) -> Self {
+    pub fn new(model: commissions::Commission) -> Self {
         Self(model, None)
     }
 }
@@ -35,8 +35,8 @@ impl Commission {
 #[derive(Default)]
 pub struct Prefetched {
     pub affiliates: Option<HashMap<Uuid, affiliates::Affiliate>>,
-    pub campaigns: Option<HashMap<Uuid, campaigns::Model>>,
-    pub conversions: Option<HashMap<Uuid, conversions::Model>>,
+    pub campaigns: Option<HashMap<Uuid, campaigns::Campaign>>,
+    pub conversions: Option<HashMap<Uuid, conversions::Conversion>>,
 }
 
 fn prefetched<T: Clone>(map: Option<&HashMap<Uuid, T>>, id: Option<Uuid>) -> Option<Option<T>> {
@@ -166,7 +166,7 @@ impl Commission {
 }
 
 /// A payment to an affiliate: its approved commissions (clawbacks netted) in one currency.
-pub struct Payout(pub payouts::Model);
+pub struct Payout(pub payouts::Payout);
 
 #[Object]
 impl Payout {

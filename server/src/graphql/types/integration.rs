@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::enums::{DeliveryEventKind, DeliveryStatus, Integration};
 
 /// One order's delivery to one platform, with its retry state.
-pub struct IntegrationDelivery(pub integration_deliveries::Model);
+pub struct IntegrationDelivery(pub integration_deliveries::IntegrationDelivery);
 
 #[Object]
 impl IntegrationDelivery {
@@ -51,7 +51,7 @@ impl IntegrationDelivery {
 }
 
 /// One attempt to reach a platform (seed 001 `integrations_log`).
-pub struct IntegrationLogEntry(pub integrations_log::Model);
+pub struct IntegrationLogEntry(pub integrations_log::IntegrationLogEntry);
 
 #[Object]
 impl IntegrationLogEntry {

@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// A Stripe checkout, with its advertising metadata (seed 000).
-pub struct Order(pub orders::Model);
+pub struct Order(pub orders::Order);
 
 #[Object]
 impl Order {
@@ -84,7 +84,7 @@ impl Order {
 }
 
 /// A Stripe webhook event as received (seed 001 `stripe_webhook_event`).
-pub struct WebhookEvent(pub stripe_webhook_events::Model);
+pub struct WebhookEvent(pub stripe_webhook_events::WebhookEvent);
 
 #[Object]
 impl WebhookEvent {

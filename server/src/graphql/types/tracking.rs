@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// A touchpoint: an impression, click, view, … of a visitor.
-pub struct Interaction(pub interactions::Model);
+pub struct Interaction(pub interactions::Interaction);
 
 #[Object]
 impl Interaction {
@@ -86,7 +86,7 @@ impl Interaction {
 }
 
 /// A sale, lead or signup.
-pub struct Conversion(pub conversions::Model);
+pub struct Conversion(pub conversions::Conversion);
 
 #[Object]
 impl Conversion {

@@ -10,7 +10,7 @@ use crate::{
 };
 
 /// A short link `/r/{code}`: records the click and redirects to the destination.
-pub struct TrackingLink(pub tracking_links::Model);
+pub struct TrackingLink(pub tracking_links::TrackingLink);
 
 #[Object]
 impl TrackingLink {

@@ -18,7 +18,7 @@ pub const CSV_HEADER: &str = "comision_id,afiliado_id,campana_id,conversion_id,p
 pub const REPORT_CSV_HEADER: &str = "clave,nombre,moneda,cantidad,monto,monto_aprobado,monto_pagado";
 
 /// The commissions as CSV, header first.
-pub fn to_csv(rows: &[commissions::Model]) -> String {
+pub fn to_csv(rows: &[commissions::Commission]) -> String {
     let mut out = String::with_capacity(64 + rows.len() * 200);
     out.push_str(CSV_HEADER);
     out.push('\n');

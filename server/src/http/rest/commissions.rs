@@ -169,7 +169,7 @@ async fn service_filter(
         None => None,
     };
     let campaign_id = match campaign {
-        Some(reference) => Some(campaign_service::resolve(&state.db, reference).await?.id),
+        Some(reference) => Some(campaign_service::resolve_id(&state.db, reference).await?),
         None => None,
     };
     let status = status.map(wire::parse_status).transpose()?;

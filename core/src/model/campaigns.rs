@@ -1,0 +1,61 @@
+//! Campaigns: what affiliates promote, with their commission and attribution rules.
+
+use chrono::{DateTime, Utc};
+pub use entity::campaigns::{AttributionModel, CampaignStatus, CommissionType};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// A campaign as the layers above see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Campaign {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub budget: Option<Decimal>,
+    pub currency: String,
+    pub campaign_type: String,
+    pub channels: Value,
+    pub targeting: Value,
+    pub conversion_rate: Option<Decimal>,
+    pub sale_rate: Option<Decimal>,
+    pub bonus_targets: Option<Decimal>,
+    pub commission_type: CommissionType,
+    pub flat_amount: Option<Decimal>,
+    pub attribution_model: AttributionModel,
+    pub lookback_days: i32,
+    pub status: CampaignStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<entity::campaigns::Model> for Campaign {
+    fn from(row: entity::campaigns::Model) -> Self {
+        Self {
+            id: row.id,
+            code: row.code,
+            name: row.name,
+            description: row.description,
+            starts_at: row.starts_at,
+            ends_at: row.ends_at,
+            budget: row.budget,
+            currency: row.currency,
+            campaign_type: row.campaign_type,
+            channels: row.channels,
+            targeting: row.targeting,
+            conversion_rate: row.conversion_rate,
+            sale_rate: row.sale_rate,
+            bonus_targets: row.bonus_targets,
+            commission_type: row.commission_type,
+            flat_amount: row.flat_amount,
+            attribution_model: row.attribution_model,
+            lookback_days: row.lookback_days,
+            status: row.status,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
