@@ -28,14 +28,7 @@ impl Ctx {
     /// Runs a read that may cost a lot (a dashboard, metric or report) within the
     /// configured time; past it the work is dropped and the caller gets `TIMEOUT`.
     pub async fn bounded<T>(&self, read: impl std::future::Future<Output = AppResult<T>>) -> AppResult<T> {
-        let limit = std::time::Duration::from_millis(self.config.report_timeout_ms);
-        match tokio::time::timeout(limit, read).await {
-            Ok(result) => result,
-            Err(_) => Err(AppError::Timeout(format!(
-                "the report took longer than {} ms; ask for a shorter period or fewer groups",
-                self.config.report_timeout_ms
-            ))),
-        }
+        within(self.config.report_timeout_ms, read).await
     }
 
     /// New outbox rows, conversions or deliveries are committed: rings every worker.
@@ -85,5 +78,27 @@ impl Notifier {
         for bell in self.deliveries.iter() {
             bell.notify_one();
         }
+    }
+}
+
+/// `read`, unless it takes longer than `limit_ms`: then `TIMEOUT`, and the read is dropped.
+async fn within<T>(limit_ms: u64, read: impl std::future::Future<Output = AppResult<T>>) -> AppResult<T> {
+    match tokio::time::timeout(std::time::Duration::from_millis(limit_ms), read).await {
+        Ok(result) => result,
+        Err(_) => Err(AppError::Timeout(format!(
+            "the report took longer than {limit_ms} ms; ask for a shorter period or fewer groups"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_read_past_its_limit_is_a_timeout_and_one_within_it_answers() {
+        let slow = within(5, std::future::pending::<AppResult<u8>>()).await;
+        assert!(matches!(&slow, Err(e) if e.code() == "TIMEOUT"), "{slow:?}");
+        assert_eq!(within(1_000, async { Ok(7) }).await.ok(), Some(7));
     }
 }

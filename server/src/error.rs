@@ -63,3 +63,16 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_past_its_time_limit_is_503_timeout() {
+        let err = AppError::Timeout("too long".into());
+        assert_eq!(status(&err), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(err.code(), "TIMEOUT");
+        assert_eq!(err.public_message(), "too long");
+    }
+}
