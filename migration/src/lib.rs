@@ -26,9 +26,23 @@ mod m20261123_172000_create_commission_order_index;
 mod m20261123_180000_create_conversion_customer_indexes;
 mod m20261123_190000_slim_ingest_indexes;
 mod m20261202_000001_create_daily_rollups;
+mod m20261204_000001_create_attribution_rollup;
 
-/// The daily rollups' own tools: recompute a range of days from the raw tables.
-pub use m20261202_000001_create_daily_rollups::{money_units, rebuild as rebuild_rollups, TABLES as ROLLUP_TABLES};
+pub use m20261202_000001_create_daily_rollups::money_units;
+
+/// The rollup tables, each of them rebuilt by [`rebuild_rollups`].
+pub const ROLLUP_TABLES: [&str; 4] = ["traffic_daily", "conversion_daily", "commission_daily", "attribution_daily"];
+
+/// Recomputes every rollup of the UTC days `[from, to)` (both `YYYY-MM-DD`; all days when
+/// `None`): the daily ones from the raw tables, the attribution one from the stored shares.
+/// Run it in a transaction that keeps writers out.
+pub async fn rebuild_rollups<C: sea_orm_migration::sea_orm::ConnectionTrait>(
+    db: &C,
+    days: Option<(&str, &str)>,
+) -> Result<(), DbErr> {
+    m20261202_000001_create_daily_rollups::rebuild(db, days).await?;
+    m20261204_000001_create_attribution_rollup::rebuild(db, days).await
+}
 
 /// Every migration, in foreign-key order.
 pub struct Migrator;
@@ -61,6 +75,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_180000_create_conversion_customer_indexes::Migration),
             Box::new(m20261123_190000_slim_ingest_indexes::Migration),
             Box::new(m20261202_000001_create_daily_rollups::Migration),
+            Box::new(m20261204_000001_create_attribution_rollup::Migration),
         ]
     }
 }

@@ -68,12 +68,12 @@ CREATE INDEX idx_commission_daily_affiliate ON commission_daily (affiliate_id, d
 
 /// SQL fragments of one backend: the UTC day of a timestamp, a key of a nullable UUID,
 /// and money as integer ten-thousandths.
-struct Dialect {
-    backend: DbBackend,
+pub(crate) struct Dialect {
+    pub(crate) backend: DbBackend,
 }
 
 impl Dialect {
-    fn day(&self, column: &str) -> String {
+    pub(crate) fn day(&self, column: &str) -> String {
         match self.backend {
             DbBackend::Postgres => format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
             // Timestamps are stored as RFC 3339 text in UTC: the day is the first ten characters.
@@ -150,12 +150,12 @@ impl Dialect {
     }
 }
 
-struct Rollup {
-    table: &'static str,
-    keys: &'static [&'static str],
-    key_values: Vec<String>,
-    measures: &'static [&'static str],
-    measure_values: Vec<String>,
+pub(crate) struct Rollup {
+    pub(crate) table: &'static str,
+    pub(crate) keys: &'static [&'static str],
+    pub(crate) key_values: Vec<String>,
+    pub(crate) measures: &'static [&'static str],
+    pub(crate) measure_values: Vec<String>,
 }
 
 impl Rollup {
@@ -195,7 +195,7 @@ impl Rollup {
     /// `filter`, grouped, to the rollup: `upsert` adds to existing rows, otherwise the rows
     /// of those keys must not exist. Rows go in key order, so concurrent statements lock
     /// rollup rows in the same order and cannot deadlock on them.
-    fn sum_into(&self, from: &str, filter: &str, upsert: bool) -> String {
+    pub(crate) fn sum_into(&self, from: &str, filter: &str, upsert: bool) -> String {
         let table = self.table;
         let columns: Vec<&str> = self.keys.iter().chain(self.measures).copied().collect();
         let groups: Vec<String> = (1..=self.keys.len()).map(|i| i.to_string()).collect();
@@ -215,7 +215,7 @@ impl Rollup {
     }
 
     /// Takes the rows of `from` that pass `filter`, grouped, off the rollup.
-    fn subtract_grouped(&self, from: &str, filter: &str) -> String {
+    pub(crate) fn subtract_grouped(&self, from: &str, filter: &str) -> String {
         let table = self.table;
         let keyed: Vec<String> = self.key_values.iter().zip(self.keys).map(|(v, k)| format!("{v} AS {k}")).collect();
         let summed: Vec<String> = self.sums().iter().zip(self.measures).map(|(v, m)| format!("{v} AS {m}")).collect();
@@ -336,34 +336,63 @@ pub fn money_units(backend: DbBackend, expr: &str) -> String {
 /// Recomputes the rollups of the UTC days `[from, to)` (both `YYYY-MM-DD`; all days when
 /// `None`) from the raw tables. Run it in a transaction that keeps writers out.
 pub async fn rebuild<C: ConnectionTrait>(db: &C, days: Option<(&str, &str)>) -> Result<(), DbErr> {
+    let dialect = Dialect { backend: db.get_database_backend() };
+    for (source, rollup, at, _) in sources(&dialect, "") {
+        refill(db, &rollup, source, at, "", days).await?;
+    }
+    Ok(())
+}
+
+/// Deletes the rows of `rollup` of the UTC days `[from, to)` (all days when `None`) and
+/// sums them again from `source`, whose rows are dated by `at` and pass `filter` (a
+/// condition `AND`-ed to the days', or empty).
+pub(crate) async fn refill<C: ConnectionTrait>(
+    db: &C,
+    rollup: &Rollup,
+    source: &str,
+    at: &str,
+    filter: &str,
+    days: Option<(&str, &str)>,
+) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
-    let dialect = Dialect { backend };
     let (from, to) = days.unwrap_or(("0001-01-01", "9999-12-31"));
-    let placeholders = match backend {
+    // The raw rows of those days: from midnight of the first to midnight of the last.
+    let (p1, p2, start, end) = match backend {
+        DbBackend::Postgres => (
+            "CAST($1 AS timestamptz)",
+            "CAST($2 AS timestamptz)",
+            format!("{from}T00:00:00+00:00"),
+            format!("{to}T00:00:00+00:00"),
+        ),
+        _ => ("?", "?", format!("{from}T00:00:00"), format!("{to}T00:00:00")),
+    };
+    let (d1, d2) = match backend {
         DbBackend::Postgres => ("$1", "$2"),
         _ => ("?", "?"),
     };
-    for (source, rollup, at, _) in sources(&dialect, "") {
-        db.execute_raw(Statement::from_sql_and_values(
-            backend,
-            format!("DELETE FROM {} WHERE day >= {} AND day < {}", rollup.table, placeholders.0, placeholders.1),
-            [from.into(), to.into()],
-        ))
-        .await?;
-        // The raw rows of those days: from midnight of the first to midnight of the last.
-        let (start, end) = match backend {
-            DbBackend::Postgres => (format!("{from}T00:00:00+00:00"), format!("{to}T00:00:00+00:00")),
-            _ => (format!("{from}T00:00:00"), format!("{to}T00:00:00")),
-        };
-        let sql =
-            rollup.sum_into(source, &format!("WHERE {at} >= {} AND {at} < {}", placeholders.0, placeholders.1), false);
-        let sql = match backend {
-            DbBackend::Postgres => {
-                sql.replace("$1", "CAST($1 AS timestamptz)").replace("$2", "CAST($2 AS timestamptz)")
-            }
-            _ => sql,
-        };
-        db.execute_raw(Statement::from_sql_and_values(backend, sql, [start.into(), end.into()])).await?;
+    db.execute_raw(Statement::from_sql_and_values(
+        backend,
+        format!("DELETE FROM {} WHERE day >= {d1} AND day < {d2}", rollup.table),
+        [from.into(), to.into()],
+    ))
+    .await?;
+    let and = if filter.is_empty() { String::new() } else { format!(" AND {filter}") };
+    let sql = rollup.sum_into(source, &format!("WHERE {at} >= {p1} AND {at} < {p2}{and}"), false);
+    db.execute_raw(Statement::from_sql_and_values(backend, sql, [start.into(), end.into()])).await?;
+    Ok(())
+}
+
+/// Creates rollup tables (`UUID` standing for the backend's type of ids) and their triggers.
+pub(crate) async fn create<C: ConnectionTrait>(db: &C, tables: &str, triggers: Vec<String>) -> Result<(), DbErr> {
+    let uuid = match db.get_database_backend() {
+        DbBackend::Postgres => "uuid",
+        _ => "uuid_text",
+    };
+    for sql in tables.replace("UUID", uuid).split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        db.execute_unprepared(sql).await?;
+    }
+    for sql in triggers {
+        db.execute_unprepared(&sql).await?;
     }
     Ok(())
 }
@@ -372,18 +401,11 @@ pub async fn rebuild<C: ConnectionTrait>(db: &C, days: Option<(&str, &str)>) -> 
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        let backend = manager.get_database_backend();
-        let (uuid, triggers) = match backend {
-            DbBackend::Postgres => ("uuid", postgres_triggers()),
-            _ => ("uuid_text", sqlite_triggers()),
+        let triggers = match manager.get_database_backend() {
+            DbBackend::Postgres => postgres_triggers(),
+            _ => sqlite_triggers(),
         };
-        let tables = TABLES_SQL.replace("UUID", uuid);
-        for sql in tables.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            db.execute_unprepared(sql).await?;
-        }
-        for sql in triggers {
-            db.execute_unprepared(&sql).await?;
-        }
+        create(db, TABLES_SQL, triggers).await?;
         rebuild(db, None).await
     }
 

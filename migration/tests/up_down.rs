@@ -23,7 +23,7 @@ use uuid::Uuid;
 type TestResult<T = ()> = Result<T, Box<dyn Error>>;
 
 /// Every table of the data model, in creation order.
-const TABLES: [&str; 21] = [
+const TABLES: [&str; 23] = [
     "affiliates",
     "campaigns",
     "users",
@@ -45,6 +45,8 @@ const TABLES: [&str; 21] = [
     "traffic_daily",
     "conversion_daily",
     "commission_daily",
+    "attribution_shares",
+    "attribution_daily",
 ];
 
 /// Fails the test with `msg` unless `cond` holds (no panic, so the
@@ -144,23 +146,31 @@ fn conversion(value: Decimal, status: conversions::ConversionStatus, at: DateTim
     }
 }
 
-/// `conversion_daily` as (day, channel, status, conversions, value in ten-thousandths),
-/// rows that count nothing left out.
-async fn conversion_rollup(db: &DatabaseConnection) -> TestResult<Vec<(String, String, String, i64, i64)>> {
-    let sql = "SELECT day, channel, status, conversions, value FROM conversion_daily \
-               WHERE conversions <> 0 OR value <> 0 ORDER BY day, channel, status";
+/// Rows of three text columns and two integers, as `sql` selects them.
+async fn rollup_rows(db: &DatabaseConnection, sql: &str) -> TestResult<Vec<(String, String, String, i64, i64)>> {
     let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await?;
     let mut out = Vec::new();
     for row in rows {
         out.push((
-            row.try_get("", "day")?,
-            row.try_get("", "channel")?,
-            row.try_get("", "status")?,
-            row.try_get("", "conversions")?,
-            row.try_get("", "value")?,
+            row.try_get_by_index(0)?,
+            row.try_get_by_index(1)?,
+            row.try_get_by_index(2)?,
+            row.try_get_by_index(3)?,
+            row.try_get_by_index(4)?,
         ));
     }
     Ok(out)
+}
+
+/// `conversion_daily` as (day, channel, status, conversions, value in ten-thousandths),
+/// rows that count nothing left out.
+async fn conversion_rollup(db: &DatabaseConnection) -> TestResult<Vec<(String, String, String, i64, i64)>> {
+    rollup_rows(
+        db,
+        "SELECT day, channel, status, conversions, value FROM conversion_daily \
+         WHERE conversions <> 0 OR value <> 0 ORDER BY day, channel, status",
+    )
+    .await
 }
 
 /// The triggers keep `conversion_daily` in step with inserts, updates and deletes, money
@@ -193,7 +203,84 @@ async fn rollups_follow_every_write(db: &DatabaseConnection, now: DateTime<Utc>)
     migration::rebuild_rollups(db, None).await?;
     let rebuilt = conversion_rollup(db).await?;
     ensure(rebuilt == incremental, format!("rebuilt {rebuilt:?} != incremental {incremental:?}"))?;
-    Ok(())
+    attribution_rollup_follows_shares_and_status(db, &day, &rows).await
+}
+
+/// `attribution_daily` as (day, model, channel, weight in 10⁻¹², value in ten-thousandths).
+async fn attribution_rollup(db: &DatabaseConnection) -> TestResult<Vec<(String, String, String, i64, i64)>> {
+    rollup_rows(
+        db,
+        "SELECT day, model, channel, conversions, value FROM attribution_daily \
+         WHERE conversions <> 0 OR value <> 0 ORDER BY day, model, channel",
+    )
+    .await
+}
+
+/// The attribution rollup counts the shares of `ATTRIBUTED` conversions only, whichever
+/// comes first (the shares or the status), and a rebuild gives the same rows.
+/// `rows[0]` is ATTRIBUTED (19.99), `rows[1]` REFUNDED (0.05).
+async fn attribution_rollup_follows_shares_and_status(
+    db: &DatabaseConnection,
+    day: &str,
+    rows: &[conversions::Model],
+) -> TestResult {
+    use conversions::ConversionStatus::{Attributed, Reverted};
+    let backend = db.get_database_backend();
+    let nil = Uuid::nil();
+    let share = |conversion: Uuid, model: &str, channel: &str, weight: i64, amount: i64| {
+        let sql = match backend {
+            sea_orm_migration::sea_orm::DbBackend::Postgres => "INSERT INTO attribution_shares \
+                (conversion_id, model, campaign_id, affiliate_id, channel, weight, amount) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            _ => "INSERT INTO attribution_shares \
+                (conversion_id, model, campaign_id, affiliate_id, channel, weight, amount) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        };
+        Statement::from_sql_and_values(
+            backend,
+            sql,
+            [conversion.into(), model.into(), nil.into(), nil.into(), channel.into(), weight.into(), amount.into()],
+        )
+    };
+    let whole = 1_000_000_000_000_i64;
+    for statement in [
+        share(rows[0].id, "LAST_CLICK", "email", whole, 199_900),
+        share(rows[0].id, "LINEAR", "email", whole / 2, 99_950),
+        share(rows[0].id, "LINEAR", "web", whole / 2, 99_950),
+        share(rows[1].id, "LAST_CLICK", "email", whole, 500),
+    ] {
+        db.execute_raw(statement).await?;
+    }
+    let attributed = vec![
+        (day.to_owned(), "LAST_CLICK".to_owned(), "email".to_owned(), whole, 199_900),
+        (day.to_owned(), "LINEAR".to_owned(), "email".to_owned(), whole / 2, 99_950),
+        (day.to_owned(), "LINEAR".to_owned(), "web".to_owned(), whole / 2, 99_950),
+    ];
+    let incremental = attribution_rollup(db).await?;
+    ensure(incremental == attributed, format!("shares of an attributed conversion: {incremental:?}"))?;
+
+    // Leaving ATTRIBUTED takes its shares off; coming back puts them on again.
+    let mut reverted = rows[0].clone().into_active_model();
+    reverted.status = Set(Reverted);
+    let reverted = reverted.update(db).await?;
+    let after_revert = attribution_rollup(db).await?;
+    ensure(after_revert.is_empty(), format!("after a revert: {after_revert:?}"))?;
+    let mut back = reverted.into_active_model();
+    back.status = Set(Attributed);
+    let back = back.update(db).await?;
+    ensure(attribution_rollup(db).await? == attributed, "attributed again")?;
+    migration::rebuild_rollups(db, None).await?;
+    let rebuilt = attribution_rollup(db).await?;
+    ensure(rebuilt == attributed, format!("rebuilt {rebuilt:?}"))?;
+
+    // A conversion deleted takes its shares with it.
+    back.delete(db).await?;
+    let after_delete = attribution_rollup(db).await?;
+    ensure(after_delete.is_empty(), format!("after a delete: {after_delete:?}"))?;
+    let left: i64 = db
+        .query_one_raw(Statement::from_string(backend, "SELECT COUNT(*) AS n FROM attribution_shares"))
+        .await?
+        .ok_or("no count")?
+        .try_get("", "n")?;
+    ensure(left == 1, format!("{left} shares left, expected only the refunded conversion's"))
 }
 
 async fn exercise(db: &DatabaseConnection) -> TestResult {

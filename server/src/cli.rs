@@ -10,6 +10,7 @@ use crate::{
     config::Config,
     db, graphql,
     service::{
+        attribution,
         rollup::{self, Days},
         seed_service, user_service,
     },
@@ -173,6 +174,10 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             let conn = db::connect(&config).await?;
             db::migrate(&conn).await?;
             let started = std::time::Instant::now();
+            let filled = attribution::backfill_shares(&conn, &config.attribution).await?;
+            if filled > 0 {
+                println!("attribution shares computed for {filled} conversions attributed before they existed");
+            }
             rollup::rebuild(&conn, days).await?;
             match days {
                 Some(d) => {

@@ -8,7 +8,10 @@ mod support;
 
 use alpes::{
     db::DatabaseConnection,
-    service::rollup::{self, Days},
+    service::{
+        attribution,
+        rollup::{self, Days},
+    },
 };
 use axum::{
     body::Body,
@@ -50,7 +53,7 @@ async fn rollups_kept_by_every_write_equal_the_rebuilt_ones() {
     assert!(refunds > 0, "no refund in 23 seeded days");
 
     let incremental = snapshot(app.db()).await;
-    for table in ["traffic_daily", "conversion_daily", "commission_daily"] {
+    for table in ["traffic_daily", "conversion_daily", "commission_daily", "attribution_daily"] {
         assert!(incremental.iter().any(|line| line.starts_with(table)), "{table} is empty: {incremental:?}");
     }
     rollup::rebuild(app.db(), None).await.unwrap_or_else(|e| panic!("rebuild: {e}"));
@@ -69,6 +72,41 @@ async fn rollups_kept_by_every_write_equal_the_rebuilt_ones() {
     assert_eq!(d["dashboard"]["clicks"].as_i64(), Some(app.count("interactions WHERE kind = 'CLICK'").await));
     let counted = app.count("conversions WHERE status NOT IN ('REVERTED', 'REJECTED', 'REFUNDED')").await;
     assert_eq!(d["dashboard"]["conversions"].as_i64(), Some(counted));
+
+    // The attribution report reads whole days from the rollup and the hours before and after
+    // them from each conversion's shares: the same conversions give the same figures either way.
+    let query =
+        "query($from: DateTime!, $to: DateTime!) { attributionReport(from: $from, to: $to, groupBy: AFFILIATE) \
+                 { conversions rows { model key currency conversions value } } }";
+    let midnight = |day: chrono::NaiveDate| day.and_time(chrono::NaiveTime::MIN).and_utc();
+    let start = midnight(today - Duration::days(30));
+    let heuristic = |report: &serde_json::Value| {
+        let rows = report["attributionReport"]["rows"].as_array().cloned().unwrap_or_default();
+        let rows: Vec<serde_json::Value> = rows.into_iter().filter(|r| r["model"] != "MARKOV").collect();
+        (report["attributionReport"]["conversions"].clone(), rows)
+    };
+    let whole_days = app.ok(&admin, query, json!({ "from": start, "to": midnight(today + Duration::days(1)) })).await;
+    let with_edges = app
+        .ok(&admin, query, json!({ "from": start - Duration::hours(12), "to": Utc::now() + Duration::minutes(5) }))
+        .await;
+    let (attributed, rows) = heuristic(&whole_days);
+    assert_eq!(attributed.as_i64(), Some(app.count("conversions WHERE status = 'ATTRIBUTED'").await));
+    assert!(rows.len() > 5, "{whole_days}");
+    assert_eq!(heuristic(&with_edges), (attributed, rows));
+
+    // Journeys stored before their shares existed get them at start-up: the rollup is whole again.
+    let before = snapshot(app.db()).await;
+    app.db()
+        .execute_unprepared("DELETE FROM attribution_shares")
+        .await
+        .unwrap_or_else(|e| panic!("delete shares: {e}"));
+    let emptied = snapshot(app.db()).await;
+    assert!(!emptied.iter().any(|line| line.starts_with("attribution_daily")), "{emptied:?}");
+    let filled = attribution::backfill_shares(app.db(), &app.app.state.config.attribution)
+        .await
+        .unwrap_or_else(|e| panic!("backfill: {e}"));
+    assert_eq!(filled as i64, app.count("journeys WHERE touchpoints <> '[]'").await);
+    assert_eq!(snapshot(app.db()).await, before);
 }
 
 /// Inserts `n` attributed USD conversions of today, alternately 0.10 and 19.99, and as many

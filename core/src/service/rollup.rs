@@ -276,6 +276,7 @@ pub async fn snapshot(db: &DatabaseConnection) -> AppResult<Vec<String>> {
         ("traffic_daily", "kind, day, campaign_id, affiliate_id, channel", "events"),
         ("conversion_daily", "day, campaign_id, affiliate_id, channel, currency, status", "conversions, value"),
         ("commission_daily", "day, campaign_id, affiliate_id, currency, status", "commissions, amount, held"),
+        ("attribution_daily", "day, model, campaign_id, affiliate_id, channel, currency", "conversions, value"),
     ] {
         let nonzero: Vec<String> = measures.split(", ").map(|m| format!("{m} <> 0")).collect();
         let sql = format!("SELECT * FROM {table} WHERE {} ORDER BY {keys}", nonzero.join(" OR "));

@@ -67,6 +67,11 @@ impl TestApp {
 
     /// A test app whose configuration `adjust` changes first.
     pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> Self {
+        // The service's logs, with `RUST_LOG` set (e.g. `RUST_LOG=error` shows internal errors).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         Self::on_database(fresh_database_url().await, adjust).await
     }
 

@@ -59,6 +59,7 @@ mod fraud_check;
 mod journey;
 mod report;
 mod revert;
+mod share;
 mod worker;
 
 pub use credit::*;
@@ -67,4 +68,6 @@ use fraud_check::*;
 pub use journey::*;
 pub use report::*;
 pub use revert::*;
+use share::*;
+pub use share::{backfill_shares, HEURISTIC_MODELS};
 pub use worker::*;

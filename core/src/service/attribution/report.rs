@@ -1,5 +1,7 @@
 //! The attribution report: credited value per campaign/channel under every model.
 
+use chrono::NaiveDate;
+
 use super::*;
 use crate::domain::commission::{Period, MAX_PERIOD_DAYS};
 
@@ -54,6 +56,34 @@ impl Directory {
             campaigns: campaigns.into_iter().map(|c| (c.id, (c.code, c.name))).collect(),
             affiliates: affiliates.into_iter().map(|a| (a.id, (a.code, a.name))).collect(),
         })
+    }
+
+    /// The names of only these campaigns and affiliates (those a report's rows name).
+    async fn of(
+        db: &DatabaseConnection,
+        group: GroupBy,
+        campaigns: HashSet<Uuid>,
+        affiliates: HashSet<Uuid>,
+    ) -> AppResult<Self> {
+        let mut directory = Self { campaigns: HashMap::new(), affiliates: HashMap::new() };
+        if group == GroupBy::Campaign {
+            let ids: Vec<Uuid> = campaigns.into_iter().collect();
+            for chunk in ids.chunks(500) {
+                for c in campaigns::Entity::find().filter(campaigns::Column::Id.is_in(chunk.to_vec())).all(db).await? {
+                    directory.campaigns.insert(c.id, (c.code, c.name));
+                }
+            }
+        }
+        if group == GroupBy::Affiliate {
+            let ids: Vec<Uuid> = affiliates.into_iter().collect();
+            for chunk in ids.chunks(500) {
+                for a in affiliates::Entity::find().filter(affiliates::Column::Id.is_in(chunk.to_vec())).all(db).await?
+                {
+                    directory.affiliates.insert(a.id, (a.code, a.name));
+                }
+            }
+        }
+        Ok(directory)
     }
 
     /// The report key and name of a touch.
@@ -145,8 +175,147 @@ pub(super) async fn markov_paths(
     Ok((counts, directory))
 }
 
+/// One heuristic model's total for one campaign × affiliate × channel × currency.
+struct Total {
+    model: StoredModel,
+    campaign_id: Option<Uuid>,
+    affiliate_id: Option<Uuid>,
+    channel: String,
+    currency: String,
+    conversions: Decimal,
+    value: Decimal,
+}
+
+/// The parts of `[from, to]` (both included): the whole UTC days inside it, read from
+/// `attribution_daily`, and the stretches before and after them (at most a day each),
+/// read from the shares of their conversions.
+struct Split {
+    days: Option<(NaiveDate, NaiveDate)>,
+    /// Half-open `[start, end)` stretches, or `[start, end]` when the flag says so.
+    edges: Vec<(DateTime<Utc>, DateTime<Utc>, bool)>,
+}
+
+fn split(from: DateTime<Utc>, to: DateTime<Utc>) -> Split {
+    let midnight = |day: NaiveDate| DateTime::<Utc>::from_naive_utc_and_offset(day.and_time(Default::default()), Utc);
+    let first =
+        if midnight(from.date_naive()) == from { from.date_naive() } else { from.date_naive() + Duration::days(1) };
+    // The last day whose every instant is at most `to`.
+    let last = (to + Duration::microseconds(1)).date_naive() - Duration::days(1);
+    if first > last {
+        return Split { days: None, edges: vec![(from, to, true)] };
+    }
+    let mut edges = Vec::new();
+    if from < midnight(first) {
+        edges.push((from, midnight(first), false));
+    }
+    edges.push((midnight(last + Duration::days(1)), to, true));
+    Split { days: Some((first, last)), edges }
+}
+
+/// `SUM` of a non-negative integer column of weight units, exactly on both backends even
+/// past 64 bits: its millions and its remainders summed apart.
+fn wide_sum(column: &str) -> [String; 2] {
+    [
+        format!("CAST(COALESCE(SUM({column} / 1000000), 0) AS BIGINT)"),
+        format!("CAST(COALESCE(SUM({column} % 1000000), 0) AS BIGINT)"),
+    ]
+}
+
+/// The heuristic models' totals over `[from, to]`: `models` only (their stored names).
+async fn heuristic_totals(
+    db: &DatabaseConnection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    models: &[StoredModel],
+) -> AppResult<Vec<Total>> {
+    use sea_orm::{
+        sea_query::{Alias, ExprTrait, Query},
+        ActiveEnum, QueryResult,
+    };
+    if models.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: Vec<sea_orm::Value> = models.iter().map(|m| m.to_value().into()).collect();
+    let [weight_hi, weight_lo] = wide_sum("w");
+    let keys = ["model", "campaign_id", "affiliate_id", "channel", "currency"];
+    let read = |row: &QueryResult| -> AppResult<Total> {
+        let model: String = row.try_get("", "model")?;
+        let hi: i64 = row.try_get("", "weight_hi")?;
+        let lo: i64 = row.try_get("", "weight_lo")?;
+        let campaign: Uuid = row.try_get("", "campaign_id")?;
+        let affiliate: Uuid = row.try_get("", "affiliate_id")?;
+        Ok(Total {
+            model: StoredModel::try_from_value(&model)
+                .map_err(|e| AppError::internal(anyhow::anyhow!("attribution rollup model {model:?}: {e}")))?,
+            campaign_id: (!campaign.is_nil()).then_some(campaign),
+            affiliate_id: (!affiliate.is_nil()).then_some(affiliate),
+            channel: row.try_get("", "channel")?,
+            currency: row.try_get("", "currency")?,
+            conversions: Decimal::from_i128_with_scale(i128::from(hi) * 1_000_000 + i128::from(lo), WEIGHT_UNITS_SCALE),
+            value: Decimal::new(row.try_get("", "value")?, AMOUNT_UNITS_SCALE),
+        })
+    };
+    let parts = split(from, to);
+    let mut totals = Vec::new();
+    if let Some((first, last)) = parts.days {
+        let mut query = Query::select();
+        query
+            .from(Alias::new("attribution_daily"))
+            .columns(keys.map(Alias::new))
+            .expr_as(Expr::cust(weight_hi.replace("w", "conversions")), Alias::new("weight_hi"))
+            .expr_as(Expr::cust(weight_lo.replace("w", "conversions")), Alias::new("weight_lo"))
+            .expr_as(Expr::cust("CAST(COALESCE(SUM(value), 0) AS BIGINT)"), Alias::new("value"))
+            .and_where(Expr::col(Alias::new("day")).gte(first.format("%Y-%m-%d").to_string()))
+            .and_where(Expr::col(Alias::new("day")).lte(last.format("%Y-%m-%d").to_string()))
+            .and_where(Expr::col(Alias::new("model")).is_in(names.clone()));
+        for key in keys {
+            query.group_by_col(Alias::new(key));
+        }
+        for row in db.query_all(&query).await? {
+            totals.push(read(&row)?);
+        }
+    }
+    for (start, end, inclusive) in parts.edges {
+        let (sh, c) = (Alias::new("sh"), Alias::new("c"));
+        let mut query = Query::select();
+        query
+            .from_as(Alias::new("attribution_shares"), sh.clone())
+            .join_as(
+                sea_orm::JoinType::InnerJoin,
+                Alias::new("conversions"),
+                c.clone(),
+                Expr::col((c.clone(), Alias::new("id"))).equals((sh.clone(), Alias::new("conversion_id"))),
+            )
+            .columns(["model", "campaign_id", "affiliate_id", "channel"].map(|k| (sh.clone(), Alias::new(k))))
+            .column((c.clone(), Alias::new("currency")))
+            .expr_as(Expr::cust(weight_hi.replace("w", "sh.weight")), Alias::new("weight_hi"))
+            .expr_as(Expr::cust(weight_lo.replace("w", "sh.weight")), Alias::new("weight_lo"))
+            .expr_as(Expr::cust("CAST(COALESCE(SUM(sh.amount), 0) AS BIGINT)"), Alias::new("value"))
+            .and_where(Expr::col((c.clone(), Alias::new("status"))).eq(ConversionStatus::Attributed.to_value()))
+            .and_where(Expr::col((c.clone(), Alias::new("occurred_at"))).gte(start))
+            .and_where(Expr::col((sh.clone(), Alias::new("model"))).is_in(names.clone()));
+        query.and_where(if inclusive {
+            Expr::col((c.clone(), Alias::new("occurred_at"))).lte(end)
+        } else {
+            Expr::col((c.clone(), Alias::new("occurred_at"))).lt(end)
+        });
+        for key in ["model", "campaign_id", "affiliate_id", "channel"] {
+            query.group_by_col((sh.clone(), Alias::new(key)));
+        }
+        query.group_by_col((c.clone(), Alias::new("currency")));
+        for row in db.query_all(&query).await? {
+            totals.push(read(&row)?);
+        }
+    }
+    Ok(totals)
+}
+
 /// `attributionReport`: what each model (or the one asked for) credits to each campaign,
 /// affiliate or channel for the conversions attributed in `[from, to]`, per currency.
+///
+/// The heuristic models come from the attribution rollup (whole days) and the shares of
+/// the conversions of the partial days at either end, so the cost grows with the days and
+/// keys shown, not with the conversions.
 pub async fn report(
     ctx: &Ctx,
     caller: &Caller,
@@ -166,54 +335,35 @@ pub async fn report(
         Some(m) => vec![m],
         None => ALL_MODELS.to_vec(),
     };
-    let attributed = conversions::Entity::find()
-        .filter(conversions::Column::Status.eq(ConversionStatus::Attributed))
-        .filter(conversions::Column::OccurredAt.gte(from))
-        .filter(conversions::Column::OccurredAt.lte(to))
-        .all(db)
-        .await?;
-    let ids: Vec<Uuid> = attributed.iter().map(|c| c.id).collect();
-    let mut journeys_by_conversion: HashMap<Uuid, journeys::Model> = HashMap::new();
-    for chunk in ids.chunks(500) {
-        for j in journey_of_conversions(db, chunk).await? {
-            journeys_by_conversion.insert(j.conversion_id, j);
-        }
+    // Markov splits each currency's attributed conversions and value, which are last
+    // click's totals (one conversion, its whole value).
+    let mut wanted: Vec<StoredModel> = models.iter().copied().filter(|m| *m != StoredModel::Markov).collect();
+    if models.contains(&StoredModel::Markov) && !wanted.contains(&StoredModel::LastClick) {
+        wanted.push(StoredModel::LastClick);
     }
+    let heuristic = heuristic_totals(db, from, to, &wanted).await?;
     let (fitted, directory) = if models.contains(&StoredModel::Markov) {
         let (counts, directory) = markov_paths(db, settings, from, to, group).await?;
         (Some(counts.fit()), directory)
     } else {
-        (None, Directory::load(db).await?)
+        let campaigns: HashSet<Uuid> = heuristic.iter().filter_map(|t| t.campaign_id).collect();
+        let affiliates: HashSet<Uuid> = heuristic.iter().filter_map(|t| t.affiliate_id).collect();
+        (None, Directory::of(db, group, campaigns, affiliates).await?)
     };
     // (model, key, currency) → (name, conversions, value)
     let mut totals: BTreeMap<(usize, String, String), (String, Decimal, Decimal)> = BTreeMap::new();
     let mut per_currency: BTreeMap<String, (u64, Decimal)> = BTreeMap::new();
-    for conversion in &attributed {
-        let Some(journey) = journeys_by_conversion.get(&conversion.id) else { continue };
-        let touches = touches_of(journey);
-        if touches.is_empty() {
-            continue;
+    for total in heuristic {
+        if total.model == StoredModel::LastClick {
+            let entry = per_currency.entry(total.currency.clone()).or_default();
+            entry.0 += rust_decimal::prelude::ToPrimitive::to_u64(&total.conversions.round()).unwrap_or(0);
+            entry.1 += total.value;
         }
-        let entry = per_currency.entry(conversion.currency.clone()).or_default();
-        entry.0 += 1;
-        entry.1 += conversion.value;
-        for (index, stored) in models.iter().enumerate() {
-            if *stored == StoredModel::Markov {
-                continue;
-            }
-            let weights = weights_for(*stored, settings, &touches, conversion.occurred_at, None);
-            for credit in credits_for(*stored, &weights, &touches, conversion.value, &conversion.currency) {
-                let channel = credit.channel.as_deref().unwrap_or(DIRECT);
-                let (key, name) = directory.key(group, credit.campaign_id, credit.affiliate_id, channel);
-                let line = totals.entry((index, key, conversion.currency.clone())).or_insert((
-                    name,
-                    Decimal::ZERO,
-                    Decimal::ZERO,
-                ));
-                line.1 += credit.weight;
-                line.2 += credit.amount;
-            }
-        }
+        let Some(index) = models.iter().position(|m| *m == total.model) else { continue };
+        let (key, name) = directory.key(group, total.campaign_id, total.affiliate_id, &total.channel);
+        let line = totals.entry((index, key, total.currency)).or_insert((name, Decimal::ZERO, Decimal::ZERO));
+        line.1 += total.conversions;
+        line.2 += total.value;
     }
     let mut rows: Vec<ReportRow> = totals
         .into_iter()

@@ -27,6 +27,13 @@ pub(super) struct MarkovCache {
 
 /// Attributes conversions as they come, until `shutdown`.
 pub async fn run(ctx: Ctx, markov: Arc<Markov>, shutdown: CancellationToken) {
+    match backfill_shares(&ctx.db, &ctx.config.attribution).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(conversions = n, "attribution shares computed for journeys stored before them"),
+        Err(err) => {
+            tracing::warn!(error = %err, "attribution shares backfill failed; the attribution report may miss older conversions until `alpes rollup rebuild`")
+        }
+    }
     loop {
         match attribute_pending(&ctx, &markov).await {
             Ok(n) if n as u64 >= BATCH => continue,
@@ -175,6 +182,10 @@ pub(super) async fn attribute(ctx: &Ctx, markov: &Markov, conversion: conversion
     .insert(&txn)
     .await
     .map_err(|e| AppError::from_db_unique(e, &["conversion_id"]))?;
+    // What every heuristic model gives, for the report: counted while the conversion is ATTRIBUTED.
+    let shares =
+        shares_of(settings, &touches_of(&journey), conversion.occurred_at, conversion.value, &conversion.currency);
+    store_shares(&txn, conversion.id, &shares).await?;
     if journey_status == JourneyStatus::Attributed {
         let conversion = conversions::Model {
             status: conversion_status,
