@@ -102,6 +102,10 @@ impl Directory {
 
 /// Converting paths (from the attributed journeys) and non-converting ones (the touches of
 /// people without a conversion) over `[from, to]`, as sequences of report keys.
+///
+/// Both are streamed from the database a row at a time: the journeys as they come, the
+/// touches sorted by person in SQL, so only one person's path is in memory at once (plus
+/// the ids of the people who converted, to leave them out).
 pub(super) async fn markov_paths(
     db: &DatabaseConnection,
     settings: &AttributionSettings,
@@ -109,69 +113,104 @@ pub(super) async fn markov_paths(
     to: DateTime<Utc>,
     group: GroupBy,
 ) -> AppResult<(MarkovCounts, Directory)> {
+    use futures::TryStreamExt;
+    use sea_orm::{
+        sea_query::{Alias, ExprTrait, Query},
+        ActiveEnum, StreamTrait,
+    };
     let directory = Directory::load(db).await?;
     let mut counts = MarkovCounts::new();
-    let journeys = journeys::Entity::find()
+    let mut journeys = journeys::Entity::find()
+        .select_only()
+        .column(journeys::Column::Touchpoints)
         .filter(journeys::Column::Status.eq(JourneyStatus::Attributed))
         .filter(journeys::Column::CreatedAt.gte(from))
         .filter(journeys::Column::CreatedAt.lte(to + Duration::days(1)))
-        .all(db)
+        .into_tuple::<serde_json::Value>()
+        .stream(db)
         .await?;
-    let mut converted: HashSet<String> = HashSet::new();
-    for journey in &journeys {
-        let path: Vec<String> = touches_of(journey)
-            .iter()
-            .map(|t| directory.key(group, t.campaign_id, t.affiliate_id, &t.channel).0)
-            .collect();
+    let mut path: Vec<String> = Vec::new();
+    while let Some(touches) = journeys.try_next().await? {
+        let touches: Vec<JourneyTouch> = serde_json::from_value(touches).unwrap_or_default();
+        path.clear();
+        path.extend(touches.iter().map(|t| directory.key(group, t.campaign_id, t.affiliate_id, &t.channel).0));
         counts.add_path(&path, true);
     }
+    drop(journeys);
     // Everyone who converted (attributed yet or not) is left out of the non-converting paths.
-    let people: Vec<(Option<String>, Option<String>)> = conversions::Entity::find()
+    let mut converted: HashSet<String> = HashSet::new();
+    let mut people = conversions::Entity::find()
         .select_only()
         .column(conversions::Column::UserId)
         .column(conversions::Column::AnonymousId)
         .filter(conversions::Column::OccurredAt.gte(from))
-        .into_tuple()
-        .all(db)
+        .into_tuple::<(Option<String>, Option<String>)>()
+        .stream(db)
         .await?;
-    for (user, anon) in people {
+    while let Some((user, anon)) = people.try_next().await? {
         converted.extend(user);
         converted.extend(anon);
     }
-    let links: HashMap<String, String> =
-        identity_links::Entity::find().all(db).await?.into_iter().map(|l| (l.anonymous_id, l.user_id)).collect();
+    drop(people);
     let start = from - Duration::days(i64::from(settings.attribution_lookback_days));
-    let rows = interactions::Entity::find()
-        .filter(interactions::Column::OccurredAt.gte(start))
-        .filter(interactions::Column::OccurredAt.lte(to))
-        .filter(interactions::Column::Kind.is_in([
-            InteractionKind::Click,
-            InteractionKind::Impression,
-            InteractionKind::View,
-        ]))
-        .order_by_asc(interactions::Column::OccurredAt)
-        .order_by_asc(interactions::Column::Id)
-        .all(db)
-        .await?;
-    let mut paths: HashMap<String, Vec<String>> = HashMap::new();
-    for row in rows {
-        let person = row
-            .user_id
-            .clone()
-            .or_else(|| row.anonymous_id.as_ref().map(|anon| links.get(anon).cloned().unwrap_or_else(|| anon.clone())));
-        let Some(person) = person else { continue };
+    let (i, l) = (Alias::new("i"), Alias::new("l"));
+    let person = "COALESCE(i.user_id, l.user_id, i.anonymous_id)";
+    let mut touches = Query::select();
+    touches
+        .expr_as(Expr::cust(person), Alias::new("person"))
+        .columns(
+            ["user_id", "anonymous_id", "campaign_id", "affiliate_id", "channel"].map(|c| (i.clone(), Alias::new(c))),
+        )
+        .from_as(interactions::Entity, i.clone())
+        .join_as(
+            sea_orm::JoinType::LeftJoin,
+            identity_links::Entity,
+            l.clone(),
+            Expr::col((l.clone(), identity_links::Column::AnonymousId))
+                .equals((i.clone(), interactions::Column::AnonymousId)),
+        )
+        .and_where(Expr::col((i.clone(), interactions::Column::OccurredAt)).gte(start))
+        .and_where(Expr::col((i.clone(), interactions::Column::OccurredAt)).lte(to))
+        .and_where(
+            Expr::col((i.clone(), interactions::Column::Kind)).is_in(
+                [InteractionKind::Click, InteractionKind::Impression, InteractionKind::View].map(|k| k.to_value()),
+            ),
+        )
+        .and_where(Expr::cust(format!("{person} IS NOT NULL")))
+        .order_by_expr(Expr::cust(person), sea_orm::Order::Asc)
+        .order_by((i.clone(), interactions::Column::OccurredAt), sea_orm::Order::Asc)
+        .order_by((i.clone(), interactions::Column::Id), sea_orm::Order::Asc);
+    type Row = (String, Option<String>, Option<String>, Option<Uuid>, Option<Uuid>, Option<String>);
+    let mut rows = db.stream(&touches).await?;
+    let mut current: Option<String> = None;
+    path.clear();
+    while let Some(row) = rows.try_next().await? {
+        let (person, user, anon, campaign, affiliate, channel): Row = (
+            row.try_get("", "person")?,
+            row.try_get("", "user_id")?,
+            row.try_get("", "anonymous_id")?,
+            row.try_get("", "campaign_id")?,
+            row.try_get("", "affiliate_id")?,
+            row.try_get("", "channel")?,
+        );
+        if current.as_deref() != Some(person.as_str()) {
+            counts.add_path(&path, false);
+            path.clear();
+            current = Some(person.clone());
+        }
         if converted.contains(&person)
-            || row.user_id.as_ref().is_some_and(|u| converted.contains(u))
-            || row.anonymous_id.as_ref().is_some_and(|a| converted.contains(a))
+            || user.as_ref().is_some_and(|u| converted.contains(u))
+            || anon.as_ref().is_some_and(|a| converted.contains(a))
         {
             continue;
         }
-        let channel = row.channel.as_deref().unwrap_or(DIRECT);
-        paths.entry(person).or_default().push(directory.key(group, row.campaign_id, row.affiliate_id, channel).0);
+        let key = directory.key(group, campaign, affiliate, channel.as_deref().unwrap_or(DIRECT)).0;
+        // Repeats of one state make one step of the chain: keep the path short.
+        if path.last() != Some(&key) {
+            path.push(key);
+        }
     }
-    for path in paths.values() {
-        counts.add_path(path, false);
-    }
+    counts.add_path(&path, false);
     Ok((counts, directory))
 }
 
