@@ -30,8 +30,8 @@ pub struct TestApp {
     pub jwt: JwtKeys,
     /// SQL statements run since the counter was last reset.
     pub statements: Arc<AtomicUsize>,
-    /// Their text, for a failing assertion to show.
-    pub statement_log: Arc<std::sync::Mutex<Vec<String>>>,
+    /// The statements themselves (text and values): to show, or to `EXPLAIN`.
+    pub statement_log: Arc<std::sync::Mutex<Vec<Statement>>>,
 }
 
 pub fn backend_url() -> Option<String> {
@@ -89,7 +89,7 @@ impl TestApp {
             counter.fetch_add(1, Ordering::SeqCst);
             if let Ok(mut log) = log.lock() {
                 if log.len() < 1000 {
-                    log.push(metric.statement.sql.clone());
+                    log.push(metric.statement.clone());
                 }
             }
         });
@@ -223,8 +223,13 @@ impl TestApp {
         }
     }
 
-    /// The statements run since the last reset (the first 1000).
+    /// The text of the statements run since the last reset (the first 1000).
     pub fn statements_run(&self) -> Vec<String> {
+        self.statements_with_values().into_iter().map(|s| s.sql).collect()
+    }
+
+    /// The statements run since the last reset (the first 1000), with their values.
+    pub fn statements_with_values(&self) -> Vec<Statement> {
         self.statement_log.lock().map(|log| log.clone()).unwrap_or_default()
     }
 
