@@ -71,6 +71,12 @@ pub struct Config {
     #[arg(long, env = "ALPES_REPORT_TIMEOUT_MS", default_value_t = 30_000, global = true)]
     pub report_timeout_ms: u64,
 
+    /// Days raw interactions are kept; older ones are deleted in small batches by a background
+    /// job. Rollups, conversions, journeys, commissions and money are kept whatever it says.
+    /// Unset keeps every interaction.
+    #[arg(long, env = "ALPES_RETENTION_DAYS", global = true)]
+    pub retention_days: Option<u32>,
+
     /// Meta Conversions API: the pixel (dataset) id. With the access token, turns Meta CAPI on.
     #[arg(long, env = "META_CAPI_PIXEL_ID", global = true)]
     pub meta_capi_pixel_id: Option<String>,
@@ -407,6 +413,18 @@ impl Config {
                 "ALPES_REPORT_TIMEOUT_MS must be between 100 and 600000",
             ));
         }
+        if let Some(days) = self.retention_days {
+            let least = self.attribution.attribution_lookback_days;
+            if !(least..=36_500).contains(&days) {
+                return Err(AppError::validation(
+                    "ALPES_RETENTION_DAYS",
+                    format!(
+                        "ALPES_RETENTION_DAYS must be between the attribution lookback ({least} days) and 36500: \
+                         attribution reads the touches inside the lookback"
+                    ),
+                ));
+            }
+        }
         if !(1..=24 * 365).contains(&self.token_ttl_hours) {
             return Err(AppError::validation(
                 "ALPES_TOKEN_TTL_HOURS",
@@ -443,6 +461,7 @@ impl Config {
             graphql_max_complexity: 2000,
             token_ttl_hours: 12,
             report_timeout_ms: 30_000,
+            retention_days: None,
             meta_capi_pixel_id: None,
             meta_capi_access_token: None,
             meta_capi_api_version: "v24.0".into(),

@@ -28,6 +28,7 @@ mod m20261123_190000_slim_ingest_indexes;
 mod m20261202_000001_create_daily_rollups;
 mod m20261204_000001_create_attribution_rollup;
 mod m20261204_000002_create_list_indexes;
+mod m20261204_000003_create_retention_indexes;
 
 pub use m20261202_000001_create_daily_rollups::money_units;
 
@@ -78,6 +79,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_create_daily_rollups::Migration),
             Box::new(m20261204_000001_create_attribution_rollup::Migration),
             Box::new(m20261204_000002_create_list_indexes::Migration),
+            Box::new(m20261204_000003_create_retention_indexes::Migration),
         ]
     }
 }

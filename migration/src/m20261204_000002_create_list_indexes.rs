@@ -19,21 +19,34 @@ const INDEXES: [(&str, &str, &[&str]); 5] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for (name, table, columns) in INDEXES {
-            let mut index = Index::create();
-            index.name(name).table(Alias::new(table));
-            for column in columns {
-                index.col(Alias::new(*column));
-            }
-            manager.create_index(index.to_owned()).await?;
-        }
-        Ok(())
+        create_indexes(manager, &INDEXES).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for (name, table, _) in INDEXES {
-            manager.drop_index(Index::drop().name(name).table(Alias::new(table)).to_owned()).await?;
-        }
-        Ok(())
+        drop_indexes(manager, &INDEXES).await
     }
+}
+
+/// Creates each `(index, table, columns)`.
+pub(crate) async fn create_indexes(
+    manager: &SchemaManager<'_>,
+    indexes: &[(&str, &str, &[&str])],
+) -> Result<(), DbErr> {
+    for (name, table, columns) in indexes {
+        let mut index = Index::create();
+        index.name(*name).table(Alias::new(*table));
+        for column in *columns {
+            index.col(Alias::new(*column));
+        }
+        manager.create_index(index.to_owned()).await?;
+    }
+    Ok(())
+}
+
+/// Drops each `(index, table, _)`.
+pub(crate) async fn drop_indexes(manager: &SchemaManager<'_>, indexes: &[(&str, &str, &[&str])]) -> Result<(), DbErr> {
+    for (name, table, _) in indexes {
+        manager.drop_index(Index::drop().name(*name).table(Alias::new(*table)).to_owned()).await?;
+    }
+    Ok(())
 }

@@ -10,12 +10,14 @@ use crate::{
     auth::JwtKeys,
     config::Config,
     db, events, graphql, http,
-    service::{attribution, commission, user_service},
+    service::{attribution, commission, retention, user_service},
     state::AppState,
 };
 
 /// How often calculated commissions are checked against the automatic approval policy.
 const AUTO_APPROVAL_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+/// How often raw interactions past `ALPES_RETENTION_DAYS` are looked for.
+const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// A running service's parts, for the binary and for tests.
 pub struct App {
@@ -79,6 +81,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let approvals =
         tokio::spawn(commission::auto_approval_loop(state.ctx.clone(), AUTO_APPROVAL_EVERY, shutdown.clone()));
     let attribution = tokio::spawn(attribution::run(state.ctx.clone(), state.markov.clone(), shutdown.clone()));
+    let retention = tokio::spawn(retention::run(state.ctx.clone(), RETENTION_EVERY, shutdown.clone()));
 
     let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!("Alpes listening on http://{addr} (GraphiQL at /graphql)");
@@ -90,6 +93,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = relay.await;
     let _ = approvals.await;
     let _ = attribution.await;
+    let _ = retention.await;
     state.db.close_by_ref().await.ok();
     tracing::info!("stopped");
     Ok(())

@@ -10,6 +10,7 @@ pub mod dashboard_service;
 pub mod delivery_worker;
 pub mod integration_service;
 pub mod outbox;
+pub mod retention;
 pub mod rollup;
 pub mod seed_service;
 pub mod stripe_service;
