@@ -32,8 +32,13 @@ impl Metrics {
         );
     }
 
+    /// One HTTP request. Labels stay bounded whatever clients send: a method outside the
+    /// standard ones is `OTHER`, a status outside 100–599 is `other`.
     pub fn count_request(&self, method: &str, status: u16) {
-        self.add("alpes_http_requests_total", vec![("method", method.to_string()), ("status", status.to_string())]);
+        const METHODS: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"];
+        let method = METHODS.iter().find(|m| **m == method).copied().unwrap_or("OTHER");
+        let status = if (100..600).contains(&status) { status.to_string() } else { "other".to_string() };
+        self.add("alpes_http_requests_total", vec![("method", method.to_string()), ("status", status)]);
     }
 
     /// The text exposition format (version 0.0.4).
@@ -61,6 +66,18 @@ fn escape(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invented_methods_share_one_series() {
+        let metrics = Metrics::default();
+        for i in 0..100 {
+            metrics.count_request(&format!("BREW{i}"), 405);
+        }
+        metrics.count_request("POST", 201);
+        let text = metrics.render();
+        assert!(text.contains("alpes_http_requests_total{method=\"OTHER\",status=\"405\"} 100\n"), "{text}");
+        assert_eq!(text.lines().filter(|l| l.starts_with("alpes_http_requests_total{")).count(), 2, "{text}");
+    }
 
     #[test]
     fn counters_render_in_the_text_format() {

@@ -62,3 +62,22 @@ async fn nested_relations_do_not_query_per_row() {
         "count + page + affiliates + campaigns + links by affiliate + links by campaign: {counts:?}"
     );
 }
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_before_they_are_read_whole() {
+    use axum::{body::Body, http::Request, http::StatusCode};
+    let app = TestApp::new().await;
+    // A 2 MiB query (the limit is 1 MiB), without a token and with one.
+    let padding = " ".repeat(2 * 1024 * 1024);
+    let body = json!({ "query": format!("{{ me {{ role }} {padding}}}") }).to_string();
+    for token in [None, Some(app.admin())] {
+        let mut request = Request::builder().method("POST").uri("/graphql").header("content-type", "application/json");
+        if let Some(token) = &token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = request.body(Body::from(body.clone())).unwrap_or_else(|e| panic!("request: {e}"));
+        let (status, _, answer) = app.send(request).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+        assert_eq!(answer["errors"][0]["extensions"]["code"], "PAYLOAD_TOO_LARGE", "{answer}");
+    }
+}

@@ -2,9 +2,7 @@
 //! graphql-transport-ws and the legacy graphql-ws).
 
 use async_graphql::{http::GraphiQLSource, Data};
-use async_graphql_axum::{
-    rejection::GraphQLRejection, GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket,
-};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::{
     extract::{State, WebSocketUpgrade},
     http::{HeaderMap, StatusCode},
@@ -31,15 +29,19 @@ async fn graphiql() -> impl IntoResponse {
     )
 }
 
-async fn execute(
-    State(state): State<HttpState>,
-    headers: HeaderMap,
-    request: Result<GraphQLRequest, GraphQLRejection>,
-) -> Response {
-    let caller = match auth::caller_from_headers(&headers, &state.app.jwt) {
+async fn execute(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
+    // The body is read up to the limit first: the GraphQL extractor streams it whole, past
+    // the router's default body limit.
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, super::MAX_BODY_BYTES).await else {
+        return graphql_error(StatusCode::PAYLOAD_TOO_LARGE, &AppError::PayloadTooLarge);
+    };
+    let caller = match auth::caller_from_headers(&parts.headers, &state.app.jwt) {
         Ok(caller) => caller,
         Err(err) => return graphql_error(StatusCode::UNAUTHORIZED, &err),
     };
+    let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+    let request = <GraphQLRequest as axum::extract::FromRequest<HttpState>>::from_request(request, &state).await;
     let request = match request {
         Ok(request) => request.into_inner(),
         Err(rejection) => {

@@ -58,10 +58,20 @@ impl<T: DeserializeOwned + Send> FromRequestParts<HttpState> for QueryParams<T> 
 }
 
 /// The `limite` / `offset` window of a seed list route (default 50, at most `max`).
+/// The deepest page a list route serves: past it, a client narrows the list with filters.
+pub const MAX_OFFSET: u64 = 1_000_000;
+
 pub fn page(limite: Option<u64>, offset: Option<u64>, max: u64) -> Result<crate::service::PageRequest, AppError> {
     let limit = limite.unwrap_or(50);
     if !(1..=max).contains(&limit) {
         return Err(AppError::validation("limite", format!("limite must be between 1 and {max}")));
     }
-    Ok(crate::service::PageRequest { offset: offset.unwrap_or(0), limit })
+    let offset = offset.unwrap_or(0);
+    if offset > MAX_OFFSET {
+        return Err(AppError::validation(
+            "offset",
+            format!("offset must be at most {MAX_OFFSET}; narrow the list with its filters instead"),
+        ));
+    }
+    Ok(crate::service::PageRequest { offset, limit })
 }

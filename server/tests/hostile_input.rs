@@ -1,0 +1,67 @@
+//! Crafted offsets, cursors, page sizes and periods: each is a clear client error
+//! (`VALIDATION` / 400), never a panic or a 500.
+
+mod support;
+
+use axum::{body::Body, http::Request, http::StatusCode};
+use serde_json::json;
+use support::TestApp;
+
+#[tokio::test]
+async fn crafted_rest_paging_and_periods_are_validation_errors() {
+    let app = TestApp::new().await;
+    let admin = app.admin();
+    let huge = "18446744073709551615";
+    let paths = [
+        format!("/api/v1/conversiones?offset={huge}"),
+        format!("/api/v1/afiliados?offset={huge}"),
+        format!("/api/v1/campanas?offset={huge}"),
+        format!("/api/v1/comisiones?offset={huge}"),
+        "/api/v1/conversiones?offset=9223372036854775808".to_string(),
+        "/api/v1/conversiones?limite=0".to_string(),
+        "/api/v1/conversiones/metricas?periodo=3660w".to_string(),
+        "/api/v1/conversiones/metricas?periodo=99999999999999999999d".to_string(),
+        "/api/v1/conversiones/metricas?periodo=-5d".to_string(),
+        "/api/v1/comisiones/reportes?periodo=9223372036854775807h".to_string(),
+    ];
+    for path in paths {
+        let request = Request::builder()
+            .uri(&path)
+            .header("authorization", format!("Bearer {admin}"))
+            .body(Body::empty())
+            .unwrap_or_else(|e| panic!("request: {e}"));
+        let (status, _, body) = app.send(request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "VALIDATION", "{path}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn crafted_graphql_cursors_sizes_and_periods_are_validation_errors() {
+    let app = TestApp::new().await;
+    let admin = app.admin();
+    let cursors = ["not-a-cursor", "AAAA", "////", "eyJpZCI6MX0", "MTg0NDY3NDQwNzM3MDk1NTE2MTU", ""];
+    let mut cases: Vec<(String, serde_json::Value)> = Vec::new();
+    for list in ["conversions", "commissions", "orders", "affiliates", "campaigns", "trackingLinks", "webhookEvents"] {
+        for cursor in cursors {
+            cases.push((
+                format!("query($a: String) {{ {list}(first: 5, after: $a) {{ totalCount }} }}"),
+                json!({ "a": cursor }),
+            ));
+        }
+        cases.push((format!("{{ {list}(first: -1) {{ totalCount }} }}"), json!({})));
+        cases.push((format!("{{ {list}(first: 2147483647) {{ totalCount }} }}"), json!({})));
+    }
+    for period in ["3660w", "99999999999999999999d", "-5d", "0d", "9223372036854775807h", "", "30x"] {
+        cases.push(("query($p: String!) { dashboard(period: $p) { clicks } }".into(), json!({ "p": period })));
+        cases.push(("query($p: String!) { conversionMetrics(period: $p) { total } }".into(), json!({ "p": period })));
+    }
+    for (query, variables) in cases {
+        let (status, body) = app.post_graphql(Some(&admin), &query, variables.clone()).await;
+        assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{query} {variables}: {body}");
+        let codes: Vec<&str> =
+            body["errors"].as_array().into_iter().flatten().filter_map(|e| e["extensions"]["code"].as_str()).collect();
+        assert!(!codes.is_empty(), "{query} {variables}: accepted: {body}");
+        assert!(codes.iter().all(|c| *c == "VALIDATION"), "{query} {variables}: {body}");
+    }
+}
