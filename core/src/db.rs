@@ -33,10 +33,15 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
+                // A request waits this long for another writer's lock, then gets 503.
+                .busy_timeout(Duration::from_secs(4))
         });
     } else {
-        options.max_connections(20).min_connections(1);
+        // A statement waits this long for a lock another transaction holds, then gets 503.
+        options
+            .max_connections(20)
+            .min_connections(1)
+            .map_sqlx_postgres_opts(|opts| opts.options([("lock_timeout", "4s")]));
     }
     Database::connect(options)
         .await

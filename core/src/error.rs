@@ -127,6 +127,11 @@ impl From<DomainError> for AppError {
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         match err {
+            // A lock held by another writer past the busy (SQLite) or lock (PostgreSQL) timeout.
+            ref busy if is_busy(busy) => {
+                tracing::warn!(error = %err, "database busy");
+                Self::Unavailable("the database is busy; retry in a moment".into())
+            }
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
                 tracing::error!(error = %err, "database unavailable");
                 Self::Unavailable("the database is not reachable".into())
@@ -141,3 +146,12 @@ impl From<DbErr> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// SQLite's `SQLITE_BUSY` / `SQLITE_LOCKED` (codes 5 and 6), PostgreSQL's `lock_timeout`
+/// (55P03): another transaction held a lock longer than we wait.
+fn is_busy(err: &DbErr) -> bool {
+    let text = err.to_string();
+    ["database is locked", "database is busy", "(code: 5)", "(code: 6)", "lock timeout", "55P03"]
+        .iter()
+        .any(|sign| text.contains(sign))
+}

@@ -32,6 +32,9 @@ impl From<DomainError> for ApiError {
 }
 
 /// The HTTP status of an error.
+/// What a 503 tells the client to wait before trying again.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
 pub fn status(err: &AppError) -> StatusCode {
     match err {
         AppError::Validation { .. } => StatusCode::BAD_REQUEST,
@@ -55,10 +58,13 @@ impl IntoResponse for ApiError {
             body["field"] = json!(field);
         }
         let mut response = (status(&err), Json(json!({ "error": body }))).into_response();
-        if let AppError::TooManyRequests { retry_after_secs } = err {
-            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+        let retry_after = match err {
+            AppError::TooManyRequests { retry_after_secs } => Some(retry_after_secs),
+            AppError::Unavailable(_) | AppError::Timeout(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(Ok(value)) = retry_after.map(|secs| HeaderValue::from_str(&secs.to_string())) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
     }
@@ -74,5 +80,16 @@ mod tests {
         assert_eq!(status(&err), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(err.code(), "TIMEOUT");
         assert_eq!(err.public_message(), "too long");
+    }
+
+    #[test]
+    fn unavailable_answers_say_when_to_retry() {
+        for err in [AppError::Unavailable("busy".into()), AppError::Timeout("slow".into())] {
+            let response = ApiError(err).into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("5"));
+        }
+        let response = ApiError(AppError::validation("x", "bad")).into_response();
+        assert!(response.headers().get(header::RETRY_AFTER).is_none());
     }
 }

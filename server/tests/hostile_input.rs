@@ -65,3 +65,27 @@ async fn crafted_graphql_cursors_sizes_and_periods_are_validation_errors() {
         assert!(codes.iter().all(|c| *c == "VALIDATION"), "{query} {variables}: {body}");
     }
 }
+
+#[tokio::test]
+async fn a_database_locked_by_another_writer_answers_unavailable_within_seconds() {
+    use sea_orm::{ConnectionTrait, Database, DbBackend, TransactionTrait};
+    let app = TestApp::new().await;
+    let other = Database::connect(&app.url).await.unwrap_or_else(|e| panic!("connect: {e}"));
+    let holder = other.begin().await.unwrap_or_else(|e| panic!("begin: {e}"));
+    let lock = match other.get_database_backend() {
+        DbBackend::Postgres => "LOCK TABLE affiliates IN ACCESS EXCLUSIVE MODE",
+        _ => "UPDATE affiliates SET name = name",
+    };
+    holder.execute_unprepared(lock).await.unwrap_or_else(|e| panic!("lock: {e}"));
+
+    let started = std::time::Instant::now();
+    let input = json!({ "input": support::affiliate_input("Locked Out", "locked@example.com") });
+    let (status, body) = app.post_graphql(Some(&app.admin()), support::CREATE_AFFILIATE, input).await;
+    let waited = started.elapsed();
+    holder.rollback().await.unwrap_or_else(|e| panic!("rollback: {e}"));
+    assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAVAILABLE", "{body}");
+    assert!(waited < std::time::Duration::from_secs(8), "answered after {waited:?}");
+    // Once the lock is gone the same request goes through.
+    support::create_affiliate(&app, "Let In", "in@example.com").await;
+}
