@@ -105,21 +105,22 @@ impl Directory {
 ///
 /// Both are streamed from the database a row at a time: the journeys as they come, the
 /// touches sorted by person in SQL, so only one person's path is in memory at once (plus
-/// the ids of the people who converted, to leave them out).
+/// the ids of the people who converted, to leave them out). One pass counts the paths of
+/// every grouping (campaign, affiliate, channel).
 pub(super) async fn markov_paths(
     db: &DatabaseConnection,
     settings: &AttributionSettings,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    group: GroupBy,
-) -> AppResult<(MarkovCounts, Directory)> {
+) -> AppResult<MarkovPaths> {
     use futures::TryStreamExt;
     use sea_orm::{
         sea_query::{Alias, ExprTrait, Query},
         ActiveEnum, StreamTrait,
     };
     let directory = Directory::load(db).await?;
-    let mut counts = MarkovCounts::new();
+    let mut counts: [MarkovCounts; 3] = [MarkovCounts::new(), MarkovCounts::new(), MarkovCounts::new()];
+    let mut paths: [Vec<String>; 3] = Default::default();
     let mut journeys = journeys::Entity::find()
         .select_only()
         .column(journeys::Column::Touchpoints)
@@ -129,12 +130,13 @@ pub(super) async fn markov_paths(
         .into_tuple::<serde_json::Value>()
         .stream(db)
         .await?;
-    let mut path: Vec<String> = Vec::new();
     while let Some(touches) = journeys.try_next().await? {
         let touches: Vec<JourneyTouch> = serde_json::from_value(touches).unwrap_or_default();
-        path.clear();
-        path.extend(touches.iter().map(|t| directory.key(group, t.campaign_id, t.affiliate_id, &t.channel).0));
-        counts.add_path(&path, true);
+        for ((group, path), counts) in GROUPS.iter().zip(paths.iter_mut()).zip(counts.iter_mut()) {
+            path.clear();
+            path.extend(touches.iter().map(|t| directory.key(*group, t.campaign_id, t.affiliate_id, &t.channel).0));
+            counts.add_path(path, true);
+        }
     }
     drop(journeys);
     // Everyone who converted (attributed yet or not) is left out of the non-converting paths.
@@ -183,7 +185,7 @@ pub(super) async fn markov_paths(
     type Row = (String, Option<String>, Option<String>, Option<Uuid>, Option<Uuid>, Option<String>);
     let mut rows = db.stream(&touches).await?;
     let mut current: Option<String> = None;
-    path.clear();
+    paths.iter_mut().for_each(Vec::clear);
     while let Some(row) = rows.try_next().await? {
         let (person, user, anon, campaign, affiliate, channel): Row = (
             row.try_get("", "person")?,
@@ -194,8 +196,10 @@ pub(super) async fn markov_paths(
             row.try_get("", "channel")?,
         );
         if current.as_deref() != Some(person.as_str()) {
-            counts.add_path(&path, false);
-            path.clear();
+            for (path, counts) in paths.iter_mut().zip(counts.iter_mut()) {
+                counts.add_path(path, false);
+                path.clear();
+            }
             current = Some(person.clone());
         }
         if converted.contains(&person)
@@ -204,14 +208,33 @@ pub(super) async fn markov_paths(
         {
             continue;
         }
-        let key = directory.key(group, campaign, affiliate, channel.as_deref().unwrap_or(DIRECT)).0;
-        // Repeats of one state make one step of the chain: keep the path short.
-        if path.last() != Some(&key) {
-            path.push(key);
+        for (group, path) in GROUPS.iter().zip(paths.iter_mut()) {
+            let key = directory.key(*group, campaign, affiliate, channel.as_deref().unwrap_or(DIRECT)).0;
+            // Repeats of one state make one step of the chain: keep the path short.
+            if path.last() != Some(&key) {
+                path.push(key);
+            }
         }
     }
-    counts.add_path(&path, false);
-    Ok((counts, directory))
+    for (path, counts) in paths.iter().zip(counts.iter_mut()) {
+        counts.add_path(path, false);
+    }
+    Ok(MarkovPaths { counts, directory })
+}
+
+/// The groupings of a report, in the order of [`MarkovPaths::counts`].
+const GROUPS: [GroupBy; 3] = [GroupBy::Campaign, GroupBy::Affiliate, GroupBy::Channel];
+
+/// Path counts of one period under every grouping, with the names of their keys.
+pub(super) struct MarkovPaths {
+    counts: [MarkovCounts; 3],
+    directory: Directory,
+}
+
+impl MarkovPaths {
+    pub(super) fn counts(&self, group: GroupBy) -> &MarkovCounts {
+        &self.counts[GROUPS.iter().position(|g| *g == group).unwrap_or(0)]
+    }
 }
 
 /// One heuristic model's total for one campaign × affiliate × channel × currency.
@@ -357,6 +380,7 @@ async fn heuristic_totals(
 /// keys shown, not with the conversions.
 pub async fn report(
     ctx: &Ctx,
+    markov: &Arc<Markov>,
     caller: &Caller,
     only: Option<StoredModel>,
     from: DateTime<Utc>,
@@ -369,7 +393,6 @@ pub async fn report(
     }
     Period { from, to }.at_most(MAX_PERIOD_DAYS, "to")?;
     let db = &ctx.db;
-    let settings = &ctx.config.attribution;
     let models: Vec<StoredModel> = match only {
         Some(m) => vec![m],
         None => ALL_MODELS.to_vec(),
@@ -381,14 +404,12 @@ pub async fn report(
         wanted.push(StoredModel::LastClick);
     }
     let heuristic = heuristic_totals(db, from, to, &wanted).await?;
-    let (fitted, directory) = if models.contains(&StoredModel::Markov) {
-        let (counts, directory) = markov_paths(db, settings, from, to, group).await?;
-        (Some(counts.fit()), directory)
-    } else {
-        let campaigns: HashSet<Uuid> = heuristic.iter().filter_map(|t| t.campaign_id).collect();
-        let affiliates: HashSet<Uuid> = heuristic.iter().filter_map(|t| t.affiliate_id).collect();
-        (None, Directory::of(db, group, campaigns, affiliates).await?)
-    };
+    let campaigns: HashSet<Uuid> = heuristic.iter().filter_map(|t| t.campaign_id).collect();
+    let affiliates: HashSet<Uuid> = heuristic.iter().filter_map(|t| t.affiliate_id).collect();
+    let directory = Directory::of(db, group, campaigns, affiliates).await?;
+    let markov_paths =
+        if models.contains(&StoredModel::Markov) { Some(markov.report_paths(ctx, from, to).await?) } else { None };
+    let fitted = markov_paths.as_ref().map(|paths| paths.counts(group).fit());
     // (model, key, currency) → (name, conversions, value)
     let mut totals: BTreeMap<(usize, String, String), (String, Decimal, Decimal)> = BTreeMap::new();
     let mut per_currency: BTreeMap<String, (u64, Decimal)> = BTreeMap::new();
@@ -420,10 +441,11 @@ pub async fn report(
         let channels: Vec<(String, f64)> = fitted.channels().map(|(k, e)| (k.to_string(), e)).collect();
         let weights: Vec<Decimal> =
             channels.iter().map(|(_, e)| Decimal::from_f64_retain(*e).unwrap_or(Decimal::ZERO)).collect();
-        let names: HashMap<String, String> = directory
+        let every = markov_paths.as_ref().map(|paths| &paths.directory).unwrap_or(&directory);
+        let names: HashMap<String, String> = every
             .campaigns
             .values()
-            .chain(directory.affiliates.values())
+            .chain(every.affiliates.values())
             .map(|(code, name)| (code.clone(), name.clone()))
             .collect();
         for (currency, (count, value)) in &per_currency {

@@ -11,11 +11,21 @@ pub(super) const COALESCE: StdDuration = StdDuration::from_millis(10);
 pub(super) const POLL: StdDuration = StdDuration::from_secs(5);
 /// Markov path counts are reused this long.
 pub(super) const MARKOV_TTL: StdDuration = StdDuration::from_secs(600);
-/// The fitted Markov model's path counts, shared by the worker and the reports, taken
-/// again when older than [`MARKOV_TTL`].
+/// A report's `[from, to]`.
+type Window = (DateTime<Utc>, DateTime<Utc>);
+
+/// Periods of the report whose path counts are kept.
+const REPORT_PERIODS: usize = 8;
+
+/// Markov path counts, which read every touch of a period: the worker's (taken again when
+/// older than [`MARKOV_TTL`]) and the report's per period (served for [`MARKOV_TTL`], then
+/// served stale while a background task takes them again). One count runs at a time; a
+/// count that outlives the request that asked for it still finishes and is kept.
 #[derive(Default)]
 pub struct Markov {
     cache: Mutex<Option<MarkovCache>>,
+    reports: Mutex<HashMap<Window, ReportPaths>>,
+    counting: Mutex<()>,
 }
 
 /// Path counts of the Markov chain, and when they were taken (monotonic and UTC).
@@ -23,6 +33,80 @@ pub(super) struct MarkovCache {
     fresh_since: Instant,
     taken: DateTime<Utc>,
     counts: Arc<MarkovCounts>,
+}
+
+struct ReportPaths {
+    fresh_since: Instant,
+    paths: Arc<MarkovPaths>,
+    refreshing: bool,
+}
+
+impl Markov {
+    /// The path counts of the report's period `[from, to]`.
+    pub(super) async fn report_paths(
+        self: &Arc<Self>,
+        ctx: &Ctx,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> AppResult<Arc<MarkovPaths>> {
+        {
+            let mut reports = self.reports.lock().await;
+            if let Some(entry) = reports.get_mut(&(from, to)) {
+                if entry.fresh_since.elapsed() >= MARKOV_TTL && !entry.refreshing {
+                    entry.refreshing = true;
+                    tokio::spawn(self.clone().count_report_paths(ctx.clone(), from, to));
+                }
+                return Ok(entry.paths.clone());
+            }
+        }
+        // Counted by a task of its own, so a request that gives up (time limit) does not
+        // waste the count.
+        tokio::spawn(self.clone().count_report_paths(ctx.clone(), from, to))
+            .await
+            .map_err(|e| AppError::internal(anyhow::anyhow!("Markov path count: {e}")))?
+    }
+
+    /// Counts the paths of `[from, to]` (unless another count just did) and keeps them.
+    async fn count_report_paths(
+        self: Arc<Self>,
+        ctx: Ctx,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> AppResult<Arc<MarkovPaths>> {
+        let _counting = self.counting.lock().await;
+        if let Some(entry) = self.reports.lock().await.get(&(from, to)) {
+            if entry.fresh_since.elapsed() < MARKOV_TTL {
+                return Ok(entry.paths.clone());
+            }
+        }
+        let counted = markov_paths(&ctx.db, &ctx.config.attribution, from, to).await;
+        let mut reports = self.reports.lock().await;
+        let paths = match counted {
+            Ok(paths) => Arc::new(paths),
+            Err(err) => {
+                if let Some(entry) = reports.get_mut(&(from, to)) {
+                    entry.refreshing = false;
+                }
+                tracing::warn!(error = %err, "Markov path count failed");
+                return Err(err);
+            }
+        };
+        if reports.len() >= REPORT_PERIODS && !reports.contains_key(&(from, to)) {
+            if let Some(oldest) = reports.iter().min_by_key(|(_, e)| e.fresh_since).map(|(k, _)| *k) {
+                reports.remove(&oldest);
+            }
+        }
+        reports
+            .insert((from, to), ReportPaths { fresh_since: Instant::now(), paths: paths.clone(), refreshing: false });
+        Ok(paths)
+    }
+}
+
+/// The period the report page opens on: the last 30 UTC days, today included.
+pub(super) fn default_report_period(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let midnight = |day: chrono::NaiveDate| day.and_time(chrono::NaiveTime::MIN).and_utc();
+    let today = now.date_naive();
+    (midnight(today - Duration::days(29)), midnight(today + Duration::days(1)))
 }
 
 /// Attributes conversions as they come, until `shutdown`.
@@ -34,6 +118,9 @@ pub async fn run(ctx: Ctx, markov: Arc<Markov>, shutdown: CancellationToken) {
             tracing::warn!(error = %err, "attribution shares backfill failed; the attribution report may miss older conversions until `alpes rollup rebuild`")
         }
     }
+    // The report page opens on the last 30 days: their Markov paths are counted ahead.
+    let (from, to) = default_report_period(Utc::now());
+    tokio::spawn(markov.clone().count_report_paths(ctx.clone(), from, to));
     loop {
         match attribute_pending(&ctx, &markov).await {
             Ok(n) if n as u64 >= BATCH => continue,
@@ -88,7 +175,11 @@ pub(super) async fn markov_counts(ctx: &Ctx, markov: &Markov) -> AppResult<(Arc<
     }
     let to = Utc::now();
     let from = to - Duration::days(i64::from(ctx.config.attribution.markov_period_days));
-    let counts = Arc::new(markov_paths(&ctx.db, &ctx.config.attribution, from, to, GroupBy::Campaign).await?.0);
+    let counts = {
+        let _counting = markov.counting.lock().await;
+        let paths = markov_paths(&ctx.db, &ctx.config.attribution, from, to).await?;
+        Arc::new(paths.counts(GroupBy::Campaign).clone())
+    };
     *cached = Some(MarkovCache { fresh_since: Instant::now(), taken: to, counts: counts.clone() });
     Ok((counts, to))
 }

@@ -35,8 +35,17 @@ impl AttributionQuery {
     ) -> GqlResult<AttributionReport> {
         let caller = ctx.caller()?;
         let state = ctx.state();
-        let report =
-            state.bounded(attribution::report(state, caller, model.map(Into::into), from, to, group_by.into())).await?;
+        let report = state
+            .bounded(attribution::report(
+                state,
+                &state.markov,
+                caller,
+                model.map(Into::into),
+                from,
+                to,
+                group_by.into(),
+            ))
+            .await?;
         Ok(AttributionReport { from, to, group_by, report })
     }
 }
