@@ -202,6 +202,12 @@ pub struct ReadsArgs {
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout_secs: u64,
 
+    /// A run that takes this process's RSS past this many MiB is stopped and the path
+    /// reported `over RSS` (the attribution reports load rows; at 1m and more they can take
+    /// gigabytes). Checked where the run awaits; at three times this the process exits.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(64..=1_000_000))]
+    pub max_rss_mb: u64,
+
     /// Once a path has taken this long (warm-up included), its remaining runs are skipped
     /// and the median is of the runs made (the table shows how many).
     #[arg(long, default_value_t = 180, value_parser = clap::value_parser!(u64).range(1..=36_000))]

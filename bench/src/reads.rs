@@ -304,6 +304,8 @@ pub enum Outcome {
     Failed(String),
     /// No answer within this many seconds.
     Timeout(u64),
+    /// Stopped when this process's RSS went past this many MiB.
+    OverMemory(u64),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -338,6 +340,7 @@ impl Measured {
             }
             Outcome::Failed(_) => "failed".into(),
             Outcome::Timeout(_) => "timeout".into(),
+            Outcome::OverMemory(_) => "over RSS".into(),
         }
     }
 
@@ -413,6 +416,7 @@ pub fn target_line(name: &str, width: usize, target: Option<Target>, m: &Measure
         }
         (Some(t), Outcome::Timeout(s)) => (format!("timeout ({s} s)   <= {:>4} ms  MISSED", t.p50_ms()), false),
         (Some(t), Outcome::Failed(_)) => (format!("failed            <= {:>4} ms  MISSED", t.p50_ms()), false),
+        (Some(t), Outcome::OverMemory(mb)) => (format!("stopped at {mb} MB   <= {:>4} ms  MISSED", t.p50_ms()), false),
     };
     let (rss, rss_met) = match m.peak_rss_mb {
         Some(mb) => {
@@ -459,6 +463,25 @@ fn rss_mb(field: &str) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// The path being measured, for the hard bound's message.
+static CURRENT_PATH: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+/// The soft bound (`--max-rss-mb`) is checked where a run awaits; a run that allocates
+/// without awaiting (the conversion page at 10m went to 13.8 GB) passes it. This thread
+/// ends the process when the RSS reaches three times the bound, so the machine keeps its
+/// memory; the sizes already measured are lost then, the progress lines on stderr stay.
+fn spawn_hard_bound(max_rss_mb: u64) {
+    let hard = max_rss_mb as f64 * 3.0;
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_millis(50));
+        if rss_mb("VmRSS:").is_some_and(|mb| mb > hard) {
+            let path = CURRENT_PATH.lock().map(|p| p.clone()).unwrap_or_default();
+            eprintln!("error: {path:?} took the RSS past {hard:.0} MB (3 x --max-rss-mb) without stopping; exiting");
+            std::process::exit(3);
+        }
+    });
+}
+
 // ---------------------------------------------------------------------------------------
 // The run
 
@@ -477,6 +500,7 @@ pub async fn run(args: ReadsArgs) -> anyhow::Result<ExitCode> {
     if args.database.is_some() && (args.reuse || args.data_dir.is_some()) {
         anyhow::bail!("--data-dir and --reuse keep SQLite files; a PostgreSQL database is always filled afresh");
     }
+    spawn_hard_bound(args.max_rss_mb);
     let scratch = std::env::temp_dir().join(format!("alpes-bench-reads-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&scratch)?;
     let kind = if args.database.is_some() { "postgresql" } else { "sqlite" };
@@ -568,7 +592,7 @@ pub async fn run(args: ReadsArgs) -> anyhow::Result<ExitCode> {
                     "size": size,
                     "median_ms": m.median_ms(),
                     "runs_ms": match &m.outcome { Outcome::Ok { runs } => json!(runs), _ => json!([]) },
-                    "status": match &m.outcome { Outcome::Ok { .. } => "ok", Outcome::Failed(_) => "failed", Outcome::Timeout(_) => "timeout" },
+                    "status": match &m.outcome { Outcome::Ok { .. } => "ok", Outcome::Failed(_) => "failed", Outcome::Timeout(_) => "timeout", Outcome::OverMemory(_) => "over_rss" },
                     "error": match &m.outcome { Outcome::Failed(e) => json!(e), _ => Value::Null },
                     "peak_rss_mb": m.peak_rss_mb,
                     "base_rss_mb": m.base_rss_mb,
@@ -718,8 +742,9 @@ async fn measure_size(args: &ReadsArgs, size: u64, scratch: &Path) -> anyhow::Re
         let shown = match &measured.outcome {
             Outcome::Failed(e) => format!("FAILED: {e}"),
             _ => format!(
-                "{} ms, peak {} MB (from {} MB){}",
+                "{}{}, peak {} MB (from {} MB){}",
                 measured.time_cell(args.runs),
+                if matches!(measured.outcome, Outcome::Ok { .. }) { " ms" } else { "" },
                 measured.rss_cell(),
                 measured.base_rss_mb.map_or_else(|| "n/a".into(), |mb| format!("{mb:.0}")),
                 if measured.note.is_empty() { String::new() } else { format!(" ({})", measured.note) }
@@ -767,6 +792,9 @@ async fn fixtures(conn: &DatabaseConnection) -> anyhow::Result<Fixtures> {
 async fn measure_path(app: &App, path: &ReadPath, args: &ReadsArgs) -> Measured {
     let limit = Duration::from_secs(args.timeout_secs);
     let budget = Duration::from_secs(args.path_budget_secs);
+    if let Ok(mut current) = CURRENT_PATH.lock() {
+        *current = path.name.clone();
+    }
     let rss_reset = reset_peak_rss();
     let base_rss_mb = rss_mb("VmRSS:");
     let started = Instant::now();
@@ -775,13 +803,28 @@ async fn measure_path(app: &App, path: &ReadPath, args: &ReadsArgs) -> Measured 
             async_graphql::Request::new(path.query).variables(Variables::from_json(path.variables.clone()));
         request.data = graphql::request_data(&app.state, Some(path.who.caller()));
         let t0 = Instant::now();
-        let response = match tokio::time::timeout(limit, app.schema.execute(request)).await {
-            Err(_) => Err(Outcome::Timeout(args.timeout_secs)),
-            Ok(response) if !response.errors.is_empty() => {
+        // RSS is sampled while the path runs; past --max-rss-mb the run is dropped, which
+        // frees what it held, instead of taking the machine's memory.
+        let watch = async {
+            loop {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                if rss_mb("VmRSS:").is_some_and(|mb| mb > args.max_rss_mb as f64) {
+                    break;
+                }
+            }
+        };
+        let answer = tokio::select! {
+            answer = tokio::time::timeout(limit, app.schema.execute(request)) => Some(answer),
+            () = watch => None,
+        };
+        let response = match answer {
+            None => Err(Outcome::OverMemory(args.max_rss_mb)),
+            Some(Err(_)) => Err(Outcome::Timeout(args.timeout_secs)),
+            Some(Ok(response)) if !response.errors.is_empty() => {
                 let errors: Vec<String> = response.errors.iter().map(|e| e.message.clone()).collect();
                 Err(Outcome::Failed(errors.join("; ")))
             }
-            Ok(response) => Ok(response),
+            Some(Ok(response)) => Ok(response),
         };
         (t0.elapsed(), response)
     };
@@ -898,5 +941,8 @@ mod tests {
         };
         assert!(!target_line("x", 4, Some(Target::List), &failed).1);
         assert!(target_line("x", 4, None, &failed).1);
+        let heavy = Measured { outcome: Outcome::OverMemory(4096), ..failed };
+        assert_eq!(heavy.time_cell(5), "over RSS");
+        assert!(!target_line("x", 4, Some(Target::Markov), &heavy).1);
     }
 }
