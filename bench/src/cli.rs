@@ -26,6 +26,8 @@ pub enum Command {
     Attribution(AttributionArgs),
     /// In process: `commissions(first: 100)` with affiliate, campaign and conversion, on a filled database.
     Commissions(CommissionsArgs),
+    /// In process: the admin app's read paths (dashboard, metrics, attribution report, lists) on databases of growing size.
+    Reads(ReadsArgs),
     /// The bare axum server measured by `ingest` (started by the harness itself).
     #[command(hide = true)]
     BareServer {
@@ -172,6 +174,59 @@ pub struct CommissionsArgs {
     pub runs: u32,
 
     /// Keep the temporary directory (and PostgreSQL database).
+    #[arg(long)]
+    pub keep: bool,
+
+    /// Exit with status 2 when a target is missed.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReadsArgs {
+    /// Interactions of each database, comma-separated (`100k`, `1m`, `10m`); conversions and
+    /// commissions are a tenth of that.
+    #[arg(long, value_delimiter = ',', default_value = "100k,1m", value_parser = crate::reads::parse_size)]
+    pub sizes: Vec<u64>,
+
+    /// A PostgreSQL server on which a fresh database `alpes_bench_<random>` is created per
+    /// size and dropped after it. Default: SQLite in a temp dir.
+    #[arg(long, value_name = "POSTGRES_URL")]
+    pub database: Option<String>,
+
+    /// Timed runs of each path after one warm-up (the median is reported).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(5..=1000))]
+    pub runs: u32,
+
+    /// Bound of one run of a path: past it the path is reported `timeout`.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout_secs: u64,
+
+    /// A run that takes this process's RSS past this many MiB is stopped and the path
+    /// reported `over RSS` (the attribution reports load rows; at 1m and more they can take
+    /// gigabytes). Checked where the run awaits; at three times this the process exits.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(64..=1_000_000))]
+    pub max_rss_mb: u64,
+
+    /// Once a path has taken this long (warm-up included), its remaining runs are skipped
+    /// and the median is of the runs made (the table shows how many).
+    #[arg(long, default_value_t = 180, value_parser = clap::value_parser!(u64).range(1..=36_000))]
+    pub path_budget_secs: u64,
+
+    /// Keep each size's SQLite file here (`DIR/reads-<size>.sqlite`) instead of a temp dir.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// With --data-dir: use the kept file of a size when it is complete and of this
+    /// version of the data, instead of filling it again.
+    #[arg(long)]
+    pub reuse: bool,
+
+    /// Seed of the data generator.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+
+    /// Keep the temporary directory (and the PostgreSQL databases).
     #[arg(long)]
     pub keep: bool,
 

@@ -13,6 +13,8 @@ mod ingest;
 mod load;
 mod payload;
 mod process;
+mod reads;
+mod reads_fill;
 mod report;
 mod stripe;
 
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
         Command::Crash(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(crash::run(args)))),
         Command::Stripe(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(stripe::run(args)))),
         Command::Attribution(args) => attribution::run(args),
+        Command::Reads(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(reads::run(args)))),
         Command::Commissions(args) => {
             client_runtime().and_then(|rt| rt.block_on(interruptible(commissions::run(args))))
         }
