@@ -11,7 +11,13 @@
 
 use std::time::{Duration, Instant};
 
-use ::alpes::service::{attribution::JourneyTouch, rollup};
+use ::alpes::{
+    config::AttributionSettings,
+    service::{
+        attribution::{self, JourneyTouch},
+        rollup,
+    },
+};
 use chrono::{DateTime, Duration as Span, DurationRound, Utc};
 use entity::{
     affiliates, attribution_credits,
@@ -680,9 +686,11 @@ impl Dropped {
     }
 }
 
-/// After the fill: the rollups from the raw rows, then planner statistics (on PostgreSQL
+/// After the fill: the attribution shares, the rollups from the raw rows, then planner statistics (on PostgreSQL
 /// also the visibility map autovacuum keeps, as a database that has lived a while has).
-pub async fn finish(conn: &DatabaseConnection) -> anyhow::Result<()> {
+pub async fn finish(conn: &DatabaseConnection, settings: &AttributionSettings) -> anyhow::Result<()> {
+    // What each heuristic model gives of each attributed conversion, as the worker stores it.
+    attribution::backfill_shares(conn, settings).await.map_err(|e| anyhow::anyhow!("attribution shares: {e}"))?;
     rollup::rebuild(conn, None).await.map_err(|e| anyhow::anyhow!("rebuilding the rollups: {e}"))?;
     let maintenance = match conn.get_database_backend() {
         DbBackend::Postgres => "VACUUM ANALYZE",
