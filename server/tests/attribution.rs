@@ -221,6 +221,7 @@ async fn a_redirected_click_a_later_click_and_a_stripe_payment_make_one_journey_
     vars["model"] = json!("LINEAR");
     vars["groupBy"] = json!("AFFILIATE");
     let linear = app.ok(&admin, REPORT, vars).await;
+    assert_eq!(linear["attributionReport"]["conversions"], 1, "{linear}");
     let linear = linear["attributionReport"]["rows"].as_array().unwrap().clone();
     assert_eq!(linear.len(), 2);
     assert!(linear.iter().all(|r| r["model"] == "LINEAR"));

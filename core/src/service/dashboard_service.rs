@@ -106,52 +106,19 @@ struct Figures {
     conversions: Vec<ConversionGroup>,
 }
 
-/// The figures of the day, campaign, channel and affiliate dimensions, from one pass over
-/// each rollup's rows of the period (one scan instead of one per dimension).
-async fn figures(db: &DatabaseConnection, days: Days, scope: &Scope) -> AppResult<[Figures; 4]> {
-    const DIMENSIONS: [Dimension; 4] = [Dimension::Day, Dimension::Campaign, Dimension::Channel, Dimension::Affiliate];
-    let mut clicks: [HashMap<Key, u64>; 4] = Default::default();
-    rollup::each_traffic_cell(db, CLICK, days, scope, |cell, n| {
-        for (dimension, clicks) in DIMENSIONS.iter().zip(clicks.iter_mut()) {
-            *clicks.entry(cell.key(*dimension)).or_default() += n;
+async fn figures(db: &DatabaseConnection, days: Days, scope: &Scope, dimension: Dimension) -> AppResult<Figures> {
+    let (clicks, groups) = tokio::try_join!(
+        rollup::traffic(db, CLICK, days, scope, dimension),
+        rollup::conversions(db, days, scope, dimension)
+    )?;
+    let clicks = clicks.into_iter().collect();
+    let mut conversions = Vec::new();
+    for group in groups {
+        if counts(&conversion_status(&group.status)?) {
+            conversions.push(group);
         }
-    })
-    .await?;
-    // (key, currency, status) → (conversions, value), per dimension
-    type Sums = HashMap<(Key, String, String), (u64, Decimal)>;
-    let mut sums: [Sums; 4] = Default::default();
-    let mut failed = None;
-    rollup::each_conversion_cell(db, days, scope, |cell, group| match conversion_status(&group.status) {
-        Ok(status) if counts(&status) => {
-            for (dimension, sums) in DIMENSIONS.iter().zip(sums.iter_mut()) {
-                let sum = sums.entry((cell.key(*dimension), group.currency.clone(), group.status.clone())).or_default();
-                sum.0 += group.conversions;
-                sum.1 += group.value;
-            }
-        }
-        Ok(_) => {}
-        Err(err) => failed = Some(err),
-    })
-    .await?;
-    if let Some(err) = failed {
-        return Err(err);
     }
-    let figures = |clicks: HashMap<Key, u64>, sums: Sums| Figures {
-        clicks,
-        conversions: sums
-            .into_iter()
-            .map(|((key, currency, status), (conversions, value))| ConversionGroup {
-                key,
-                currency,
-                status,
-                conversions,
-                value,
-            })
-            .collect(),
-    };
-    let [c0, c1, c2, c3] = clicks;
-    let [s0, s1, s2, s3] = sums;
-    Ok([figures(c0, s0), figures(c1, s1), figures(c2, s2), figures(c3, s3)])
+    Ok(Figures { clicks, conversions })
 }
 
 const CLICK: &str = "CLICK";
@@ -164,7 +131,13 @@ pub async fn dashboard(
 ) -> AppResult<Dashboard> {
     let days = days_within(&period, MAX_DAYS)?;
     let scope = Scope { affiliate: caller.affiliate_scope(), channel: None };
-    let [by_day, by_campaign, by_channel, by_affiliate] = figures(db, days, &scope).await?;
+    // The four breakdowns read the rollups independently: on the pool they run side by side.
+    let (by_day, by_campaign, by_channel, by_affiliate) = tokio::try_join!(
+        figures(db, days, &scope, Dimension::Day),
+        figures(db, days, &scope, Dimension::Campaign),
+        figures(db, days, &scope, Dimension::Channel),
+        figures(db, days, &scope, Dimension::Affiliate),
+    )?;
 
     let currencies = currencies_by_revenue(&by_day.conversions);
     let currency = currency

@@ -397,10 +397,10 @@ pub async fn report(
         Some(m) => vec![m],
         None => ALL_MODELS.to_vec(),
     };
-    // Markov splits each currency's attributed conversions and value, which are last
-    // click's totals (one conversion, its whole value).
+    // The attributed conversions of each currency and their value (the report's count, and
+    // what Markov splits) are last click's totals: one conversion, its whole value.
     let mut wanted: Vec<StoredModel> = models.iter().copied().filter(|m| *m != StoredModel::Markov).collect();
-    if models.contains(&StoredModel::Markov) && !wanted.contains(&StoredModel::LastClick) {
+    if !wanted.contains(&StoredModel::LastClick) {
         wanted.push(StoredModel::LastClick);
     }
     let heuristic = heuristic_totals(db, from, to, &wanted).await?;
