@@ -283,12 +283,14 @@ fn wide_sum(column: &str) -> [String; 2] {
     ]
 }
 
-/// The heuristic models' totals over `[from, to]`: `models` only (their stored names).
+/// The heuristic models' totals over `[from, to]`: `models` only (their stored names), per
+/// campaign × affiliate × channel × currency when `keyed`, else per currency only.
 async fn heuristic_totals(
     db: &DatabaseConnection,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     models: &[StoredModel],
+    keyed: bool,
 ) -> AppResult<Vec<Total>> {
     use sea_orm::{
         sea_query::{Alias, ExprTrait, Query},
@@ -304,14 +306,14 @@ async fn heuristic_totals(
         let model: String = row.try_get("", "model")?;
         let hi: i64 = row.try_get("", "weight_hi")?;
         let lo: i64 = row.try_get("", "weight_lo")?;
-        let campaign: Uuid = row.try_get("", "campaign_id")?;
-        let affiliate: Uuid = row.try_get("", "affiliate_id")?;
+        let campaign: Option<Uuid> = row.try_get("", "campaign_id")?;
+        let affiliate: Option<Uuid> = row.try_get("", "affiliate_id")?;
         Ok(Total {
             model: StoredModel::try_from_value(&model)
                 .map_err(|e| AppError::internal(anyhow::anyhow!("attribution rollup model {model:?}: {e}")))?,
-            campaign_id: (!campaign.is_nil()).then_some(campaign),
-            affiliate_id: (!affiliate.is_nil()).then_some(affiliate),
-            channel: row.try_get("", "channel")?,
+            campaign_id: campaign.filter(|id| !id.is_nil()),
+            affiliate_id: affiliate.filter(|id| !id.is_nil()),
+            channel: row.try_get::<Option<String>>("", "channel")?.unwrap_or_default(),
             currency: row.try_get("", "currency")?,
             conversions: Decimal::from_i128_with_scale(i128::from(hi) * 1_000_000 + i128::from(lo), WEIGHT_UNITS_SCALE),
             value: Decimal::new(row.try_get("", "value")?, AMOUNT_UNITS_SCALE),
@@ -321,18 +323,21 @@ async fn heuristic_totals(
     let mut totals = Vec::new();
     if let Some((first, last)) = parts.days {
         let mut query = Query::select();
+        query.from(Alias::new("attribution_daily"));
+        for key in keys {
+            if keyed || matches!(key, "model" | "currency") {
+                query.column(Alias::new(key)).group_by_col(Alias::new(key));
+            } else {
+                query.expr_as(Expr::cust("NULL"), Alias::new(key));
+            }
+        }
         query
-            .from(Alias::new("attribution_daily"))
-            .columns(keys.map(Alias::new))
             .expr_as(Expr::cust(weight_hi.replace("w", "conversions")), Alias::new("weight_hi"))
             .expr_as(Expr::cust(weight_lo.replace("w", "conversions")), Alias::new("weight_lo"))
             .expr_as(Expr::cust("CAST(COALESCE(SUM(value), 0) AS BIGINT)"), Alias::new("value"))
             .and_where(Expr::col(Alias::new("day")).gte(first.format("%Y-%m-%d").to_string()))
             .and_where(Expr::col(Alias::new("day")).lte(last.format("%Y-%m-%d").to_string()))
             .and_where(Expr::col(Alias::new("model")).is_in(names.clone()));
-        for key in keys {
-            query.group_by_col(Alias::new(key));
-        }
         for row in db.query_all(&query).await? {
             totals.push(read(&row)?);
         }
@@ -348,8 +353,18 @@ async fn heuristic_totals(
                 c.clone(),
                 Expr::col((c.clone(), Alias::new("id"))).equals((sh.clone(), Alias::new("conversion_id"))),
             )
-            .columns(["model", "campaign_id", "affiliate_id", "channel"].map(|k| (sh.clone(), Alias::new(k))))
+            .column((sh.clone(), Alias::new("model")))
             .column((c.clone(), Alias::new("currency")))
+            .group_by_col((sh.clone(), Alias::new("model")))
+            .group_by_col((c.clone(), Alias::new("currency")));
+        for key in ["campaign_id", "affiliate_id", "channel"] {
+            if keyed {
+                query.column((sh.clone(), Alias::new(key))).group_by_col((sh.clone(), Alias::new(key)));
+            } else {
+                query.expr_as(Expr::cust("NULL"), Alias::new(key));
+            }
+        }
+        query
             .expr_as(Expr::cust(weight_hi.replace("w", "sh.weight")), Alias::new("weight_hi"))
             .expr_as(Expr::cust(weight_lo.replace("w", "sh.weight")), Alias::new("weight_lo"))
             .expr_as(Expr::cust("CAST(COALESCE(SUM(sh.amount), 0) AS BIGINT)"), Alias::new("value"))
@@ -361,10 +376,6 @@ async fn heuristic_totals(
         } else {
             Expr::col((c.clone(), Alias::new("occurred_at"))).lt(end)
         });
-        for key in ["model", "campaign_id", "affiliate_id", "channel"] {
-            query.group_by_col((sh.clone(), Alias::new(key)));
-        }
-        query.group_by_col((c.clone(), Alias::new("currency")));
         for row in db.query_all(&query).await? {
             totals.push(read(&row)?);
         }
@@ -398,12 +409,13 @@ pub async fn report(
         None => ALL_MODELS.to_vec(),
     };
     // The attributed conversions of each currency and their value (the report's count, and
-    // what Markov splits) are last click's totals: one conversion, its whole value.
-    let mut wanted: Vec<StoredModel> = models.iter().copied().filter(|m| *m != StoredModel::Markov).collect();
+    // what Markov splits) are last click's totals: one conversion, its whole value. Without
+    // last click among the models asked for, they are read per currency only.
+    let wanted: Vec<StoredModel> = models.iter().copied().filter(|m| *m != StoredModel::Markov).collect();
+    let mut heuristic = heuristic_totals(db, from, to, &wanted, true).await?;
     if !wanted.contains(&StoredModel::LastClick) {
-        wanted.push(StoredModel::LastClick);
+        heuristic.extend(heuristic_totals(db, from, to, &[StoredModel::LastClick], false).await?);
     }
-    let heuristic = heuristic_totals(db, from, to, &wanted).await?;
     let campaigns: HashSet<Uuid> = heuristic.iter().filter_map(|t| t.campaign_id).collect();
     let affiliates: HashSet<Uuid> = heuristic.iter().filter_map(|t| t.affiliate_id).collect();
     let directory = Directory::of(db, group, campaigns, affiliates).await?;
