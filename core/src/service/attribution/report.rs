@@ -104,9 +104,9 @@ impl Directory {
 /// people without a conversion) over `[from, to]`, as sequences of report keys.
 ///
 /// Both are streamed from the database a row at a time: the journeys as they come, the
-/// touches sorted by person in SQL, so only one person's path is in memory at once (plus
-/// the ids of the people who converted, to leave them out). One pass counts the paths of
-/// every grouping (campaign, affiliate, channel).
+/// touches in time order, each person's path kept as a short list of numbers (plus the ids
+/// of the people who converted, to leave them out). One pass counts the paths of every
+/// grouping (campaign, affiliate, channel).
 pub(super) async fn markov_paths(
     db: &DatabaseConnection,
     settings: &AttributionSettings,
@@ -179,13 +179,14 @@ pub(super) async fn markov_paths(
             ),
         )
         .and_where(Expr::cust(format!("{person} IS NOT NULL")))
-        .order_by_expr(Expr::cust(person), sea_orm::Order::Asc)
         .order_by((i.clone(), interactions::Column::OccurredAt), sea_orm::Order::Asc)
         .order_by((i.clone(), interactions::Column::Id), sea_orm::Order::Asc);
     type Row = (String, Option<String>, Option<String>, Option<Uuid>, Option<Uuid>, Option<String>);
+    // In time order (the index's), each person's path grows in memory as numbers standing
+    // for its states: sorting every touch by person in SQL cost ten times the read.
+    let mut states: [Interner; 3] = Default::default();
+    let mut people: HashMap<String, [Vec<u32>; 3]> = HashMap::new();
     let mut rows = db.stream(&touches).await?;
-    let mut current: Option<String> = None;
-    paths.iter_mut().for_each(Vec::clear);
     while let Some(row) = rows.try_next().await? {
         let (person, user, anon, campaign, affiliate, channel): Row = (
             row.try_get("", "person")?,
@@ -195,31 +196,66 @@ pub(super) async fn markov_paths(
             row.try_get("", "affiliate_id")?,
             row.try_get("", "channel")?,
         );
-        if current.as_deref() != Some(person.as_str()) {
-            for (path, counts) in paths.iter_mut().zip(counts.iter_mut()) {
-                counts.add_path(path, false);
-                path.clear();
-            }
-            current = Some(person.clone());
-        }
         if converted.contains(&person)
             || user.as_ref().is_some_and(|u| converted.contains(u))
             || anon.as_ref().is_some_and(|a| converted.contains(a))
         {
             continue;
         }
-        for (group, path) in GROUPS.iter().zip(paths.iter_mut()) {
-            let key = directory.key(*group, campaign, affiliate, channel.as_deref().unwrap_or(DIRECT)).0;
+        let channel = channel.as_deref().unwrap_or(DIRECT);
+        let paths = people.entry(person).or_default();
+        for ((group, path), states) in GROUPS.iter().zip(paths.iter_mut()).zip(states.iter_mut()) {
+            let state = states.state(&directory, *group, campaign, affiliate, channel);
             // Repeats of one state make one step of the chain: keep the path short.
-            if path.last() != Some(&key) {
-                path.push(key);
+            if path.last() != Some(&state) {
+                path.push(state);
             }
         }
     }
-    for (path, counts) in paths.iter().zip(counts.iter_mut()) {
-        counts.add_path(path, false);
+    drop(rows);
+    for paths in people.values() {
+        for ((path, states), counts) in paths.iter().zip(states.iter()).zip(counts.iter_mut()) {
+            let names: Vec<&str> = path.iter().map(|s| states.name(*s)).collect();
+            counts.add_path(&names, false);
+        }
     }
     Ok(MarkovPaths { counts, directory })
+}
+
+/// The states of one grouping as small numbers: each touch's (campaign, affiliate, channel)
+/// looked up once, its name kept once.
+#[derive(Default)]
+struct Interner {
+    by_touch: HashMap<(Option<Uuid>, Option<Uuid>), HashMap<String, u32>>,
+    by_name: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn state(
+        &mut self,
+        directory: &Directory,
+        group: GroupBy,
+        campaign: Option<Uuid>,
+        affiliate: Option<Uuid>,
+        channel: &str,
+    ) -> u32 {
+        if let Some(state) = self.by_touch.get(&(campaign, affiliate)).and_then(|c| c.get(channel)) {
+            return *state;
+        }
+        let name = directory.key(group, campaign, affiliate, channel).0;
+        let next = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        let state = *self.by_name.entry(name.clone()).or_insert(next);
+        if state == next {
+            self.names.push(name);
+        }
+        self.by_touch.entry((campaign, affiliate)).or_default().insert(channel.to_string(), state);
+        state
+    }
+
+    fn name(&self, state: u32) -> &str {
+        self.names.get(state as usize).map_or("", String::as_str)
+    }
 }
 
 /// The groupings of a report, in the order of [`MarkovPaths::counts`].
