@@ -22,6 +22,18 @@ async fn index_and_client_routes_are_the_app_and_never_cached() {
 }
 
 #[tokio::test]
+async fn every_answer_forbids_framing_and_sniffing() {
+    let app = TestApp::new().await;
+    for path in ["/", "/graphql", "/health", "/api/v1/openapi.json", "/api/v1/afiliados"] {
+        let (_, headers, _) = app.get(path, None, None).await;
+        assert_eq!(header_of(&headers, header::X_CONTENT_TYPE_OPTIONS), "nosniff", "{path}");
+        assert_eq!(header_of(&headers, header::X_FRAME_OPTIONS), "DENY", "{path}");
+        assert_eq!(header_of(&headers, header::REFERRER_POLICY), "strict-origin-when-cross-origin", "{path}");
+        assert!(header_of(&headers, header::CONTENT_SECURITY_POLICY).contains("frame-ancestors 'none'"), "{path}");
+    }
+}
+
+#[tokio::test]
 async fn hashed_assets_are_cached_for_a_year_and_missing_ones_are_404() {
     let app = TestApp::new().await;
     let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/dist/assets");

@@ -64,12 +64,27 @@ pub fn router(app: AppState, schema: AlpesSchema) -> Router {
                 response
             }
         }))
+        .layer(axum::middleware::map_response(security_headers))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError(AppError::internal(anyhow::anyhow!("a request handler panicked"))).into_response()
         }))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Headers every answer carries: no MIME sniffing, no referrer sent to other sites, and
+/// the admin app never framed by another site (clickjacking).
+async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
+    }
+    response
 }
 
 /// How long in-flight requests get to finish after SIGTERM.
