@@ -50,7 +50,8 @@ pub struct Config {
     #[arg(long, env = "ALPES_INGEST_RATE_LIMIT_PER_IP", default_value_t = 200, global = true)]
     pub ingest_rate_limit_per_ip: u32,
 
-    /// Take the client IP from the first `X-Forwarded-For` hop (only behind a proxy you run).
+    /// Take the client IP from the last `X-Forwarded-For` hop, the one your proxy added
+    /// (only behind a proxy you run; earlier hops are the client's to invent).
     #[arg(long, env = "ALPES_TRUST_FORWARDED_FOR", default_value_t = false, global = true)]
     pub trust_forwarded_for: bool,
 
@@ -61,6 +62,15 @@ pub struct Config {
     /// Maximum GraphQL query complexity.
     #[arg(long, env = "ALPES_GRAPHQL_MAX_COMPLEXITY", default_value_t = 2000, global = true)]
     pub graphql_max_complexity: usize,
+
+    /// Answer GraphQL introspection (`__schema`, `__type`): tools and GraphiQL need it;
+    /// production may turn it off (`false`) so the API is not mapped for strangers.
+    #[arg(long, env = "ALPES_GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub graphql_introspection: bool,
+
+    /// Serve GraphiQL at `GET /graphql` (`false`: 404).
+    #[arg(long, env = "ALPES_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub graphiql: bool,
 
     /// Lifetime of tokens issued by `login`, in hours.
     #[arg(long, env = "ALPES_TOKEN_TTL_HOURS", default_value_t = 12, global = true)]
@@ -290,7 +300,7 @@ impl std::fmt::Debug for Config {
             .field("admin_password", &set(&self.admin_password))
             .field("ip_hash_salt", &set(&self.ip_hash_salt))
             .field("stripe_webhook_secret", &set(&self.stripe_webhook_secret))
-            .field("nats_url", &self.nats_url)
+            .field("nats_url", &self.nats_url.as_deref().map(redact))
             .field("meta_capi_pixel_id", &self.meta_capi_pixel_id)
             .field("meta_capi_access_token", &set(&self.meta_capi_access_token))
             .field("google_ads_customer_id", &self.google_ads_customer_id)
@@ -459,6 +469,8 @@ impl Config {
             trust_forwarded_for: false,
             graphql_max_depth: 12,
             graphql_max_complexity: 2000,
+            graphql_introspection: true,
+            graphiql: true,
             token_ttl_hours: 12,
             report_timeout_ms: 30_000,
             retention_days: None,
@@ -658,6 +670,10 @@ pub fn redact(url: &str) -> String {
             let creds = &url[scheme + 3..at];
             match creds.split_once(':') {
                 Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                // NATS takes a bare token there (`nats://<token>@host`).
+                None if url.starts_with("nats") || url.starts_with("tls") => {
+                    format!("{}***{}", &url[..scheme + 3], &url[at..])
+                }
                 None => url.to_string(),
             }
         }
@@ -673,5 +689,7 @@ mod redact_tests {
     fn passwords_are_redacted() {
         assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("nats://s3cret-token@bus:4222"), "nats://***@bus:4222");
+        assert_eq!(redact("nats://alpes:pw@bus:4222"), "nats://alpes:***@bus:4222");
     }
 }

@@ -22,6 +22,10 @@ pub struct Ctx {
     pub notifier: Notifier,
     /// Which outbound deliveries a paid order gets (the integrations that are on).
     pub delivery_plan: DeliveryPlan,
+    /// What each signed-in user is now (active, signed out), checked on every request.
+    pub sessions: Arc<crate::auth::Sessions>,
+    /// Failed sign-ins per client IP and account, and how long each must wait.
+    pub login_throttle: Arc<crate::auth::LoginThrottle>,
 }
 
 impl Ctx {

@@ -45,13 +45,37 @@ pub fn optional_text(value: Option<&str>, field: &str, max: usize) -> Result<Opt
 
 /// A password for a person: long enough to resist guessing.
 pub fn password(value: &str) -> Result<(), DomainError> {
-    if value.chars().count() < 10 {
-        return Err(DomainError::invalid("password", "password must be at least 10 characters"));
+    let refuse = |why: &str| Err(DomainError::invalid("password", why));
+    if value.chars().count() < MIN_PASSWORD_CHARS {
+        return refuse("password must be at least 12 characters");
     }
     if value.len() > 1024 {
-        return Err(DomainError::invalid("password", "password is too long"));
+        return refuse("password is too long");
+    }
+    let lower = value.to_lowercase();
+    let distinct: std::collections::HashSet<char> = lower.chars().collect();
+    if distinct.len() < 5 {
+        return refuse("password has too few different characters");
+    }
+    // A common password as it is, or with digits and symbols added at the end
+    // ("password2024!", "qwertyuiop123").
+    let stem = lower.trim_end_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation() || c == ' ');
+    if is_common_password(&lower) || (stem.chars().count() >= 6 && is_common_password(stem)) {
+        return refuse("password is too common: it is in lists that attackers try first");
     }
     Ok(())
+}
+
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// Lower-cased common passwords of six characters or more (the list of zxcvbn-ts,
+/// `@zxcvbn-ts/language-common` 4.1.3, MIT licence: leaked-password frequency lists).
+static COMMON_PASSWORDS: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| include_str!("common_passwords.txt").lines().collect());
+
+fn is_common_password(lowercase: &str) -> bool {
+    COMMON_PASSWORDS.contains(lowercase)
 }
 
 /// An absolute http(s) URL, as a tracking link's destination.
@@ -102,6 +126,19 @@ mod tests {
     #[test]
     fn passwords() {
         assert!(password("short").is_err());
+        assert!(password("eleven char").is_err(), "12 characters at least");
         assert!(password("long enough pass").is_ok());
+        assert!(password("correct horse battery staple").is_ok());
+        for common in [
+            "aaaaaaaaaaaa",
+            "abababab1212",
+            "123456789012",
+            "qwertyuiop123",
+            "Password2024!",
+            "administrator",
+            "1qaz2wsx3edc",
+        ] {
+            assert!(password(common).is_err(), "{common}");
+        }
     }
 }

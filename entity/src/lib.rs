@@ -17,6 +17,7 @@ pub mod journeys;
 pub mod orders;
 pub mod outbox_events;
 pub mod payouts;
+pub mod revoked_tokens;
 pub mod stripe_webhook_events;
 pub mod tracking_links;
 pub mod tracking_sessions;

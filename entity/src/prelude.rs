@@ -14,6 +14,7 @@ pub use super::journeys::Entity as Journeys;
 pub use super::orders::Entity as Orders;
 pub use super::outbox_events::Entity as OutboxEvents;
 pub use super::payouts::Entity as Payouts;
+pub use super::revoked_tokens::Entity as RevokedTokens;
 pub use super::stripe_webhook_events::Entity as StripeWebhookEvents;
 pub use super::tracking_links::Entity as TrackingLinks;
 pub use super::tracking_sessions::Entity as TrackingSessions;

@@ -29,6 +29,8 @@ pub struct Model {
     pub affiliate_id: Option<Uuid>,
     pub is_active: bool,
     pub last_login_at: Option<DateTimeUtc>,
+    /// "Sign out everywhere": tokens issued at or before this instant are refused.
+    pub sessions_revoked_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

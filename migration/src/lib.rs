@@ -30,6 +30,7 @@ mod m20261204_000001_create_attribution_rollup;
 mod m20261204_000002_create_list_indexes;
 mod m20261204_000003_create_retention_indexes;
 mod m20261204_000004_create_list_order_indexes;
+mod m20261205_000001_create_sessions;
 
 pub use m20261202_000001_create_daily_rollups::money_units;
 
@@ -82,6 +83,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000002_create_list_indexes::Migration),
             Box::new(m20261204_000003_create_retention_indexes::Migration),
             Box::new(m20261204_000004_create_list_order_indexes::Migration),
+            Box::new(m20261205_000001_create_sessions::Migration),
         ]
     }
 }

@@ -23,7 +23,7 @@ use uuid::Uuid;
 type TestResult<T = ()> = Result<T, Box<dyn Error>>;
 
 /// Every table of the data model, in creation order.
-const TABLES: [&str; 23] = [
+const TABLES: [&str; 24] = [
     "affiliates",
     "campaigns",
     "users",
@@ -47,6 +47,7 @@ const TABLES: [&str; 23] = [
     "commission_daily",
     "attribution_shares",
     "attribution_daily",
+    "revoked_tokens",
 ];
 
 /// Fails the test with `msg` unless `cond` holds (no panic, so the

@@ -59,6 +59,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
     let jwt = JwtKeys::load(config.jwt_secret.as_deref(), &config.data_dir)?;
+    let mut config = config;
+    if config.ip_hash_salt.is_none() {
+        // Kept, so that hashed IPs (fraud signals) compare across restarts; replicas share
+        // it through ALPES_IP_HASH_SALT.
+        config.ip_hash_salt = Some(crate::config::kept_secret(&config.data_dir, "ip_hash_salt")?);
+    }
     let addr = config.addr;
     let App { state, router, workers, .. } = App::new(conn, config, jwt);
 
@@ -67,6 +73,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let relay = match &state.config.nats_url {
         Some(url) => {
             let bus = events::bus::Bus::connect(url, &state.config.nats_prefix).await?;
+            let url = crate::config::redact(url);
             tracing::info!(%url, prefix = %state.config.nats_prefix, "event bus connected");
             tokio::spawn(events::bus::run(
                 state.ctx.clone(),

@@ -38,7 +38,14 @@ impl AppState {
     pub fn new(db: DatabaseConnection, config: Config, jwt: JwtKeys) -> Self {
         let notifier = Notifier::default();
         let deliveries = Arc::new(Deliveries::new(&config, notifier.clone()));
-        let ctx = Ctx { db, config: Arc::new(config), notifier, delivery_plan: deliveries.plan() };
+        let ctx = Ctx {
+            db,
+            config: Arc::new(config),
+            notifier,
+            delivery_plan: deliveries.plan(),
+            sessions: Arc::default(),
+            login_throttle: Arc::default(),
+        };
         let salt = ctx.config.ip_hash_salt.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let notifier = ctx.notifier.clone();
         let ingest = Ingestor::start(ctx.db.clone(), salt, move || {

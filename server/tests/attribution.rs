@@ -534,3 +534,66 @@ async fn bad_requests_change_nothing() {
     let query = "query($id: ID!) { journey(id: $id) { id } }";
     assert_eq!(app.error_code(Some(&affiliate), query, json!({ "id": journey_id })).await, "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn affiliates_see_the_conversions_they_are_credited_for_without_other_partners_details() {
+    let app = TestApp::new().await;
+    let ana = create_affiliate(&app, "Ana", "ana@example.com").await;
+    let beto = create_affiliate(&app, "Beto", "beto@example.com").await;
+    let carla = create_affiliate(&app, "Carla", "carla@example.com").await;
+    campaign(&app, "verano", "LINEAR").await;
+    campaign(&app, "invierno", "LINEAR").await;
+    let first = link(&app, ana["code"].as_str().unwrap(), "verano").await;
+    let second = link(&app, beto["code"].as_str().unwrap(), "invierno").await;
+    let (_, headers, _) = app.get(&format!("/r/{first}?utm_source=facebook&utm_medium=social"), None, None).await;
+    let visitor = set_cookie(&headers, "alpes_aid").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let (_, headers, _) = app.get(&format!("/r/{second}"), None, Some(&format!("alpes_aid={visitor}"))).await;
+    let click_id = set_cookie(&headers, "alpes_cid").unwrap();
+    app.stripe(&checkout("cs_shared", 10000, Some(&click_id), "buyer@example.com")).await;
+    assert_eq!(attribute(&app).await, 1);
+    let conversion = entity::conversions::Entity::find().one(app.db()).await.unwrap().unwrap();
+    assert_eq!(conversion.affiliate_id.map(|id| id.to_string()), beto["id"].as_str().map(str::to_string));
+
+    let token =
+        |affiliate: &Value| app.token(Role::Affiliate, Some(affiliate["id"].as_str().unwrap().parse().unwrap()));
+    const SEEN: &str = r#"query($id: ID!) { conversion(id: $id) { id journey { id
+        touchpoints { position source medium interactionId campaignId affiliateId affiliate { code } campaign { code } }
+        credits { amount affiliate { code } } linear: credits(model: LINEAR) { amount affiliate { code } } } } }"#;
+    // Ana was credited half though the conversion is Beto's: she sees it, her touch whole,
+    // Beto's without ids, campaign or source, and only her own credit.
+    let seen = app.ok(&token(&ana), SEEN, json!({ "id": conversion.id })).await;
+    let journey = &seen["conversion"]["journey"];
+    let touches = journey["touchpoints"].as_array().unwrap();
+    assert_eq!(touches[0]["affiliate"]["code"], ana["code"]);
+    assert_eq!(touches[0]["source"], "facebook");
+    assert_eq!(touches[0]["campaign"]["code"], "verano");
+    for field in ["interactionId", "campaignId", "affiliateId", "affiliate", "campaign", "source", "medium"] {
+        assert!(touches[1][field].is_null(), "Beto's touch shows {field}: {}", touches[1]);
+    }
+    assert_eq!(journey["credits"], json!([{ "amount": "50.00", "affiliate": { "code": ana["code"] } }]));
+    assert_eq!(journey["linear"], json!([{ "amount": "50.00", "affiliate": { "code": ana["code"] } }]));
+    let list = app.ok(&token(&ana), "{ conversions { totalCount } }", json!({})).await;
+    assert_eq!(list["conversions"]["totalCount"], 1, "her list has it too");
+    let journey_id = journey["id"].clone();
+
+    // Beto sees his side the same way.
+    let seen = app.ok(&token(&beto), SEEN, json!({ "id": conversion.id })).await;
+    let journey = &seen["conversion"]["journey"];
+    assert!(journey["touchpoints"][0]["affiliate"].is_null());
+    assert!(journey["touchpoints"][0]["source"].is_null());
+    assert_eq!(journey["credits"], json!([{ "amount": "50.00", "affiliate": { "code": beto["code"] } }]));
+
+    // Carla has no part in it: the conversion and its journey do not exist for her, as a
+    // made-up id does not.
+    let carla = token(&carla);
+    for id in [conversion.id.to_string(), uuid::Uuid::new_v4().to_string()] {
+        assert_eq!(app.error_code(Some(&carla), SEEN, json!({ "id": id })).await, "NOT_FOUND");
+    }
+    let journey_q = "query($id: ID!) { journey(id: $id) { id } }";
+    assert_eq!(app.error_code(Some(&carla), journey_q, json!({ "id": journey_id })).await, "NOT_FOUND");
+    assert_eq!(app.ok(&carla, "{ conversions { totalCount } }", json!({})).await["conversions"]["totalCount"], 0);
+    let other = "query($id: ID!) { affiliate(id: $id) { code } }";
+    assert_eq!(app.error_code(Some(&carla), other, json!({ "id": ana["id"] })).await, "NOT_FOUND");
+    assert_eq!(app.error_code(Some(&carla), other, json!({ "id": uuid::Uuid::new_v4() })).await, "NOT_FOUND");
+}

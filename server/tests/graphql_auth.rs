@@ -91,7 +91,7 @@ async fn an_affiliate_sees_only_itself() {
     let code = app
         .error_code(Some(&token), "query($id: ID!) { affiliate(id: $id) { code } }", json!({"id": other["id"]}))
         .await;
-    assert_eq!(code, "FORBIDDEN");
+    assert_eq!(code, "NOT_FOUND", "another affiliate answers as a missing one");
     let list = app.ok(&token, "{ affiliates { totalCount edges { node { code } } } }", json!({})).await;
     assert_eq!(list["affiliates"]["totalCount"], 1);
     assert_eq!(list["affiliates"]["edges"][0]["node"]["code"], "own");

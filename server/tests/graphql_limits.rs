@@ -3,6 +3,7 @@
 
 mod support;
 
+use axum::http::StatusCode;
 use serde_json::json;
 use support::{create_affiliate, create_campaign, TestApp};
 
@@ -80,4 +81,32 @@ async fn oversized_bodies_are_refused_before_they_are_read_whole() {
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
         assert_eq!(answer["errors"][0]["extensions"]["code"], "PAYLOAD_TOO_LARGE", "{answer}");
     }
+}
+
+#[tokio::test]
+async fn introspection_and_graphiql_can_be_turned_off() {
+    let on = TestApp::new().await;
+    let types = on.ok(&on.admin(), "{ __schema { queryType { name } } }", json!({})).await;
+    assert_eq!(types["__schema"]["queryType"]["name"], "Query");
+    let (status, _, _) = on.get("/graphql", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let off = TestApp::with_config(|c| {
+        c.graphql_introspection = false;
+        c.graphiql = false;
+    })
+    .await;
+    let (_, body) = off.post_graphql(Some(&off.admin()), "{ __schema { queryType { name } } }", json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION", "{body}");
+    assert!(body["data"].is_null(), "{body}");
+    // Hidden in a fragment, too.
+    let query = "query { ...F } fragment F on Query { __type(name: \"Query\") { name } }";
+    let (_, body) = off.post_graphql(Some(&off.admin()), query, json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION", "{body}");
+    let typename = off.ok(&off.admin(), "{ __typename }", json!({})).await;
+    assert_eq!(typename["__typename"], "Query");
+    let (status, _, body) = off.get("/graphql", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // Queries still work.
+    off.ok(&off.admin(), "{ affiliates { totalCount } }", json!({})).await;
 }

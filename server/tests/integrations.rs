@@ -900,3 +900,37 @@ async fn a_rejected_google_token_is_renewed_for_the_next_attempt() {
     assert_eq!(requests_to(&google, "/token").await.len(), 2, "a new token after the 401");
     assert_eq!(app.count("integration_deliveries").await, 1, "only Google Ads is on");
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed_and_oversized_answers_are_not_read() {
+    // Pipedrive's stand-in sends the request (and its api_token) elsewhere; Meta's answers
+    // 2 MiB. Neither is followed nor read whole: both deliveries fail and are retried.
+    let (meta, google, pipedrive, elsewhere) =
+        (MockServer::start().await, MockServer::start().await, MockServer::start().await, MockServer::start().await);
+    google_ok(&google).await;
+    pipedrive_ok(&elsewhere).await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(
+            ResponseTemplate::new(307).insert_header("location", format!("{}/api/v2/persons/search", elsewhere.uri())),
+        )
+        .mount(&pipedrive)
+        .await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_string("x".repeat(2 * 1024 * 1024)))
+        .mount(&meta)
+        .await;
+    let at = Endpoints { meta: meta.uri(), google: google.uri(), pipedrive: pipedrive.uri() };
+    let app = TestApp::with_config(|c| {
+        configure(c, &at);
+        c.delivery_max_attempts = 1;
+    })
+    .await;
+    deliver(&app, &checkout("evt_redirect", "cs_redirect", chrono::Utc::now().timestamp(), full_metadata())).await;
+    let pipedrive_dead = wait_for(&app, Integration::Pipedrive, DeliveryStatus::Dead).await;
+    assert_eq!(pipedrive_dead.last_http_status, Some(307));
+    assert!(elsewhere.received_requests().await.unwrap_or_default().is_empty(), "the redirect was followed");
+    let meta_dead = wait_for(&app, Integration::MetaCapi, DeliveryStatus::Dead).await;
+    let error = meta_dead.last_error.unwrap_or_default();
+    assert!(error.contains("larger than 1024 KiB"), "{error}");
+    wait_for(&app, Integration::GoogleAds, DeliveryStatus::Succeeded).await;
+}

@@ -146,9 +146,13 @@ async fn register_list_and_measure_as_the_seed_does() {
     assert_eq!(own["total"], 1);
     let (_, own_metrics) = call(&app, "GET", "/api/v1/conversiones/metricas", Some(&ana_token), None).await;
     assert_eq!(own_metrics["total_conversiones"], 1);
+    // Another affiliate's code answers as a code that does not exist: no existence oracle.
     let (status, theirs) =
         call(&app, "GET", &format!("/api/v1/conversiones?afiliado_id={beto_code}"), Some(&ana_token), None).await;
-    assert_eq!((status, &theirs["error"]["code"]), (StatusCode::FORBIDDEN, &json!("FORBIDDEN")));
+    let (missing_status, missing) =
+        call(&app, "GET", "/api/v1/conversiones?afiliado_id=no-such-partner", Some(&ana_token), None).await;
+    assert_eq!((status, &theirs["error"]["code"]), (missing_status, &missing["error"]["code"]));
+    assert_eq!(theirs["error"]["code"], "NOT_FOUND");
     let (status, _) =
         call(&app, "POST", "/api/v1/conversiones", Some(&ana_token), Some(&seed_body("c-9", beto_code, 1.0, "web")))
             .await;

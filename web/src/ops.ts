@@ -225,6 +225,24 @@ export const UsersDoc = graphql(`
   }
 `);
 
+export const SetUserActiveDoc = graphql(`
+  mutation SetUserActive($id: ID!, $active: Boolean!) {
+    setUserActive(id: $id, active: $active) { id isActive }
+  }
+`);
+
+export const SignOutEverywhereDoc = graphql(`
+  mutation SignOutEverywhere($userId: ID) {
+    signOutEverywhere(userId: $userId) { id }
+  }
+`);
+
+export const LogoutDoc = graphql(`
+  mutation Logout {
+    logout
+  }
+`);
+
 export const CreateUserDoc = graphql(`
   mutation CreateUser($input: CreateUserInput!) {
     createUser(input: $input) { id email role }

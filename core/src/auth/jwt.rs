@@ -22,6 +22,20 @@ struct Claims {
     iss: String,
     iat: i64,
     exp: i64,
+    /// The token's own id, so that `logout` can revoke this one token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jti: Option<Uuid>,
+}
+
+/// A token whose signature, expiry and issuer hold. Whether its session is still open
+/// (user active, not signed out) is for [`super::Sessions`] to say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// The caller as the token names it; the session check refreshes role and affiliate.
+    pub caller: Caller,
+    pub id: Option<Uuid>,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// The signing keys, made once from the secret.
@@ -67,13 +81,14 @@ impl JwtKeys {
             iss: ISSUER.into(),
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
+            jti: Some(Uuid::new_v4()),
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AppError::internal)?;
         Ok((token, expires_at))
     }
 
     /// Verifies signature (HS256 only: `none` and other algorithms are refused), expiry and issuer.
-    pub fn verify(&self, token: &str) -> Result<Caller, AppError> {
+    pub fn verify(&self, token: &str) -> Result<Token, AppError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.leeway = 5;
@@ -96,7 +111,15 @@ impl JwtKeys {
         if claims.role == Role::Affiliate && claims.affiliate_id.is_none() {
             return Err(AppError::Unauthenticated("affiliate token without affiliate".into()));
         }
-        Ok(Caller { user_id, role: claims.role, affiliate_id: claims.affiliate_id })
+        let at = |secs: i64| {
+            DateTime::from_timestamp(secs, 0).ok_or_else(|| AppError::Unauthenticated("token is malformed".into()))
+        };
+        Ok(Token {
+            caller: Caller { user_id, role: claims.role, affiliate_id: claims.affiliate_id },
+            id: claims.jti,
+            issued_at: at(claims.iat)?,
+            expires_at: at(claims.exp)?,
+        })
     }
 }
 
@@ -117,7 +140,11 @@ mod tests {
     fn round_trip() {
         let caller = affiliate();
         let (token, _) = keys().issue(&caller, Duration::hours(1)).unwrap_or_default();
-        assert_eq!(keys().verify(&token).ok(), Some(caller));
+        let verified = keys().verify(&token).ok();
+        assert_eq!(verified.as_ref().map(|t| &t.caller), Some(&caller));
+        assert!(verified.as_ref().is_some_and(|t| t.id.is_some() && t.expires_at > t.issued_at));
+        let (again, _) = keys().issue(&caller, Duration::hours(1)).unwrap_or_default();
+        assert_ne!(keys().verify(&again).ok().and_then(|t| t.id), verified.and_then(|t| t.id), "one id a token");
     }
 
     #[test]

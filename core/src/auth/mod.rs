@@ -3,6 +3,10 @@
 pub mod caller;
 pub mod jwt;
 pub mod password;
+pub mod session;
+pub mod throttle;
 
 pub use caller::{Caller, Role};
-pub use jwt::JwtKeys;
+pub use jwt::{JwtKeys, Token};
+pub use session::Sessions;
+pub use throttle::LoginThrottle;

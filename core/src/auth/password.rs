@@ -27,8 +27,12 @@ const CHECKERS: usize = 2;
 
 type Check = Box<dyn FnOnce() + Send>;
 
-static CHECK_QUEUE: LazyLock<Option<mpsc::Sender<Check>>> = LazyLock::new(|| {
-    let (sender, receiver) = mpsc::channel::<Check>();
+/// Checks waiting past this many are refused at once (UNAVAILABLE, retry shortly) rather
+/// than queued: a flood of sign-ins cannot pile up memory or time.
+const MAX_WAITING: usize = 64;
+
+static CHECK_QUEUE: LazyLock<Option<mpsc::SyncSender<Check>>> = LazyLock::new(|| {
+    let (sender, receiver) = mpsc::sync_channel::<Check>(MAX_WAITING);
     let receiver = Arc::new(std::sync::Mutex::new(receiver));
     for n in 0..CHECKERS {
         let receiver = receiver.clone();
@@ -46,17 +50,18 @@ static CHECK_QUEUE: LazyLock<Option<mpsc::Sender<Check>>> = LazyLock::new(|| {
     Some(sender)
 });
 
-/// [`verify`] on the password-check threads; `false` if they are not running.
-pub async fn verify_bounded(password: &str, stored: &str) -> bool {
+/// [`verify`] on the password-check threads. UNAVAILABLE when too many checks wait or the
+/// threads are not running.
+pub async fn verify_bounded(password: &str, stored: &str) -> Result<bool, AppError> {
     let (password, stored) = (password.to_owned(), stored.to_owned());
     let (reply, answer) = oneshot::channel();
     let check: Check = Box::new(move || {
         let _ = reply.send(verify(&password, &stored));
     });
-    if CHECK_QUEUE.as_ref().is_none_or(|queue| queue.send(check).is_err()) {
-        return false;
-    }
-    answer.await.unwrap_or(false)
+    let busy = || AppError::Unavailable("too many sign-ins at once; try again in a moment".into());
+    let queue = CHECK_QUEUE.as_ref().ok_or_else(busy)?;
+    queue.try_send(check).map_err(|_| busy())?;
+    answer.await.map_err(|_| busy())
 }
 
 /// `true` when the password matches; a malformed stored hash never matches.
@@ -95,7 +100,7 @@ mod tests {
             let stored = stored.clone();
             async move {
                 let given = if i % 2 == 0 { "correct horse battery" } else { "wrong horse battery" };
-                (i, verify_bounded(given, &stored).await)
+                (i, verify_bounded(given, &stored).await.unwrap_or(false))
             }
         });
         for (i, ok) in futures::future::join_all(checks).await {

@@ -74,7 +74,7 @@ impl Bus {
             .connection_timeout(Duration::from_secs(5))
             .connect(url)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot connect to NATS at {url}: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("cannot connect to NATS at {}: {e}", crate::config::redact(url)))?;
         let js = jetstream::new(client.clone());
         js.get_or_create_stream(stream::Config {
             name: stream_name(prefix),

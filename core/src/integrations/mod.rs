@@ -138,6 +138,8 @@ impl Clients {
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout)
             .user_agent(concat!("alpes/", env!("CARGO_PKG_VERSION")))
+            // A redirect would carry the request (and its token) to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Self {
             meta: settings.meta.clone().map(|s| meta_capi::MetaCapi::new(http.clone(), s)),
@@ -216,6 +218,9 @@ impl Reply {
     }
 }
 
+/// The largest answer read from an ad platform or CRM.
+const MAX_REPLY_BYTES: usize = 1024 * 1024;
+
 fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         text.to_string()
@@ -227,9 +232,16 @@ fn truncate(text: &str, max: usize) -> String {
 /// Sends a request; a transport failure (refused, timed out, …) is an `Err` with a
 /// message that never includes the URL (query strings may carry credentials).
 pub(crate) async fn call(request: reqwest::RequestBuilder) -> Result<Reply, String> {
-    let response = request.send().await.map_err(describe)?;
+    let mut response = request.send().await.map_err(describe)?;
     let status = response.status().as_u16();
-    let bytes = response.bytes().await.map_err(describe)?;
+    // Read up to the cap: an answer that never ends cannot take the memory.
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(describe)? {
+        if bytes.len() + chunk.len() > MAX_REPLY_BYTES {
+            return Err(format!("the answer is larger than {} KiB", MAX_REPLY_BYTES / 1024));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
     let body = serde_json::from_slice(&bytes)
         .unwrap_or_else(|_| json!({ "raw": truncate(&String::from_utf8_lossy(&bytes), 2000) }));
     Ok(Reply { status, body })

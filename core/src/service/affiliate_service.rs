@@ -222,6 +222,10 @@ pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: AffiliatePatch)
     )
     .await?;
     txn.commit().await?;
+    if before.status != model.status {
+        // Its users' sessions follow: a suspension signs them out.
+        ctx.sessions.forget_all();
+    }
     ctx.events_committed();
     Ok(model.into())
 }
@@ -252,6 +256,7 @@ pub async fn delete(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<Affiliate
     )
     .await?;
     txn.commit().await?;
+    ctx.sessions.forget_all();
     ctx.events_committed();
     Ok(model.into())
 }
@@ -259,7 +264,10 @@ pub async fn delete(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<Affiliate
 /// One affiliate by id or by code, if the caller may see it.
 pub async fn get(db: &DatabaseConnection, caller: &Caller, id_or_code: &str) -> AppResult<Affiliate> {
     let model = resolve(db, id_or_code).await?;
-    caller.require_affiliate_access(model.id)?;
+    if caller.affiliate_scope().is_some_and(|own| own != model.id) {
+        // Another affiliate answers as a missing one does: no existence oracle.
+        return Err(AppError::not_found("affiliate", id_or_code));
+    }
     Ok(model.into())
 }
 

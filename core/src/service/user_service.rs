@@ -1,7 +1,10 @@
 //! People who sign in: admins, analysts and affiliate-portal users.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::users::{self, UserRole};
+use entity::{
+    revoked_tokens,
+    users::{self, UserRole},
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
@@ -10,7 +13,7 @@ use uuid::Uuid;
 
 use super::{affiliate_service, audit};
 use crate::{
-    auth::{password, Caller, JwtKeys, Role},
+    auth::{password, Caller, JwtKeys, Role, Token},
     config::Config,
     context::Ctx,
     db,
@@ -38,18 +41,49 @@ pub struct Session {
 }
 
 /// Checks email and password and issues a token. Unknown email and wrong password
-/// get the same answer, so the form does not reveal who has an account.
-pub async fn login(ctx: &Ctx, jwt: &JwtKeys, email: &str, password_given: &str) -> AppResult<Session> {
+/// get the same answer, so the form does not reveal who has an account. Guessing is
+/// slowed down per client IP and per account (see [`crate::auth::LoginThrottle`]).
+pub async fn login(
+    ctx: &Ctx,
+    jwt: &JwtKeys,
+    email: &str,
+    password_given: &str,
+    client: Option<std::net::IpAddr>,
+) -> AppResult<Session> {
+    let attempt = ctx.login_throttle.attempt(client, email)?;
+    let result = sign_in(ctx, jwt, email, password_given).await;
+    match &result {
+        Ok(_) => ctx.login_throttle.succeeded(attempt),
+        Err(_) => ctx.login_throttle.failed(attempt),
+    }
+    result
+}
+
+async fn sign_in(ctx: &Ctx, jwt: &JwtKeys, email: &str, password_given: &str) -> AppResult<Session> {
     let refused = || AppError::Unauthenticated("invalid email or password".into());
     let email = validate::email(email).map_err(|_| refused())?;
     let user = users::Entity::find().filter(users::Column::Email.eq(&email)).one(&ctx.db).await?;
     let Some(user) = user else {
         // Spend the same time as a real check.
-        let _ = password::verify_bounded(password_given, &DUMMY_HASH).await;
+        password::verify_bounded(password_given, &DUMMY_HASH).await?;
         return Err(refused());
     };
-    if !password::verify_bounded(password_given, &user.password_hash).await || !user.is_active {
+    if !password::verify_bounded(password_given, &user.password_hash).await? || !user.is_active {
         return Err(refused());
+    }
+    if let Some(affiliate_id) = user.affiliate_id {
+        let affiliate = entity::affiliates::Entity::find_by_id(affiliate_id).one(&ctx.db).await?;
+        if affiliate.is_none_or(|a| a.status != entity::affiliates::AffiliateStatus::Active) {
+            return Err(refused());
+        }
+    }
+    if let Some(revoked_at) = user.sessions_revoked_at {
+        // Tokens say their issue time in whole seconds: one issued in the second of a
+        // "sign out everywhere" would count as signed out.
+        let wait = revoked_at.timestamp_millis() + 1_000 - Utc::now().timestamp_millis();
+        if wait > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(wait as u64)).await;
+        }
     }
     let caller = Caller { user_id: Some(user.id), role: user.role.into(), affiliate_id: user.affiliate_id };
     let (token, expires_at) = jwt.issue(&caller, Duration::hours(ctx.config.token_ttl_hours))?;
@@ -57,6 +91,79 @@ pub async fn login(ctx: &Ctx, jwt: &JwtKeys, email: &str, password_given: &str) 
     active.last_login_at = Set(Some(Utc::now()));
     let user = active.update(&ctx.db).await?;
     Ok(Session { token, expires_at, user: user.into() })
+}
+
+/// Signs out the session of `token` (the one the request came with).
+pub async fn logout(ctx: &Ctx, token: &Token) -> AppResult<()> {
+    let (Some(user_id), Some(id)) = (token.caller.user_id, token.id) else {
+        return Err(AppError::validation("token", "this token has no session to sign out"));
+    };
+    let now = Utc::now();
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
+    // Rows of tokens past their expiry are no longer needed.
+    revoked_tokens::Entity::delete_many().filter(revoked_tokens::Column::ExpiresAt.lte(now)).exec(&txn).await?;
+    if revoked_tokens::Entity::find_by_id(id).one(&txn).await?.is_none() {
+        revoked_tokens::ActiveModel { id: Set(id), user_id: Set(user_id), expires_at: Set(token.expires_at) }
+            .insert(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    ctx.sessions.forget(user_id);
+    Ok(())
+}
+
+/// Ends every session of a user: tokens issued until now are refused. Callers may sign
+/// themselves out everywhere; admins may do it for anyone.
+pub async fn sign_out_everywhere(ctx: &Ctx, caller: &Caller, user_id: Uuid) -> AppResult<User> {
+    if caller.user_id != Some(user_id) {
+        caller.require_admin()?;
+    }
+    update_user(ctx, caller, user_id, "user.sign_out_everywhere", |user| {
+        user.sessions_revoked_at = Set(Some(Utc::now()));
+    })
+    .await
+}
+
+/// Disables or enables a user (ADMIN). A disabled user cannot sign in and its tokens are
+/// refused; admins cannot disable themselves.
+pub async fn set_active(ctx: &Ctx, caller: &Caller, user_id: Uuid, is_active: bool) -> AppResult<User> {
+    caller.require_admin()?;
+    if !is_active && caller.user_id == Some(user_id) {
+        return Err(AppError::validation("active", "you cannot disable your own account"));
+    }
+    update_user(ctx, caller, user_id, "user.set_active", |user| user.is_active = Set(is_active)).await
+}
+
+async fn update_user(
+    ctx: &Ctx,
+    caller: &Caller,
+    user_id: Uuid,
+    action: &'static str,
+    change: impl FnOnce(&mut users::ActiveModel),
+) -> AppResult<User> {
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
+    let before =
+        users::Entity::find_by_id(user_id).one(&txn).await?.ok_or_else(|| AppError::not_found("user", user_id))?;
+    let mut active: users::ActiveModel = before.clone().into();
+    change(&mut active);
+    active.updated_at = Set(Utc::now());
+    let user = active.update(&txn).await?;
+    let view = |u: &users::Model| json!({ "isActive": u.is_active, "sessionsRevokedAt": u.sessions_revoked_at });
+    audit::record(
+        &txn,
+        caller,
+        audit::Change {
+            action,
+            entity_type: "user",
+            entity_id: user_id.to_string(),
+            before: Some(view(&before)),
+            after: Some(view(&user)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    ctx.sessions.forget(user_id);
+    Ok(user.into())
 }
 
 /// A real Argon2 hash, verified against on unknown emails so that they take as long.
@@ -94,6 +201,7 @@ async fn insert_user(db_conn: &DatabaseConnection, caller: Option<&Caller>, inpu
         affiliate_id: Set(affiliate_id),
         is_active: Set(true),
         last_login_at: Set(None),
+        sessions_revoked_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -126,6 +234,8 @@ pub async fn create_or_reset_admin(db_conn: &DatabaseConnection, email: &str, pa
         active.role = Set(UserRole::Admin);
         active.affiliate_id = Set(None);
         active.is_active = Set(true);
+        // A new password ends the sessions opened with the old one.
+        active.sessions_revoked_at = Set(Some(Utc::now()));
         active.updated_at = Set(Utc::now());
         return Ok(active.update(db_conn).await?.into());
     }

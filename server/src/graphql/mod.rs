@@ -1,5 +1,6 @@
 //! The GraphQL API: Query/Mutation/Subscription split per resource and merged.
 
+pub mod introspection;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
@@ -8,16 +9,20 @@ pub mod types;
 
 use async_graphql::{Context, Data, ErrorExtensions, Schema};
 
-use crate::{auth::Caller, error::AppError, state::AppState};
+use crate::{auth::Caller, error::AppError, http::auth::Session, state::AppState};
 
 pub type AlpesSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
 /// The schema with its limits; `state` is shared by every request.
 pub fn build_schema(state: Option<AppState>, max_depth: usize, max_complexity: usize) -> AlpesSchema {
+    let introspection = state.as_ref().is_none_or(|s| s.config.graphql_introspection);
     let mut builder =
         Schema::build(query::Query::default(), mutation::Mutation::default(), subscription::Subscription::default())
             .limit_depth(max_depth)
             .limit_complexity(max_complexity);
+    if !introspection {
+        builder = builder.disable_introspection().extension(introspection::NoIntrospection);
+    }
     if let Some(state) = state {
         builder = builder.data(state);
     }
@@ -34,7 +39,12 @@ pub fn sdl() -> String {
 #[derive(Default)]
 pub struct LoginTried(pub std::sync::atomic::AtomicBool);
 
-/// Per-request data: the caller (when signed in), the DataLoaders and the login guard.
+/// The client's IP address, for the sign-in throttle (`None` over WebSockets).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+/// Per-request data: the caller and its token (when signed in), the DataLoaders and the
+/// login guard.
 pub fn request_data(state: &AppState, caller: Option<Caller>) -> Data {
     let mut data = Data::default();
     data.insert(loaders::RequestLoaders::new(state, caller.as_ref()));
@@ -42,6 +52,16 @@ pub fn request_data(state: &AppState, caller: Option<Caller>) -> Data {
     if let Some(caller) = caller {
         data.insert(caller);
     }
+    data
+}
+
+/// [`request_data`] of a signed-in session: its token too (for `logout`).
+pub fn session_data(state: &AppState, session: Option<Session>) -> Data {
+    let Some(session) = session else {
+        return request_data(state, None);
+    };
+    let mut data = request_data(state, Some(session.caller));
+    data.insert(session.token);
     data
 }
 
@@ -67,10 +87,17 @@ impl ContextExt for Context<'_> {
 pub fn extend(err: &AppError) -> async_graphql::Error {
     let code = err.code();
     let field = err.field().map(str::to_owned);
+    let retry_after = match err {
+        AppError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+        _ => None,
+    };
     async_graphql::Error::new(err.public_message()).extend_with(|_, ext| {
         ext.set("code", code);
         if let Some(field) = field {
             ext.set("field", field);
+        }
+        if let Some(secs) = retry_after {
+            ext.set("retryAfter", secs);
         }
     })
 }

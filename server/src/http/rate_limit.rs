@@ -62,14 +62,17 @@ impl RateLimiter {
     }
 }
 
-/// The client's IP: the first `X-Forwarded-For` hop when trusted, else the peer address.
+/// The client's IP: when trusted, the last `X-Forwarded-For` hop (the one our proxy
+/// appended; the ones before it are whatever the client sent), else the peer address.
 pub fn client_ip(parts: &Parts, trust_forwarded_for: bool) -> Option<IpAddr> {
     if trust_forwarded_for {
         let forwarded = parts
             .headers
-            .get("x-forwarded-for")
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .and_then(|v| v.trim().parse().ok());
         if forwarded.is_some() {
             return forwarded;
@@ -96,6 +99,25 @@ mod tests {
         assert!(matches!(refused, Err(AppError::TooManyRequests { retry_after_secs: 1 })));
         assert!(limiter.check_at(other, start).is_ok(), "other clients are not affected");
         assert!(limiter.check_at(ip, start + Duration::from_millis(600)).is_ok(), "refilled");
+    }
+
+    #[test]
+    fn the_forwarded_ip_is_the_hop_our_proxy_added() {
+        let parts = |headers: &[&str]| {
+            let mut request = axum::http::Request::builder();
+            for value in headers {
+                request = request.header("x-forwarded-for", *value);
+            }
+            let mut request = request.body(()).unwrap_or_default();
+            request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 1], 80))));
+            request.into_parts().0
+        };
+        let forged = parts(&["6.6.6.6, 203.0.113.7"]);
+        assert_eq!(client_ip(&forged, true), Some([203, 0, 113, 7].into()), "not the client-written first hop");
+        assert_eq!(client_ip(&forged, false), Some([10, 0, 0, 1].into()), "untrusted: the peer");
+        let two_headers = parts(&["6.6.6.6", "198.51.100.4"]);
+        assert_eq!(client_ip(&two_headers, true), Some([198, 51, 100, 4].into()));
+        assert_eq!(client_ip(&parts(&["not an ip"]), true), Some([10, 0, 0, 1].into()));
     }
 
     #[test]

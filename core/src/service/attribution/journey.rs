@@ -26,6 +26,18 @@ pub struct JourneyTouch {
 }
 
 impl JourneyTouch {
+    /// What the caller may see of this touch: staff and the affiliate it belongs to see it
+    /// whole; another AFFILIATE caller sees when and what kind, without ids, campaign or
+    /// source (another partner's traffic is not its business).
+    pub fn seen_by(self, caller: &Caller) -> Self {
+        match caller.affiliate_scope() {
+            Some(own) if self.affiliate_id != Some(own) => {
+                Self { interaction_id: None, campaign_id: None, affiliate_id: None, source: None, medium: None, ..self }
+            }
+            _ => self,
+        }
+    }
+
     pub(super) fn touchpoint(&self) -> Touchpoint {
         Touchpoint {
             id: self.interaction_id.unwrap_or_default(),
@@ -202,8 +214,11 @@ pub async fn get_journey(db: &DatabaseConnection, caller: &Caller, id: &str) -> 
     let journey =
         journeys::Entity::find_by_id(uuid).one(db).await?.ok_or_else(|| AppError::not_found("journey", id))?;
     if let Some(own) = caller.affiliate_scope() {
-        let conversion = conversions::Entity::find_by_id(journey.conversion_id).one(db).await?;
-        if conversion.and_then(|c| c.affiliate_id) != Some(own) {
+        let seen = conversions::Entity::find_by_id(journey.conversion_id)
+            .filter(crate::service::tracking::seen_by(own))
+            .one(db)
+            .await?;
+        if seen.is_none() {
             return Err(AppError::not_found("journey", id));
         }
     }

@@ -16,6 +16,7 @@ use std::{
 use chrono::{DateTime, SubsecRound, Utc};
 use entity::{
     affiliates::{self, AffiliateStatus},
+    attribution_credits,
     campaigns::{self, CampaignStatus},
     conversions::{self, ConversionStatus, ConversionType},
     identity_links,

@@ -34,9 +34,22 @@ pub async fn get_conversion(db: &DatabaseConnection, caller: &Caller, id: &str) 
         ),
         Err(_) => query.filter(conversions::Column::ExternalId.eq(id.trim())),
     };
+    if let Some(own) = caller.affiliate_scope() {
+        query = query.filter(seen_by(own));
+    }
     let row = query.one(db).await?.ok_or_else(|| AppError::not_found("conversion", id))?;
-    visible(caller, row.affiliate_id).map_err(|_| AppError::not_found("conversion", id))?;
     Ok(row.into())
+}
+
+/// The conversions an affiliate may see: its own, and those it is credited for.
+pub fn seen_by(own: Uuid) -> Condition {
+    let credited = sea_orm::sea_query::Query::select()
+        .column(attribution_credits::Column::ConversionId)
+        .from(attribution_credits::Entity)
+        .and_where(attribution_credits::Column::AffiliateId.eq(own))
+        .and_where(attribution_credits::Column::IsCurrent.eq(true))
+        .to_owned();
+    Condition::any().add(conversions::Column::AffiliateId.eq(own)).add(conversions::Column::Id.in_subquery(credited))
 }
 
 pub(super) fn visible(caller: &Caller, affiliate_id: Option<Uuid>) -> AppResult<()> {
@@ -77,7 +90,7 @@ pub async fn conversions_of_campaign(
     let campaign = crate::service::campaign_service::resolve(db, campaign).await?;
     let mut query = conversions::Entity::find().filter(conversions::Column::CampaignId.eq(campaign.id));
     if let Some(own) = caller.affiliate_scope() {
-        query = query.filter(conversions::Column::AffiliateId.eq(own));
+        query = query.filter(seen_by(own));
     }
     Ok(crate::service::newest_first(db, query, conversions::Column::OccurredAt, conversions::Column::Id, page)
         .await?
@@ -135,7 +148,7 @@ pub async fn list_conversions(
         condition = condition.add(conversions::Column::OccurredAt.lt(to));
     }
     if let Some(own) = caller.affiliate_scope() {
-        condition = condition.add(conversions::Column::AffiliateId.eq(own));
+        condition = condition.add(seen_by(own));
     }
     let query = conversions::Entity::find().filter(condition);
     Ok(crate::service::newest_first(db, query, conversions::Column::OccurredAt, conversions::Column::Id, page)
@@ -147,7 +160,7 @@ pub async fn list_conversions(
 pub async fn load_conversions(db: &DatabaseConnection, caller: &Caller, ids: &[Uuid]) -> AppResult<Vec<Conversion>> {
     let mut query = conversions::Entity::find().filter(conversions::Column::Id.is_in(ids.iter().copied()));
     if let Some(own) = caller.affiliate_scope() {
-        query = query.filter(conversions::Column::AffiliateId.eq(own));
+        query = query.filter(seen_by(own));
     }
     Ok(query.all(db).await?.into_iter().map(Conversion::from).collect())
 }

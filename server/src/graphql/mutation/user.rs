@@ -1,13 +1,17 @@
 use crate::graphql::GqlResult;
 use std::sync::atomic::Ordering;
 
-use async_graphql::{Context, Object};
+use async_graphql::{Context, Object, ID};
 
 use crate::{
+    auth::Token,
     error::AppError,
     graphql::{
-        types::user::{CreateUserInput, LoginPayload, User},
-        ContextExt, LoginTried,
+        types::{
+            parse_id,
+            user::{CreateUserInput, LoginPayload, User},
+        },
+        ClientIp, ContextExt, LoginTried,
     },
     service::user_service::{self, NewUser},
 };
@@ -24,8 +28,37 @@ impl UserMutation {
         if tried {
             return Err(AppError::validation("login", "one login per request").into());
         }
-        let session = user_service::login(ctx.state(), &ctx.state().jwt, &email, &password).await?;
+        let client = ctx.data_opt::<ClientIp>().and_then(|ip| ip.0);
+        let session = user_service::login(ctx.state(), &ctx.state().jwt, &email, &password, client).await?;
         Ok(LoginPayload { token: session.token, expires_at: session.expires_at, user: User(session.user) })
+    }
+
+    /// Signs out the session of the token this request carries: the token is refused
+    /// from now on (on other replicas within 30 s).
+    async fn logout(&self, ctx: &Context<'_>) -> GqlResult<bool> {
+        ctx.caller()?;
+        let token = ctx.data_opt::<Token>().ok_or_else(|| AppError::Unauthenticated("sign in first".into()))?;
+        user_service::logout(ctx.state(), token).await?;
+        Ok(true)
+    }
+
+    /// Ends every session of a user: all its tokens issued until now are refused. Without
+    /// `userId`, the caller's own; another user's is for admins.
+    async fn sign_out_everywhere(&self, ctx: &Context<'_>, user_id: Option<ID>) -> GqlResult<User> {
+        let caller = ctx.caller()?;
+        let user_id = match user_id {
+            Some(id) => parse_id(&id, "userId")?,
+            None => caller.user_id.ok_or_else(|| AppError::validation("userId", "this token has no user"))?,
+        };
+        Ok(User(user_service::sign_out_everywhere(ctx.state(), caller, user_id).await?))
+    }
+
+    /// Disables (`active: false`) or enables a user (ADMIN). A disabled user cannot sign
+    /// in, and its tokens are refused.
+    async fn set_user_active(&self, ctx: &Context<'_>, id: ID, active: bool) -> GqlResult<User> {
+        let caller = ctx.caller()?;
+        let id = parse_id(&id, "id")?;
+        Ok(User(user_service::set_active(ctx.state(), caller, id, active).await?))
     }
 
     /// Adds someone who can sign in (ADMIN). AFFILIATE users need their affiliate.

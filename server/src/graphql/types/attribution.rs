@@ -42,14 +42,22 @@ impl Journey {
         self.0.anonymous_id.as_deref()
     }
     /// Oldest first.
-    async fn touchpoints(&self) -> Vec<JourneyTouchpoint> {
-        attribution::touches_of(&self.0).into_iter().map(JourneyTouchpoint).collect()
+    /// An AFFILIATE caller sees other partners' touches without ids, campaign or source.
+    async fn touchpoints(&self, ctx: &Context<'_>) -> GqlResult<Vec<JourneyTouchpoint>> {
+        let caller = ctx.caller()?;
+        Ok(attribution::touches_of(&self.0).into_iter().map(|t| JourneyTouchpoint(t.seen_by(caller))).collect())
     }
     /// The credits of the journey's model (stored), or what another `model` would give
-    /// (computed, to compare; not paid).
+    /// (computed, to compare; not paid). An AFFILIATE caller sees only its own.
     async fn credits(&self, ctx: &Context<'_>, model: Option<AttributionModel>) -> GqlResult<Vec<AttributionCredit>> {
+        let caller = ctx.caller()?;
         let list = attribution::credits(ctx.state(), &ctx.state().markov, &self.0, model.map(Into::into)).await?;
-        Ok(list.into_iter().map(AttributionCredit).collect())
+        let own = caller.affiliate_scope();
+        Ok(list
+            .into_iter()
+            .filter(|credit| own.is_none() || credit.affiliate_id == own)
+            .map(AttributionCredit)
+            .collect())
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

@@ -1,0 +1,136 @@
+//! Sessions follow their user: every request's token is checked against what the user is
+//! now (exists, active, its affiliate active, not signed out), not what it was when the
+//! token was issued. What a user is now is read at most once per [`RECHECK`] per user and
+//! replica; changes made through this replica take effect at once.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use chrono::{DateTime, Utc};
+use entity::{
+    affiliates::{self, AffiliateStatus},
+    revoked_tokens, users,
+};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use uuid::Uuid;
+
+use super::{jwt::Token, Caller, Role};
+use crate::error::{AppError, AppResult};
+
+/// How long what a user is may be remembered: a suspension, sign-out or role change made
+/// on another replica takes effect within this.
+pub const RECHECK: Duration = Duration::from_secs(30);
+
+/// Remembered users past this many are forgotten (all of them: they are read again).
+const MAX_REMEMBERED: usize = 100_000;
+
+#[derive(Default)]
+pub struct Sessions {
+    remembered: Mutex<HashMap<Uuid, (Instant, Option<Standing>)>>,
+}
+
+/// What a user is now; `None` in the cache for a user that does not exist.
+#[derive(Debug, Clone)]
+struct Standing {
+    role: Role,
+    affiliate_id: Option<Uuid>,
+    /// The user is active and, for AFFILIATE users, so is its affiliate.
+    active: bool,
+    revoked_at: Option<DateTime<Utc>>,
+    revoked_tokens: HashSet<Uuid>,
+}
+
+impl Sessions {
+    /// The caller a verified token stands for now, or UNAUTHENTICATED. Tokens minted by
+    /// `alpes token` (no user) stand for what they say until they expire.
+    pub async fn check(&self, db: &impl ConnectionTrait, token: &Token) -> AppResult<Caller> {
+        let Some(user_id) = token.caller.user_id else {
+            return Ok(token.caller.clone());
+        };
+        let standing = match self.remembered(user_id) {
+            Some(standing) => standing,
+            None => {
+                let standing = read_standing(db, user_id).await?;
+                self.remember(user_id, standing.clone());
+                standing
+            }
+        };
+        let refused = |why: &str| Err(AppError::Unauthenticated(why.into()));
+        let Some(standing) = standing else {
+            return refused("the token's user does not exist");
+        };
+        if !standing.active {
+            return refused("this account is disabled");
+        }
+        if standing.revoked_at.is_some_and(|at| token.issued_at <= at)
+            || token.id.is_some_and(|id| standing.revoked_tokens.contains(&id))
+        {
+            return refused("this session was signed out; sign in again");
+        }
+        if standing.role == Role::Affiliate && standing.affiliate_id.is_none() {
+            return refused("this account has no affiliate");
+        }
+        Ok(Caller { user_id: Some(user_id), role: standing.role, affiliate_id: standing.affiliate_id })
+    }
+
+    /// After a change to a user through this replica: read it again on its next request.
+    pub fn forget(&self, user_id: Uuid) {
+        self.lock().remove(&user_id);
+    }
+
+    /// After a change that touches many users (an affiliate's status).
+    pub fn forget_all(&self) {
+        self.lock().clear();
+    }
+
+    fn remembered(&self, user_id: Uuid) -> Option<Option<Standing>> {
+        let remembered = self.lock();
+        remembered.get(&user_id).filter(|(at, _)| at.elapsed() < RECHECK).map(|(_, standing)| standing.clone())
+    }
+
+    fn remember(&self, user_id: Uuid, standing: Option<Standing>) {
+        let mut remembered = self.lock();
+        if remembered.len() >= MAX_REMEMBERED {
+            remembered.clear();
+        }
+        remembered.insert(user_id, (Instant::now(), standing));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (Instant, Option<Standing>)>> {
+        self.remembered.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+async fn read_standing(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<Option<Standing>> {
+    let Some(user) = users::Entity::find_by_id(user_id).one(db).await? else {
+        return Ok(None);
+    };
+    let affiliate_active = match user.affiliate_id {
+        Some(affiliate_id) => affiliates::Entity::find_by_id(affiliate_id)
+            .select_only()
+            .column(affiliates::Column::Status)
+            .into_tuple::<AffiliateStatus>()
+            .one(db)
+            .await?
+            .is_some_and(|status| status == AffiliateStatus::Active),
+        None => true,
+    };
+    let revoked_tokens = revoked_tokens::Entity::find()
+        .select_only()
+        .column(revoked_tokens::Column::Id)
+        .filter(revoked_tokens::Column::UserId.eq(user_id))
+        .filter(revoked_tokens::Column::ExpiresAt.gt(Utc::now()))
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?;
+    Ok(Some(Standing {
+        role: user.role.into(),
+        affiliate_id: user.affiliate_id,
+        active: user.is_active && affiliate_active,
+        revoked_at: user.sessions_revoked_at,
+        revoked_tokens: revoked_tokens.into_iter().collect(),
+    }))
+}
