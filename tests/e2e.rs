@@ -236,6 +236,7 @@ fn campaign(name: &str, code: Option<&str>, starts_at: &str, currency: &str) -> 
             currency: currency.into(),
             type_: None,
             channels: Vec::new(),
+            allowed_domains: Vec::new(),
             targeting: None,
             commission_config: None,
             attribution_model: None,

@@ -250,6 +250,7 @@ fn campaign(id: Uuid, i: usize, now: chrono::DateTime<Utc>) -> campaigns::Model 
         campaign_type: "promocional".into(),
         channels: json!(["web"]),
         targeting: json!({}),
+        allowed_domains: None,
         conversion_rate: Some(Decimal::new(15, 0)),
         sale_rate: Some(Decimal::new(8, 0)),
         bonus_targets: None,

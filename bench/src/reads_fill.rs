@@ -564,6 +564,7 @@ async fn insert_directory<C: ConnectionTrait>(
                 campaign_type: "promocional".into(),
                 channels: json!(CHANNELS),
                 targeting: json!({}),
+                allowed_domains: None,
                 conversion_rate: Some(Decimal::new(10, 0)),
                 sale_rate: Some(Decimal::new(10, 0)),
                 bonus_targets: None,

@@ -57,6 +57,23 @@ pub fn parse(value: &str, field: &str) -> Result<String, DomainError> {
 }
 
 /// A short random code for tracking links (URL-safe, unambiguous letters).
+/// Words a chosen link code may not contain: a link `/r/account-login` to another host is
+/// a phishing lure that looks like ours.
+const RESERVED_WORDS: [&str; 16] = [
+    "account", "admin", "alpes", "api", "auth", "billing", "graphql", "login", "logout", "oauth", "password",
+    "payment", "secure", "signin", "support", "verify",
+];
+
+/// A chosen tracking-link code: a valid [`parse`]d code without a reserved word.
+pub fn link_code(value: &str, field: &str) -> Result<String, DomainError> {
+    let code = parse(value, field)?;
+    let compact: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    match RESERVED_WORDS.iter().find(|word| compact.contains(*word)) {
+        Some(word) => Err(DomainError::invalid(field, format!("codes with \"{word}\" are reserved"))),
+        None => Ok(code),
+    }
+}
+
 pub fn random_short(len: usize) -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
@@ -67,6 +84,13 @@ pub fn random_short(len: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reserved_link_codes() {
+        assert!(link_code("account-login", "code").is_err());
+        assert!(link_code("Sign_In", "code").is_err());
+        assert!(link_code("summer-sale", "code").is_ok());
+    }
 
     #[test]
     fn slugs() {

@@ -71,6 +71,9 @@ pub struct Model {
     pub channels: Json,
     #[sea_orm(column_type = "JsonBinary")]
     pub targeting: Json,
+    /// Hosts (with their subdomains) the campaign's links may point to; `None`: not set.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub allowed_domains: Option<Json>,
     #[sea_orm(column_type = "Decimal(Some((9, 4)))")]
     pub conversion_rate: Option<Decimal>,
     #[sea_orm(column_type = "Decimal(Some((9, 4)))")]

@@ -31,6 +31,7 @@ mod m20261204_000002_create_list_indexes;
 mod m20261204_000003_create_retention_indexes;
 mod m20261204_000004_create_list_order_indexes;
 mod m20261205_000001_create_sessions;
+mod m20261205_000002_add_campaign_allowed_domains;
 
 pub use m20261202_000001_create_daily_rollups::money_units;
 
@@ -84,6 +85,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000003_create_retention_indexes::Migration),
             Box::new(m20261204_000004_create_list_order_indexes::Migration),
             Box::new(m20261205_000001_create_sessions::Migration),
+            Box::new(m20261205_000002_add_campaign_allowed_domains::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 mod support;
 
 use alpes::auth::Role;
+use axum::http::StatusCode;
 use serde_json::{json, Value};
 use support::{campaign_input, create_affiliate, create_campaign, TestApp, CREATE_CAMPAIGN};
 
@@ -129,6 +130,13 @@ async fn tracking_links_for_admins_and_for_affiliates_themselves() {
     let own = create_affiliate(&app, "Own", "own@example.com").await;
     let other = create_affiliate(&app, "Other", "other@example.com").await;
     let campaign = create_campaign(&app, "Links").await;
+    let domains = "mutation($i: UpdateCampaignInput!) { updateCampaign(input: $i) { allowedDomains } }";
+    app.ok(
+        &app.admin(),
+        domains,
+        json!({"i": {"id": campaign["id"], "allowedDomains": ["shop.example.com", "x.com"]}}),
+    )
+    .await;
 
     let link = app
         .ok(&app.admin(), CREATE_LINK, json!({"input": {"affiliateId": "own", "campaignId": campaign["code"], "destinationUrl": "https://shop.example.com/p?x=1"}}))
@@ -177,4 +185,53 @@ async fn tracking_links_for_admins_and_for_affiliates_themselves() {
     let all = app.ok(&app.admin(), "{ trackingLinks { totalCount } }", json!({})).await;
     assert_eq!(all["trackingLinks"]["totalCount"], 2);
     assert_eq!(seen["campaign"]["trackingLinks"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn links_go_only_where_their_campaign_allows() {
+    let app = TestApp::new().await;
+    let own = create_affiliate(&app, "Own", "own@example.com").await;
+    let campaign = create_campaign(&app, "Shop").await;
+    let token = app.token(Role::Affiliate, Some(own["id"].as_str().unwrap().parse().unwrap()));
+    let link = |destination: &str, code: Option<&str>| json!({"input": {"affiliateId": own["id"], "campaignId": "shop", "destinationUrl": destination, "code": code}});
+    // No domains yet: affiliates cannot make links for it; admins can.
+    let (_, body) = app.post_graphql(Some(&token), CREATE_LINK, link("https://shop.example.com/a", None)).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "campaignId", "{body}");
+    app.ok(&app.admin(), CREATE_LINK, link("https://elsewhere.example.org/", Some("early"))).await;
+
+    let update = "mutation($i: UpdateCampaignInput!) { updateCampaign(input: $i) { allowedDomains } }";
+    let (_, body) = app
+        .post_graphql(
+            Some(&app.admin()),
+            update,
+            json!({"i": {"id": campaign["id"], "allowedDomains": ["https://x.com/path"]}}),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "allowedDomains", "{body}");
+    let set = app
+        .ok(&app.admin(), update, json!({"i": {"id": campaign["id"], "allowedDomains": ["Example.com", "shop.test"]}}))
+        .await;
+    assert_eq!(set["updateCampaign"]["allowedDomains"], json!(["example.com", "shop.test"]));
+
+    // Its hosts and their subdomains pass; anything else is refused, for admins too.
+    for ok in ["https://example.com/", "https://shop.example.com/p?x=1", "http://shop.test:8080/a"] {
+        app.ok(&token, CREATE_LINK, link(ok, None)).await;
+    }
+    for (who, bad) in [
+        (&token, "https://evil.com/"),
+        (&token, "https://example.com.evil.com/"),
+        (&token, "https://notexample.com/"),
+        (&token, "https://example.com@evil.com/"),
+        (&app.admin(), "https://evil.com/"),
+    ] {
+        let (_, body) = app.post_graphql(Some(who), CREATE_LINK, link(bad, None)).await;
+        assert_eq!(body["errors"][0]["extensions"]["field"], "destinationUrl", "{bad}: {body}");
+    }
+    // Reserved words in chosen codes.
+    let (_, body) =
+        app.post_graphql(Some(&token), CREATE_LINK, link("https://example.com/", Some("account-login"))).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "code", "{body}");
+    // The link made before the domains were set no longer redirects elsewhere.
+    let (status, _, _) = app.get("/r/early", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -70,7 +70,7 @@ export const CampaignsDoc = graphql(`
 export const CampaignDoc = graphql(`
   query Campaign($id: ID!) {
     campaign(id: $id) {
-      id code name description status currency budget startsAt endsAt type channels
+      id code name description status currency budget startsAt endsAt type channels allowedDomains
       attributionModel lookbackDays createdAt updatedAt
       commissionConfig { commissionType saleRate conversionRate flatAmount bonusTargets }
       trackingLinks { id code url destinationUrl createdAt affiliate { id code name } }

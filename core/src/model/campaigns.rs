@@ -19,6 +19,8 @@ pub struct Campaign {
     pub currency: String,
     pub campaign_type: String,
     pub channels: Value,
+    /// Hosts (with their subdomains) its links may point to; empty until an admin sets them.
+    pub allowed_domains: Vec<String>,
     pub targeting: Value,
     pub conversion_rate: Option<Decimal>,
     pub sale_rate: Option<Decimal>,
@@ -45,6 +47,7 @@ impl From<entity::campaigns::Model> for Campaign {
             currency: row.currency,
             campaign_type: row.campaign_type,
             channels: row.channels,
+            allowed_domains: row.allowed_domains.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default(),
             targeting: row.targeting,
             conversion_rate: row.conversion_rate,
             sale_rate: row.sale_rate,

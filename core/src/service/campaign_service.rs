@@ -47,6 +47,8 @@ pub struct NewCampaign {
     pub currency: String,
     pub campaign_type: Option<String>,
     pub channels: Vec<String>,
+    /// Hosts its links may point to (subdomains included).
+    pub allowed_domains: Vec<String>,
     pub targeting: Option<Value>,
     pub commission: CampaignCommission,
     pub attribution_model: Option<AttributionModel>,
@@ -65,6 +67,7 @@ pub struct CampaignPatch {
     pub currency: Option<String>,
     pub campaign_type: Option<String>,
     pub channels: Option<Vec<String>>,
+    pub allowed_domains: Option<Vec<String>>,
     pub targeting: Option<Value>,
     pub commission: Option<CampaignCommission>,
     pub attribution_model: Option<AttributionModel>,
@@ -86,6 +89,7 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCampaign) -> AppResult
     let budget = input.budget.map(|b| currency.amount(b, "budget")).transpose()?;
     let campaign_type = validate::text(input.campaign_type.as_deref().unwrap_or("general"), "type", 40)?;
     let channels = channels(&input.channels)?;
+    let allowed_domains = domains(&input.allowed_domains)?;
     let targeting = targeting(input.targeting)?;
     let commission = commission(&input.commission, currency)?;
     let lookback_days = lookback(input.lookback_days.unwrap_or(DEFAULT_LOOKBACK_DAYS))?;
@@ -112,6 +116,7 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCampaign) -> AppResult
         campaign_type: Set(campaign_type),
         channels: Set(json!(channels)),
         targeting: Set(targeting),
+        allowed_domains: Set(Some(json!(allowed_domains))),
         conversion_rate: Set(commission.conversion_rate),
         sale_rate: Set(commission.sale_rate),
         bonus_targets: Set(commission.bonus_targets),
@@ -164,6 +169,9 @@ pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: CampaignPatch) 
     }
     if let Some(list) = &patch.channels {
         active.channels = Set(json!(channels(list)?));
+    }
+    if let Some(list) = &patch.allowed_domains {
+        active.allowed_domains = Set(Some(json!(domains(list)?)));
     }
     if let Some(value) = patch.targeting {
         active.targeting = Set(targeting(Some(value))?);
@@ -328,6 +336,40 @@ fn lookback(days: i32) -> AppResult<i32> {
     } else {
         Err(AppError::validation("lookbackDays", "lookback window must be between 1 and 365 days"))
     }
+}
+
+/// Host names, lower-cased, without scheme, port or path; at most 50.
+fn domains(list: &[String]) -> AppResult<Vec<String>> {
+    if list.len() > 50 {
+        return Err(AppError::validation("allowedDomains", "at most 50 domains"));
+    }
+    let mut hosts: Vec<String> = Vec::with_capacity(list.len());
+    for domain in list {
+        let host = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+        let labels_ok = host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+        if host.len() > 253 || !host.contains('.') || !labels_ok {
+            return Err(AppError::validation(
+                "allowedDomains",
+                format!("'{domain}' is not a host name (e.g. shop.example.com, without https:// or a path)"),
+            ));
+        }
+        if !hosts.contains(&host) {
+            hosts.push(host);
+        }
+    }
+    Ok(hosts)
+}
+
+/// Does `host` belong to one of `allowed` (itself or a subdomain)?
+pub fn host_allowed(host: &str, allowed: &[String]) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    allowed.iter().any(|domain| host == *domain || host.ends_with(&format!(".{domain}")))
 }
 
 fn channels(list: &[String]) -> AppResult<Vec<String>> {

@@ -250,6 +250,7 @@ pub async fn seed(ctx: &Ctx, ingest: &Ingestor, markov: &Markov, caller: &Caller
                 currency: plan.currency.to_string(),
                 campaign_type: Some("promotional".into()),
                 channels: plan.channels.iter().map(|c| c.to_string()).collect(),
+                allowed_domains: vec!["shop.example.com".into()],
                 targeting: Some(json!({"countries": ["US", "CO", "ES"]})),
                 commission: CampaignCommission {
                     sale_rate: plan.sale_rate.parse().ok(),

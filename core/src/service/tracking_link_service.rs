@@ -37,7 +37,7 @@ pub struct TrackingLinkFilter {
 /// Admins create links for anyone; an affiliate creates its own.
 pub async fn create(ctx: &Ctx, caller: &Caller, input: NewTrackingLink) -> AppResult<TrackingLink> {
     let destination_url = validate::http_url(&input.destination_url, "destinationUrl")?;
-    let requested_code = input.code.as_deref().map(|c| code::parse(c, "code")).transpose()?;
+    let requested_code = input.code.as_deref().map(|c| code::link_code(c, "code")).transpose()?;
     let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let affiliate = affiliate_service::resolve(&txn, &input.affiliate).await?;
     caller.require_affiliate_write(affiliate.id)?;
@@ -48,6 +48,7 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewTrackingLink) -> AppRe
     if campaign.status == CampaignStatus::Ended {
         return Err(AppError::validation("campaignId", "the campaign has ended"));
     }
+    check_destination(caller, &campaign, &destination_url)?;
     let code = match requested_code {
         Some(code) => {
             if taken::<tracking_links::Entity, _>(
@@ -94,6 +95,36 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewTrackingLink) -> AppRe
     txn.commit().await?;
     ctx.events_committed();
     Ok(model.into())
+}
+
+/// Links go where their campaign allows: a host of its allowed domains (or a subdomain).
+/// Until an admin sets them, only admins create links for the campaign.
+fn check_destination(caller: &Caller, campaign: &entity::campaigns::Model, destination: &str) -> AppResult<()> {
+    let allowed: Vec<String> =
+        campaign.allowed_domains.clone().and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
+    if allowed.is_empty() {
+        return match caller.affiliate_scope() {
+            Some(_) => Err(AppError::validation(
+                "campaignId",
+                "this campaign has no allowed link destinations yet; an admin sets them",
+            )),
+            None => Ok(()),
+        };
+    }
+    if destination_allowed(destination, &allowed) {
+        Ok(())
+    } else {
+        Err(AppError::validation("destinationUrl", format!("links of this campaign go to {}", allowed.join(", "))))
+    }
+}
+
+/// Is the URL's host one of `allowed` (or under one)?
+pub fn destination_allowed(destination: &str, allowed: &[String]) -> bool {
+    let rest = destination.split_once("://").map_or(destination, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = host_port.split(':').next().unwrap_or_default();
+    campaign_service::host_allowed(host, allowed)
 }
 
 /// The public URL of a link: `{public base}/r/{code}`.

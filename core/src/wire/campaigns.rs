@@ -65,6 +65,7 @@ impl CrearCampana {
             currency: self.moneda,
             campaign_type: self.tipo_campana,
             channels: self.canales,
+            allowed_domains: Vec::new(),
             targeting: self.segmentacion,
             commission: svc::CampaignCommission {
                 conversion_rate: commission.comision_conversion,

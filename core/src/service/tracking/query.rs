@@ -112,7 +112,14 @@ pub async fn link_for_redirect(db: &DatabaseConnection, code: &str) -> AppResult
         .one(db)
         .await?
         .ok_or_else(|| AppError::not_found("affiliate", link.affiliate_id))?;
-    Ok((link.into(), campaign.into(), affiliate.into()))
+    let campaign = Campaign::from(campaign);
+    // A link made before its campaign narrowed its domains does not send visitors elsewhere.
+    if !campaign.allowed_domains.is_empty()
+        && !crate::service::tracking_link_service::destination_allowed(&link.destination_url, &campaign.allowed_domains)
+    {
+        return Err(AppError::not_found("tracking link", code));
+    }
+    Ok((link.into(), campaign, affiliate.into()))
 }
 
 #[derive(Debug, Clone, Default)]

@@ -66,6 +66,11 @@ impl Campaign {
     async fn channels(&self) -> Vec<String> {
         serde_json::from_value(self.0.channels.clone()).unwrap_or_default()
     }
+    /// Hosts (with their subdomains) this campaign's links may send visitors to. Until an
+    /// admin sets some, only admins create its links.
+    async fn allowed_domains(&self) -> &[String] {
+        &self.0.allowed_domains
+    }
     async fn targeting(&self) -> Json<Value> {
         Json(self.0.targeting.clone())
     }
@@ -124,6 +129,9 @@ pub struct CreateCampaignInput {
     pub campaign_type: Option<String>,
     #[graphql(default)]
     pub channels: Vec<String>,
+    /// Hosts its links may point to, e.g. `shop.example.com` (subdomains included).
+    #[graphql(default)]
+    pub allowed_domains: Vec<String>,
     pub targeting: Option<Json<Value>>,
     pub commission_config: Option<CampaignCommissionConfigInput>,
     /// Default LAST_CLICK.
@@ -145,6 +153,8 @@ pub struct UpdateCampaignInput {
     #[graphql(name = "type")]
     pub campaign_type: Option<String>,
     pub channels: Option<Vec<String>>,
+    /// Replaces the list.
+    pub allowed_domains: Option<Vec<String>>,
     pub targeting: Option<Json<Value>>,
     pub commission_config: Option<CampaignCommissionConfigInput>,
     pub attribution_model: Option<AttributionModel>,
@@ -182,6 +192,7 @@ impl From<CreateCampaignInput> for svc::NewCampaign {
             currency: i.currency,
             campaign_type: i.campaign_type,
             channels: i.channels,
+            allowed_domains: i.allowed_domains,
             targeting: i.targeting.map(|j| j.0),
             commission: i.commission_config.map(Into::into).unwrap_or_default(),
             attribution_model: i.attribution_model.map(Into::into),
@@ -202,6 +213,7 @@ impl From<UpdateCampaignInput> for svc::CampaignPatch {
             currency: i.currency,
             campaign_type: i.campaign_type,
             channels: i.channels,
+            allowed_domains: i.allowed_domains,
             targeting: i.targeting.map(|j| j.0),
             commission: i.commission_config.map(Into::into),
             attribution_model: i.attribution_model.map(Into::into),
