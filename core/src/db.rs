@@ -79,6 +79,25 @@ pub async fn write_txn(db: &DatabaseConnection) -> Result<(DatabaseTransaction, 
     Ok((txn, turn))
 }
 
+/// Does the database take writes now? SQLite: the write lock can be had (`BEGIN
+/// IMMEDIATE`, waiting up to the busy timeout); PostgreSQL: not a read-only standby or
+/// session.
+pub async fn takes_writes(db: &DatabaseConnection) -> Result<bool, AppError> {
+    use sea_orm::{ConnectionTrait, Statement};
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let sql = "SELECT (NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off') AS ok";
+            let row = db.query_one_raw(Statement::from_string(DbBackend::Postgres, sql)).await?;
+            Ok(row.and_then(|r| r.try_get::<bool>("", "ok").ok()).unwrap_or(false))
+        }
+        _ => {
+            let (txn, _turn) = write_txn(db).await?;
+            txn.rollback().await?;
+            Ok(true)
+        }
+    }
+}
+
 fn sqlite_path(url: &str) -> Option<String> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();

@@ -68,7 +68,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = config.addr;
     let App { state, router, workers, .. } = App::new(conn, config, jwt);
 
-    let shutdown = CancellationToken::new();
+    let shutdown = state.shutdown.clone();
     // With a bus, events go out through NATS and every replica's subscribers are fed from it.
     let relay = match &state.config.nats_url {
         Some(url) => {
@@ -107,26 +107,60 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 /// Serves until `signal`; then in-flight requests get [`http::SHUTDOWN_GRACE`] to finish.
+/// A client must send a request's headers within [`http::HEADER_READ_TIMEOUT`] (a
+/// half-sent header does not hold a connection open).
 pub async fn run_until_shutdown(
     listener: TcpListener,
     router: axum::Router,
     signal: impl Future<Output = ()> + Send + 'static,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let token = shutdown.clone();
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
-        signal.await;
-        tracing::info!("shutting down: finishing in-flight requests");
-        token.cancel();
-    });
-    let forced = async {
-        shutdown.cancelled().await;
-        tokio::time::sleep(http::SHUTDOWN_GRACE).await;
+    use hyper_util::{
+        rt::{TokioExecutor, TokioIo, TokioTimer},
+        server::{conn::auto::Builder, graceful::GracefulShutdown},
+        service::TowerToHyperService,
     };
+    use tower::ServiceExt;
+
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(http::HEADER_READ_TIMEOUT);
+    builder.http2().timer(TokioTimer::new()).enable_connect_protocol();
+    let connections = GracefulShutdown::new();
+    let mut signal = std::pin::pin!(signal);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!(%err, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut signal => break,
+            () = shutdown.cancelled() => break,
+        };
+        let service = router.clone().map_request(move |mut request: axum::http::Request<_>| {
+            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            request
+        });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        let watched = connections.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = watched.await {
+                tracing::debug!(%err, "connection ended with an error");
+            }
+        });
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+    shutdown.cancel();
+    drop(listener);
     tokio::select! {
-        result = server => result.map_err(anyhow::Error::from),
-        () = forced => {
+        () = connections.shutdown() => Ok(()),
+        () = tokio::time::sleep(http::SHUTDOWN_GRACE) => {
             tracing::warn!("requests still open after the grace period; stopping anyway");
             Ok(())
         }

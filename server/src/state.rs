@@ -31,6 +31,8 @@ pub struct AppState {
     /// Outbound integrations (Meta CAPI, Google Ads, Pipedrive): which are on, their clients.
     pub deliveries: Arc<Deliveries>,
     pub metrics: Arc<Metrics>,
+    /// Cancelled when the server stops: background jobs end, WebSockets close with 1001.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             markov: Arc::new(Markov::default()),
             deliveries,
             metrics: Arc::new(Metrics::default()),
+            shutdown: tokio_util::sync::CancellationToken::new(),
             ctx,
         }
     }

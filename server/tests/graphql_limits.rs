@@ -110,3 +110,24 @@ async fn introspection_and_graphiql_can_be_turned_off() {
     // Queries still work.
     off.ok(&off.admin(), "{ affiliates { totalCount } }", json!({})).await;
 }
+
+#[tokio::test]
+async fn many_costly_reads_in_one_request_are_refused_before_they_run() {
+    let app = TestApp::new().await;
+    let analyst = app.token(alpes::auth::Role::Analyst, None);
+    let aliases = |n: usize| {
+        let fields: Vec<String> =
+            (0..n).map(|i| format!("m{i}: conversionMetrics(period: \"30d\") {{ conversions }}")).collect();
+        format!("{{ {} }}", fields.join(" "))
+    };
+    let (_, body) = app.post_graphql(Some(&analyst), &aliases(30), json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION", "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap_or_default().contains("complex"), "{body}");
+    app.reset_statements();
+    let (_, body) = app.post_graphql(Some(&analyst), &aliases(30), json!({})).await;
+    assert!(body["data"].is_null(), "{body}");
+    assert_eq!(app.statement_count(), 0, "refused before any query ran");
+    // A few side by side are fine.
+    let data = app.ok(&analyst, &aliases(3), json!({})).await;
+    assert_eq!(data["m2"]["conversions"], 0);
+}

@@ -78,6 +78,15 @@ async fn a_database_locked_by_another_writer_answers_unavailable_within_seconds(
     };
     holder.execute_unprepared(lock).await.unwrap_or_else(|e| panic!("lock: {e}"));
 
+    // Readiness says so too on SQLite (the write lock cannot be had); on PostgreSQL a locked
+    // table is not a database that refuses writes.
+    let (status, _, body) = app.get("/ready", None, None).await;
+    let expected = match other.get_database_backend() {
+        DbBackend::Sqlite => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::OK,
+    };
+    assert_eq!(status, expected, "{body}");
+
     let started = std::time::Instant::now();
     let input = json!({ "input": support::affiliate_input("Locked Out", "locked@example.com") });
     let (status, body) = app.post_graphql(Some(&app.admin()), support::CREATE_AFFILIATE, input).await;
@@ -86,6 +95,47 @@ async fn a_database_locked_by_another_writer_answers_unavailable_within_seconds(
     assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
     assert_eq!(body["errors"][0]["extensions"]["code"], "UNAVAILABLE", "{body}");
     assert!(waited < std::time::Duration::from_secs(8), "answered after {waited:?}");
-    // Once the lock is gone the same request goes through.
+    // Once the lock is gone the same request goes through, and the service is ready.
     support::create_affiliate(&app, "Let In", "in@example.com").await;
+    let (status, _, _) = app.get("/ready", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_half_sent_header_does_not_hold_a_connection_open() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::new().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("addr: {e}"));
+    let shutdown = app.app.state.shutdown.clone();
+    let server = tokio::spawn(alpes::app::run_until_shutdown(
+        listener,
+        app.app.router.clone(),
+        std::future::pending(),
+        shutdown.clone(),
+    ));
+
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("connect: {e}"));
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: alpes.test\r\nX-Slow: ")
+        .await
+        .unwrap_or_else(|e| panic!("write: {e}"));
+    // A whole request on another connection is answered meanwhile.
+    let mut quick = tokio::net::TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("connect: {e}"));
+    quick
+        .write_all(b"GET /health HTTP/1.1\r\nHost: alpes.test\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap_or_else(|e| panic!("write: {e}"));
+    let mut answer = String::new();
+    quick.read_to_string(&mut answer).await.unwrap_or_else(|e| panic!("read: {e}"));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(20), slow.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the half-sent request still holds its connection after 20 s");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(5), "closed too soon: {:?}", started.elapsed());
+
+    shutdown.cancel();
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(15), server).await;
+    assert!(stopped.is_ok(), "the server stops once cancelled");
 }

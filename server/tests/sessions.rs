@@ -249,3 +249,11 @@ async fn weak_passwords_are_refused() {
     let input = json!({"i": {"email": "strong@example.com", "password": "violet kettle under snow", "role": "ADMIN"}});
     app.ok(&app.admin(), create_user, input).await;
 }
+
+#[tokio::test]
+async fn subscriptions_close_with_1001_when_the_server_shuts_down() {
+    let app = TestApp::new().await;
+    let mut ws = subscribed(&app, &app.admin()).await;
+    app.app.state.shutdown.cancel();
+    assert_eq!(closed_with(&mut ws).await, 1001);
+}

@@ -94,7 +94,8 @@ fn graphql_error(status: StatusCode, err: &AppError) -> Response {
 
 /// Subscriptions. The token comes in the `connection_init` payload
 /// (`{ "authorization": "Bearer …" }`), or in the upgrade request's header. The socket
-/// closes with 4401 when the token expires or its session ends (sign-out, suspension).
+/// closes with 4401 when the token expires or its session ends (sign-out, suspension), and
+/// with 1001 when the server shuts down.
 async fn websocket(
     State(state): State<HttpState>,
     headers: HeaderMap,
@@ -138,11 +139,12 @@ async fn websocket(
             };
             tokio::select! {
                 _ = futures::future::join(serve, forward) => None,
-                why = session_end(&app, &session) => Some(why),
+                why = session_end(&app, &session) => Some((4401, why)),
+                () = app.shutdown.cancelled() => Some((1001, "the server is shutting down")),
             }
         };
-        if let Some(why) = ended {
-            let close = CloseFrame { code: 4401, reason: why.into() };
+        if let Some((code, why)) = ended {
+            let close = CloseFrame { code, reason: why.into() };
             let _ = sink.send(Message::Close(Some(close))).await;
         }
     })

@@ -25,6 +25,7 @@ impl AttributionQuery {
 
     /// What each model (or only `model`) credits per campaign, affiliate or channel for the
     /// conversions attributed in `[from, to]` (ADMIN, ANALYST).
+    #[graphql(complexity = "child_complexity + 100")]
     async fn attribution_report(
         &self,
         ctx: &Context<'_>,

@@ -87,6 +87,7 @@ impl CommissionQuery {
 
     /// Commissions created in `period` (`30d`, `24h`, `2026-11`, `2026-11-01..2026-11-30`; at
     /// most 731 days), grouped, with totals per currency.
+    #[graphql(complexity = "child_complexity + 100")]
     async fn commission_report(
         &self,
         ctx: &Context<'_>,

@@ -20,6 +20,7 @@ impl DashboardQuery {
     /// conversions, revenue, conversion rate, commissions by state, a daily series and the
     /// top campaigns, channels and affiliates. Money is in `currency` (default: the one with
     /// the most revenue). An AFFILIATE caller sees its own figures only.
+    #[graphql(complexity = "child_complexity + 100")]
     async fn dashboard(
         &self,
         ctx: &Context<'_>,
@@ -35,6 +36,7 @@ impl DashboardQuery {
     /// Conversion metrics of a period (as `dashboard`, in whole UTC days; at most 731 days), optionally of one
     /// `channel` (seed 004 `GET /api/v1/conversiones/metricas`): clicks, conversions, the
     /// rate, money per currency and every conversion by status. Affiliates see their own.
+    #[graphql(complexity = "child_complexity + 100")]
     async fn conversion_metrics(
         &self,
         ctx: &Context<'_>,
