@@ -210,6 +210,8 @@ async fn assert_no_secrets_logged(app: &TestApp) {
     for secret in SECRETS {
         assert!(!deliveries.contains(secret), "{secret} leaked into integration_deliveries");
     }
+    // The visitor's IP goes to Meta (it needs it raw) but not into our log.
+    assert!(!text.contains("203.0.113.9"), "a client IP in integrations_log");
 }
 
 fn body(request: &wiremock::Request) -> Value {

@@ -31,7 +31,7 @@ fn seed_body(id: &str, afiliado: &str, valor: f64, canal: &str) -> Value {
         "valor_conversion": valor,
         "moneda": "COP",
         "canal_origen": canal,
-        "datos_cliente": { "email": "cliente@email.com", "ubicacion": "Bogotá", "dispositivo": "desktop" },
+        "datos_cliente": { "email": "cliente@email.com", "nombre": "Ana Cliente", "telefono": "+57 300 123 4567", "ubicacion": "Bogotá", "dispositivo": "desktop" },
         "productos": [{ "id": "PROD001", "nombre": "Laptop Gaming", "categoria": "Tecnología", "precio": valor, "cantidad": 1 }],
         "metadatos": { "utm_source": "google", "utm_campaign": "black_friday", "utm_medium": "cpc" }
     })
@@ -77,6 +77,11 @@ async fn register_list_and_measure_as_the_seed_does() {
     assert_eq!(row.customer_email_hash.as_deref(), Some(alpes::domain::pii::hash_email("cliente@email.com").as_str()));
     assert!(!row.customer.to_string().contains("cliente@email.com"));
     assert_eq!(row.customer["ubicacion"], "Bogotá");
+    // Name and phone only as hashes too.
+    assert_eq!(row.customer["telefono"], json!(alpes::domain::pii::hash_phone("573001234567")));
+    for raw in ["Ana Cliente", "300 123"] {
+        assert!(!row.customer.to_string().contains(raw), "{raw} stored: {}", row.customer);
+    }
 
     // The same id again: the same conversion, nothing new.
     let (status, again) =

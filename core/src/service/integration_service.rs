@@ -223,7 +223,11 @@ pub(crate) async fn settle(
         status: Set(attempt.outcome.log_status().to_string()),
         http_status: Set(http_status),
         latency_ms: Set(Some(attempt.latency.as_millis().min(i32::MAX as u128) as i32)),
-        request_payload: Set(attempt.request.clone()),
+        request_payload: Set({
+            let mut request = attempt.request.clone();
+            crate::domain::pii::redact_ips(&mut request);
+            request
+        }),
         response_payload: Set(attempt.response.clone()),
         error_message: Set(error),
         created_at: Set(now),

@@ -205,7 +205,8 @@ pub async fn record_conversion(
             .as_deref()
             .map(|email| validate::email(email).map_err(|err| renamed(err, fields.email)))
             .transpose()?,
-        customer: command.customer.unwrap_or_else(|| json!({})),
+        // Who the customer is is kept only as hashes.
+        customer: crate::domain::pii::minimise_customer(command.customer.unwrap_or_else(|| json!({}))),
         products,
         metadata,
         referrer: text(command.referrer, fields.referrer, 2048)?,
