@@ -53,6 +53,7 @@ mod ops {
         AffiliateEvents,
         AttributionEvents,
         DeliveryUpdates,
+        CreateApiKey,
     );
 }
 
@@ -389,6 +390,19 @@ async fn cli_token_is_accepted_by_the_server() {
     let code =
         denied.errors.as_deref().and_then(|e| e.first()).and_then(|e| e.extensions.as_ref()).map(|x| x["code"].clone());
     assert_eq!(code, Some(json!("FORBIDDEN")));
+
+    // `alpes api-key` makes a key the running server accepts.
+    let output = Command::new(env!("CARGO_BIN_EXE_alpes"))
+        .env("DATABASE_URL", &server.database_url)
+        .env("ALPES_DATA_DIR", &server.data_dir)
+        .args(["api-key", "--name", "bi tool", "--role", "ANALYST"])
+        .output()
+        .expect("run alpes api-key");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let key = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    assert!(key.starts_with("alpes_sk_"), "{key}");
+    let me = server.ok::<Me>(Some(&key), me::Variables).await.me;
+    assert!(matches!(me.role, me::UserRole::ANALYST), "{me:?}");
 }
 
 #[tokio::test]
@@ -410,8 +424,33 @@ async fn the_server_attributes_a_tracked_conversion_and_publishes_it_live() {
         "id": "e2e-conv-1", "campaña_id": "rebajas", "influencer_id": affiliate_code, "usuario_id": "usr-1",
         "tipo_conversion": "VENTA", "valor": 150000.0, "moneda": "COP", "timestamp": chrono::Utc::now().to_rfc3339()
     });
+    // Conversions come from the shop's server, with a key an admin made for it.
+    let keyless = reqwest::Client::new()
+        .post(format!("{}/tracking/conversiones", server.base))
+        .json(&body)
+        .send()
+        .await
+        .expect("ingest");
+    assert_eq!(keyless.status().as_u16(), 401);
+    let issued = server
+        .ok::<CreateApiKey>(
+            Some(&token),
+            create_api_key::Variables {
+                input: create_api_key::CreateApiKeyInput {
+                    name: "shop server".into(),
+                    role: create_api_key::UserRole::ANALYST,
+                    affiliate_id: None,
+                    scopes: vec![create_api_key::ApiKeyScope::RECORD_CONVERSIONS],
+                    expires_in_days: None,
+                },
+            },
+        )
+        .await
+        .create_api_key;
+    assert!(issued.secret.starts_with(&issued.api_key.prefix));
     let response = reqwest::Client::new()
         .post(format!("{}/tracking/conversiones", server.base))
+        .header("x-api-key", &issued.secret)
         .json(&body)
         .send()
         .await

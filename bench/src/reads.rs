@@ -167,7 +167,7 @@ impl Who {
     fn caller(self) -> Caller {
         match self {
             Self::Admin => Caller::system(),
-            Self::Affiliate(id) => Caller { user_id: None, role: Role::Affiliate, affiliate_id: Some(id) },
+            Self::Affiliate(id) => Caller::person(None, Role::Affiliate, Some(id)),
         }
     }
 }

@@ -72,6 +72,13 @@ pub struct Config {
     #[arg(long, env = "ALPES_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub graphiql: bool,
 
+    /// Accept conversions without a key on the seed routes (`POST /tracking/conversiones`),
+    /// as the replaced system did. Off by default: recording a conversion needs an API key
+    /// with the conversions scope or an ADMIN token. When on, keyless conversions are
+    /// always held for review and their commissions are never approved automatically.
+    #[arg(long, env = "ALPES_LEGACY_KEYLESS_CONVERSIONS", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub legacy_keyless_conversions: bool,
+
     /// Lifetime of tokens issued by `login`, in hours.
     #[arg(long, env = "ALPES_TOKEN_TTL_HOURS", default_value_t = 12, global = true)]
     pub token_ttl_hours: i64,
@@ -238,6 +245,7 @@ impl AttributionSettings {
             min_click_to_conversion_secs: self.fraud_min_click_seconds,
             max_clicks_per_ip_hour: self.fraud_max_clicks_per_ip_hour,
             hold_threshold: self.fraud_hold_threshold,
+            ..Default::default()
         }
     }
 
@@ -470,6 +478,7 @@ impl Config {
             graphql_max_depth: 12,
             graphql_max_complexity: 2000,
             graphql_introspection: true,
+            legacy_keyless_conversions: false,
             graphiql: true,
             token_ttl_hours: 12,
             report_timeout_ms: 30_000,

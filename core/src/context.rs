@@ -24,6 +24,8 @@ pub struct Ctx {
     pub delivery_plan: DeliveryPlan,
     /// What each signed-in user is now (active, signed out), checked on every request.
     pub sessions: Arc<crate::auth::Sessions>,
+    /// What each API key is now (revoked, expired), checked on every request.
+    pub api_keys: Arc<crate::auth::ApiKeys>,
     /// Failed sign-ins per client IP and account, and how long each must wait.
     pub login_throttle: Arc<crate::auth::LoginThrottle>,
 }

@@ -3,7 +3,11 @@
 //! Each signal adds its points; the score is their sum, capped at 100. Above the hold
 //! threshold a conversion is held for review instead of credited.
 
+use rust_decimal::Decimal;
 use serde::Serialize;
+
+/// The code of the signal a conversion recorded without a key carries from the start.
+pub const UNVERIFIED_SOURCE: &str = "UNVERIFIED_SOURCE";
 
 /// The limits the signals are measured against.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -14,11 +18,22 @@ pub struct FraudPolicy {
     pub max_clicks_per_ip_hour: u64,
     /// A conversion whose score reaches this is held for review (1–100).
     pub hold_threshold: i32,
+    /// A value more than this many times the campaign's usual (median) order value is
+    /// outsized.
+    pub outsized_factor: Decimal,
+    /// How many earlier conversions of the campaign make a usual value.
+    pub usual_value_sample: u64,
 }
 
 impl Default for FraudPolicy {
     fn default() -> Self {
-        Self { min_click_to_conversion_secs: 5, max_clicks_per_ip_hour: 20, hold_threshold: 70 }
+        Self {
+            min_click_to_conversion_secs: 5,
+            max_clicks_per_ip_hour: 20,
+            hold_threshold: 70,
+            outsized_factor: Decimal::new(10, 0),
+            usual_value_sample: 10,
+        }
     }
 }
 
@@ -35,12 +50,36 @@ pub struct FraudFacts {
     pub self_referral: bool,
     /// Another conversion of the same customer and value minutes before, or of the same order.
     pub duplicate_of: Option<String>,
+    /// Credited, but no click of the visitor was ever seen (only impressions, or the
+    /// conversion naming its affiliate itself).
+    pub credited_without_click: bool,
+    /// The conversion's value and the campaign's usual (median) value in that currency,
+    /// when the campaign has enough earlier conversions to say.
+    pub value: Decimal,
+    pub usual_value: Option<Decimal>,
+    /// Recorded without a key (the legacy switch).
+    pub unverified_source: bool,
+}
+
+/// The signal of a conversion recorded without a key: enough on its own to hold it.
+pub fn unverified_source() -> Signal {
+    Signal {
+        code: UNVERIFIED_SOURCE,
+        points: 100,
+        detail: "recorded without an API key; a person must review it".into(),
+    }
+}
+
+/// Does a stored list of signals (`conversions.fraud_signals`) hold this code?
+pub fn has_signal(signals: &serde_json::Value, code: &str) -> bool {
+    signals.as_array().is_some_and(|list| list.iter().any(|s| s.get("code").and_then(|c| c.as_str()) == Some(code)))
 }
 
 /// One reason the score went up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Signal {
-    /// `FAST_CONVERSION`, `CLICK_FLOOD`, `BOT_USER_AGENT`, `SELF_REFERRAL`, `DUPLICATE_CONVERSION`.
+    /// `FAST_CONVERSION`, `CLICK_FLOOD`, `BOT_USER_AGENT`, `SELF_REFERRAL`, `DUPLICATE_CONVERSION`,
+    /// `NO_CLICK`, `OUTSIZED_VALUE`, `UNVERIFIED_SOURCE`.
     pub code: &'static str,
     pub points: i32,
     pub detail: String,
@@ -116,6 +155,28 @@ pub fn assess(facts: &FraudFacts, policy: &FraudPolicy) -> Assessment {
             detail: format!("same customer and value as conversion {other}"),
         });
     }
+    if facts.credited_without_click {
+        signals.push(Signal {
+            code: "NO_CLICK",
+            points: 30,
+            detail: "credited without any click of the visitor".into(),
+        });
+    }
+    if let Some(usual) = facts.usual_value.filter(|usual| *usual > Decimal::ZERO) {
+        if facts.value > usual * policy.outsized_factor {
+            signals.push(Signal {
+                code: "OUTSIZED_VALUE",
+                points: 40,
+                detail: format!(
+                    "value {} is over {}× the campaign's usual {}",
+                    facts.value, policy.outsized_factor, usual
+                ),
+            });
+        }
+    }
+    if facts.unverified_source {
+        signals.push(unverified_source());
+    }
     let score = signals.iter().map(|s| s.points).sum::<i32>().min(100);
     Assessment { score, signals }
 }
@@ -175,6 +236,7 @@ mod tests {
             user_agents: vec!["python-requests/2.31".into()],
             self_referral: true,
             duplicate_of: Some("c-9".into()),
+            ..Default::default()
         };
         let a = assess(&facts, &FraudPolicy::default());
         assert_eq!(a.score, 100);
@@ -184,6 +246,32 @@ mod tests {
             assess(&FraudFacts { secs_since_last_click: Some(1), ..Default::default() }, &FraudPolicy::default());
         assert!(!fast.held(&FraudPolicy::default()));
         assert!(fast.held(&FraudPolicy { hold_threshold: 35, ..FraudPolicy::default() }));
+    }
+
+    #[test]
+    fn conversions_without_clicks_or_far_above_the_usual_value_are_flagged() {
+        let no_click = FraudFacts { credited_without_click: true, ..Default::default() };
+        assert_eq!(codes(&no_click), (30, vec!["NO_CLICK"]));
+        let usual = Some(Decimal::new(4900, 2));
+        let big = FraudFacts { value: Decimal::new(250_000, 0), usual_value: usual, ..Default::default() };
+        assert_eq!(codes(&big), (40, vec!["OUTSIZED_VALUE"]));
+        // Ten times is still usual; without a usual value nothing is said.
+        assert_eq!(codes(&FraudFacts { value: Decimal::new(490, 0), usual_value: usual, ..Default::default() }).0, 0);
+        assert_eq!(codes(&FraudFacts { value: Decimal::new(250_000, 0), ..Default::default() }).0, 0);
+        // Both together hold the conversion.
+        let both = FraudFacts { credited_without_click: true, ..big };
+        assert!(assess(&both, &FraudPolicy::default()).held(&FraudPolicy::default()));
+    }
+
+    #[test]
+    fn unverified_conversions_are_always_held() {
+        let facts = FraudFacts { unverified_source: true, ..Default::default() };
+        let a = assess(&facts, &FraudPolicy::default());
+        assert_eq!(a.signals, vec![unverified_source()]);
+        assert!(a.held(&FraudPolicy { hold_threshold: 100, ..FraudPolicy::default() }));
+        assert!(has_signal(&serde_json::json!([unverified_source()]), UNVERIFIED_SOURCE));
+        assert!(!has_signal(&serde_json::json!([{ "code": "NO_CLICK" }]), UNVERIFIED_SOURCE));
+        assert!(!has_signal(&serde_json::json!({}), UNVERIFIED_SOURCE));
     }
 
     #[test]

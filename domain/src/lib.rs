@@ -3,6 +3,7 @@
 //! is tested by plain table tests next to the code.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod api_key;
 pub mod attribution;
 pub mod backoff;
 pub mod code;

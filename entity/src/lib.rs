@@ -4,6 +4,7 @@
 pub mod prelude;
 
 pub mod affiliates;
+pub mod api_keys;
 pub mod attribution_credits;
 pub mod audit_log;
 pub mod campaigns;

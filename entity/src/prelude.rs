@@ -1,6 +1,7 @@
 //! `use entity::prelude::*;` brings every entity in scope under its CamelCase table name.
 
 pub use super::affiliates::Entity as Affiliates;
+pub use super::api_keys::Entity as ApiKeys;
 pub use super::attribution_credits::Entity as AttributionCredits;
 pub use super::audit_log::Entity as AuditLog;
 pub use super::campaigns::Entity as Campaigns;

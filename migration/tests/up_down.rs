@@ -23,7 +23,7 @@ use uuid::Uuid;
 type TestResult<T = ()> = Result<T, Box<dyn Error>>;
 
 /// Every table of the data model, in creation order.
-const TABLES: [&str; 24] = [
+const TABLES: [&str; 25] = [
     "affiliates",
     "campaigns",
     "users",
@@ -48,6 +48,7 @@ const TABLES: [&str; 24] = [
     "attribution_shares",
     "attribution_daily",
     "revoked_tokens",
+    "api_keys",
 ];
 
 /// Fails the test with `msg` unless `cond` holds (no panic, so the

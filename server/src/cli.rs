@@ -10,7 +10,7 @@ use crate::{
     config::Config,
     db, graphql,
     service::{
-        attribution,
+        api_key_service, attribution,
         rollup::{self, Days},
         seed_service, user_service,
     },
@@ -58,6 +58,25 @@ pub enum Command {
     Rollup {
         #[command(subcommand)]
         action: RollupAction,
+    },
+    /// Make an API key for a machine client (the shop's server: `--role ANALYST
+    /// --record-conversions`); prints its secret, shown this once.
+    ApiKey {
+        /// What the key is for.
+        #[arg(long)]
+        name: String,
+        /// ADMIN, ANALYST or AFFILIATE.
+        #[arg(long)]
+        role: String,
+        /// The affiliate (id or code) an AFFILIATE key belongs to.
+        #[arg(long)]
+        affiliate: Option<String>,
+        /// The key may record conversions (not for AFFILIATE keys).
+        #[arg(long)]
+        record_conversions: bool,
+        /// Days until the key stops working; without it, until revoked.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
     },
     /// Create an admin (or reset an existing admin's password).
     CreateAdmin {
@@ -129,7 +148,7 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             }
             let ttl = parse_ttl(&ttl)?;
             let keys = JwtKeys::load(config.jwt_secret.as_deref(), &config.data_dir)?;
-            let caller = Caller { user_id: None, role, affiliate_id: affiliate };
+            let caller = Caller::person(None, role, affiliate);
             let (token, _) = keys.issue(&caller, ttl)?;
             println!("{token}");
             Ok(())
@@ -185,6 +204,26 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 }
                 None => println!("rollups of every day rebuilt in {} ms", started.elapsed().as_millis()),
             }
+            Ok(())
+        }
+        Command::ApiKey { name, role, affiliate, record_conversions, expires_in_days } => {
+            let role =
+                Role::parse(&role).ok_or_else(|| anyhow::anyhow!("--role must be ADMIN, ANALYST or AFFILIATE"))?;
+            config.validate()?;
+            let conn = db::connect(&config).await?;
+            db::migrate(&conn).await?;
+            let jwt = JwtKeys::load(config.jwt_secret.as_deref(), &config.data_dir)?;
+            let state = crate::state::AppState::new(conn, config, jwt);
+            let input = api_key_service::NewKey {
+                name,
+                role,
+                affiliate,
+                records_conversions: record_conversions,
+                expires_in_days,
+            };
+            let issued = api_key_service::create(&state, &Caller::system(), input).await?;
+            eprintln!("API key {} ({}) made; it is not shown again", issued.key.name, issued.key.prefix);
+            println!("{}", issued.secret);
             Ok(())
         }
         Command::CreateAdmin { email, password: given } => {

@@ -46,6 +46,7 @@ impl AppState {
             notifier,
             delivery_plan: deliveries.plan(),
             sessions: Arc::default(),
+            api_keys: Arc::default(),
             login_throttle: Arc::default(),
         };
         let salt = ctx.config.ip_hash_salt.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());

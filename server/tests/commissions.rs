@@ -836,7 +836,7 @@ async fn an_affiliate_sees_only_its_own_commissions_everywhere() {
     // Subscription: another affiliate's id is refused; its own stream carries only its own events.
     let state = app.app.state.clone();
     alpes::events::relay::relay_once(&state, &state.hub).await.unwrap();
-    let caller = Caller { user_id: None, role: Role::Affiliate, affiliate_id: Some(uuid(&a["id"])) };
+    let caller = Caller::person(None, Role::Affiliate, Some(uuid(&a["id"])));
     let subscribe = |query: String| {
         let mut request = async_graphql::Request::new(query);
         request.data = graphql::request_data(&state, Some(caller.clone()));

@@ -81,7 +81,7 @@ async fn subscriptions_filter_by_topic_and_by_affiliate() {
         r#"subscription { events(topics: ["afiliados.eventos"]) { eventType topic aggregateId envelope } }"#,
     );
     let mut affiliate_stream = subscribe(
-        Caller { user_id: None, role: Role::Affiliate, affiliate_id: Some(own_id) },
+        Caller::person(None, Role::Affiliate, Some(own_id)),
         "subscription { events { eventType aggregateId } }",
     );
     // Streams are lazy: poll each once so it subscribes to the hub before anything is published.

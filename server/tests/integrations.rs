@@ -736,8 +736,7 @@ async fn staff_see_delivery_changes_live() {
                "eventKind": "PURCHASE", "status": "SUCCEEDED", "attempts": 1})
     );
 
-    let affiliate =
-        alpes::auth::Caller { user_id: None, role: Role::Affiliate, affiliate_id: Some(uuid::Uuid::new_v4()) };
+    let affiliate = alpes::auth::Caller::person(None, Role::Affiliate, Some(uuid::Uuid::new_v4()));
     let response = subscribe(affiliate).next().await.unwrap();
     let code = response.errors[0].extensions.as_ref().and_then(|e| e.get("code")).map(|v| v.to_string());
     assert_eq!(code.as_deref(), Some("\"FORBIDDEN\""));

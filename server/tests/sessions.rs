@@ -128,7 +128,7 @@ async fn a_suspended_or_deleted_affiliate_is_signed_out_and_cannot_sign_in() {
 #[tokio::test]
 async fn a_token_of_a_user_that_does_not_exist_is_refused() {
     let app = TestApp::new().await;
-    let ghost = Caller { user_id: Some(uuid::Uuid::new_v4()), role: Role::Admin, affiliate_id: None };
+    let ghost = Caller::person(Some(uuid::Uuid::new_v4()), Role::Admin, None);
     let (token, _) = app.jwt.issue(&ghost, chrono::Duration::hours(1)).unwrap();
     assert!(refused(&app, &token).await);
 }
@@ -140,7 +140,7 @@ async fn the_role_comes_from_the_user_not_the_token() {
     let (_, id) = login(&app, "boss@example.com").await;
     // A token claiming ANALYST for an admin user reads as the admin it is now; one claiming
     // ADMIN for an analyst would read as the analyst.
-    let claimed = Caller { user_id: Some(id.parse().unwrap()), role: Role::Analyst, affiliate_id: None };
+    let claimed = Caller::person(Some(id.parse().unwrap()), Role::Analyst, None);
     let (token, _) = app.jwt.issue(&claimed, chrono::Duration::hours(1)).unwrap();
     let me = app.ok(&token, ME, json!({})).await;
     assert_eq!(me["me"]["role"], "ADMIN");

@@ -99,12 +99,14 @@ async fn seed_002_impression_is_stored_once_with_its_event() {
 #[tokio::test]
 async fn seed_002_conversion_is_stored_once_with_its_event() {
     let app = setup().await;
-    let (status, _, first) = app.post_json("/tracking/conversiones", &conversion("conv-123"), PEER, &[]).await;
+    let key = app.shop_key().await;
+    let shop = [("x-api-key", key.as_str())];
+    let (status, _, first) = app.post_json("/tracking/conversiones", &conversion("conv-123"), PEER, &shop).await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     assert_eq!(first["valor"], json!(150000.0));
     assert_eq!(first["moneda"], "COP");
     assert_eq!(first["tipo_conversion"], "VENTA");
-    let (_, _, again) = app.post_json("/tracking/conversiones", &conversion("conv-123"), PEER, &[]).await;
+    let (_, _, again) = app.post_json("/tracking/conversiones", &conversion("conv-123"), PEER, &shop).await;
     assert_eq!(again, first);
     assert_eq!(app.count("conversions").await, 1);
 
@@ -266,8 +268,11 @@ async fn bad_input_is_refused_and_stores_nothing() {
         ("bad type", "/tracking/interacciones", r#"{"id_interaccion": "i2", "tipo": "SCROLL", "identidad_usuario": {"id_anonimo": "a"}}"#.into(), StatusCode::BAD_REQUEST, "VALIDATION", Some("tipo")),
         ("unknown seed campaign", "/tracking/interacciones", r#"{"id_interaccion": "i3", "tipo": "CLICK", "identidad_usuario": {"id_anonimo": "a"}, "parametros_tracking": {"campania": "nope"}}"#.into(), StatusCode::UNPROCESSABLE_ENTITY, "NOT_FOUND", Some("parametros_tracking.campania")),
     ];
+    let key = app.shop_key().await;
     for (name, uri, body, status, code, field) in cases {
-        let (got, _, answer) = app.post_json(uri, &body, PEER, &[]).await;
+        let shop = [("x-api-key", key.as_str())];
+        let headers: &[(&str, &str)] = if uri.contains("conversiones") { &shop } else { &[] };
+        let (got, _, answer) = app.post_json(uri, &body, PEER, headers).await;
         assert_eq!(got, status, "{name}: {answer}");
         assert_eq!(answer["error"]["code"], code, "{name}: {answer}");
         if let Some(field) = field {
@@ -357,10 +362,17 @@ async fn click_redirect_records_the_click_and_keeps_the_visitor() {
     assert_eq!(set_cookie(&headers, "alpes_aid").as_deref(), Some(visitor.as_str()));
     assert_ne!(set_cookie(&headers, "alpes_cid"), Some(click_id.clone()));
 
-    // A conversion posted from that browser carries its cookies: same visitor, linked to the click.
+    // A conversion posted with that browser's cookies (the shop's server passing them on,
+    // with its key): same visitor, linked to the click.
     let cookies = format!("alpes_aid={visitor}; alpes_cid={click_id}");
+    let key = app.shop_key().await;
     let (status, _, _) = app
-        .post_json("/tracking/conversiones", &conversion("conv-browser"), PEER, &[("cookie", cookies.as_str())])
+        .post_json(
+            "/tracking/conversiones",
+            &conversion("conv-browser"),
+            PEER,
+            &[("cookie", cookies.as_str()), ("x-api-key", key.as_str())],
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let stored = entity::conversions::Entity::find().one(app.db()).await.unwrap().unwrap();
@@ -498,8 +510,15 @@ async fn each_transport_gets_the_same_checks_under_its_own_field_names() {
         )
         .await;
     assert_eq!(field(&body).as_deref(), Some("userId"), "{body}");
-    let (status, _, answer) =
-        app.post_json("/tracking/conversiones", &conversion("t1").replace("COP", "ABC"), PEER, &[]).await;
+    let key = app.shop_key().await;
+    let (status, _, answer) = app
+        .post_json(
+            "/tracking/conversiones",
+            &conversion("t1").replace("COP", "ABC"),
+            PEER,
+            &[("x-api-key", key.as_str())],
+        )
+        .await;
     assert_eq!((status, answer["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("moneda")));
     assert_eq!(app.count("interactions").await + app.count("conversions").await, 0, "nothing stored");
 }

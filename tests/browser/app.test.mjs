@@ -279,6 +279,40 @@ test("integrations: deliveries and the attempt log, switchable and bookmarkable"
   await admin.getByText("No attempts logged yet.").waitFor();
 });
 
+test("an API key for the shop's server: shown once, records a conversion, revoked it is refused", async () => {
+  await admin.goto(`${server.base}/api-keys`);
+  await admin.getByRole("heading", { name: "API keys" }).waitFor();
+  await admin.getByLabel("Name").fill("shop server");
+  await admin.getByLabel("Role").selectOption("ANALYST");
+  await admin.getByLabel("May record conversions").check();
+  await admin.getByRole("button", { name: "Create key" }).click();
+  const secret = (await admin.getByTestId("api-key-secret").innerText()).trim();
+  assert.match(secret, /^alpes_sk_[A-Za-z0-9]{40}$/);
+  const row = admin.locator("tbody tr", { hasText: "shop server" });
+  await row.waitFor();
+  assert.ok(!(await row.innerText()).includes(secret), "the list shows only the key's first characters");
+  await shot(admin, "api-keys");
+
+  const conversion = (id) => ({
+    id, "campaña_id": "browser-spring", influencer_id: "browser-partner", tipo_conversion: "VENTA", valor: 42, moneda: "USD",
+  });
+  const post = (key, id) =>
+    fetch(`${server.base}/tracking/conversiones`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(key ? { "x-api-key": key } : {}) },
+      body: JSON.stringify(conversion(id)),
+    });
+  assert.equal((await post(null, "browser-keyless")).status, 401);
+  const recorded = await post(secret, "browser-keyed");
+  assert.equal(recorded.status, 201, await recorded.text());
+
+  admin.once("dialog", (dialog) => dialog.accept());
+  await row.getByRole("button", { name: "Revoke" }).click();
+  await admin.locator(".toast", { hasText: "revoked" }).waitFor();
+  await row.getByText("revoked").waitFor();
+  assert.equal((await post(secret, "browser-after-revoke")).status, 401);
+});
+
 test("the affiliate signs in and sees only their own data", async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   context.setDefaultTimeout(10000);

@@ -349,3 +349,27 @@ export const RetryIntegrationDeliveryDoc = graphql(`
     retryIntegrationDelivery(id: $id) { id status attempts nextAttemptAt }
   }
 `);
+
+export const ApiKeysDoc = graphql(`
+  query ApiKeys {
+    apiKeys { id name prefix role affiliateId scopes status createdAt expiresAt rotatedAt previousSecretExpiresAt lastUsedAt revokedAt }
+  }
+`);
+
+export const CreateApiKeyDoc = graphql(`
+  mutation CreateApiKey($input: CreateApiKeyInput!) {
+    createApiKey(input: $input) { secret apiKey { id name prefix } }
+  }
+`);
+
+export const RotateApiKeyDoc = graphql(`
+  mutation RotateApiKey($id: ID!, $graceHours: Int) {
+    rotateApiKey(id: $id, graceHours: $graceHours) { secret apiKey { id name prefix previousSecretExpiresAt } }
+  }
+`);
+
+export const RevokeApiKeyDoc = graphql(`
+  mutation RevokeApiKey($id: ID!) {
+    revokeApiKey(id: $id) { id status }
+  }
+`);

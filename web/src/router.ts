@@ -26,6 +26,7 @@ const routes: RouteRecordRaw[] = [
   { path: "/integrations", component: () => import("./pages/Integrations.vue"), meta: { roles: STAFF, title: "Integrations" } },
   { path: "/events", component: () => import("./pages/LiveFeed.vue"), meta: { roles: ALL, title: "Live events" } },
   { path: "/users", component: () => import("./pages/Users.vue"), meta: { roles: ["ADMIN"], title: "Users" } },
+  { path: "/api-keys", component: () => import("./pages/ApiKeys.vue"), meta: { roles: ["ADMIN"], title: "API keys" } },
   { path: "/:rest(.*)*", component: () => import("./pages/NotFound.vue"), meta: { roles: ALL, title: "Not found" } },
 ];
 

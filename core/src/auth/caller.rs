@@ -54,12 +54,41 @@ pub struct Caller {
     pub role: Role,
     /// Set for AFFILIATE callers: the only affiliate whose data they see.
     pub affiliate_id: Option<Uuid>,
+    /// Set when the caller is an API key rather than a person.
+    pub key: Option<KeyGrant>,
+}
+
+/// What an API key is, beyond its role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyGrant {
+    pub id: Uuid,
+    /// The key may record conversions (the shop's server).
+    pub records_conversions: bool,
 }
 
 impl Caller {
     /// A caller with full rights, for the CLI and internal jobs.
     pub fn system() -> Self {
-        Self { user_id: None, role: Role::Admin, affiliate_id: None }
+        Self { user_id: None, role: Role::Admin, affiliate_id: None, key: None }
+    }
+
+    /// A person's (or a CLI token's) caller.
+    pub fn person(user_id: Option<Uuid>, role: Role, affiliate_id: Option<Uuid>) -> Self {
+        Self { user_id, role, affiliate_id, key: None }
+    }
+
+    /// Recording a conversion creates commissions: it is for ADMIN users and for API keys
+    /// given that scope (the shop's server), never for affiliates.
+    pub fn require_conversion_recorder(&self) -> Result<(), AppError> {
+        match (self.role, self.key) {
+            (Role::Affiliate, _) => Err(AppError::Forbidden(
+                "affiliates cannot record conversions; the shop's server records them with an API key".into(),
+            )),
+            (_, Some(key)) if key.records_conversions => Ok(()),
+            (_, Some(_)) => Err(AppError::Forbidden("this API key may not record conversions".into())),
+            (Role::Admin, None) => Ok(()),
+            (Role::Analyst, None) => Err(AppError::Forbidden("analysts have read-only access".into())),
+        }
     }
 
     pub fn is_staff(&self) -> bool {
@@ -119,8 +148,8 @@ mod tests {
     fn roles_and_scopes() {
         let own = Uuid::new_v4();
         let other = Uuid::new_v4();
-        let affiliate = Caller { user_id: None, role: Role::Affiliate, affiliate_id: Some(own) };
-        let analyst = Caller { user_id: None, role: Role::Analyst, affiliate_id: None };
+        let affiliate = Caller::person(None, Role::Affiliate, Some(own));
+        let analyst = Caller::person(None, Role::Analyst, None);
         let admin = Caller::system();
 
         assert!(admin.require_admin().is_ok());
@@ -135,8 +164,21 @@ mod tests {
         assert!(analyst.require_affiliate_write(other).is_err());
         assert!(affiliate.require_affiliate_write(own).is_ok());
 
-        let orphan = Caller { user_id: None, role: Role::Affiliate, affiliate_id: None };
+        let orphan = Caller::person(None, Role::Affiliate, None);
         assert!(orphan.require_affiliate_access(own).is_err());
+    }
+
+    #[test]
+    fn only_admins_and_keys_with_the_scope_record_conversions() {
+        let grant = |records_conversions| Some(KeyGrant { id: Uuid::nil(), records_conversions });
+        let keyed = |role, records| Caller { key: grant(records), ..Caller::person(None, role, None) };
+        assert!(Caller::system().require_conversion_recorder().is_ok());
+        assert!(Caller::person(None, Role::Analyst, None).require_conversion_recorder().is_err());
+        assert!(Caller::person(None, Role::Affiliate, Some(Uuid::nil())).require_conversion_recorder().is_err());
+        assert!(keyed(Role::Analyst, true).require_conversion_recorder().is_ok());
+        assert!(keyed(Role::Admin, true).require_conversion_recorder().is_ok());
+        assert!(keyed(Role::Admin, false).require_conversion_recorder().is_err());
+        assert!(keyed(Role::Affiliate, true).require_conversion_recorder().is_err());
     }
 
     #[test]

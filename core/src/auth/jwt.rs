@@ -115,7 +115,7 @@ impl JwtKeys {
             DateTime::from_timestamp(secs, 0).ok_or_else(|| AppError::Unauthenticated("token is malformed".into()))
         };
         Ok(Token {
-            caller: Caller { user_id, role: claims.role, affiliate_id: claims.affiliate_id },
+            caller: Caller::person(user_id, claims.role, claims.affiliate_id),
             id: claims.jti,
             issued_at: at(claims.iat)?,
             expires_at: at(claims.exp)?,
@@ -133,7 +133,7 @@ mod tests {
     }
 
     fn affiliate() -> Caller {
-        Caller { user_id: Some(Uuid::new_v4()), role: Role::Affiliate, affiliate_id: Some(Uuid::new_v4()) }
+        Caller::person(Some(Uuid::new_v4()), Role::Affiliate, Some(Uuid::new_v4()))
     }
 
     #[test]

@@ -1,13 +1,9 @@
 //! Sessions follow their user: every request's token is checked against what the user is
 //! now (exists, active, its affiliate active, not signed out), not what it was when the
-//! token was issued. What a user is now is read at most once per [`RECHECK`] per user and
-//! replica; changes made through this replica take effect at once.
+//! token was issued. What a user is now is read at most once per [`super::recheck::RECHECK`]
+//! per user and replica; changes made through this replica take effect at once.
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use entity::{
@@ -17,19 +13,15 @@ use entity::{
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use super::{jwt::Token, Caller, Role};
+use super::{jwt::Token, recheck::Remembered, Caller, Role};
 use crate::error::{AppError, AppResult};
-
-/// How long what a user is may be remembered: a suspension, sign-out or role change made
-/// on another replica takes effect within this.
-pub const RECHECK: Duration = Duration::from_secs(30);
 
 /// Remembered users past this many are forgotten (all of them: they are read again).
 const MAX_REMEMBERED: usize = 100_000;
 
 #[derive(Default)]
 pub struct Sessions {
-    remembered: Mutex<HashMap<Uuid, (Instant, Option<Standing>)>>,
+    remembered: Remembered<Uuid, Option<Standing>, MAX_REMEMBERED>,
 }
 
 /// What a user is now; `None` in the cache for a user that does not exist.
@@ -50,11 +42,11 @@ impl Sessions {
         let Some(user_id) = token.caller.user_id else {
             return Ok(token.caller.clone());
         };
-        let standing = match self.remembered(user_id) {
+        let standing = match self.remembered.get(&user_id) {
             Some(standing) => standing,
             None => {
                 let standing = read_standing(db, user_id).await?;
-                self.remember(user_id, standing.clone());
+                self.remembered.put(user_id, standing.clone());
                 standing
             }
         };
@@ -73,34 +65,17 @@ impl Sessions {
         if standing.role == Role::Affiliate && standing.affiliate_id.is_none() {
             return refused("this account has no affiliate");
         }
-        Ok(Caller { user_id: Some(user_id), role: standing.role, affiliate_id: standing.affiliate_id })
+        Ok(Caller::person(Some(user_id), standing.role, standing.affiliate_id))
     }
 
     /// After a change to a user through this replica: read it again on its next request.
     pub fn forget(&self, user_id: Uuid) {
-        self.lock().remove(&user_id);
+        self.remembered.forget(&user_id);
     }
 
     /// After a change that touches many users (an affiliate's status).
     pub fn forget_all(&self) {
-        self.lock().clear();
-    }
-
-    fn remembered(&self, user_id: Uuid) -> Option<Option<Standing>> {
-        let remembered = self.lock();
-        remembered.get(&user_id).filter(|(at, _)| at.elapsed() < RECHECK).map(|(_, standing)| standing.clone())
-    }
-
-    fn remember(&self, user_id: Uuid, standing: Option<Standing>) {
-        let mut remembered = self.lock();
-        if remembered.len() >= MAX_REMEMBERED {
-            remembered.clear();
-        }
-        remembered.insert(user_id, (Instant::now(), standing));
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (Instant, Option<Standing>)>> {
-        self.remembered.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.remembered.clear();
     }
 }
 

@@ -13,6 +13,7 @@
 //! Attribution credits go up as `service::attribution::Credit`, stored or computed.
 
 pub mod affiliates;
+pub mod api_keys;
 pub mod campaigns;
 pub mod commissions;
 pub mod conversions;

@@ -225,6 +225,7 @@ pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: AffiliatePatch)
     if before.status != model.status {
         // Its users' sessions follow: a suspension signs them out.
         ctx.sessions.forget_all();
+        ctx.api_keys.forget_all();
     }
     ctx.events_committed();
     Ok(model.into())
@@ -257,6 +258,7 @@ pub async fn delete(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<Affiliate
     .await?;
     txn.commit().await?;
     ctx.sessions.forget_all();
+    ctx.api_keys.forget_all();
     ctx.events_committed();
     Ok(model.into())
 }

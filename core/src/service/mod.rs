@@ -2,6 +2,7 @@
 //! rights, owns its transaction, and writes its outbox events and audit rows inside it.
 
 pub mod affiliate_service;
+pub mod api_key_service;
 pub mod attribution;
 pub mod audit;
 pub mod campaign_service;

@@ -85,7 +85,7 @@ async fn sign_in(ctx: &Ctx, jwt: &JwtKeys, email: &str, password_given: &str) ->
             tokio::time::sleep(std::time::Duration::from_millis(wait as u64)).await;
         }
     }
-    let caller = Caller { user_id: Some(user.id), role: user.role.into(), affiliate_id: user.affiliate_id };
+    let caller = Caller::person(Some(user.id), user.role.into(), user.affiliate_id);
     let (token, expires_at) = jwt.issue(&caller, Duration::hours(ctx.config.token_ttl_hours))?;
     let mut active: users::ActiveModel = user.into();
     active.last_login_at = Set(Some(Utc::now()));

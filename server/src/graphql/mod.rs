@@ -60,8 +60,11 @@ pub fn session_data(state: &AppState, session: Option<Session>) -> Data {
     let Some(session) = session else {
         return request_data(state, None);
     };
+    let token = session.token().cloned();
     let mut data = request_data(state, Some(session.caller));
-    data.insert(session.token);
+    if let Some(token) = token {
+        data.insert(token);
+    }
     data
 }
 

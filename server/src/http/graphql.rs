@@ -18,7 +18,6 @@ use axum::{
     routing::get,
     Json, Router,
 };
-use chrono::Utc;
 use futures::{SinkExt, StreamExt};
 use serde_json::json;
 
@@ -159,11 +158,8 @@ async fn session_end(app: &AppState, session: &Mutex<Option<Session>>) -> &'stat
         let Some(current) = session.lock().unwrap_or_else(|p| p.into_inner()).clone() else {
             continue;
         };
-        if current.token.expires_at <= Utc::now() {
-            return "token expired";
-        }
-        if app.sessions.check(&app.db, &current.token).await.is_err_and(|e| e.code() == "UNAUTHENTICATED") {
-            return "session ended";
+        if let Some(why) = current.ended(app).await {
+            return why;
         }
     }
 }

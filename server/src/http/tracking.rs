@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    auth::Authenticated,
+    auth::{Authenticated, MaybeAuthenticated},
     rate_limit::client_ip,
     rest::{JsonBody, QueryParams},
     HttpState,
@@ -112,13 +112,17 @@ async fn record_impression(
 
 // ---- seed 002: conversions ----
 
+/// Needs an API key that may record conversions (or an ADMIN token); keyless only under
+/// the legacy switch (see [`svc::record_conversion`]).
 async fn record_conversion(
     State(state): State<AppState>,
     visitor: Visitor,
+    MaybeAuthenticated(caller): MaybeAuthenticated,
     JsonBody(body): JsonBody<wire::Conversion>,
 ) -> AppResult<Response> {
     let command = body.into_command(visitor.0)?;
-    let recorded = svc::record_conversion(&state, &state.ingest, Recorder::Public, command, &wire::SEED_002).await?;
+    let who = caller.as_ref().map_or(Recorder::Public, Recorder::Caller);
+    let recorded = svc::record_conversion(&state, &state.ingest, who, command, &wire::SEED_002).await?;
     Ok(created(recorded.replayed, wire::conversion_view(&recorded.row)))
 }
 

@@ -103,12 +103,32 @@ impl TestApp {
     }
 
     pub fn token(&self, role: Role, affiliate_id: Option<Uuid>) -> String {
-        let caller = Caller { user_id: None, role, affiliate_id };
+        let caller = Caller::person(None, role, affiliate_id);
         self.jwt.issue(&caller, chrono::Duration::hours(1)).map(|t| t.0).unwrap_or_else(|e| panic!("token: {e}"))
     }
 
     pub fn admin(&self) -> String {
         self.token(Role::Admin, None)
+    }
+
+    /// A new API key (as an admin makes it in the app): the secret.
+    pub async fn api_key(&self, role: Role, affiliate: Option<&str>, records_conversions: bool) -> String {
+        let input = alpes::service::api_key_service::NewKey {
+            name: "test key".into(),
+            role,
+            affiliate: affiliate.map(str::to_owned),
+            records_conversions,
+            expires_in_days: None,
+        };
+        alpes::service::api_key_service::create(&self.app.state, &Caller::system(), input)
+            .await
+            .unwrap_or_else(|e| panic!("api key: {e}"))
+            .secret
+    }
+
+    /// The shop server's key: may record conversions.
+    pub async fn shop_key(&self) -> String {
+        self.api_key(Role::Analyst, None, true).await
     }
 
     /// POST /graphql through the router; returns (status, body).

@@ -5,11 +5,15 @@ use super::*;
 /// Two conversions of one customer and value this close are duplicates.
 pub(super) const DUPLICATE_WINDOW: Duration = Duration::minutes(10);
 
+/// How many of a campaign's latest conversions its usual order value is taken from.
+const USUAL_VALUE_WINDOW: u64 = 200;
+
 pub(super) async fn fraud_facts<C: ConnectionTrait>(
     conn: &C,
     conversion: &conversions::Model,
     rows: &[interactions::Model],
     credited_affiliates: &[Uuid],
+    policy: &FraudPolicy,
 ) -> AppResult<FraudFacts> {
     let last_click = rows.iter().rev().find(|r| r.kind == InteractionKind::Click);
     let secs = last_click.map(|c| (conversion.occurred_at - c.occurred_at).num_seconds());
@@ -61,5 +65,38 @@ pub(super) async fn fraud_facts<C: ConnectionTrait>(
         user_agents: agents,
         self_referral,
         duplicate_of: duplicate,
+        credited_without_click: !credited_affiliates.is_empty() && last_click.is_none(),
+        value: conversion.value,
+        usual_value: usual_value(conn, conversion, policy).await?,
+        unverified_source: fraud::has_signal(&conversion.fraud_signals, fraud::UNVERIFIED_SOURCE),
     })
+}
+
+/// The median value of the campaign's latest conversions in the same currency (those
+/// not refused or held), when there are enough of them to call it usual.
+async fn usual_value<C: ConnectionTrait>(
+    conn: &C,
+    conversion: &conversions::Model,
+    policy: &FraudPolicy,
+) -> AppResult<Option<Decimal>> {
+    let Some(campaign_id) = conversion.campaign_id else { return Ok(None) };
+    let mut values: Vec<Decimal> = conversions::Entity::find()
+        .select_only()
+        .column(conversions::Column::Value)
+        .filter(conversions::Column::CampaignId.eq(campaign_id))
+        .filter(conversions::Column::Currency.eq(conversion.currency.clone()))
+        .filter(conversions::Column::Id.ne(conversion.id))
+        .filter(conversions::Column::OccurredAt.lte(conversion.occurred_at))
+        .filter(conversions::Column::Status.is_in([ConversionStatus::Attributed, ConversionStatus::Refunded]))
+        .order_by_desc(conversions::Column::OccurredAt)
+        .order_by_desc(conversions::Column::Id)
+        .limit(USUAL_VALUE_WINDOW)
+        .into_tuple::<Decimal>()
+        .all(conn)
+        .await?;
+    if (values.len() as u64) < policy.usual_value_sample.max(1) {
+        return Ok(None);
+    }
+    values.sort_unstable();
+    Ok(Some(values[values.len() / 2]))
 }

@@ -44,7 +44,7 @@ use crate::{
     domain::{
         attribution::{self as model, MarkovCounts, MarkovModel, Touchpoint, DIRECT},
         envelope::Envelope,
-        fraud::{self, FraudFacts},
+        fraud::{self, FraudFacts, FraudPolicy},
         money::Currency,
         pii,
     },

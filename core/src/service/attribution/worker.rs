@@ -234,7 +234,8 @@ pub(super) async fn attribute(ctx: &Ctx, markov: &Markov, conversion: conversion
     let credit_list = credits_for(stored_model, &weights, &list, conversion.value, &conversion.currency);
     let credited: Vec<Uuid> = credit_list.iter().filter_map(|c| c.affiliate_id).collect();
 
-    let assessment = fraud::assess(&fraud_facts(&txn, &conversion, &rows, &credited).await?, &settings.fraud_policy());
+    let policy = settings.fraud_policy();
+    let assessment = fraud::assess(&fraud_facts(&txn, &conversion, &rows, &credited, &policy).await?, &policy);
     let (journey_status, conversion_status) = if list.is_empty() {
         (JourneyStatus::Unattributed, ConversionStatus::Unattributed)
     } else if assessment.held(&settings.fraud_policy()) {

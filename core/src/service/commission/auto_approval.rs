@@ -3,7 +3,8 @@
 use super::*;
 
 /// Approves every CALCULATED commission the automatic policy allows (fraud score below
-/// the threshold, holding period over), recorded as `automatico`. Returns those approved.
+/// the threshold, holding period over, conversion not recorded without a key), recorded
+/// as `automatico`. Returns those approved.
 pub async fn auto_approve(ctx: &Ctx, caller: &Caller, now: DateTime<Utc>) -> AppResult<Vec<Commission>> {
     caller.require_admin()?;
     let policy = ctx.config.auto_approval_policy();
@@ -20,7 +21,12 @@ pub async fn auto_approve(ctx: &Ctx, caller: &Caller, now: DateTime<Utc>) -> App
     let due: Vec<Uuid> = candidates
         .into_iter()
         .filter(|(commission, conversion)| match conversion {
-            Some(c) => !closed_conversion(c.status) && policy.allows(c.fraud_score, c.occurred_at, now),
+            // A conversion recorded without a key is approved by a person or not at all.
+            Some(c) => {
+                !closed_conversion(c.status)
+                    && !fraud::has_signal(&c.fraud_signals, fraud::UNVERIFIED_SOURCE)
+                    && policy.allows(c.fraud_score, c.occurred_at, now)
+            }
             None => policy.allows(0, commission.created_at, now),
         })
         .map(|(commission, _)| commission.id)

@@ -32,6 +32,7 @@ use crate::{
     db,
     domain::{
         commission::{self as rules, Kind, Move, Period},
+        fraud,
         money::{scaled, Currency},
         validate,
     },

@@ -74,6 +74,8 @@ pub(crate) struct ConversionInput {
     pub referrer: Option<String>,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+    /// Recorded without a key (the legacy switch): held for review whatever its score.
+    pub unverified: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -61,7 +61,7 @@ impl Fields {
 
 /// Who records: a public tracking route or the bus (anyone; the transport limits size
 /// and rate), or a signed-in caller (ADMIN for any affiliate, an AFFILIATE for itself;
-/// ANALYST may not record).
+/// ANALYST may not record). Conversions are stricter: see [`record_conversion`].
 #[derive(Debug, Clone, Copy)]
 pub enum Recorder<'a> {
     Public,
@@ -168,6 +168,11 @@ pub async fn record_interaction(
 
 /// Seed 002 `POST /tracking/conversiones`, seed 004 `POST /api/v1/conversiones`, GraphQL
 /// `recordConversion`: a conversion, attributed later by the attribution worker.
+///
+/// A conversion makes commissions, so it is recorded only by an ADMIN user or an API key
+/// with the conversions scope (the shop's server), never by an affiliate. Without either,
+/// only when the legacy switch lets keyless conversions in, and then it is marked
+/// unverified: always held for review, never approved automatically.
 pub async fn record_conversion(
     ctx: &Ctx,
     ingest: &Ingestor,
@@ -175,7 +180,21 @@ pub async fn record_conversion(
     command: ConversionCommand,
     fields: &Fields,
 ) -> AppResult<Recorded<Conversion>> {
-    let affiliate = authorize(ctx, who, command.affiliate, fields).await?;
+    let unverified = match who {
+        Recorder::Caller(caller) => {
+            caller.require_conversion_recorder()?;
+            false
+        }
+        Recorder::Public if ctx.config.legacy_keyless_conversions => true,
+        Recorder::Public => {
+            return Err(AppError::Unauthenticated(
+                "recording a conversion needs an API key that may record conversions \
+                 (X-Api-Key or Authorization: Bearer)"
+                    .into(),
+            ))
+        }
+    };
+    let affiliate = checked_ref(command.affiliate)?;
     let currency = Currency::parse(&command.currency, fields.currency)?;
     let value = currency.amount(command.value, fields.value)?;
     let products = command.products.unwrap_or_else(|| json!([]));
@@ -212,6 +231,7 @@ pub async fn record_conversion(
         referrer: text(command.referrer, fields.referrer, 2048)?,
         user_agent: text(command.user_agent, fields.user_agent, 512)?.or(client.user_agent),
         ip: text(command.ip, fields.ip, 64)?.or(client.ip),
+        unverified,
     };
     let receipt = ingest.submit(Item::Conversion(input)).await?;
     match receipt.stored {

@@ -159,7 +159,8 @@ pub(super) fn conversion(
         metadata,
         status: ConversionStatus::Registered,
         fraud_score: 0,
-        fraud_signals: json!([]),
+        // Known before attribution scores it: who sent it.
+        fraud_signals: if input.unverified { json!([crate::domain::fraud::unverified_source()]) } else { json!([]) },
         occurred_at: input.occurred_at.trunc_subsecs(6),
         created_at: now,
         updated_at: now,

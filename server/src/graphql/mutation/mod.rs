@@ -1,4 +1,5 @@
 mod affiliate;
+mod api_key;
 mod attribution;
 mod campaign;
 mod commission;
@@ -14,6 +15,7 @@ use async_graphql::MergedObject;
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     user::UserMutation,
+    api_key::ApiKeyMutation,
     affiliate::AffiliateMutation,
     attribution::AttributionMutation,
     campaign::CampaignMutation,

@@ -87,7 +87,8 @@ impl TrackingMutation {
         Ok(Interaction(recorded.row))
     }
 
-    /// Records a conversion (as `POST /tracking/conversiones`).
+    /// Records a conversion (as `POST /tracking/conversiones`): for ADMIN users and API
+    /// keys with the `RECORD_CONVERSIONS` scope; affiliates never record conversions.
     async fn record_conversion(&self, ctx: &Context<'_>, input: RecordConversionInput) -> GqlResult<Conversion> {
         let caller = ctx.caller()?;
         let command = ConversionCommand {

@@ -3,10 +3,13 @@ use async_graphql::{Context, Object};
 
 use crate::{
     graphql::{
-        types::user::{User, Viewer},
+        types::{
+            api_key::ApiKey,
+            user::{User, Viewer},
+        },
         ContextExt,
     },
-    service::user_service,
+    service::{api_key_service, user_service},
 };
 
 #[derive(Default)]
@@ -28,5 +31,12 @@ impl UserQuery {
     async fn users(&self, ctx: &Context<'_>) -> GqlResult<Vec<User>> {
         let users = user_service::list(&ctx.state().db, ctx.caller()?).await?;
         Ok(users.into_iter().map(User).collect())
+    }
+
+    /// The API keys of machine clients, newest first (ADMIN). Secrets are never shown
+    /// here, only their first characters.
+    async fn api_keys(&self, ctx: &Context<'_>) -> GqlResult<Vec<ApiKey>> {
+        let keys = api_key_service::list(&ctx.state().db, ctx.caller()?).await?;
+        Ok(keys.into_iter().map(ApiKey).collect())
     }
 }

@@ -2,6 +2,7 @@
 //! entity carries a GraphQL derive.
 
 pub mod affiliate;
+pub mod api_key;
 pub mod attribution;
 pub mod campaign;
 pub mod commission;

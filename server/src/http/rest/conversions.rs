@@ -37,7 +37,7 @@ async fn create(
     Authenticated(caller): Authenticated,
     JsonBody(body): JsonBody<wire::Registrar>,
 ) -> AppResult<Response> {
-    // Partners' systems post with an ADMIN token; an affiliate only for itself.
+    // The shop's server posts with its API key (or an ADMIN token); affiliates never.
     let recorded =
         svc::record_conversion(&state, &state.ingest, Recorder::Caller(&caller), body.into_command()?, &wire::SEED_004)
             .await?;
