@@ -94,6 +94,12 @@ pub struct Config {
     #[arg(long, env = "ALPES_RETENTION_DAYS", global = true)]
     pub retention_days: Option<u32>,
 
+    /// Days a Stripe event is kept as sent (customer name, email, phone, address, IPs: what
+    /// Pipedrive and Meta deliveries and their retries read). After that its personal values
+    /// are replaced by hashes; replays still work.
+    #[arg(long, env = "ALPES_STRIPE_RAW_DAYS", default_value_t = 3, global = true)]
+    pub stripe_raw_days: u32,
+
     /// Meta Conversions API: the pixel (dataset) id. With the access token, turns Meta CAPI on.
     #[arg(long, env = "META_CAPI_PIXEL_ID", global = true)]
     pub meta_capi_pixel_id: Option<String>,
@@ -431,6 +437,12 @@ impl Config {
                 "ALPES_REPORT_TIMEOUT_MS must be between 100 and 600000",
             ));
         }
+        if !(1..=3650).contains(&self.stripe_raw_days) {
+            return Err(AppError::validation(
+                "ALPES_STRIPE_RAW_DAYS",
+                "ALPES_STRIPE_RAW_DAYS must be between 1 and 3650",
+            ));
+        }
         if let Some(days) = self.retention_days {
             let least = self.attribution.attribution_lookback_days;
             if !(least..=36_500).contains(&days) {
@@ -483,6 +495,7 @@ impl Config {
             token_ttl_hours: 12,
             report_timeout_ms: 30_000,
             retention_days: None,
+            stripe_raw_days: 3,
             meta_capi_pixel_id: None,
             meta_capi_access_token: None,
             meta_capi_api_version: "v24.0".into(),

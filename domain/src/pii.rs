@@ -95,6 +95,50 @@ fn hash_value(key: &str, value: serde_json::Value) -> serde_json::Value {
     }
 }
 
+/// The mark a minimised Stripe event carries: its personal values are hashes now.
+pub const MINIMISED_MARK: &str = "alpes_personal_data";
+
+/// Has this stored Stripe event been minimised ([`minimise_stripe_event`])?
+pub fn is_minimised(payload: &serde_json::Value) -> bool {
+    payload.get(MINIMISED_MARK).and_then(serde_json::Value::as_str) == Some("hashed")
+}
+
+/// A Stripe event as it is kept once its raw personal data is no longer needed: the
+/// object's identifying values (customer name, email, phone, address, IPs — at any
+/// depth) replaced by their SHA-256 as [`minimise_customer`] does, and the event marked so
+/// that a replay reads them as hashes. `None` when it is minimised already.
+pub fn minimise_stripe_event(payload: &serde_json::Value) -> Option<serde_json::Value> {
+    if is_minimised(payload) {
+        return None;
+    }
+    let mut minimised = payload.clone();
+    if let Some(data) = minimised.get_mut("data").and_then(serde_json::Value::as_object_mut) {
+        for key in ["object", "previous_attributes"] {
+            if let Some(value) = data.remove(key) {
+                data.insert(key.to_string(), minimise_stripe_object(value));
+            }
+        }
+    }
+    if let Some(event) = minimised.as_object_mut() {
+        event.insert(MINIMISED_MARK.to_string(), serde_json::Value::String("hashed".into()));
+    }
+    Some(minimised)
+}
+
+/// [`minimise_customer`], plus the email keys Stripe puts outside a customer record.
+fn minimise_stripe_object(value: serde_json::Value) -> serde_json::Value {
+    let mut value = minimise_customer(value);
+    if let Some(fields) = value.as_object_mut() {
+        for key in ["customer_email", "receipt_email"] {
+            if let Some(serde_json::Value::String(email)) = fields.get(key) {
+                let hashed = hash_email(email);
+                fields.insert(key.to_string(), serde_json::Value::String(hashed));
+            }
+        }
+    }
+    value
+}
+
 /// An outbound request as it may be logged: client IP addresses replaced (the platform
 /// needs them raw; our log does not).
 pub fn redact_ips(value: &mut serde_json::Value) {
@@ -147,6 +191,33 @@ mod tests {
     fn ip_hash_depends_on_salt() {
         assert_ne!(hash_ip("192.168.1.1", "a"), hash_ip("192.168.1.1", "b"));
         assert!(!hash_ip("192.168.1.1", "a").contains("192"));
+    }
+
+    #[test]
+    fn stripe_events_keep_ids_and_amounts_but_only_hashes_of_the_customer() {
+        let event = serde_json::json!({
+            "id": "evt_1", "type": "checkout.session.completed",
+            "data": { "object": {
+                "id": "cs_1", "amount_total": 4900, "currency": "usd", "client_reference_id": "click-1",
+                "customer_email": "Ana@Example.com",
+                "customer_details": { "email": "Ana@Example.com", "name": "Ana Gómez", "phone": "+57 300 123 4567",
+                                      "address": { "line1": "Calle 1", "city": "Bogotá" } },
+                "metadata": { "campaign": "spring", "client_ip_address": "203.0.113.9" }
+            }}
+        });
+        let Some(kept) = minimise_stripe_event(&event) else { panic!("a raw event is minimised") };
+        let text = kept.to_string();
+        for raw in ["Ana@Example.com", "Ana Gómez", "300 123", "Calle 1", "203.0.113.9"] {
+            assert!(!text.contains(raw), "{raw} kept: {text}");
+        }
+        let object = &kept["data"]["object"];
+        assert_eq!(object["customer_details"]["email"], hash_email("ana@example.com"));
+        assert_eq!(object["customer_email"], hash_email("ana@example.com"));
+        assert_eq!(object["customer_details"]["phone"].as_str().map(str::to_owned), hash_phone("+57 300 123 4567"));
+        assert_eq!((object["id"].as_str(), object["amount_total"].as_i64()), (Some("cs_1"), Some(4900)));
+        assert_eq!(object["metadata"]["campaign"], "spring");
+        assert!(is_minimised(&kept) && !is_minimised(&event));
+        assert_eq!(minimise_stripe_event(&kept), None, "once");
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct Model {
     pub payload: Json,
     pub received_at: DateTimeUtc,
     pub processed_at: Option<DateTimeUtc>,
+    /// When the payload's personal values were replaced by hashes; `None` while raw.
+    pub minimised_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -33,6 +33,7 @@ mod m20261204_000004_create_list_order_indexes;
 mod m20261205_000001_create_sessions;
 mod m20261205_000002_add_campaign_allowed_domains;
 mod m20261206_000001_create_api_keys;
+mod m20261206_000002_add_webhook_minimised_at;
 
 pub use m20261202_000001_create_daily_rollups::money_units;
 
@@ -88,6 +89,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_create_sessions::Migration),
             Box::new(m20261205_000002_add_campaign_allowed_domains::Migration),
             Box::new(m20261206_000001_create_api_keys::Migration),
+            Box::new(m20261206_000002_add_webhook_minimised_at::Migration),
         ]
     }
 }

@@ -389,3 +389,54 @@ async fn seed_001_verification_queries_return_the_rows() {
     let integrations = run("SELECT integration, reference_id, status, http_status, latency_ms, error_message, created_at\nFROM integrations_log\nORDER BY created_at DESC\nLIMIT 50;").await;
     assert!(integrations.is_empty(), "no integration is configured in tests");
 }
+
+#[tokio::test]
+async fn raw_customer_data_is_for_admins_and_only_for_a_few_days() {
+    let app = TestApp::new().await;
+    let extra = json!({
+        "customer_details": {"email": "Buyer@Example.com", "phone": "+57 300 123 4567", "name": "Ana Gómez",
+                             "address": {"line1": "Calle 1 # 2-3", "city": "Bogotá"}},
+        "metadata": {"campaign": "LANZAMIENTO_2026", "client_ip_address": "203.0.113.9"}
+    });
+    deliver(&app, &checkout("evt_m1", "cs_m1", 2500, "usd", extra)).await;
+    let raw = ["Buyer@Example.com", "Ana Gómez", "Calle 1", "203.0.113.9", "300 123"];
+    let query = "{ webhookEvents { edges { node { id payload minimisedAt } } } }";
+
+    // Admins read the event as sent while deliveries may need it; analysts only hashes.
+    let admin = app.ok(&app.admin(), query, json!({})).await.to_string();
+    assert!(raw.iter().all(|r| admin.contains(r)), "{admin}");
+    let analyst = app.ok(&app.token(Role::Analyst, None), query, json!({})).await;
+    let shown = analyst.to_string();
+    assert!(raw.iter().all(|r| !shown.contains(r)), "{shown}");
+    let node = &analyst["webhookEvents"]["edges"][0]["node"];
+    assert_eq!(node["payload"]["data"]["object"]["id"], "cs_m1");
+    assert!(node["minimisedAt"].is_null());
+
+    // After ALPES_STRIPE_RAW_DAYS the stored event keeps only hashes, once.
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let later = chrono::Utc::now() + chrono::Duration::days(4);
+    let state = &app.app.state;
+    assert_eq!(
+        alpes::service::retention::minimise_stripe_events(state, chrono::Utc::now(), &shutdown).await.unwrap(),
+        0
+    );
+    assert_eq!(alpes::service::retention::minimise_stripe_events(state, later, &shutdown).await.unwrap(), 1);
+    assert_eq!(alpes::service::retention::minimise_stripe_events(state, later, &shutdown).await.unwrap(), 0);
+    let stored = stored_event(&app, "evt_m1").await.unwrap();
+    assert!(stored.minimised_at.is_some());
+    let text = stored.payload.to_string();
+    assert!(raw.iter().all(|r| !text.contains(r)), "{text}");
+    let order = orders(&app).await.pop().unwrap();
+    let email_hash = alpes::domain::pii::hash_email("buyer@example.com");
+    assert_eq!(order.customer_email_hash.as_deref(), Some(email_hash.as_str()));
+    assert_eq!(stored.payload["data"]["object"]["customer_details"]["email"], email_hash);
+
+    // A minimised event still processes (a replay reads it): the hashes are taken as they are.
+    let minimised =
+        alpes::domain::pii::minimise_stripe_event(&checkout("evt_m2", "cs_m2", 900, "usd", json!({}))).unwrap();
+    let (status, _) = deliver(&app, &minimised).await;
+    assert_eq!(status, StatusCode::OK);
+    let second = orders(&app).await.into_iter().find(|o| o.stripe_session_id == "cs_m2").unwrap();
+    assert_eq!(second.customer_email_hash.as_deref(), Some(email_hash.as_str()));
+    assert_eq!(second.customer_phone_hash, alpes::domain::pii::hash_phone("+57 300 123 4567"));
+}

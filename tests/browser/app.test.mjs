@@ -294,7 +294,7 @@ test("an API key for the shop's server: shown once, records a conversion, revoke
   await shot(admin, "api-keys");
 
   const conversion = (id) => ({
-    id, "campaña_id": "browser-spring", influencer_id: "browser-partner", tipo_conversion: "VENTA", valor: 42, moneda: "USD",
+    id, "campaña_id": "browser-spring", tipo_conversion: "VENTA", valor: 42, moneda: "USD",
   });
   const post = (key, id) =>
     fetch(`${server.base}/tracking/conversiones`, {

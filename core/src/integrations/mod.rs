@@ -102,7 +102,10 @@ impl OrderFacts {
             Some(id) => stripe_webhook_events::Entity::find_by_id(id.to_string()).one(conn).await?,
             None => None,
         };
+        // Once the event is minimised its personal values are hashes: none is sent as a value.
+        let raw = event.as_ref().filter(|e| !crate::domain::pii::is_minimised(&e.payload));
         let session = event.as_ref().map(|e| e.payload["data"]["object"].clone()).unwrap_or(Value::Null);
+        let personal = raw.map(|e| e.payload["data"]["object"].clone()).unwrap_or(Value::Null);
         let metadata = &session["metadata"];
         let click = match order.click_id {
             Some(id) => interactions::Entity::find_by_id(id).one(conn).await?,
@@ -110,12 +113,12 @@ impl OrderFacts {
         };
         let conversion =
             conversions::Entity::find().filter(conversions::Column::OrderId.eq(order.id)).one(conn).await?;
-        let details = &session["customer_details"];
+        let details = &personal["customer_details"];
         Ok(Self {
             purchased_at: conversion.map(|c| c.occurred_at).unwrap_or(order.created_at),
-            email: text(&details["email"]).or_else(|| text(&session["customer_email"])).map(|e| e.to_lowercase()),
+            email: text(&details["email"]).or_else(|| text(&personal["customer_email"])).map(|e| e.to_lowercase()),
             name: text(&details["name"]),
-            client_ip_address: text(&metadata["client_ip_address"]),
+            client_ip_address: text(&personal["metadata"]["client_ip_address"]),
             client_user_agent: text(&metadata["client_user_agent"])
                 .or_else(|| click.as_ref().and_then(|c| c.user_agent.clone())),
             event_source_url: text(&metadata["event_source_url"]).or_else(|| text(&session["success_url"])),

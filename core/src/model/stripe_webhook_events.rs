@@ -15,10 +15,11 @@ pub struct WebhookEvent {
     /// Why it failed, or why it was ignored.
     pub error: Option<String>,
     pub attempts: i32,
-    /// The event as Stripe sent it.
+    /// The event as Stripe sent it; its personal values hashed once `minimised_at` is set.
     pub payload: Value,
     pub received_at: DateTime<Utc>,
     pub processed_at: Option<DateTime<Utc>>,
+    pub minimised_at: Option<DateTime<Utc>>,
 }
 
 impl From<entity::stripe_webhook_events::Model> for WebhookEvent {
@@ -33,6 +34,7 @@ impl From<entity::stripe_webhook_events::Model> for WebhookEvent {
             payload: row.payload,
             received_at: row.received_at,
             processed_at: row.processed_at,
+            minimised_at: row.minimised_at,
         }
     }
 }

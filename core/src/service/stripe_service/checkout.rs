@@ -75,8 +75,15 @@ pub(super) async fn checkout(
         refunded_amount: Set(Decimal::ZERO),
         currency: Set(currency.code().to_string()),
         status: Set(if paid { OrderStatus::Paid } else { OrderStatus::Pending }),
-        customer_email_hash: Set(email.map(pii::hash_email)),
-        customer_phone_hash: Set(phone.and_then(pii::hash_phone)),
+        // A minimised event (replayed after its raw data was purged) holds the hashes.
+        customer_email_hash: Set(email.map(|e| if event.minimised { e.to_string() } else { pii::hash_email(e) })),
+        customer_phone_hash: Set(phone.and_then(|p| {
+            if event.minimised {
+                Some(p.to_string())
+            } else {
+                pii::hash_phone(p)
+            }
+        })),
         gclid: Set(text(metadata, "gclid").or(click.as_ref().and_then(|c| c.gclid.clone()))),
         fbclid: Set(text(metadata, "fbclid").or(click.as_ref().and_then(|c| c.fbclid.clone()))),
         campaign: Set(text(metadata, "campaign")),

@@ -71,6 +71,8 @@ struct Event<'a> {
     kind: &'a str,
     livemode: bool,
     object: &'a Value,
+    /// The stored event was minimised: its customer's email and phone are hashes already.
+    minimised: bool,
 }
 
 fn parse(payload: &Value) -> AppResult<Event<'_>> {
@@ -78,9 +80,13 @@ fn parse(payload: &Value) -> AppResult<Event<'_>> {
     let kind = payload["type"].as_str().filter(|s| !s.is_empty() && s.len() <= 128);
     let object = &payload["data"]["object"];
     match (id, kind, object.is_object()) {
-        (Some(id), Some(kind), true) => {
-            Ok(Event { id, kind, livemode: payload["livemode"].as_bool().unwrap_or(false), object })
-        }
+        (Some(id), Some(kind), true) => Ok(Event {
+            id,
+            kind,
+            livemode: payload["livemode"].as_bool().unwrap_or(false),
+            object,
+            minimised: pii::is_minimised(payload),
+        }),
         _ => Err(AppError::validation("body", "not a Stripe event: id, type and data.object are required")),
     }
 }
@@ -101,6 +107,7 @@ pub async fn receive(ctx: &Ctx, payload: Value) -> AppResult<Outcome> {
         payload: Set(payload.clone()),
         received_at: Set(now),
         processed_at: Set(None),
+        minimised_at: Set(None),
     })
     .on_conflict(OnConflict::column(stripe_webhook_events::Column::StripeEventId).do_nothing().to_owned())
     .exec_without_returning(&txn)
@@ -211,6 +218,7 @@ async fn record_failure(
         payload: Set(payload.clone()),
         received_at: Set(now),
         processed_at: Set(Some(now)),
+        minimised_at: Set(None),
     })
     .on_conflict(
         OnConflict::column(stripe_webhook_events::Column::StripeEventId)

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     domain::money::scaled,
-    graphql::{loaders::Loaders, GqlResult},
+    graphql::{loaders::Loaders, ContextExt, GqlResult},
 };
 
 /// A Stripe checkout, with its advertising metadata (seed 000).
@@ -115,9 +115,20 @@ impl WebhookEvent {
     async fn processed_at(&self) -> Option<DateTime<Utc>> {
         self.0.processed_at
     }
-    /// The event as Stripe sent it.
-    async fn payload(&self) -> Json<Value> {
-        Json(self.0.payload.clone())
+    /// The event as Stripe sent it, for admins; for analysts (and once the raw days are
+    /// over, for everyone) the customer's name, email, phone, address and IPs as hashes.
+    async fn payload(&self, ctx: &Context<'_>) -> GqlResult<Json<Value>> {
+        let caller = ctx.caller()?;
+        let payload = match caller.require_admin() {
+            Ok(()) => None,
+            Err(_) => crate::domain::pii::minimise_stripe_event(&self.0.payload),
+        };
+        Ok(Json(payload.unwrap_or_else(|| self.0.payload.clone())))
+    }
+    /// When its personal values were replaced by hashes (`ALPES_STRIPE_RAW_DAYS` after it
+    /// came); null while kept as sent.
+    async fn minimised_at(&self) -> Option<DateTime<Utc>> {
+        self.0.minimised_at
     }
 }
 
