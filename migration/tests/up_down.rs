@@ -312,12 +312,30 @@ async fn exercise(db: &DatabaseConnection) -> TestResult {
     ensure(seq1 > 0 && seq2 > seq1, format!("outbox seq {seq1} then {seq2}"))?;
 
     rollups_follow_every_write(db, now).await?;
+    stored_customers_are_minimised(db, now).await?;
 
     Migrator::down(db, None).await?;
     check_tables(db, false).await?;
 
     Migrator::up(db, None).await?;
     check_tables(db, true).await?;
+    Ok(())
+}
+
+/// A conversion stored with its customer as sent (before customer records were hashed)
+/// keeps only hashes once the last migration has run; other keys stay as sent.
+async fn stored_customers_are_minimised(db: &DatabaseConnection, now: DateTime<Utc>) -> TestResult {
+    let mut old = conversion(Decimal::new(4900, 2), conversions::ConversionStatus::Registered, now);
+    old.customer = json!({ "nombre": "Ana Gómez", "telefono": "+57 300 123 4567", "ciudad": "Bogotá" });
+    let old = old.into_active_model().reset_all().insert(db).await?;
+    // Undo and redo the last migration (the backfill; its undo changes nothing).
+    Migrator::down(db, Some(1)).await?;
+    Migrator::up(db, None).await?;
+    let after = conversions::Entity::find_by_id(old.id).one(db).await?.ok_or("conversion kept")?;
+    let text = after.customer.to_string();
+    ensure(!text.contains("Ana") && !text.contains("300 123"), format!("customer still raw: {text}"))?;
+    ensure(after.customer["ciudad"] == "Bogotá", format!("other keys kept: {text}"))?;
+    ensure(after.customer["nombre"].as_str().is_some_and(|h| h.len() == 64), format!("name hashed: {text}"))?;
     Ok(())
 }
 
