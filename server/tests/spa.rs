@@ -31,6 +31,13 @@ async fn every_answer_forbids_framing_and_sniffing() {
         assert_eq!(header_of(&headers, header::REFERRER_POLICY), "strict-origin-when-cross-origin", "{path}");
         assert!(header_of(&headers, header::CONTENT_SECURITY_POLICY).contains("frame-ancestors 'none'"), "{path}");
     }
+    // The admin app runs only its own scripts (an injected one would not run).
+    for path in ["/", "/login", "/affiliates/new"] {
+        let (_, headers, _) = app.get(path, None, None).await;
+        let csp = header_of(&headers, header::CONTENT_SECURITY_POLICY);
+        assert!(csp.contains("script-src 'self';") && csp.contains("object-src 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-eval") && !csp.contains("script-src 'self' 'unsafe-inline'"), "{path}: {csp}");
+    }
 }
 
 #[tokio::test]

@@ -11,6 +11,8 @@ let server;
 let browser;
 let admin; // the admin's page, signed in once
 const state = {};
+/** What the browser refused under the app's Content-Security-Policy: must stay empty. */
+const cspViolations = [];
 
 async function shot(page, name) {
   if (!SHOTS) return;
@@ -34,6 +36,9 @@ before(async () => {
   context.setDefaultTimeout(10000);
   admin = await context.newPage();
   admin.on("pageerror", (e) => console.error("page error:", e));
+  admin.on("console", (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
+  });
 });
 
 after(async () => {
@@ -370,4 +375,10 @@ test("phone width: the menu folds away and the pages still work", async () => {
   assert.ok(overflow <= 1, `page scrolls sideways by ${overflow}px`);
   await shot(page, "phone-conversions");
   await context.close();
+});
+
+test("the app runs under its Content-Security-Policy without a violation", async () => {
+  await admin.goto(`${server.base}/?period=30d`);
+  await admin.locator(".chart svg").waitFor();
+  assert.deepEqual(cspViolations, []);
 });

@@ -67,5 +67,12 @@ fn respond(status: StatusCode, mime: &str, cache: &'static str, body: Vec<u8>) -
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(APP_CSP));
     response
 }
+
+/// The admin app runs only its own scripts and talks only to this origin (the API and its
+/// WebSocket); styles may be inline (Vue binds `style`), images inline SVG or data URLs.
+pub const APP_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; \
+form-action 'self'; frame-ancestors 'none'";
