@@ -330,6 +330,70 @@ async fn health_ready_home_and_graphiql() {
     assert_eq!(body["error"]["code"], "NOT_FOUND");
 }
 
+/// SIGTERM while hundreds of writes are in flight: each one the server accepted is
+/// answered (201, stored) before it exits; the rest find the door closed (refused), none
+/// is cut off halfway or answered with an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_in_flight_requests_finish() {
+    let database_url = support::fresh_database_url().await;
+    let data_dir = std::env::temp_dir().join(format!("alpes-e2e-{}", uuid::Uuid::new_v4().simple()));
+    let mut server = Server::start_with(database_url, data_dir, &[("ALPES_INGEST_RATE_LIMIT_PER_IP", "0")]).await;
+    let token = server.login().await;
+    server
+        .ok::<CreateCampaign>(Some(&token), campaign("Rebajas", Some("rebajas"), "2026-01-01T00:00:00Z", "COP"))
+        .await;
+    // A connection per request: a refused connection is the only way not to be served.
+    let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let mut requests = tokio::task::JoinSet::new();
+    for i in 0..600 {
+        let (client, url) = (client.clone(), format!("{}/tracking/impresiones", server.base));
+        requests.spawn(async move {
+            let body = json!({ "id": format!("shutdown-{i}"), "campaña_id": "rebajas", "tipo_evento": "IMPRESION" });
+            client.post(url).json(&body).send().await.map(|r| r.status().as_u16())
+        });
+    }
+    let (mut created, mut refused, mut answered) = (0, 0, 0);
+    while let Some(result) = requests.join_next().await {
+        answered += 1;
+        if answered == 20 {
+            // Mid-stream: the rest are in flight, queued, or not yet connected.
+            let pid = server.child.id().to_string();
+            assert!(Command::new("kill").args(["-TERM", pid.as_str()]).status().unwrap().success());
+        }
+        match result.unwrap() {
+            Ok(201) => created += 1,
+            Ok(status) => panic!("an accepted request was answered {status}"),
+            Err(err) if err.is_connect() => refused += 1,
+            Err(err) => panic!("a request was cut off: {err:?}"),
+        }
+    }
+    eprintln!("SIGTERM mid-stream: {created} answered 201, {refused} refused, none cut off");
+    assert!(created >= 20, "those answered before the signal were served");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "alpes did not stop after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "clean exit: {status:?}");
+
+    // Every answered write is stored.
+    let restarted = Server::start_on(server.database_url.clone(), server.data_dir.clone()).await;
+    let token = restarted.login().await;
+    let stored: Value = reqwest::Client::new()
+        .get(format!("{}/tracking/campanas/rebajas/impresiones?limite=1", restarted.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["total"], json!(created), "{created} answered 201, {refused} refused: {stored}");
+}
+
 #[tokio::test]
 async fn tokens_survive_a_restart_and_sigterm_stops_cleanly() {
     let mut server = Server::start().await;

@@ -126,6 +126,21 @@ pub async fn run_until_shutdown(
     builder.http1().timer(TokioTimer::new()).header_read_timeout(http::HEADER_READ_TIMEOUT);
     builder.http2().timer(TokioTimer::new()).enable_connect_protocol();
     let connections = GracefulShutdown::new();
+    let serve = |stream: tokio::net::TcpStream, peer: std::net::SocketAddr| {
+        let service = router.clone().map_request(move |mut request: axum::http::Request<_>| {
+            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            request
+        });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        let watched = connections.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = watched.await {
+                tracing::debug!(%err, "connection ended with an error");
+            }
+        });
+    };
     let mut signal = std::pin::pin!(signal);
     loop {
         let (stream, peer) = tokio::select! {
@@ -141,23 +156,19 @@ pub async fn run_until_shutdown(
             () = &mut signal => break,
             () = shutdown.cancelled() => break,
         };
-        let service = router.clone().map_request(move |mut request: axum::http::Request<_>| {
-            request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
-            request
-        });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
-        let watched = connections.watch(connection);
-        tokio::spawn(async move {
-            if let Err(err) = watched.await {
-                tracing::debug!(%err, "connection ended with an error");
-            }
-        });
+        serve(stream, peer);
     }
     tracing::info!("shutting down: finishing in-flight requests");
     shutdown.cancel();
+    // Connections the system accepted for us before we stopped are served too; later ones
+    // are refused (the listener closes), never cut off after sending their request.
+    while let Some(Ok((stream, peer))) = futures::FutureExt::now_or_never(listener.accept()) {
+        serve(stream, peer);
+    }
     drop(listener);
+    // A connection accepted a moment ago may not have sent its request yet: graceful
+    // shutdown would close it as idle. Let requests arrive, then finish them.
+    tokio::time::sleep(http::SHUTDOWN_SETTLE).await;
     tokio::select! {
         () = connections.shutdown() => Ok(()),
         () = tokio::time::sleep(http::SHUTDOWN_GRACE) => {

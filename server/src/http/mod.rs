@@ -87,6 +87,10 @@ async fn security_headers(mut response: axum::response::Response) -> axum::respo
     response
 }
 
+/// After SIGTERM, how long connections just accepted get to send their request before idle
+/// ones are closed.
+pub const SHUTDOWN_SETTLE: Duration = Duration::from_millis(300);
+
 /// How long in-flight requests get to finish after SIGTERM.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
