@@ -62,7 +62,14 @@ fn operations() -> Vec<Op> {
             "tipo_evento": "IMPRESION", "user_agent": "Mozilla/5.0", "referrer": "https://instagram.com",
             "timestamp": "2026-11-23T10:30:00Z"
         })),
-        op("post", "/tracking/conversiones", "tracking", "Record a conversion (seed 002)", Public).body(json!({
+        op(
+            "post",
+            "/tracking/conversiones",
+            "tracking",
+            "Record a conversion (seed 002): the shop's API key (scope RECORD_CONVERSIONS) or an ADMIN token",
+            Bearer,
+        )
+        .body(json!({
             "id": "conv-123", "campaña_id": "cmp-456", "influencer_id": "inf-789", "usuario_id": "usr-101",
             "tipo_conversion": "VENTA", "valor": 150000.0, "moneda": "COP", "timestamp": "2026-11-23T10:30:00Z"
         })),
@@ -150,7 +157,7 @@ fn operation(op: &Op) -> Value {
         responses.insert("401".into(), json!({ "description": "no or bad token" }));
         responses.insert("403".into(), json!({ "description": "not allowed for this role" }));
     }
-    if op.auth == Auth::Public && op.path.starts_with("/tracking") {
+    if op.path.starts_with("/tracking") && op.method == "post" {
         responses.insert("413".into(), json!({ "description": "body over 64 KiB" }));
         responses.insert("429".into(), json!({ "description": "too many requests from this IP (Retry-After)" }));
     }
@@ -161,7 +168,7 @@ fn operation(op: &Op) -> Value {
         "responses": responses,
     });
     match op.auth {
-        Auth::Bearer => value["security"] = json!([{ "bearer": [] }]),
+        Auth::Bearer => value["security"] = json!([{ "bearer": [] }, { "apiKey": [] }]),
         Auth::StripeSignature => value["security"] = json!([{ "stripeSignature": [] }]),
         Auth::Public => value["security"] = json!([]),
     }
@@ -187,7 +194,8 @@ pub fn document() -> Value {
         "paths": paths,
         "components": {
             "securitySchemes": {
-                "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
+                "bearer": { "type": "http", "scheme": "bearer", "description": "a user's JWT, or an API key (alpes_sk_…)" },
+                "apiKey": { "type": "apiKey", "in": "header", "name": "X-Api-Key", "description": "an API key (alpes_sk_…) made in the admin app" },
                 "stripeSignature": { "type": "apiKey", "in": "header", "name": "Stripe-Signature" },
             },
             "schemas": {
