@@ -597,3 +597,68 @@ async fn affiliates_see_the_conversions_they_are_credited_for_without_other_part
     assert_eq!(app.error_code(Some(&carla), other, json!({ "id": ana["id"] })).await, "NOT_FOUND");
     assert_eq!(app.error_code(Some(&carla), other, json!({ "id": uuid::Uuid::new_v4() })).await, "NOT_FOUND");
 }
+
+/// A partial refund that arrives before the conversion is attributed (a worker backlog, a
+/// conversion held for review and released later) still counts: the commissions are on the
+/// net sale, as when the refund comes after.
+#[tokio::test]
+async fn a_partial_refund_before_attribution_leaves_commissions_on_the_net_sale() {
+    let app = TestApp::new().await;
+    let ana = create_affiliate(&app, "Ana", "ana@example.com").await;
+    campaign(&app, "net", "LAST_CLICK").await;
+    let code = link(&app, ana["code"].as_str().unwrap(), "net").await;
+    let mut bases = Vec::new();
+    for (session, hold) in [("cs_net_a", false), ("cs_net_b", true)] {
+        let (_, headers, _) = app.get(&format!("/r/{code}"), None, None).await;
+        let click_id = set_cookie(&headers, "alpes_cid").unwrap();
+        app.stripe(&checkout(session, 4900, Some(&click_id), "buyer@example.com")).await;
+        let refund = json!({
+            "id": format!("evt_refund_{session}"), "object": "event", "type": "charge.refunded", "livemode": false,
+            "created": Utc::now().timestamp(),
+            "data": { "object": { "id": format!("ch_{session}"), "object": "charge", "payment_intent": format!("pi_{session}"),
+                                  "amount": 4900, "amount_refunded": 2450, "currency": "usd" } }
+        });
+        let (status, _) = app.stripe(&refund).await;
+        assert_eq!(status, StatusCode::OK);
+        let conversion = entity::conversions::Entity::find()
+            .filter(entity::conversions::Column::ExternalId.eq(session))
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap();
+        if hold {
+            // Held for review first, released by an admin after the refund.
+            let mut active: entity::conversions::ActiveModel = conversion.clone().into();
+            active.fraud_signals = sea_orm::Set(json!([alpes::domain::fraud::unverified_source()]));
+            sea_orm::ActiveModelTrait::update(active, app.db()).await.unwrap();
+        }
+        assert_eq!(attribute(&app).await, 1);
+        if hold {
+            let release = "mutation($id: ID!) { reattributeConversion(id: $id, model: LAST_CLICK) { status } }";
+            app.ok(&app.admin(), release, json!({ "id": conversion.id })).await;
+        }
+        let commissions = entity::commissions::Entity::find()
+            .filter(entity::commissions::Column::ConversionId.eq(conversion.id))
+            .filter(entity::commissions::Column::Status.ne(entity::commissions::CommissionStatus::Canceled))
+            .all(app.db())
+            .await
+            .unwrap();
+        assert_eq!(commissions.len(), 1, "{session}");
+        bases.push(commissions[0].base_amount.normalize().to_string());
+    }
+    assert_eq!(bases, ["24.5", "24.5"], "attributed after the refund, and released after it");
+
+    // A commission made by hand on that sale starts from what is left of it too.
+    let beto = create_affiliate(&app, "Beto", "beto@example.com").await;
+    let conversion = entity::conversions::Entity::find()
+        .filter(entity::conversions::Column::ExternalId.eq("cs_net_a"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    let create = "mutation($i: CreateCommissionInput!) { createCommission(input: $i) { baseAmount } }";
+    let made = app
+        .ok(&app.admin(), create, json!({ "i": { "affiliateId": beto["id"], "conversionId": conversion.id } }))
+        .await;
+    assert_eq!(made["createCommission"]["baseAmount"], "24.50");
+}

@@ -96,8 +96,14 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCommission) -> AppResu
     model.commission_type = explicit.map_or(CommissionType::Percentage, |r| type_of(r.kind));
     model.rate = explicit.filter(|r| r.kind == Kind::Percentage).map(|r| r.value);
     model.config = config;
-    let model = insert(&txn, model).await?;
+    let mut model = insert(&txn, model).await?;
     record_created(&txn, caller, &model).await?;
+    if let (None, Some(conversion)) = (input.base_amount, &conversion) {
+        // On the sale's value, then on what is left of it after a refund so far.
+        if follow_earlier_refund(&txn, conversion).await? {
+            model = find(&txn, model.id).await?;
+        }
+    }
     txn.commit().await?;
     ctx.events_committed();
     Ok(model.into())

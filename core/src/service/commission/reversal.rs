@@ -39,7 +39,37 @@ pub async fn reserve_for_credits<C: ConnectionTrait>(
         record_created(conn, &caller, &model).await?;
         made.push(model.into());
     }
+    if follow_earlier_refund(conn, conversion).await? && !made.is_empty() {
+        // As they stand after the refund.
+        let ids: Vec<Uuid> = made.iter().map(|c: &Commission| c.id).collect();
+        made = commissions::Entity::find()
+            .filter(commissions::Column::Id.is_in(ids))
+            .order_by_asc(commissions::Column::CreatedAt)
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(Commission::from)
+            .collect();
+    }
     Ok(made)
+}
+
+/// Commissions reserved after the sale was partly refunded (attribution behind a refund, a
+/// conversion released from review after it) are on the net sale, as if the refund had
+/// come after them.
+/// Whether there was such a refund.
+pub(super) async fn follow_earlier_refund<C: ConnectionTrait>(
+    conn: &C,
+    conversion: &conversions::Model,
+) -> AppResult<bool> {
+    let Some(order_id) = conversion.order_id else { return Ok(false) };
+    let Some(order) = entity::orders::Entity::find_by_id(order_id).one(conn).await? else { return Ok(false) };
+    if order.refunded_amount <= Decimal::ZERO || order.refunded_amount >= order.amount {
+        return Ok(false);
+    }
+    let kept = order.amount - order.refunded_amount;
+    adjust_for_refund(conn, conversion.id, kept, "reembolso parcial (Stripe) anterior a la atribución").await?;
+    Ok(true)
 }
 
 /// Attribution reverted, fraud, full refund: unpaid commissions of the conversion → CANCELED

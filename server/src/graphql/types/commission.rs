@@ -239,7 +239,7 @@ pub struct CreateCommissionInput {
     /// Campaign id or code.
     pub campaign_id: Option<ID>,
     pub conversion_id: Option<ID>,
-    /// The base; the conversion's value when not given.
+    /// The base; the conversion's value when not given (net of refunds so far).
     pub base_amount: Option<Decimal>,
     pub currency: Option<String>,
     #[graphql(name = "type")]
