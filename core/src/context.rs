@@ -28,13 +28,37 @@ pub struct Ctx {
     pub api_keys: Arc<crate::auth::ApiKeys>,
     /// Failed sign-ins per client IP and account, and how long each must wait.
     pub login_throttle: Arc<crate::auth::LoginThrottle>,
+    /// Costly reads (dashboards, metrics, reports) running at once, process-wide.
+    pub costly_reads: CostlyReads,
+}
+
+/// At most [`CostlyReads::AT_ONCE`] costly reads run at once, whatever the number of
+/// requests or aliases: the rest wait their turn (within their time limit), so reports
+/// never hold every database connection and writes, sign-ins and `/ready` keep theirs.
+#[derive(Clone)]
+pub struct CostlyReads(Arc<tokio::sync::Semaphore>);
+
+impl CostlyReads {
+    pub const AT_ONCE: usize = 4;
+}
+
+impl Default for CostlyReads {
+    fn default() -> Self {
+        Self(Arc::new(tokio::sync::Semaphore::new(Self::AT_ONCE)))
+    }
 }
 
 impl Ctx {
     /// Runs a read that may cost a lot (a dashboard, metric or report) within the
     /// configured time; past it the work is dropped and the caller gets `TIMEOUT`.
     pub async fn bounded<T>(&self, read: impl std::future::Future<Output = AppResult<T>>) -> AppResult<T> {
-        within(self.config.report_timeout_ms, read).await
+        within(self.config.report_timeout_ms, async {
+            // Waiting for a turn counts in the time limit.
+            let _turn =
+                self.costly_reads.0.acquire().await.map_err(|_| AppError::Unavailable("shutting down".into()))?;
+            read.await
+        })
+        .await
     }
 
     /// New outbox rows, conversions or deliveries are committed: rings every worker.
@@ -100,6 +124,29 @@ async fn within<T>(limit_ms: u64, read: impl std::future::Future<Output = AppRes
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn costly_reads_take_turns() {
+        let reads = CostlyReads::default();
+        let running = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut all = Vec::new();
+        for _ in 0..20 {
+            let (reads, running, most) = (reads.clone(), running.clone(), most.clone());
+            all.push(tokio::spawn(async move {
+                let _turn = reads.0.acquire().await.map_err(|_| "closed")?;
+                let now = running.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                Ok::<(), &str>(())
+            }));
+        }
+        for read in all {
+            assert!(matches!(read.await, Ok(Ok(()))));
+        }
+        assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), CostlyReads::AT_ONCE);
+    }
 
     #[tokio::test]
     async fn a_read_past_its_limit_is_a_timeout_and_one_within_it_answers() {

@@ -48,6 +48,7 @@ impl AppState {
             sessions: Arc::default(),
             api_keys: Arc::default(),
             login_throttle: Arc::default(),
+            costly_reads: Default::default(),
         };
         let salt = ctx.config.ip_hash_salt.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let notifier = ctx.notifier.clone();
