@@ -28,6 +28,8 @@ pub enum Command {
     Commissions(CommissionsArgs),
     /// In process: the admin app's read paths (dashboard, metrics, attribution report, lists) on databases of growing size.
     Reads(ReadsArgs),
+    /// Password guessing: many requests of aliased `login`s at once; server RSS and `/health` latency meanwhile.
+    Logins(LoginsArgs),
     /// The bare axum server measured by `ingest` (started by the harness itself).
     #[command(hide = true)]
     BareServer {
@@ -73,6 +75,28 @@ pub struct IngestArgs {
     /// Print only the JSON line on stdout (the table goes to stderr).
     #[arg(long)]
     pub json: bool,
+
+    /// Exit with status 2 when a target is missed.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginsArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// Password guesses in all.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub attempts: u64,
+
+    /// `login` aliases per request.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub aliases: u64,
+
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub parallel: u32,
 
     /// Exit with status 2 when a target is missed.
     #[arg(long)]

@@ -11,6 +11,7 @@ mod crash;
 mod database;
 mod ingest;
 mod load;
+mod logins;
 mod payload;
 mod process;
 mod reads;
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
         Command::BareServer { addr } => bare::serve(addr).map(|()| ExitCode::SUCCESS),
         Command::Ingest(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(ingest::run(args)))),
         Command::Crash(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(crash::run(args)))),
+        Command::Logins(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(logins::run(args)))),
         Command::Stripe(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(stripe::run(args)))),
         Command::Attribution(args) => attribution::run(args),
         Command::Reads(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(reads::run(args)))),

@@ -111,8 +111,17 @@ impl ServerProcess {
 
     /// Peak resident memory since start (or since the last reset): `VmHWM`, in bytes.
     pub fn peak_rss_bytes(&self) -> Option<u64> {
+        self.memory_bytes("VmHWM:")
+    }
+
+    /// Resident memory now: `VmRSS`, in bytes.
+    pub fn rss_bytes(&self) -> Option<u64> {
+        self.memory_bytes("VmRSS:")
+    }
+
+    fn memory_bytes(&self, field: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let line = status.lines().find(|l| l.starts_with(field))?;
         let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
         Some(kib * 1024)
     }
