@@ -88,6 +88,12 @@ pub struct Config {
     #[arg(long, env = "ALPES_REPORT_TIMEOUT_MS", default_value_t = 30_000, global = true)]
     pub report_timeout_ms: u64,
 
+    /// Longest any HTTP request may take, body upload included (a client sending its body
+    /// slowly cannot hold a connection); past it: 503 `TIMEOUT`. Never less than the report
+    /// time limit plus a second. WebSocket subscriptions are not requests and are not cut.
+    #[arg(long, env = "ALPES_REQUEST_TIMEOUT_MS", default_value_t = 60_000, global = true)]
+    pub request_timeout_ms: u64,
+
     /// Days raw interactions are kept; older ones are deleted in small batches by a background
     /// job. Rollups, conversions, journeys, commissions and money are kept whatever it says.
     /// Unset keeps every interaction.
@@ -363,6 +369,12 @@ impl Config {
         }
     }
 
+    /// How long an HTTP request may take: `ALPES_REQUEST_TIMEOUT_MS`, but never less than a
+    /// report may take plus a second.
+    pub fn request_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.request_timeout_ms.max(self.report_timeout_ms + 1_000))
+    }
+
     /// Checks what clap cannot: fails fast with a message a person can act on.
     pub fn validate(&self) -> Result<(), AppError> {
         let url = self.effective_database_url();
@@ -437,6 +449,12 @@ impl Config {
                 "ALPES_REPORT_TIMEOUT_MS must be between 100 and 600000",
             ));
         }
+        if !(1_000..=3_600_000).contains(&self.request_timeout_ms) {
+            return Err(AppError::validation(
+                "ALPES_REQUEST_TIMEOUT_MS",
+                "ALPES_REQUEST_TIMEOUT_MS must be between 1000 and 3600000",
+            ));
+        }
         if !(1..=3650).contains(&self.stripe_raw_days) {
             return Err(AppError::validation(
                 "ALPES_STRIPE_RAW_DAYS",
@@ -494,6 +512,7 @@ impl Config {
             graphiql: true,
             token_ttl_hours: 12,
             report_timeout_ms: 30_000,
+            request_timeout_ms: 60_000,
             retention_days: None,
             stripe_raw_days: 3,
             meta_capi_pixel_id: None,

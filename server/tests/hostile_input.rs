@@ -139,3 +139,26 @@ async fn a_half_sent_header_does_not_hold_a_connection_open() {
     let stopped = tokio::time::timeout(std::time::Duration::from_secs(15), server).await;
     assert!(stopped.is_ok(), "the server stops once cancelled");
 }
+
+/// A client that starts a body and never finishes it is cut off after the request time
+/// limit with 503 `TIMEOUT`, and nothing is stored.
+#[tokio::test]
+async fn a_body_sent_forever_is_cut_off_at_the_request_time_limit() {
+    let app = TestApp::with_config(|c| {
+        c.report_timeout_ms = 100;
+        c.request_timeout_ms = 1_000;
+    })
+    .await;
+    let first = futures::stream::once(async { Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"{\"id\": ")) });
+    let never = futures::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
+    let body = Body::from_stream(futures::StreamExt::chain(first, never));
+    let request = Request::post("/tracking/impresiones").header("content-type", "application/json").body(body).unwrap();
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(10), app.send(request)).await;
+    let (status, _, answer) = answered.expect("cut off near its limit, not held open");
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("TIMEOUT")),
+        "{answer}"
+    );
+    assert_eq!(app.count("interactions").await, 0);
+}

@@ -43,6 +43,7 @@ impl axum::extract::FromRef<HttpState> for AppState {
 
 pub fn router(app: AppState, schema: AlpesSchema) -> Router {
     let metrics = app.metrics.clone();
+    let request_timeout = app.config.request_timeout();
     let state = HttpState { app, schema };
     Router::new()
         .merge(admin::router())
@@ -55,6 +56,19 @@ pub fn router(app: AppState, schema: AlpesSchema) -> Router {
         .fallback(spa::serve)
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Body upload included: a client sending slowly cannot hold its connection.
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                match tokio::time::timeout(request_timeout, next.run(request)).await {
+                    Ok(response) => response,
+                    Err(_) => ApiError(AppError::Timeout(format!(
+                        "the request took longer than {} ms",
+                        request_timeout.as_millis()
+                    )))
+                    .into_response(),
+                }
+            },
+        ))
         .layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
             let metrics = metrics.clone();
             async move {
