@@ -40,6 +40,12 @@ pub struct CostlyReads(Arc<tokio::sync::Semaphore>);
 
 impl CostlyReads {
     pub const AT_ONCE: usize = 4;
+
+    /// Runs `read` when one of the turns is free.
+    async fn run<T>(&self, read: impl std::future::Future<Output = AppResult<T>>) -> AppResult<T> {
+        let _turn = self.0.acquire().await.map_err(|_| AppError::Unavailable("shutting down".into()))?;
+        read.await
+    }
 }
 
 impl Default for CostlyReads {
@@ -52,13 +58,8 @@ impl Ctx {
     /// Runs a read that may cost a lot (a dashboard, metric or report) within the
     /// configured time; past it the work is dropped and the caller gets `TIMEOUT`.
     pub async fn bounded<T>(&self, read: impl std::future::Future<Output = AppResult<T>>) -> AppResult<T> {
-        within(self.config.report_timeout_ms, async {
-            // Waiting for a turn counts in the time limit.
-            let _turn =
-                self.costly_reads.0.acquire().await.map_err(|_| AppError::Unavailable("shutting down".into()))?;
-            read.await
-        })
-        .await
+        // Waiting for a turn counts in the time limit.
+        within(self.config.report_timeout_ms, self.costly_reads.run(read)).await
     }
 
     /// New outbox rows, conversions or deliveries are committed: rings every worker.
@@ -134,12 +135,15 @@ mod tests {
         for _ in 0..20 {
             let (reads, running, most) = (reads.clone(), running.clone(), most.clone());
             all.push(tokio::spawn(async move {
-                let _turn = reads.0.acquire().await.map_err(|_| "closed")?;
-                let now = running.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-                Ok::<(), &str>(())
+                reads
+                    .run(async {
+                        let now = running.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                        most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                        running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                        Ok(())
+                    })
+                    .await
             }));
         }
         for read in all {

@@ -5,14 +5,11 @@
 //! replica takes effect at once. `last_used_at` is written when a key is read again.
 
 use chrono::{DateTime, Utc};
-use entity::{
-    affiliates::{self, AffiliateStatus},
-    api_keys,
-};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use entity::api_keys;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::{caller::KeyGrant, recheck::Remembered, Caller, Role};
+use super::{caller::KeyGrant, recheck::Remembered, session::affiliate_is_active, Caller, Role};
 use crate::{
     domain::api_key,
     error::{AppError, AppResult},
@@ -112,16 +109,7 @@ async fn read_standing(db: &DatabaseConnection, hash: &str) -> AppResult<Option<
                 (key, until)
             }
         };
-    let affiliate_active = match key.affiliate_id {
-        Some(affiliate_id) => affiliates::Entity::find_by_id(affiliate_id)
-            .select_only()
-            .column(affiliates::Column::Status)
-            .into_tuple::<AffiliateStatus>()
-            .one(db)
-            .await?
-            .is_some_and(|status| status == AffiliateStatus::Active),
-        None => true,
-    };
+    let affiliate_active = affiliate_is_active(db, key.affiliate_id).await?;
     Ok(Some(Standing {
         id: key.id,
         role: key.role.into(),

@@ -83,16 +83,7 @@ async fn read_standing(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<Op
     let Some(user) = users::Entity::find_by_id(user_id).one(db).await? else {
         return Ok(None);
     };
-    let affiliate_active = match user.affiliate_id {
-        Some(affiliate_id) => affiliates::Entity::find_by_id(affiliate_id)
-            .select_only()
-            .column(affiliates::Column::Status)
-            .into_tuple::<AffiliateStatus>()
-            .one(db)
-            .await?
-            .is_some_and(|status| status == AffiliateStatus::Active),
-        None => true,
-    };
+    let affiliate_active = affiliate_is_active(db, user.affiliate_id).await?;
     let revoked_tokens = revoked_tokens::Entity::find()
         .select_only()
         .column(revoked_tokens::Column::Id)
@@ -108,4 +99,17 @@ async fn read_standing(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<Op
         revoked_at: user.sessions_revoked_at,
         revoked_tokens: revoked_tokens.into_iter().collect(),
     }))
+}
+
+/// For a user or key of an affiliate: that affiliate still exists and is ACTIVE (true
+/// without one).
+pub(super) async fn affiliate_is_active(db: &impl ConnectionTrait, affiliate_id: Option<Uuid>) -> AppResult<bool> {
+    let Some(affiliate_id) = affiliate_id else { return Ok(true) };
+    Ok(affiliates::Entity::find_by_id(affiliate_id)
+        .select_only()
+        .column(affiliates::Column::Status)
+        .into_tuple::<AffiliateStatus>()
+        .one(db)
+        .await?
+        .is_some_and(|status| status == AffiliateStatus::Active))
 }
