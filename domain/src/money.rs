@@ -75,6 +75,11 @@ pub struct Currency {
 }
 
 impl Currency {
+    /// Every currency accepted, in code order.
+    pub fn all() -> impl Iterator<Item = Currency> {
+        CURRENCIES.iter().map(|(code, minor_units)| Self { code, minor_units: *minor_units })
+    }
+
     /// Parses a code case-insensitively; unknown codes are a validation error on `field`.
     pub fn parse(code: &str, field: &str) -> Result<Self, DomainError> {
         let upper = code.trim().to_ascii_uppercase();

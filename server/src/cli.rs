@@ -8,9 +8,11 @@ use tracing_subscriber::EnvFilter;
 use crate::{
     auth::{password, Caller, JwtKeys, Role},
     config::Config,
-    db, graphql,
+    db,
+    domain::commission::Period,
+    graphql,
     service::{
-        api_key_service, attribution,
+        api_key_service, attribution, reconciliation,
         rollup::{self, Days},
         seed_service, user_service,
     },
@@ -53,6 +55,19 @@ pub enum Command {
         /// How many days of history (1–365).
         #[arg(long, default_value_t = 30)]
         days: i64,
+    },
+    /// Check that the books balance: per currency, Stripe paid, refunded and net,
+    /// conversions, credits, commissions by state, clawbacks and payouts, and each
+    /// invariant with its violations. Exits with status 1 when any is violated.
+    Reconcile {
+        /// First day (included), YYYY-MM-DD; without it, from the beginning.
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Last day (included), YYYY-MM-DD; without it, up to now.
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: crate::reconcile::Format,
     },
     /// The daily rollups dashboards read.
     Rollup {
@@ -182,6 +197,27 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 report.elapsed_ms
             );
             Ok(())
+        }
+        Command::Reconcile { from, to, format } => {
+            let midnight = |day: chrono::NaiveDate| day.and_time(chrono::NaiveTime::MIN).and_utc();
+            let period = Period {
+                from: from.map(midnight).unwrap_or(chrono::DateTime::UNIX_EPOCH),
+                to: to
+                    .map(|d| midnight(d) + chrono::Duration::days(1))
+                    .unwrap_or_else(|| chrono::Utc::now() + chrono::Duration::days(1)),
+            };
+            if period.from >= period.to {
+                anyhow::bail!("--from must not be after --to");
+            }
+            config.validate()?;
+            let conn = db::connect(&config).await?;
+            db::migrate(&conn).await?;
+            let report = reconciliation::reconcile(&conn, &Caller::system(), period).await?;
+            print!("{}", crate::reconcile::render(&report, format)?);
+            match report.violations() {
+                0 => Ok(()),
+                n => anyhow::bail!("{n} violations: the books do not balance"),
+            }
         }
         Command::Rollup { action: RollupAction::Rebuild { from, to } } => {
             let days = match (from, to) {

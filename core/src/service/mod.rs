@@ -11,6 +11,7 @@ pub mod dashboard_service;
 pub mod delivery_worker;
 pub mod integration_service;
 pub mod outbox;
+pub mod reconciliation;
 pub mod retention;
 pub mod rollup;
 pub mod seed_service;

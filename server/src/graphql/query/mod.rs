@@ -5,6 +5,7 @@ mod commission;
 mod dashboard;
 mod integration;
 mod order;
+mod reconciliation;
 mod tracking;
 mod tracking_link;
 mod user;
@@ -23,4 +24,5 @@ pub struct Query(
     dashboard::DashboardQuery,
     commission::CommissionQuery,
     integration::IntegrationQuery,
+    reconciliation::ReconciliationQuery,
 );

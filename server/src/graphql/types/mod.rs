@@ -12,6 +12,7 @@ pub mod enums;
 pub mod event;
 pub mod integration;
 pub mod order;
+pub mod reconciliation;
 pub mod tracking;
 pub mod tracking_link;
 pub mod user;

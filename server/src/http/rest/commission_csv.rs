@@ -81,7 +81,7 @@ pub fn report_to_csv(report: &Report) -> String {
 
 /// One CSV line (RFC 4180 quoting); a leading `=+-@` is defused so spreadsheets do not
 /// run a cell as a formula.
-fn push_csv_line(out: &mut String, fields: &[String]) {
+pub(crate) fn push_csv_line(out: &mut String, fields: &[String]) {
     for (i, field) in fields.iter().enumerate() {
         if i > 0 {
             out.push(',');
