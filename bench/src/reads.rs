@@ -48,6 +48,15 @@ const METRICS: &str = "query ConversionMetrics($period: String!) {
   }
 }";
 
+const RECONCILIATION: &str = "query Reconciliation($period: String!) {
+  reconciliation(period: $period) {
+    balanced violations
+    currencies { currency orders paid refunded net credits credited clawbacks clawedBack
+      conversions { status count amount } commissions { status count amount base } payouts { status count amount } }
+    checks { code violations examples }
+  }
+}";
+
 const REPORT: &str = "query AttributionReport($model: AttributionModel, $from: DateTime!, $to: DateTime!, $groupBy: AttributionGroupBy!) {
   attributionReport(model: $model, from: $from, to: $to, groupBy: $groupBy) {
     from to groupBy models conversions
@@ -238,6 +247,7 @@ fn paths(f: &Fixtures, today: NaiveDate) -> Vec<ReadPath> {
         Who::Admin,
         Some(Target::Markov),
     );
+    add("reconciliation 30d", RECONCILIATION, json!({"period": "30d"}), Who::Admin, None);
     add("conversion page (journey, 7 credits)", CONVERSION, json!({"id": conv}), Who::Admin, None);
 
     let page = |filter: Value| json!({"filter": filter, "first": PAGE_SIZE, "after": null});

@@ -32,6 +32,7 @@ pub const EXAMPLES: u64 = 5;
 
 /// The reconciliation of one period.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Reconciliation {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -55,6 +56,7 @@ impl Reconciliation {
 
 /// The books of one currency.
 #[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Books {
     pub currency: String,
     /// Orders paid through Stripe (refunded ones included): how many, their amount, the
@@ -118,6 +120,7 @@ impl Subject {
 
 /// One invariant and the rows that break it.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Check {
     /// A stable code, e.g. `CREDITS_MATCH_CONVERSION`.
     pub code: &'static str,
