@@ -250,6 +250,10 @@ pub struct ReadsArgs {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
 
+    /// Measure only the read paths whose name contains this text (e.g. `reconciliation`).
+    #[arg(long)]
+    pub only: Option<String>,
+
     /// Keep the temporary directory (and the PostgreSQL databases).
     #[arg(long)]
     pub keep: bool,

@@ -751,7 +751,10 @@ async fn measure_size(args: &ReadsArgs, size: u64, scratch: &Path) -> anyhow::Re
     let fixtures = fixtures(&conn).await?;
     let app = App::new(conn, config, JwtKeys::from_secret(b"bench-secret-bench-secret-bench-secret"));
     let today = Utc::now().date_naive();
-    let paths = paths(&fixtures, today);
+    let mut paths = paths(&fixtures, today);
+    if let Some(only) = &args.only {
+        paths.retain(|p| p.name.contains(only.as_str()));
+    }
     let mut results = Vec::with_capacity(paths.len());
     for path in &paths {
         let measured = measure_path(&app, path, args).await;

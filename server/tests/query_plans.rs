@@ -87,13 +87,20 @@ async fn full_scans(app: &TestApp, statement: &Statement) -> Vec<String> {
     scans
 }
 
-/// The table behind `alias` in `sql` (`"table" AS "alias"`), if it is an alias.
+/// The table behind `alias` in `sql` (`"table" AS "alias"`, or `table alias` in SQL
+/// written by hand), if it is an alias.
 fn alias_of<'a>(sql: &'a str, alias: &str) -> Option<&'a str> {
     let needle = format!(" AS \"{alias}\"");
-    let at = sql.find(&needle)?;
-    let before = sql[..at].trim_end().trim_end_matches('"');
-    let start = before.rfind('"')? + 1;
-    Some(&before[start..])
+    if let Some(at) = sql.find(&needle) {
+        let before = sql[..at].trim_end().trim_end_matches('"');
+        let start = before.rfind('"')? + 1;
+        return Some(&before[start..]);
+    }
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    words.windows(3).find_map(|w| match w {
+        [from, table, name] if matches!(*from, "FROM" | "JOIN") && *name == alias => Some(*table),
+        _ => None,
+    })
 }
 
 async fn seed(app: &TestApp) {
@@ -154,6 +161,10 @@ fn operations(campaign: &str, affiliate: &str) -> Vec<(&'static str, Value)> {
     ops.push((
         "query($filter: CommissionFilter) { commissionReport(period: \"30d\", groupBy: AFFILIATE, filter: $filter) { rows { key } } }",
         json!({ "filter": { "status": "PENDING" } }),
+    ));
+    ops.push((
+        "{ reconciliation(period: \"30d\") { violations currencies { currency } checks { code violations } } }",
+        json!({}),
     ));
     for model in ["LAST_CLICK", "LINEAR", "MARKOV"] {
         ops.push((
