@@ -123,3 +123,82 @@ fn csv(report: &Reconciliation) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use rust_decimal_macros::dec;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::service::reconciliation::{Check, CommissionTally, Subject, Tally};
+
+    fn report(violations: u64) -> Reconciliation {
+        let at = |d| Utc.with_ymd_and_hms(2026, 11, d, 0, 0, 0).single().unwrap_or_default();
+        Reconciliation {
+            from: at(1),
+            to: at(30),
+            currencies: vec![Books {
+                currency: "USD".into(),
+                orders: 2,
+                paid: dec!(149.00),
+                refunded: dec!(24.50),
+                net: dec!(124.50),
+                conversions: vec![Tally { status: "ATTRIBUTED".into(), count: 2, amount: dec!(149.00) }],
+                credits: 3,
+                credited: dec!(149.00),
+                commissions: vec![CommissionTally {
+                    status: "PAID".into(),
+                    count: 2,
+                    amount: dec!(9.96),
+                    base: dec!(124.50),
+                }],
+                clawbacks: 0,
+                clawed_back: dec!(0.00),
+                payouts: vec![Tally { status: "PAID".into(), count: 1, amount: dec!(9.96) }],
+            }],
+            checks: vec![Check {
+                code: "PAYOUT_MATCHES_COMMISSIONS",
+                description: "A payout's amount, count, affiliate and currency are its commissions'.",
+                subject: Subject::Payout,
+                violations,
+                examples: if violations > 0 { vec![Uuid::nil()] } else { vec![] },
+            }],
+        }
+    }
+
+    #[test]
+    fn text_says_whether_the_books_balance_and_names_the_rows_that_do_not() {
+        let ok = text(&report(0));
+        assert!(ok.contains("paid 149.00 USD, refunded 24.50 USD, net 124.50 USD"), "{ok}");
+        assert!(ok.contains("The books balance: no violations."), "{ok}");
+        let bad = text(&report(1));
+        assert!(bad.contains("FAIL PAYOUT_MATCHES_COMMISSIONS"), "{bad}");
+        assert!(bad.contains("e.g. payout 00000000-0000-0000-0000-000000000000"), "{bad}");
+        assert!(bad.ends_with("1 violations.\n"), "{bad}");
+    }
+
+    #[test]
+    fn csv_has_one_line_per_figure_and_per_check_quoted_where_needed() {
+        let csv = csv(&report(1));
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "section,currency,key,count,amount,base,examples");
+        assert!(lines.contains(&"orders_net,USD,,2,124.50,,"), "{csv}");
+        assert!(lines.contains(&"commissions,USD,PAID,2,9.96,124.50,"), "{csv}");
+        assert!(
+            lines.contains(&"check,,PAYOUT_MATCHES_COMMISSIONS,1,,,payout:00000000-0000-0000-0000-000000000000"),
+            "{csv}"
+        );
+        assert_eq!(lines.len(), 1 + 3 + 1 + 1 + 1 + 1 + 1 + 1, "{csv}");
+    }
+
+    #[test]
+    fn json_carries_the_totals_in_the_api_names() -> anyhow::Result<()> {
+        let json: serde_json::Value = serde_json::from_str(&render(&report(1), Format::Json)?)?;
+        assert_eq!(json["balanced"], false);
+        assert_eq!(json["violations"], 1);
+        assert_eq!(json["currencies"][0]["clawedBack"], "0.00");
+        assert_eq!(json["checks"][0]["subject"], "PAYOUT");
+        Ok(())
+    }
+}
