@@ -169,6 +169,17 @@ async fn campaigns_with_the_seed_bodies() {
     assert_eq!(list["total"], 1);
     let (_, by_code) = call(&app, Method::GET, "/api/v1/campanas/campana-black-friday-2023", Some(&admin), None).await;
     assert_eq!(by_code["campana_id"], created["campana_id"]);
+    // `campañas` as curl (lower-case escapes), browsers (upper-case) and people without an ñ write it.
+    for segment in ["campa%c3%b1as", "campa%C3%B1as", "campa%C3%b1as", "campanas"] {
+        let path = format!("/api/v1/{segment}/campana-black-friday-2023?estado=activa");
+        let (status, found) = call(&app, Method::GET, &path, Some(&admin), None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {found}");
+        assert_eq!(found["campana_id"], created["campana_id"], "{path}");
+    }
+    // Only escapes are normalised: an id that is not there is still not found.
+    let (status, _) =
+        call(&app, Method::GET, "/api/v1/campa%c3%b1as/campana-black-friday-2024", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 
     let bad = SEED_CAMPAIGN.replace("2030-11-27T23:59:59Z", "2023-11-01T00:00:00Z");
     let (status, body) = call(&app, Method::POST, "/api/v1/campanas", Some(&admin), Some(&bad)).await;

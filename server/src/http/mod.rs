@@ -45,7 +45,7 @@ pub fn router(app: AppState, schema: AlpesSchema) -> Router {
     let metrics = app.metrics.clone();
     let request_timeout = app.config.request_timeout();
     let state = HttpState { app, schema };
-    Router::new()
+    let routes = Router::new()
         .merge(admin::router())
         .merge(graphql::router())
         .merge(health::router())
@@ -84,7 +84,49 @@ pub fn router(app: AppState, schema: AlpesSchema) -> Router {
         }))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+    // Before routing: a path is matched as its normal form.
+    Router::new().fallback_service(routes).layer(axum::middleware::map_request(normal_path))
+}
+
+/// `campañas` in a path as clients send it: percent-encoded (either case, as curl and
+/// browsers send it), raw, or without the ñ. Routes with the word are registered under each.
+pub const CAMPANAS: [&str; 3] = ["campanas", "campa%C3%B1as", "campañas"];
+
+/// The request with its path in normal form: percent-escapes in upper-case hex (RFC 3986
+/// §6.2.2.1), so that `%c3%b1` and `%C3%B1` reach the same route. The query is untouched.
+async fn normal_path(mut request: axum::extract::Request) -> axum::extract::Request {
+    let uri = request.uri();
+    let path = uri.path();
+    let bytes = path.as_bytes();
+    let lower_escape = |i: usize| bytes[i] == b'%' && bytes[i + 1..].iter().take(2).any(u8::is_ascii_lowercase);
+    if !(0..bytes.len()).any(lower_escape) {
+        return request;
+    }
+    let mut normal = String::with_capacity(path.len());
+    let mut chars = path.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        normal.push(c);
+        if c == '%' && bytes.get(at + 1..at + 3).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)) {
+            for _ in 0..2 {
+                if let Some((_, digit)) = chars.next() {
+                    normal.push(digit.to_ascii_uppercase());
+                }
+            }
+        }
+    }
+    let path_and_query = match uri.query() {
+        Some(query) => format!("{normal}?{query}"),
+        None => normal,
+    };
+    let mut parts = uri.clone().into_parts();
+    if let Ok(value) = path_and_query.parse() {
+        parts.path_and_query = Some(value);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
 }
 
 /// Headers every answer carries: no MIME sniffing, no referrer sent to other sites, and

@@ -42,8 +42,7 @@ pub fn router() -> Router<HttpState> {
     let mut read = Router::new()
         .route("/tracking/impresiones/{id}", get(show_impression))
         .route("/tracking/conversiones/{id}", get(show_conversion));
-    // `campañas` as clients send it (percent-encoded), raw, and without the ñ.
-    for segment in ["campa%C3%B1as", "campañas", "campanas"] {
+    for segment in super::CAMPANAS {
         read = read
             .route(&format!("/tracking/{segment}/{{campaign}}/impresiones"), get(campaign_impressions))
             .route(&format!("/tracking/{segment}/{{campaign}}/conversiones"), get(campaign_conversions));

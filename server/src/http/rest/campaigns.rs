@@ -19,11 +19,16 @@ use crate::{
     wire::campaigns as wire,
 };
 
+/// Under `campanas`, and `campañas` as clients send it (see [`crate::http::CAMPANAS`]).
 pub fn router() -> Router<HttpState> {
-    Router::new()
-        .route("/api/v1/campanas", get(list).post(create))
-        .route("/api/v1/campanas/{id}", get(show))
-        .route("/api/v1/campanas/{id}/activar", post(activate))
+    let mut router = Router::new();
+    for segment in crate::http::CAMPANAS {
+        router = router
+            .route(&format!("/api/v1/{segment}"), get(list).post(create))
+            .route(&format!("/api/v1/{segment}/{{id}}"), get(show))
+            .route(&format!("/api/v1/{segment}/{{id}}/activar"), post(activate));
+    }
+    router
 }
 
 async fn create(
