@@ -72,6 +72,12 @@ pub struct Config {
     #[arg(long, env = "ALPES_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub graphiql: bool,
 
+    /// Refuse tracking events (impressions, clicks, interactions, conversions) older than
+    /// this many days. Unset (the default): history is accepted, so past events can be
+    /// backfilled at their own times; events in the future are always refused.
+    #[arg(long, env = "ALPES_MAX_EVENT_AGE_DAYS", global = true)]
+    pub max_event_age_days: Option<u32>,
+
     /// Accept conversions without a key on the seed routes (`POST /tracking/conversiones`),
     /// as the replaced system did. Off by default: recording a conversion needs an API key
     /// with the conversions scope or an ADMIN token. When on, keyless conversions are
@@ -509,6 +515,7 @@ impl Config {
             graphql_max_complexity: 2000,
             graphql_introspection: true,
             legacy_keyless_conversions: false,
+            max_event_age_days: None,
             graphiql: true,
             token_ttl_hours: 12,
             report_timeout_ms: 30_000,

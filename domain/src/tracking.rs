@@ -7,8 +7,6 @@ use crate::error::DomainError;
 
 /// How far in the future a client clock may be before we refuse the event.
 pub const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
-/// Older events are refused: attribution windows never reach that far back.
-pub const MAX_AGE: Duration = Duration::days(400);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TouchKind {
@@ -83,13 +81,25 @@ impl ConversionKind {
     }
 }
 
-/// An event time from a client: not too far in the future, not absurdly old.
-pub fn event_time(at: DateTime<Utc>, now: DateTime<Utc>, field: &str) -> Result<DateTime<Utc>, DomainError> {
+/// An event time from a client: not in the future (beyond the clock skew allowed), and
+/// not older than `max_age` when there is one. History is accepted by default: a
+/// backfill of last year's events is recorded at their own times.
+pub fn event_time(
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    max_age: Option<Duration>,
+    field: &str,
+) -> Result<DateTime<Utc>, DomainError> {
     if at > now + MAX_CLOCK_SKEW {
         return Err(DomainError::invalid(field, "timestamp is in the future"));
     }
-    if at < now - MAX_AGE {
-        return Err(DomainError::invalid(field, "timestamp is too old"));
+    if let Some(max_age) = max_age {
+        if at < now - max_age {
+            return Err(DomainError::invalid(
+                field,
+                format!("timestamp is older than {} days, the most this service accepts", max_age.num_days()),
+            ));
+        }
     }
     Ok(at)
 }
@@ -163,9 +173,16 @@ mod tests {
     #[test]
     fn times() {
         let now = Utc::now();
-        assert!(event_time(now + Duration::hours(1), now, "t").is_err());
-        assert!(event_time(now + Duration::minutes(1), now, "t").is_ok());
-        assert!(event_time(now - Duration::days(500), now, "t").is_err());
+        assert!(event_time(now + Duration::hours(1), now, None, "t").is_err());
+        assert!(event_time(now + Duration::minutes(1), now, None, "t").is_ok());
+        // History is accepted unless a maximum age is set.
+        assert!(event_time(now - Duration::days(5000), now, None, "t").is_ok());
+        let year = Some(Duration::days(365));
+        assert!(event_time(now - Duration::days(364), now, year, "t").is_ok());
+        let Err(err) = event_time(now - Duration::days(366), now, year, "t") else {
+            panic!("an event older than the maximum age is refused");
+        };
+        assert!(err.to_string().contains("older than 365 days"), "{err}");
         assert_eq!(
             from_millis(1_733_047_200_000, "t").ok().map(|t| t.to_rfc3339()),
             Some("2024-12-01T10:00:00+00:00".into())

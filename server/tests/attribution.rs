@@ -331,6 +331,52 @@ async fn time_decay_and_position_based_across_linked_identities() {
     assert!(events.iter().all(|e| e["tipo_conversion"] == "PURCHASE" && e["id_interaccion_original"] == "order-7"));
 }
 
+/// A backfill of two years ago: touches and a conversion at their own times are accepted,
+/// and the conversion is attributed to the journey as it was then: the touch of its own
+/// window, not a later one or one outside its lookback. With a maximum age set, the same
+/// events are refused, naming the field.
+#[tokio::test]
+async fn a_back_dated_conversion_is_attributed_to_the_journey_of_its_time() {
+    let app = TestApp::new().await;
+    let admin = app.admin();
+    campaign(&app, "alfa", "LAST_CLICK").await;
+    campaign(&app, "beta", "LAST_CLICK").await;
+    let then = Utc::now() - Duration::days(730);
+    let click = "mutation($i: RecordClickInput!) { recordClick(input: $i) { id } }";
+    for (id, campaign, at) in [
+        ("old-0", "beta", then - Duration::days(60)),
+        ("old-1", "alfa", then - Duration::days(3)),
+        ("old-2", "beta", then + Duration::days(2)),
+        ("now", "beta", Utc::now() - Duration::hours(1)),
+    ] {
+        let input = json!({ "id": id, "campaignId": campaign, "userId": "user-h", "occurredAt": iso(at) });
+        app.ok(&admin, click, json!({ "i": input })).await;
+    }
+    let record = "mutation($i: RecordConversionInput!) { recordConversion(input: $i) { id occurredAt } }";
+    let input = json!({ "id": "order-h", "value": "80.00", "currency": "USD", "campaignId": "alfa", "userId": "user-h", "occurredAt": iso(then) });
+    let recorded = app.ok(&admin, record, json!({ "i": input })).await;
+    let id = recorded["recordConversion"]["id"].clone();
+    assert_eq!(attribute(&app).await, 1);
+    let data = app.ok(&admin, CONVERSION, json!({ "id": id })).await;
+    let journey = &data["conversion"]["journey"];
+    assert_eq!(data["conversion"]["status"], "ATTRIBUTED", "{data}");
+    let campaigns: Vec<&str> = journey["touchpoints"]
+        .as_array()
+        .map(|t| t.iter().filter_map(|t| t["campaign"]["code"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(campaigns, ["alfa"], "only the touch inside its window and before it: {journey}");
+    assert_eq!(by_campaign(&journey["credits"]), pairs(&[("alfa", "80.00")]));
+
+    let strict = TestApp::with_config(|c| c.max_event_age_days = Some(365)).await;
+    let admin = strict.admin();
+    campaign(&strict, "alfa", "LAST_CLICK").await;
+    let input = json!({ "id": "order-h", "value": "80.00", "currency": "USD", "campaignId": "alfa", "userId": "user-h", "occurredAt": iso(then) });
+    let (_, body) = strict.post_graphql(Some(&admin), record, json!({ "i": input })).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "occurredAt", "{body}");
+    assert_eq!(strict.count("conversions").await, 0);
+}
+
 /// Seed 003 asks for the Markov removal effects of the classic example: C1 > C2 > C3
 /// converts; C1 alone and C2 > C3 do not. Credits: C1 0.2, C2 0.4, C3 0.4.
 #[tokio::test]

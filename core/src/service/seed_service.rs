@@ -33,7 +33,7 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-/// Most days one run may fill (the ingest refuses events older than 400 days).
+/// Most days one run may fill.
 pub const MAX_DAYS: u32 = 365;
 pub const AFFILIATES: usize = 50;
 pub const CAMPAIGNS: usize = 10;

@@ -211,7 +211,7 @@ pub async fn record_conversion(
         kind: command.kind.unwrap_or(ConversionKind::Sale),
         value,
         currency: currency.code().to_string(),
-        occurred_at: occurred_at(command.occurred_at, fields.occurred_at)?,
+        occurred_at: occurred_at(ctx.config.max_event_age_days, command.occurred_at, fields.occurred_at)?,
         campaign: checked_ref(command.campaign)?,
         affiliate,
         user_id: tracking::identifier(command.user_id.as_deref(), fields.user_id)?,
@@ -254,7 +254,7 @@ async fn record_touch(
     let input = TouchInput {
         external_id: external_id(command.id, fields)?,
         kind,
-        occurred_at: occurred_at(command.occurred_at, fields.occurred_at)?,
+        occurred_at: occurred_at(ctx.config.max_event_age_days, command.occurred_at, fields.occurred_at)?,
         campaign: checked_ref(command.campaign)?,
         affiliate,
         tracking_link_id: command.tracking_link_id,
@@ -317,9 +317,11 @@ fn external_id(id: Option<String>, fields: &Fields) -> AppResult<Option<String>>
     Ok(tracking::identifier(id.as_deref(), fields.id)?)
 }
 
-fn occurred_at(at: Option<DateTime<Utc>>, field: &str) -> AppResult<DateTime<Utc>> {
+/// `at` (now when absent), unless in the future or older than `max_days` (when set).
+fn occurred_at(max_days: Option<u32>, at: Option<DateTime<Utc>>, field: &str) -> AppResult<DateTime<Utc>> {
     let now = Utc::now();
-    Ok(tracking::event_time(at.unwrap_or(now), now, field)?)
+    let max_age = max_days.map(|days| chrono::Duration::days(i64::from(days)));
+    Ok(tracking::event_time(at.unwrap_or(now), now, max_age, field)?)
 }
 
 /// A campaign or affiliate named by the client: a valid identifier, or none when blank.
@@ -394,8 +396,11 @@ mod tests {
     #[test]
     fn times_far_in_the_future_are_refused_under_the_transports_name() {
         let later = Utc::now() + chrono::Duration::days(2);
-        assert_eq!(field_of(occurred_at(Some(later), "marca_temporal")), Some("marca_temporal".into()));
-        assert!(occurred_at(None, "timestamp").is_ok());
+        assert_eq!(field_of(occurred_at(None, Some(later), "marca_temporal")), Some("marca_temporal".into()));
+        assert!(occurred_at(None, None, "timestamp").is_ok());
+        let old = Utc::now() - chrono::Duration::days(800);
+        assert!(occurred_at(None, Some(old), "timestamp").is_ok(), "history is accepted by default");
+        assert_eq!(field_of(occurred_at(Some(400), Some(old), "timestamp")), Some("timestamp".into()));
     }
 
     #[test]
