@@ -116,7 +116,7 @@ fn checkout(event_id: &str, session_id: &str, created: i64, metadata: Value) -> 
            "created": created, "data": {"object": {
         "id": session_id, "object": "checkout.session", "amount_total": 15075, "currency": "usd",
         "payment_status": "paid", "payment_intent": format!("pi_{session_id}"), "created": created,
-        "success_url": "https://shop.example/gracias",
+        "success_url": "https://shop.example/gracias?session_id={CHECKOUT_SESSION_ID}",
         "customer_details": {"email": " Buyer@Example.com ", "phone": "+57 300 123 4567", "name": "Ana Buyer"},
         "metadata": metadata
     }}})
@@ -249,7 +249,7 @@ async fn a_paid_checkout_reaches_all_three_platforms_with_the_documented_request
                 "event_time": created,
                 "event_id": order_id,
                 "action_source": "website",
-                "event_source_url": "https://shop.example/gracias",
+                "event_source_url": "https://shop.example/gracias?session_id=cs_all",
                 "user_data": {
                     // SHA-256 of "buyer@example.com" and of "573001234567", computed independently.
                     "em": ["6a6c26195c3682faa816966af789717c3bfa834eee6c599d667d2b3429c27cfd"],
@@ -934,4 +934,33 @@ async fn redirects_are_not_followed_and_oversized_answers_are_not_read() {
     let error = meta_dead.last_error.unwrap_or_default();
     assert!(error.contains("larger than 1024 KiB"), "{error}");
     wait_for(&app, Integration::GoogleAds, DeliveryStatus::Succeeded).await;
+}
+
+/// Demo data is made of test orders: with every platform configured, seeding a programme
+/// sends not a single request to any of them, and the answer says so.
+#[tokio::test]
+async fn demo_orders_never_reach_a_platform() {
+    let (meta, google, pipedrive) = (MockServer::start().await, MockServer::start().await, MockServer::start().await);
+    meta_ok(&meta).await;
+    google_ok(&google).await;
+    pipedrive_ok(&pipedrive).await;
+    let at = Endpoints { meta: meta.uri(), google: google.uri(), pipedrive: pipedrive.uri() };
+    let app = TestApp::with_config(|c| configure(c, &at)).await;
+    let report =
+        app.ok(&app.admin(), "mutation { seedDemoData(days: 2) { paidOrders refunds outbound } }", json!({})).await;
+    assert!(report["seedDemoData"]["paidOrders"].as_u64().unwrap_or(0) > 0, "{report}");
+    let outbound = report["seedDemoData"]["outbound"].as_str().unwrap_or_default();
+    assert!(outbound.contains("none is sent to Google Ads, Meta or Pipedrive"), "{report}");
+    assert_eq!(app.count("integration_deliveries").await, 0);
+    app.app.state.ctx.events_committed();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    for server in [&meta, &google, &pipedrive] {
+        assert_eq!(server.received_requests().await.unwrap_or_default().len(), 0, "{}", server.uri());
+    }
+    // A live checkout next to them is still delivered: the platforms are up and configured.
+    deliver(&app, &checkout("evt_live", "cs_live", chrono::Utc::now().timestamp() - 60, full_metadata())).await;
+    for integration in [Integration::MetaCapi, Integration::GoogleAds, Integration::Pipedrive] {
+        wait_for(&app, integration, DeliveryStatus::Succeeded).await;
+    }
+    assert_eq!(app.count("integration_deliveries").await, 3);
 }

@@ -121,11 +121,19 @@ impl OrderFacts {
             client_ip_address: text(&personal["metadata"]["client_ip_address"]),
             client_user_agent: text(&metadata["client_user_agent"])
                 .or_else(|| click.as_ref().and_then(|c| c.user_agent.clone())),
-            event_source_url: text(&metadata["event_source_url"]).or_else(|| text(&session["success_url"])),
+            event_source_url: text(&metadata["event_source_url"])
+                .or_else(|| text(&session["success_url"]))
+                .map(|url| with_session_id(&url, &order.stripe_session_id)),
             fbclid_seen_at: click.as_ref().filter(|c| c.fbclid.is_some()).map(|c| c.occurred_at),
             order,
         })
     }
+}
+
+/// A Stripe `success_url` names the session with the template `{CHECKOUT_SESSION_ID}`,
+/// which Stripe fills in when it sends the buyer there: the page the buyer saw.
+fn with_session_id(url: &str, session_id: &str) -> String {
+    url.replace("{CHECKOUT_SESSION_ID}", session_id).replace("%7BCHECKOUT_SESSION_ID%7D", session_id)
 }
 
 /// The three clients, sharing one HTTP connection pool with a per-request timeout.
@@ -312,5 +320,19 @@ pub(crate) fn finish(
                 deal_id,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_landing_page_names_the_session_stripe_sent_the_buyer_to() {
+        let sent = "https://shop.example/gracias?session_id={CHECKOUT_SESSION_ID}";
+        assert_eq!(with_session_id(sent, "cs_test_1"), "https://shop.example/gracias?session_id=cs_test_1");
+        let encoded = "https://shop.example/ok?s=%7BCHECKOUT_SESSION_ID%7D";
+        assert_eq!(with_session_id(encoded, "cs_test_1"), "https://shop.example/ok?s=cs_test_1");
+        assert_eq!(with_session_id("https://shop.example/ok", "cs_test_1"), "https://shop.example/ok");
     }
 }

@@ -28,17 +28,30 @@ use crate::{
     model::{integration_deliveries::IntegrationDelivery, integrations_log::IntegrationLogEntry},
 };
 
-/// Queues one delivery of `order_id` per planned integration, in the caller's
+/// The Stripe metadata key that marks a checkout as demo data (set by the demo seeder):
+/// its order is a test order and never goes to an ad platform or the CRM.
+pub const DEMO_MARK: &str = "alpes_demo";
+
+/// Whether `order` is demo data (see [`DEMO_MARK`]).
+pub fn is_demo(order: &orders::Model) -> bool {
+    order.metadata["metadata"][DEMO_MARK].as_str() == Some("true")
+}
+
+/// Queues one delivery of `order` per planned integration, in the caller's
 /// transaction. A purchase is queued once: a repeat adds nothing. A refund goes only to
 /// the platforms that can take one back (Google Ads, Pipedrive) and sends the order's
 /// state when it is sent, so a later refund of the same order puts its delivery back in
-/// the queue with fresh attempts instead of adding another.
+/// the queue with fresh attempts instead of adding another. Demo orders get none.
 pub async fn enqueue<C: ConnectionTrait>(
     conn: &C,
     plan: &DeliveryPlan,
-    order_id: Uuid,
+    order: &orders::Model,
     kind: DeliveryEventKind,
 ) -> AppResult<()> {
+    if is_demo(order) {
+        return Ok(());
+    }
+    let order_id = order.id;
     let integrations: Vec<Integration> = plan
         .integrations
         .iter()

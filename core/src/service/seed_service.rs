@@ -23,7 +23,7 @@ use super::{
     attribution::{self, Markov},
     campaign_service::{self, CampaignCommission, NewCampaign},
     commission::{self, Approval},
-    stripe_service,
+    integration_service, stripe_service,
     tracking::{self, Fields, Ingestor, Recorder, Ref, SessionInput, TouchCommand},
     tracking_link_service::{self, NewTrackingLink},
 };
@@ -61,7 +61,12 @@ pub struct SeedReport {
     pub payouts: usize,
     pub payouts_paid: usize,
     pub elapsed_ms: u128,
+    /// Demo orders are test orders: what that means for the platforms.
+    pub outbound: &'static str,
 }
+
+/// What [`SeedReport::outbound`] says.
+pub const OUTBOUND_NOTE: &str = "demo orders are test orders (Stripe metadata alpes_demo): none is sent to Google Ads, Meta or Pipedrive, whatever is configured";
 
 pub fn validate_days(days: i64) -> AppResult<u32> {
     if !(1..=MAX_DAYS as i64).contains(&days) {
@@ -232,7 +237,7 @@ pub async fn seed(ctx: &Ctx, ingest: &Ingestor, markov: &Markov, caller: &Caller
     let tag: String = format!("{:04x}", rng.gen::<u16>());
     let now = Utc::now();
     let start = now - Duration::days(days as i64);
-    let mut report = SeedReport { days, ..SeedReport::default() };
+    let mut report = SeedReport { days, outbound: OUTBOUND_NOTE, ..SeedReport::default() };
 
     // Campaigns: through the campaign service, then activated.
     let mut campaigns = Vec::with_capacity(CAMPAIGNS);
@@ -427,7 +432,7 @@ pub async fn seed(ctx: &Ctx, ingest: &Ingestor, markov: &Markov, caller: &Caller
             "client_reference_id": touch.id,
             "customer_details": {"email": format!("buyer{}@customers.example.com", rng.gen_range(0..100_000))},
             "metadata": {"campaign": campaign.code, "source": touch.source, "product_id": product,
-                          "gclid": touch.gclid},
+                          "gclid": touch.gclid, integration_service::DEMO_MARK: "true"},
         });
         deliver(ctx, &next_event(&mut rng), "checkout.session.completed", at, &session).await?;
         report.checkouts += 1;

@@ -167,7 +167,7 @@ pub(super) async fn record_sale(
     .map_err(|e| AppError::from_db_unique(e, &["order_id", "external_id"]))?;
     outbox::record(txn, crate::wire::events::conversion_recorded(&conversion, ConversionKind::Sale)).await?;
     outbox::record(txn, order_event(order, "pedido_pagado")).await?;
-    integration_service::enqueue(txn, deliveries, order.id, DeliveryEventKind::Purchase).await?;
+    integration_service::enqueue(txn, deliveries, order, DeliveryEventKind::Purchase).await?;
     Ok(())
 }
 

@@ -11,7 +11,7 @@ pub(super) async fn refund_deliveries(
 ) -> AppResult<()> {
     let Some(intent) = text(charge, "payment_intent") else { return Ok(()) };
     if let Some(order) = orders::Entity::find().filter(orders::Column::PaymentIntentId.eq(&intent)).one(txn).await? {
-        integration_service::enqueue(txn, deliveries, order.id, DeliveryEventKind::Refund).await?;
+        integration_service::enqueue(txn, deliveries, &order, DeliveryEventKind::Refund).await?;
     }
     Ok(())
 }

@@ -29,6 +29,8 @@ pub struct SeedReport {
     pub payouts: u64,
     pub payouts_paid: u64,
     pub elapsed_ms: u64,
+    /// Demo orders are test orders: none is sent to an ad platform or the CRM.
+    pub outbound: String,
 }
 
 #[Object]
@@ -58,6 +60,7 @@ impl SeedMutation {
             payouts: r.payouts as u64,
             payouts_paid: r.payouts_paid as u64,
             elapsed_ms: r.elapsed_ms as u64,
+            outbound: r.outbound.to_string(),
         })
     }
 }
