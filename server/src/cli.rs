@@ -123,6 +123,7 @@ pub async fn run() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
         .with_writer(std::io::stderr)
+        .with_ansi(colour_logs(std::io::IsTerminal::is_terminal(&std::io::stderr()), std::env::var_os("NO_COLOR")))
         .init();
     match execute(cli).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -281,6 +282,12 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// `30m`, `12h`, `7d` → a duration (1 minute to 365 days).
+/// Logs are coloured only on a terminal, and never when `NO_COLOR` is set (to anything
+/// but the empty string): a file, a pipe or a log collector gets plain text.
+fn colour_logs(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 pub fn parse_ttl(value: &str) -> anyhow::Result<chrono::Duration> {
     let value = value.trim();
     let (number, unit) = value.split_at(value.len().saturating_sub(1));
@@ -300,6 +307,14 @@ pub fn parse_ttl(value: &str) -> anyhow::Result<chrono::Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logs_are_plain_text_off_a_terminal_or_with_no_color() {
+        assert!(colour_logs(true, None));
+        assert!(!colour_logs(false, None));
+        assert!(!colour_logs(true, Some("1".into())));
+        assert!(colour_logs(true, Some("".into())));
+    }
 
     #[test]
     fn ttls() {
