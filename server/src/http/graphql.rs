@@ -2,7 +2,7 @@
 //! graphql-transport-ws and the legacy graphql-ws).
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLWebSocket};
 use std::{
     sync::{Arc, Mutex},
     time::Duration,
@@ -13,10 +13,10 @@ use axum::{
         ws::{CloseFrame, Message},
         State, WebSocketUpgrade,
     },
-    http::{HeaderMap, StatusCode},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Response},
     routing::get,
-    Json, Router,
+    Router,
 };
 use futures::{SinkExt, StreamExt};
 use serde_json::json;
@@ -42,16 +42,74 @@ async fn graphiql(State(state): State<HttpState>) -> Response {
     .into_response()
 }
 
+/// The media type of an answer, as the GraphQL-over-HTTP specification has the client
+/// choose it with `Accept`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    /// `application/graphql-response+json`: request errors answer 400 without `data`.
+    GraphQlResponse,
+    /// `application/json` (also for `*/*` or no `Accept`): every result answers 200.
+    Json,
+}
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+impl Media {
+    fn of(headers: &HeaderMap) -> Self {
+        let accepted = |wanted: &str| {
+            headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+                |item| {
+                    let mut params = item.split(';').map(str::trim);
+                    let kind = params.next().unwrap_or_default();
+                    let refused = params.any(|p| {
+                        p.split_once('=').is_some_and(|(k, v)| k.trim() == "q" && v.trim().parse::<f32>() == Ok(0.0))
+                    });
+                    kind.eq_ignore_ascii_case(wanted) && !refused
+                },
+            )
+        };
+        if accepted(GRAPHQL_RESPONSE_JSON) {
+            Media::GraphQlResponse
+        } else {
+            Media::Json
+        }
+    }
+
+    fn content_type(self) -> HeaderValue {
+        match self {
+            Media::GraphQlResponse => HeaderValue::from_static("application/graphql-response+json; charset=utf-8"),
+            Media::Json => HeaderValue::from_static("application/json; charset=utf-8"),
+        }
+    }
+}
+
+/// A POST must say its body is JSON; anything else is refused before it is read.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|kind| kind.trim().eq_ignore_ascii_case("application/json"))
+}
+
 async fn execute(State(state): State<HttpState>, request: axum::extract::Request) -> Response {
+    let media = Media::of(request.headers());
+    if !is_json(request.headers()) {
+        let err = AppError::Validation {
+            field: None,
+            message: "a GraphQL request is a POST with Content-Type: application/json".into(),
+        };
+        return graphql_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, &err, media);
+    }
     // The body is read up to the limit first: the GraphQL extractor streams it whole, past
     // the router's default body limit.
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, super::MAX_BODY_BYTES).await else {
-        return graphql_error(StatusCode::PAYLOAD_TOO_LARGE, &AppError::PayloadTooLarge);
+        return graphql_error(StatusCode::PAYLOAD_TOO_LARGE, &AppError::PayloadTooLarge, media);
     };
     let session = match auth::session_from_headers(&parts.headers, &state.app).await {
         Ok(session) => session,
-        Err(err) => return graphql_error(StatusCode::UNAUTHORIZED, &err),
+        Err(err) => return graphql_error(StatusCode::UNAUTHORIZED, &err, media),
     };
     let client = graphql::ClientIp(super::rate_limit::client_ip(&parts, state.app.config.trust_forwarded_for));
     let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
@@ -64,7 +122,7 @@ async fn execute(State(state): State<HttpState>, request: axum::extract::Request
             } else {
                 AppError::Validation { field: None, message: format!("not a GraphQL request: {}", rejection.0) }
             };
-            return graphql_error(crate::error::status(&err), &err);
+            return graphql_error(crate::error::status(&err), &err, media);
         }
     };
     let mut request = request;
@@ -79,16 +137,51 @@ async fn execute(State(state): State<HttpState>, request: axum::extract::Request
             extensions.set("code", "VALIDATION");
         }
     }
-    GraphQLResponse::from(response).into_response()
+    respond(response, media)
 }
 
-/// A GraphQL-shaped error body for failures before execution.
-fn graphql_error(status: StatusCode, err: &AppError) -> Response {
-    let body = json!({
-        "data": null,
+/// The answer to an executed request. A request error (the document does not parse or
+/// validate, a variable does not coerce: errors without a path and no data) answers 400
+/// without `data` under `application/graphql-response+json`, and 200 under
+/// `application/json`, as the GraphQL-over-HTTP specification says.
+fn respond(response: async_graphql::Response, media: Media) -> Response {
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let cache_control = response.cache_control.value().filter(|_| response.is_ok());
+    let headers = response.http_headers.clone();
+    let mut body =
+        serde_json::to_value(&response).unwrap_or_else(|e| json!({ "errors": [{ "message": e.to_string() }] }));
+    let status = match (media, request_error) {
+        (Media::GraphQlResponse, true) => {
+            if let Some(object) = body.as_object_mut() {
+                object.remove("data");
+            }
+            StatusCode::BAD_REQUEST
+        }
+        _ => StatusCode::OK,
+    };
+    let mut answer = (status, body.to_string()).into_response();
+    answer.headers_mut().insert(header::CONTENT_TYPE, media.content_type());
+    if let Some(value) = cache_control.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        answer.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
+    answer.headers_mut().extend(headers);
+    answer
+}
+
+/// A GraphQL-shaped error body for failures before execution (without `data` under
+/// `application/graphql-response+json`).
+fn graphql_error(status: StatusCode, err: &AppError, media: Media) -> Response {
+    let mut body = json!({
         "errors": [{ "message": err.to_string(), "extensions": { "code": err.code() } }],
     });
-    (status, Json(body)).into_response()
+    if media == Media::Json {
+        body["data"] = serde_json::Value::Null;
+    }
+    let mut answer = (status, body.to_string()).into_response();
+    answer.headers_mut().insert(header::CONTENT_TYPE, media.content_type());
+    answer
 }
 
 /// Subscriptions. The token comes in the `connection_init` payload
