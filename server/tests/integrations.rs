@@ -93,6 +93,13 @@ async fn pipedrive_ok(server: &MockServer) {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true, "data": {"items": []}})))
         .mount(server)
         .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/deals/search"))
+        .and(query_param("fields", "title"))
+        .and(header("x-api-token", PIPEDRIVE_TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true, "data": {"items": []}})))
+        .mount(server)
+        .await;
     for (route, id) in [("/api/v2/persons", 42), ("/api/v2/deals", 777)] {
         Mock::given(method("POST"))
             .and(path(route))
@@ -963,4 +970,57 @@ async fn demo_orders_never_reach_a_platform() {
         wait_for(&app, integration, DeliveryStatus::Succeeded).await;
     }
     assert_eq!(app.count("integration_deliveries").await, 3);
+}
+
+/// A deal made by an attempt whose answer was lost is found by its title (which names the
+/// checkout) and kept: Pipedrive never gets the same order as two deals.
+#[tokio::test]
+async fn a_deal_already_in_pipedrive_is_found_not_made_again() {
+    let (meta, google, pipedrive) = (MockServer::start().await, MockServer::start().await, MockServer::start().await);
+    meta_ok(&meta).await;
+    google_ok(&google).await;
+    let title = "Pedido PROD001 (cs_twice)";
+    Mock::given(method("GET"))
+        .and(path("/api/v2/deals/search"))
+        .and(query_param("term", "cs_twice"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true, "data": {"items": [
+            {"result_score": 0.9, "item": {"id": 555, "title": "Pedido PROD001 (cs_twice_other)"}},
+            {"result_score": 0.8, "item": {"id": 901, "title": title}}
+        ]}})))
+        .mount(&pipedrive)
+        .await;
+    pipedrive_ok(&pipedrive).await;
+    let at = Endpoints { meta: meta.uri(), google: google.uri(), pipedrive: pipedrive.uri() };
+    let app = TestApp::with_config(|c| configure(c, &at)).await;
+    deliver(&app, &checkout("evt_twice", "cs_twice", chrono::Utc::now().timestamp() - 60, full_metadata())).await;
+    wait_for(&app, Integration::Pipedrive, DeliveryStatus::Succeeded).await;
+    assert_eq!(requests_to(&pipedrive, "/api/v2/deals").await.len(), 0, "no second deal");
+    let order = entity::orders::Entity::find().one(app.db()).await.unwrap().unwrap();
+    assert_eq!(order.pipedrive_deal_id.as_deref(), Some("901"));
+}
+
+/// A platform refusing the request itself (400: a parameter it will never take) is not
+/// asked again for hours: the delivery is DEAD after that one attempt, with the reason.
+#[tokio::test]
+async fn a_request_refused_for_good_is_dead_at_once() {
+    let (meta, google, pipedrive) = (MockServer::start().await, MockServer::start().await, MockServer::start().await);
+    Mock::given(method("POST"))
+        .and(path("/v24.0/1234567890/events"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "message": "Invalid parameter", "type": "OAuthException", "code": 100, "fbtrace_id": "AbC"}})))
+        .mount(&meta)
+        .await;
+    google_ok(&google).await;
+    pipedrive_ok(&pipedrive).await;
+    let at = Endpoints { meta: meta.uri(), google: google.uri(), pipedrive: pipedrive.uri() };
+    let app = TestApp::with_config(|c| configure(c, &at)).await;
+    deliver(&app, &checkout("evt_400", "cs_400", chrono::Utc::now().timestamp() - 60, full_metadata())).await;
+    let dead = wait_for(&app, Integration::MetaCapi, DeliveryStatus::Dead).await;
+    assert_eq!((dead.attempts, dead.last_http_status), (1, Some(400)), "{dead:?}");
+    let reason = dead.last_error.unwrap_or_default();
+    assert!(reason.starts_with("refused for good:") && reason.contains("Invalid parameter"), "{reason}");
+    assert_eq!(requests_to(&meta, "/v24.0/1234567890/events").await.len(), 1);
+    // The other platforms are not held up.
+    wait_for(&app, Integration::GoogleAds, DeliveryStatus::Succeeded).await;
+    wait_for(&app, Integration::Pipedrive, DeliveryStatus::Succeeded).await;
 }

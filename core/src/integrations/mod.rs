@@ -49,6 +49,15 @@ pub enum Outcome {
     Skipped(String),
     /// Failed (why); retried until the attempts run out.
     Failed(String),
+    /// Refused for good by the platform (a 4xx that retrying cannot change: the request
+    /// itself is wrong); DEAD at once, with why.
+    Rejected(String),
+}
+
+/// Whether an HTTP status refuses the request for good. Not: 401 (a token to renew), 408
+/// and 429 (come back later), 409 and 425 (a race), nor any 5xx.
+pub fn permanent(status: u16) -> bool {
+    (400..500).contains(&status) && !matches!(status, 401 | 408 | 409 | 425 | 429)
 }
 
 impl Outcome {
@@ -57,12 +66,24 @@ impl Outcome {
         match self {
             Outcome::Succeeded => "SUCCESS",
             Outcome::Skipped(_) => "SKIPPED",
-            Outcome::Failed(_) => "ERROR",
+            Outcome::Failed(_) | Outcome::Rejected(_) => "ERROR",
         }
     }
 }
 
 impl Attempt {
+    /// Done without a request of its own: what was asked for already exists.
+    fn found(request: Value, started: Instant) -> Self {
+        Self {
+            request,
+            http_status: None,
+            response: None,
+            outcome: Outcome::Succeeded,
+            latency: started.elapsed(),
+            deal_id: None,
+        }
+    }
+
     fn skipped(request: Value, reason: impl Into<String>) -> Self {
         Self {
             request,
@@ -309,6 +330,7 @@ pub(crate) fn finish(
         Ok(reply) => {
             let (outcome, deal_id) = match judge(&reply) {
                 Ok(id) => (Outcome::Succeeded, id),
+                Err(message) if permanent(reply.status) => (Outcome::Rejected(message), None),
                 Err(message) => (Outcome::Failed(message), None),
             };
             Attempt {
@@ -326,6 +348,16 @@ pub(crate) fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_request_the_platform_refuses_for_good_is_not_retried() {
+        for status in [400, 403, 404, 405, 410, 413, 415, 422] {
+            assert!(permanent(status), "{status}");
+        }
+        for status in [200, 401, 408, 409, 425, 429, 500, 502, 503, 504] {
+            assert!(!permanent(status), "{status}");
+        }
+    }
 
     #[test]
     fn the_landing_page_names_the_session_stripe_sent_the_buyer_to() {

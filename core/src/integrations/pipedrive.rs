@@ -73,6 +73,19 @@ impl Pipedrive {
             .ok_or_else(|| ("person create: no id in the answer".into(), Some(created)))
     }
 
+    /// The deal titled `title` (searched by the checkout's session id, which the title holds).
+    async fn deal_titled(&self, title: &str, session_id: &str) -> Result<Option<i64>, StepError> {
+        let search =
+            self.request(reqwest::Method::GET, "deals/search").query(&[("term", session_id), ("fields", "title")]);
+        let found = judge("deal search", call(search).await)?;
+        let items = found.body["data"]["items"].as_array().cloned().unwrap_or_default();
+        Ok(items
+            .iter()
+            .map(|i| &i["item"])
+            .find(|item| item["title"].as_str() == Some(title))
+            .and_then(|i| i["id"].as_i64()))
+    }
+
     pub async fn send(&self, facts: &OrderFacts) -> Attempt {
         let order = &facts.order;
         if let Some(deal) = &order.pipedrive_deal_id {
@@ -96,6 +109,18 @@ impl Pipedrive {
                 Err((message, None)) => return finish(logged, started, Err(message), |_| Ok(None)),
                 Err((message, Some(reply))) => return finish(logged, started, Ok(reply), |_| Err(message)),
             }
+        }
+        // A deal made by an attempt whose answer was lost (a timeout, a crash before the
+        // deal id was kept) is found by its title, which names the checkout: never made twice.
+        let title = deal_title(facts);
+        match self.deal_titled(&title, &order.stripe_session_id).await {
+            Ok(Some(id)) => {
+                logged["deal_found"] = json!(id);
+                return Attempt { deal_id: Some(id.to_string()), ..Attempt::found(logged, started) };
+            }
+            Ok(None) => {}
+            Err((message, None)) => return finish(logged, started, Err(message), |_| Ok(None)),
+            Err((message, Some(reply))) => return finish(logged, started, Ok(reply), |_| Err(message)),
         }
         let result = call(self.request(reqwest::Method::POST, "deals").json(&deal)).await;
         finish(logged, started, result, |reply| {

@@ -192,10 +192,10 @@ async fn deliver(worker: &Worker, integration: Integration, id: Uuid) -> AppResu
         (_, entity::integration_deliveries::DeliveryStatus::Dead) => "dead",
         (Outcome::Succeeded, _) => "succeeded",
         (Outcome::Skipped(_), _) => "skipped",
-        (Outcome::Failed(_), _) => "failed",
+        (Outcome::Failed(_) | Outcome::Rejected(_), _) => "failed",
     };
     worker.metrics.count_delivery(integration_service::integration_name(integration), outcome);
-    if let Outcome::Failed(reason) = &attempt.outcome {
+    if let Outcome::Failed(reason) | Outcome::Rejected(reason) = &attempt.outcome {
         tracing::warn!(?integration, delivery = %id, attempt = claimed.attempts, %reason, "delivery failed");
     }
     ctx.notifier.outbox().notify_one();

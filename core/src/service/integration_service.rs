@@ -201,6 +201,7 @@ pub(crate) async fn settle(
     let (status, error) = match &attempt.outcome {
         Outcome::Succeeded => (DeliveryStatus::Succeeded, None),
         Outcome::Skipped(reason) => (DeliveryStatus::Skipped, Some(reason.clone())),
+        Outcome::Rejected(reason) => (DeliveryStatus::Dead, Some(format!("refused for good: {reason}"))),
         Outcome::Failed(reason) if claimed.attempts >= claimed.max_attempts => {
             (DeliveryStatus::Dead, Some(reason.clone()))
         }
