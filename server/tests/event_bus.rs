@@ -93,7 +93,12 @@ async fn outbox_events_reach_the_bus_once_and_live_subscribers_through_it() {
     let payload: Value = serde_json::from_slice(&message.payload).unwrap();
     assert_eq!(payload["tipo_evento"], "afiliado_creado");
     assert_eq!(payload["afiliado_id"], affiliate["id"]);
-    let row = entity::outbox_events::Entity::find().one(bus.app.db()).await.unwrap().unwrap();
+    let row = entity::outbox_events::Entity::find()
+        .filter(entity::outbox_events::Column::Topic.eq("afiliados.eventos"))
+        .one(bus.app.db())
+        .await
+        .unwrap()
+        .unwrap();
     let headers = message.headers.unwrap();
     assert_eq!(
         headers.get(async_nats::header::NATS_MESSAGE_ID).map(|v| v.as_str().to_string()),

@@ -27,14 +27,25 @@ async fn a_restarted_relay_publishes_what_was_committed() {
         .count(app.db())
         .await
         .unwrap();
-    assert_eq!(pending, 2);
+    // Each change and its audit row's event (`auditoria.eventos`).
+    assert_eq!(pending, 4);
 
     let mut receiver = app.app.state.hub.subscribe();
-    assert_eq!(relay::relay_once(&app.app.state, &app.app.state.hub).await.unwrap(), 2);
-    let first = receiver.recv().await.unwrap();
-    let second = receiver.recv().await.unwrap();
-    assert_eq!((first.event_type.as_str(), second.event_type.as_str()), ("afiliado_creado", "campana_creada"));
-    assert!(first.seq < second.seq);
+    assert_eq!(relay::relay_once(&app.app.state, &app.app.state.hub).await.unwrap(), 4);
+    let mut received = Vec::new();
+    for _ in 0..4 {
+        received.push(receiver.recv().await.unwrap());
+    }
+    assert!(received.windows(2).all(|w| w[0].seq < w[1].seq), "in commit order");
+    let (audits, changes): (Vec<_>, Vec<_>) = received.iter().partition(|e| e.topic == "auditoria.eventos");
+    let changes: Vec<&str> = changes.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(changes, ["afiliado_creado", "campana_creada"]);
+    assert_eq!(audits.len(), 2);
+    assert!(audits.iter().all(|e| e.event_type == "auditoria_registrada"));
+    let mut audited: Vec<&str> = audits.iter().filter_map(|e| e.envelope["entidad_tipo"].as_str()).collect();
+    audited.sort();
+    assert_eq!(audited, ["affiliate", "campaign"]);
+    assert!(audits.iter().all(|e| e.envelope["datos_auditoria"]["accion"].as_str().is_some_and(|a| !a.is_empty())));
     // Published once: a second pass finds nothing.
     assert_eq!(relay::relay_once(&app.app.state, &app.app.state.hub).await.unwrap(), 0);
     assert!(receiver.try_recv().is_err());
@@ -59,7 +70,9 @@ async fn a_failed_mutation_leaves_no_event() {
         )
         .await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "CONFLICT");
-    assert_eq!(app.count("outbox_events").await, 1);
+    // The first affiliate's event and its audit event; nothing of the refused one.
+    assert_eq!(app.count("outbox_events").await, 2);
+    assert_eq!(app.count("outbox_events WHERE topic = 'auditoria.eventos'").await, 1);
 }
 
 #[tokio::test]

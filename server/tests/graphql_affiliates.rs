@@ -57,8 +57,13 @@ async fn create_read_update_delete() {
 async fn the_event_envelope_is_seed_004() {
     let app = TestApp::new().await;
     let created = create_affiliate(&app, "María González", "maria@example.com").await;
-    use sea_orm::EntityTrait;
-    let row = entity::outbox_events::Entity::find().one(app.db()).await.unwrap().unwrap();
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let row = entity::outbox_events::Entity::find()
+        .filter(entity::outbox_events::Column::Topic.eq("afiliados.eventos"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.topic, "afiliados.eventos");
     let env = row.payload;
     assert_eq!(env["tipo_evento"], "afiliado_creado");

@@ -42,8 +42,9 @@ async fn lifecycle_moves_and_illegal_ones() {
     assert_eq!(app.error_code(Some(&admin), ACTIVATE, id.clone()).await, "INVALID_TRANSITION", "never a silent no-op");
     assert_eq!(app.ok(&admin, PAUSE, id.clone()).await["pauseCampaign"]["status"], "PAUSED");
     assert_eq!(app.ok(&admin, ACTIVATE, id.clone()).await["activateCampaign"]["status"], "ACTIVE");
-    use sea_orm::{EntityTrait, QueryOrder};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
     let types: Vec<String> = entity::outbox_events::Entity::find()
+        .filter(entity::outbox_events::Column::Topic.eq("marketing.eventos"))
         .order_by_asc(entity::outbox_events::Column::Seq)
         .all(app.db())
         .await

@@ -16,8 +16,9 @@ pub struct Change<'a> {
     pub after: Option<Value>,
 }
 
+/// The audit row of `change`, and its `auditoria.eventos` event, in the caller's transaction.
 pub async fn record<C: ConnectionTrait>(conn: &C, caller: &Caller, change: Change<'_>) -> Result<(), AppError> {
-    audit_log::ActiveModel {
+    let row = audit_log::ActiveModel {
         id: Set(Uuid::now_v7()),
         actor_id: Set(caller.user_id),
         actor_role: Set(Some(format!("{:?}", caller.role).to_uppercase())),
@@ -30,5 +31,5 @@ pub async fn record<C: ConnectionTrait>(conn: &C, caller: &Caller, change: Chang
     }
     .insert(conn)
     .await?;
-    Ok(())
+    super::outbox::record(conn, crate::wire::events::audit_recorded(&row)).await
 }

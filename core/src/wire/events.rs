@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::{
-    affiliates, campaigns,
+    affiliates, audit_log, campaigns,
     commissions::{self, CommissionStatus},
     conversions, interactions, orders,
     payouts::{self, PayoutStatus},
@@ -48,6 +48,31 @@ pub fn affiliate(model: &affiliates::Model, event_type: &'static str) -> Envelop
         }),
     )
     .for_affiliate(Some(model.id))
+}
+
+/// Seed 004's `auditoria.eventos`: one event per audit row (who changed what, before and
+/// after), for compliance consumers. Staff only: it names no affiliate.
+pub fn audit_recorded(row: &audit_log::Model) -> Envelope {
+    Envelope::new(
+        Topic::Audit,
+        "auditoria_registrada",
+        "audit",
+        row.id,
+        &[
+            ("auditoria_id", json!(row.id)),
+            ("entidad_tipo", json!(row.entity_type)),
+            ("entidad_id", json!(row.entity_id)),
+        ],
+        "datos_auditoria",
+        json!({
+            "accion": row.action,
+            "actor_id": row.actor_id,
+            "actor_rol": row.actor_role,
+            "antes": row.before,
+            "despues": row.after,
+            "fecha": row.created_at.to_rfc3339(),
+        }),
+    )
 }
 
 /// The seed 004 campaign event (`datos_campana` with the seed's field names).

@@ -316,7 +316,10 @@ pub async fn create_campaign(app: &TestApp, name: &str) -> Value {
 /// The outbox's event types in order: of one aggregate, or of all.
 pub async fn event_types(app: &TestApp, aggregate: Option<&str>) -> Vec<String> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-    let mut query = entity::outbox_events::Entity::find().order_by_asc(entity::outbox_events::Column::Seq);
+    // The domain's events; each change's audit event (`auditoria.eventos`) is left out.
+    let mut query = entity::outbox_events::Entity::find()
+        .filter(entity::outbox_events::Column::Topic.ne("auditoria.eventos"))
+        .order_by_asc(entity::outbox_events::Column::Seq);
     if let Some(id) = aggregate {
         query = query.filter(entity::outbox_events::Column::AggregateId.eq(id));
     }
