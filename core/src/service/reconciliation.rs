@@ -434,14 +434,17 @@ fn invariants(q: &Sql) -> Vec<Invariant> {
 }
 
 async fn check(db: &DatabaseConnection, sql: &Sql, invariant: &Invariant, period: Period) -> AppResult<Check> {
-    let count = sql.bind(&format!("SELECT COUNT(*) AS n FROM ({}) broken", invariant.sql), period);
-    let examples = sql.bind(&format!("SELECT id FROM ({}) broken ORDER BY id LIMIT {EXAMPLES}", invariant.sql), period);
-    let (count, examples) = tokio::try_join!(db.query_one_raw(count), db.query_all_raw(examples))?;
-    let violations = match count {
+    // One pass: the offending rows are found once, counted, and the first few kept.
+    let found = sql.bind(
+        &format!("SELECT id, COUNT(*) OVER () AS n FROM ({}) broken ORDER BY id LIMIT {EXAMPLES}", invariant.sql),
+        period,
+    );
+    let rows = db.query_all_raw(found).await?;
+    let violations = match rows.first() {
         Some(row) => u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or(0),
         None => 0,
     };
-    let examples = examples.iter().map(|row| row.try_get::<Uuid>("", "id")).collect::<Result<_, _>>()?;
+    let examples = rows.iter().map(|row| row.try_get::<Uuid>("", "id")).collect::<Result<_, _>>()?;
     Ok(Check {
         code: invariant.code,
         description: invariant.description,
