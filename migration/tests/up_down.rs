@@ -328,8 +328,11 @@ async fn stored_customers_are_minimised(db: &DatabaseConnection, now: DateTime<U
     let mut old = conversion(Decimal::new(4900, 2), conversions::ConversionStatus::Registered, now);
     old.customer = json!({ "nombre": "Ana Gómez", "telefono": "+57 300 123 4567", "ciudad": "Bogotá" });
     let old = old.into_active_model().reset_all().insert(db).await?;
-    // Undo and redo the last migration (the backfill; its undo changes nothing).
-    Migrator::down(db, Some(1)).await?;
+    // Undo and redo the backfill and the migrations after it (its undo changes nothing).
+    let names: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_string()).collect();
+    let backfill =
+        names.iter().position(|n| n == "m20261206_000003_minimise_stored_customers").ok_or("the backfill migration")?;
+    Migrator::down(db, Some(u32::try_from(names.len() - backfill)?)).await?;
     Migrator::up(db, None).await?;
     let after = conversions::Entity::find_by_id(old.id).one(db).await?.ok_or("conversion kept")?;
     let text = after.customer.to_string();
