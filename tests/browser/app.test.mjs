@@ -274,6 +274,32 @@ test("the attribution report compares the models", async () => {
   await shot(admin, "attribution");
 });
 
+test("the reconciliation shows the books balance and names a bad period in words", async () => {
+  await admin.goto(`${server.base}/reconciliation?period=30d`);
+  await admin.getByRole("heading", { name: "Reconciliation" }).waitFor();
+  await admin.getByRole("status").getByText("The books balance").waitFor();
+  const usd = admin.getByRole("region", { name: "Books in USD" });
+  await usd.waitFor();
+  assert.match(await usd.innerText(), /Stripe paid/);
+  const payouts = admin.locator('tr[data-code="PAYOUT_MATCHES_COMMISSIONS"]');
+  assert.match(await payouts.innerText(), /\bOk\b/);
+  assert.equal(await admin.locator("table.checks tbody tr").count(), 10);
+  await shot(admin, "reconciliation");
+  await admin.getByLabel("Or any period").fill("13x");
+  await admin.getByRole("button", { name: "Show" }).click();
+  await admin.waitForURL(/period=13x/);
+  await admin.getByRole("alert").getByText(/is not a period/).waitFor();
+  // On a phone the page still fits: no sideways scrolling.
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
+  const page = await context.newPage();
+  await signIn(page, ADMIN.email, ADMIN.password);
+  await page.goto(`${server.base}/reconciliation?period=30d`);
+  await page.getByRole("status").getByText("The books balance").waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `page scrolls sideways by ${overflow}px`);
+  await context.close();
+});
+
 test("integrations: deliveries and the attempt log, switchable and bookmarkable", async () => {
   await admin.goto(`${server.base}/integrations`);
   await admin.getByRole("heading", { name: "Integrations" }).waitFor();

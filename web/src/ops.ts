@@ -188,6 +188,21 @@ export const AttributionReportDoc = graphql(`
   }
 `);
 
+export const ReconciliationDoc = graphql(`
+  query Reconciliation($period: String!) {
+    reconciliation(period: $period) {
+      from to balanced violations
+      currencies {
+        currency orders paid refunded net credits credited clawbacks clawedBack
+        conversions { status count amount }
+        commissions { status count amount base }
+        payouts { status count amount }
+      }
+      checks { code description subject violations examples }
+    }
+  }
+`);
+
 export const OrdersDoc = graphql(`
   query Orders($filter: OrderFilter, $first: Int, $after: String) {
     orders(filter: $filter, first: $first, after: $after) {

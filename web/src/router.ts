@@ -21,6 +21,7 @@ const routes: RouteRecordRaw[] = [
   { path: "/attribution", component: () => import("./pages/AttributionReport.vue"), meta: { roles: STAFF, title: "Attribution" } },
   { path: "/commissions", component: () => import("./pages/Commissions.vue"), meta: { roles: ALL, title: "Commissions" } },
   { path: "/payouts", component: () => import("./pages/Payouts.vue"), meta: { roles: ALL, title: "Payouts" } },
+  { path: "/reconciliation", component: () => import("./pages/Reconciliation.vue"), meta: { roles: STAFF, title: "Reconciliation" } },
   { path: "/orders", component: () => import("./pages/Orders.vue"), meta: { roles: STAFF, title: "Orders" } },
   { path: "/webhooks", component: () => import("./pages/WebhookEvents.vue"), meta: { roles: STAFF, title: "Stripe webhooks" } },
   { path: "/integrations", component: () => import("./pages/Integrations.vue"), meta: { roles: STAFF, title: "Integrations" } },
