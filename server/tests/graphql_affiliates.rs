@@ -224,3 +224,34 @@ async fn lists_page_filter_and_search() {
 async fn event_types(app: &TestApp) -> Vec<String> {
     support::event_types(app, None).await
 }
+
+/// The bank or account type can be changed alone: the account number, never shown back
+/// in full, is kept when left out. A new affiliate's bank details still need the number.
+#[tokio::test]
+async fn the_bank_changes_without_retyping_the_account_number() {
+    let app = TestApp::new().await;
+    let created = create_affiliate(&app, "Ana", "ana@example.com").await;
+    let bank = "mutation($input: UpdateAffiliateInput!) { updateAffiliate(input: $input) { bankDetails { bank accountType accountNumber } } }";
+    let input = json!({ "id": created["id"], "bankDetails": { "bank": "Banco Nuevo", "accountType": "corriente" } });
+    let updated = app.ok(&app.admin(), bank, json!({ "input": input })).await;
+    let details = &updated["updateAffiliate"]["bankDetails"];
+    assert_eq!(details["bank"], "Banco Nuevo", "{updated}");
+    assert_eq!(details["accountType"], "corriente", "{updated}");
+    assert!(
+        details["accountNumber"].as_str().is_some_and(|n| n.ends_with("7890") && !n.contains("123456")),
+        "{updated}"
+    );
+    // A new number replaces it.
+    let input = json!({ "id": created["id"], "bankDetails": { "bank": "Banco Nuevo", "accountType": "corriente", "accountNumber": "9999000011" } });
+    let updated = app.ok(&app.admin(), bank, json!({ "input": input })).await;
+    assert!(
+        updated["updateAffiliate"]["bankDetails"]["accountNumber"].as_str().is_some_and(|n| n.ends_with("0011")),
+        "{updated}"
+    );
+
+    let mut input = support::affiliate_input("Beto", "beto@example.com");
+    input["bankDetails"] = json!({ "bank": "Banco Nacional", "accountType": "ahorros" });
+    let (_, body) = app.post_graphql(Some(&app.admin()), support::CREATE_AFFILIATE, json!({ "input": input })).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "bankDetails.accountNumber", "{body}");
+}

@@ -177,7 +177,12 @@ pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: AffiliatePatch)
     if let Some(tier) = patch.tier {
         active.tier = Set(tier);
     }
-    if let Some(bank) = patch.bank_details {
+    if let Some(mut bank) = patch.bank_details {
+        // A blank account number keeps the one on file (it is never shown back in full):
+        // the bank or account type can be changed alone.
+        if bank.account_number.trim().is_empty() {
+            bank.account_number = before.bank_account_number.clone().unwrap_or_default();
+        }
         let bank = validate_bank(bank)?;
         active.bank_name = Set(Some(bank.bank));
         active.bank_account_type = Set(Some(bank.account_type));

@@ -145,7 +145,7 @@ async fn security_headers(mut response: axum::response::Response) -> axum::respo
 
 /// After SIGTERM, how long connections just accepted get to send their request before idle
 /// ones are closed.
-pub const SHUTDOWN_SETTLE: Duration = Duration::from_millis(300);
+pub const SHUTDOWN_SETTLE: Duration = Duration::from_secs(1);
 
 /// How long in-flight requests get to finish after SIGTERM.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

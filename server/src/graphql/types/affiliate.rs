@@ -117,7 +117,8 @@ pub struct DocumentInput {
 pub struct BankDetailsInput {
     pub bank: String,
     pub account_type: String,
-    pub account_number: String,
+    /// Required for a new affiliate; on an update, left out (or blank) keeps the number on file.
+    pub account_number: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -174,7 +175,7 @@ impl From<DocumentInput> for svc::Document {
 
 impl From<BankDetailsInput> for svc::BankDetails {
     fn from(b: BankDetailsInput) -> Self {
-        Self { bank: b.bank, account_type: b.account_type, account_number: b.account_number }
+        Self { bank: b.bank, account_type: b.account_type, account_number: b.account_number.unwrap_or_default() }
     }
 }
 
