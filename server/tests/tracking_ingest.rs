@@ -250,6 +250,8 @@ type Case = (&'static str, &'static str, String, StatusCode, &'static str, Optio
 #[tokio::test]
 async fn bad_input_is_refused_and_stores_nothing() {
     let app = setup().await;
+    // The shop's key first: making it is a change of its own (an audit row and its event).
+    let key = app.shop_key().await;
     let before = (app.count("interactions").await, app.count("conversions").await, app.count("outbox_events").await);
     let future = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
     let big = json!({"id": "big", "campaña_id": "cmp-456", "referrer": "x".repeat(70 * 1024)}).to_string();
@@ -272,7 +274,6 @@ async fn bad_input_is_refused_and_stores_nothing() {
         ("bad type", "/tracking/interacciones", r#"{"id_interaccion": "i2", "tipo": "SCROLL", "identidad_usuario": {"id_anonimo": "a"}}"#.into(), StatusCode::BAD_REQUEST, "VALIDATION", Some("tipo")),
         ("unknown seed campaign", "/tracking/interacciones", r#"{"id_interaccion": "i3", "tipo": "CLICK", "identidad_usuario": {"id_anonimo": "a"}, "parametros_tracking": {"campania": "nope"}}"#.into(), StatusCode::UNPROCESSABLE_ENTITY, "NOT_FOUND", Some("parametros_tracking.campania")),
     ];
-    let key = app.shop_key().await;
     for (name, uri, body, status, code, field) in cases {
         let shop = [("x-api-key", key.as_str())];
         let headers: &[(&str, &str)] = if uri.contains("conversiones") { &shop } else { &[] };
