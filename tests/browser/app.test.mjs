@@ -3,7 +3,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, launchBrowser, postStripeEvent, ADMIN, ROOT } from "./harness.mjs";
+import { startServer, launchBrowser, postStripeEvent, graphql, ADMIN, ROOT } from "./harness.mjs";
 
 const SHOTS = process.env.ALPES_SCREENSHOTS ? join(ROOT, process.env.ALPES_SCREENSHOTS) : null;
 const SEED_DAYS = Number(process.env.ALPES_BROWSER_SEED_DAYS ?? "3");
@@ -278,26 +278,51 @@ test("the reconciliation shows the books balance and names a bad period in words
   await admin.goto(`${server.base}/reconciliation?period=30d`);
   await admin.getByRole("heading", { name: "Reconciliation" }).waitFor();
   await admin.getByRole("status").getByText("The books balance").waitFor();
+
+  // The USD books count every order Stripe paid in the period: the seeded ones and this
+  // suite's $129.00 and $49.00 (the one reverted as fraud is still a paid order).
+  const token = await admin.evaluate(() => JSON.parse(localStorage.getItem("alpes.session")).token);
+  const since = new Date(Date.now() - 30 * 86_400_000).toISOString();
+  const orders = [];
+  for (let after = null; ; ) {
+    const { orders: page } = await graphql(server.base, token,
+      "query($f: OrderFilter, $a: String) { orders(filter: $f, first: 100, after: $a) { pageInfo { hasNextPage endCursor } nodes { amount currency status stripeSessionId } } }",
+      { f: { from: since }, a: after });
+    orders.push(...page.nodes);
+    if (!page.pageInfo.hasNextPage) break;
+    after = page.pageInfo.endCursor;
+  }
+  const paid = orders.filter((o) => o.currency === "USD" && ["PAID", "PARTIALLY_REFUNDED", "REFUNDED"].includes(o.status));
+  const ours = paid.filter((o) => o.stripeSessionId.startsWith("cs_browser_")).map((o) => Number(o.amount)).sort((a, b) => a - b);
+  assert.deepEqual(ours, [49, 129]);
+  const cents = paid.reduce((sum, o) => sum + Math.round(Number(o.amount) * 100), 0);
+  const usdMoney = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
   const usd = admin.getByRole("region", { name: "Books in USD" });
   await usd.waitFor();
-  assert.match(await usd.innerText(), /Stripe paid/);
+  const books = await usd.innerText();
+  assert.match(books, new RegExp(`Stripe orders\\s+${paid.length}\\b`), books);
+  assert.ok(books.includes(`Paid\n${usdMoney.format(cents / 100)}`), `USD paid should be ${usdMoney.format(cents / 100)}:\n${books}`);
+
+  // Every check is listed, in words, with its status.
+  const { reconciliation } = await graphql(server.base, token, 'query { reconciliation(period: "30d") { checks { code } } }');
+  assert.equal(await admin.locator("table.check-table tbody tr").count(), reconciliation.checks.length);
   const payouts = admin.locator('tr[data-code="PAYOUT_MATCHES_COMMISSIONS"]');
-  assert.match(await payouts.innerText(), /\bOk\b/);
-  assert.equal(await admin.locator("table.checks tbody tr").count(), 10);
+  const payoutsText = await payouts.innerText();
+  assert.match(payoutsText, /Payout matches commissions/);
+  assert.match(payoutsText, /\bOk\b/);
   await shot(admin, "reconciliation");
+
+  // A period the server does not take: its error in words, naming the period.
   await admin.getByLabel("Or any period").fill("13x");
   await admin.getByRole("button", { name: "Show" }).click();
   await admin.waitForURL(/period=13x/);
-  await admin.getByRole("alert").getByText(/is not a period/).waitFor();
-  // On a phone the page still fits: no sideways scrolling.
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
-  const page = await context.newPage();
-  await signIn(page, ADMIN.email, ADMIN.password);
-  await page.goto(`${server.base}/reconciliation?period=30d`);
-  await page.getByRole("status").getByText("The books balance").waitFor();
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 1, `page scrolls sideways by ${overflow}px`);
-  await context.close();
+  const alert = admin.getByRole("alert");
+  await alert.getByText(/is not a period/).waitFor();
+  assert.match(await alert.innerText(), /check the form \(period\): '13x' is not a period/i);
+  // A preset brings the books back.
+  await admin.getByLabel(/^Period/).selectOption("30d");
+  await admin.waitForURL(/period=30d/);
+  await admin.getByRole("status").getByText("The books balance").waitFor();
 });
 
 test("integrations: deliveries and the attempt log, switchable and bookmarkable", async () => {
@@ -400,6 +425,14 @@ test("phone width: the menu folds away and the pages still work", async () => {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 1, `page scrolls sideways by ${overflow}px`);
   await shot(page, "phone-conversions");
+  // The reconciliation's books and checks fit the phone too.
+  await page.getByRole("button", { name: /Menu/ }).click();
+  await sidebar.getByRole("link", { name: "Reconciliation" }).click();
+  await page.getByRole("status").getByText("The books balance").waitFor();
+  await page.getByRole("region", { name: "Books in USD" }).waitFor();
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(wide <= 1, `the reconciliation scrolls sideways by ${wide}px`);
+  await shot(page, "phone-reconciliation");
   await context.close();
 });
 

@@ -5,6 +5,15 @@ import { gql, errorWords, afterForPage } from "./api";
 
 export const PAGE_SIZE = 25;
 
+/** The periods a report offers ready-made (the server also takes `2026-11`, `2026-01-01..2026-06-30`). */
+export const PERIODS = [
+  { value: "24h", label: "Last 24 hours" },
+  { value: "7d", label: "Last 7 days" },
+  { value: "30d", label: "Last 30 days" },
+  { value: "90d", label: "Last 90 days" },
+  { value: "365d", label: "Last 12 months" },
+];
+
 /** Loads `doc` whenever its variables change; `vars` returning null waits. */
 export function useQuery<R, V extends Record<string, unknown>>(doc: TypedDocumentNode<R, V>, vars: () => V | null) {
   const data = ref<R | null>(null) as Ref<R | null>;
