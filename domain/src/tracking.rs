@@ -93,11 +93,12 @@ pub fn event_time(
     if at > now + MAX_CLOCK_SKEW {
         return Err(DomainError::invalid(field, "timestamp is in the future"));
     }
-    if let Some(max_age) = max_age {
-        if at < now - max_age {
+    // A maximum age reaching before the earliest time there is sets no limit.
+    if let Some(oldest) = max_age.and_then(|age| now.checked_sub_signed(age)) {
+        if at < oldest {
             return Err(DomainError::invalid(
                 field,
-                format!("timestamp is older than {} days, the most this service accepts", max_age.num_days()),
+                format!("timestamp is older than {} days, the most this service accepts", (now - oldest).num_days()),
             ));
         }
     }
@@ -183,6 +184,8 @@ mod tests {
             panic!("an event older than the maximum age is refused");
         };
         assert!(err.to_string().contains("older than 365 days"), "{err}");
+        // A maximum age beyond the calendar (ALPES_MAX_EVENT_AGE_DAYS=4294967295) is no limit, not a panic.
+        assert!(event_time(now - Duration::days(5000), now, Some(Duration::days(i64::from(u32::MAX))), "t").is_ok());
         assert_eq!(
             from_millis(1_733_047_200_000, "t").ok().map(|t| t.to_rfc3339()),
             Some("2024-12-01T10:00:00+00:00".into())
