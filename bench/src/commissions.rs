@@ -203,6 +203,7 @@ async fn fill(conn: &sea_orm::DatabaseConnection, count: usize, groups: usize) -
                 base_amount: sea_orm::Set(value),
                 rate: sea_orm::Set(amount.map(|_| Decimal::new(15, 0))),
                 amount: sea_orm::Set(amount),
+                expected_amount: sea_orm::Set(Some((value * Decimal::new(15, 2)).round_dp(2))),
                 currency: sea_orm::Set("USD".into()),
                 status: sea_orm::Set(status),
                 config: sea_orm::Set(json!({})),

@@ -503,7 +503,8 @@ fn convert(rng: &mut StdRng, pending: &mut Pending, counts: &mut Counts, c: Conv
         },
     };
     let calculated = commission_status != CommissionStatus::Pending;
-    let amount = calculated.then(|| (value * Decimal::new(10, 2)).round_dp(2));
+    let priced = (value * Decimal::new(10, 2)).round_dp(2);
+    let amount = calculated.then_some(priced);
     let created = attributed_at + Span::seconds(1);
     pending.commissions.push(
         commissions::Model {
@@ -518,6 +519,7 @@ fn convert(rng: &mut StdRng, pending: &mut Pending, counts: &mut Counts, c: Conv
             base_amount: value,
             rate: amount.map(|_| Decimal::new(10, 0)),
             amount,
+            expected_amount: Some(priced),
             currency: currency.into(),
             status: commission_status,
             config: json!({}),

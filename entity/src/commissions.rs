@@ -42,6 +42,10 @@ pub struct Model {
     pub rate: Option<Decimal>,
     #[sea_orm(column_type = "Decimal(Some((20, 4)))")]
     pub amount: Option<Decimal>,
+    /// What a commission not yet calculated is expected to pay, priced when it is
+    /// reserved (and again when a refund changes its base); `amount` once calculated.
+    #[sea_orm(column_type = "Decimal(Some((20, 4)))")]
+    pub expected_amount: Option<Decimal>,
     #[sea_orm(column_type = "String(StringLen::N(3))")]
     pub currency: String,
     pub status: CommissionStatus,

@@ -36,6 +36,7 @@ mod m20261206_000001_create_api_keys;
 mod m20261206_000002_add_webhook_minimised_at;
 mod m20261206_000003_minimise_stored_customers;
 mod m20261207_000001_create_reconciliation_indexes;
+mod m20261208_000001_add_commission_expected_amount;
 
 pub use m20261202_000001_create_daily_rollups::money_units;
 
@@ -94,6 +95,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000002_add_webhook_minimised_at::Migration),
             Box::new(m20261206_000003_minimise_stored_customers::Migration),
             Box::new(m20261207_000001_create_reconciliation_indexes::Migration),
+            Box::new(m20261208_000001_add_commission_expected_amount::Migration),
         ]
     }
 }

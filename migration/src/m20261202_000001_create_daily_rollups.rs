@@ -4,8 +4,9 @@
 //! - `conversion_daily`: conversions and their value per day × campaign × affiliate ×
 //!   channel × currency × status;
 //! - `commission_daily`: commissions per day of creation × campaign × affiliate × currency ×
-//!   status, with the sum of their amounts and of what they hold (the amount, or the base
-//!   amount of one not yet calculated).
+//!   status, with the sum of their amounts, of what they hold (the amount, or the base
+//!   amount of one not yet calculated) and, since a later migration, of what they are
+//!   expected to pay (the amount, or the expected amount of one not yet calculated).
 //!
 //! Triggers keep them in step in the same transaction as every write of the raw tables,
 //! whoever writes (the ingest writer, a service, an import), so they cannot drift. Money
@@ -129,8 +130,8 @@ impl Dialect {
         }
     }
 
-    fn commission(&self, r: &str) -> Rollup {
-        Rollup {
+    fn commission(&self, r: &str, measures: CommissionMeasures) -> Rollup {
+        let mut rollup = Rollup {
             table: "commission_daily",
             keys: &["day", "campaign_id", "affiliate_id", "currency", "status"],
             key_values: vec![
@@ -146,8 +147,22 @@ impl Dialect {
                 self.money(&format!("COALESCE({r}amount, 0)")),
                 self.money(&format!("COALESCE({r}amount, {r}base_amount)")),
             ],
+        };
+        if measures == CommissionMeasures::WithExpected {
+            rollup.measures = &["commissions", "amount", "held", "expected"];
+            rollup.measure_values.push(self.money(&format!("COALESCE({r}amount, {r}expected_amount, 0)")));
         }
+        rollup
     }
+}
+
+/// What `commission_daily` sums: this migration made it without expected amounts, which
+/// `m20261208_000001_add_commission_expected_amount` added. A migration builds the triggers
+/// of its own version; rebuilds at run time use the current one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CommissionMeasures {
+    First,
+    WithExpected,
 }
 
 pub(crate) struct Rollup {
@@ -235,7 +250,26 @@ impl Rollup {
 
 /// What triggers watch of each raw table: (table, rollup, timestamp column, columns whose
 /// change moves a row to another rollup row or changes its measures).
-fn sources(dialect: &Dialect, r: &str) -> [(&'static str, Rollup, &'static str, &'static [&'static str]); 3] {
+fn sources(
+    dialect: &Dialect,
+    r: &str,
+    measures: CommissionMeasures,
+) -> [(&'static str, Rollup, &'static str, &'static [&'static str]); 3] {
+    let commission_watched: &'static [&'static str] = match measures {
+        CommissionMeasures::First => {
+            &["created_at", "campaign_id", "affiliate_id", "currency", "status", "amount", "base_amount"]
+        }
+        CommissionMeasures::WithExpected => &[
+            "created_at",
+            "campaign_id",
+            "affiliate_id",
+            "currency",
+            "status",
+            "amount",
+            "base_amount",
+            "expected_amount",
+        ],
+    };
     [
         (
             "interactions",
@@ -249,20 +283,23 @@ fn sources(dialect: &Dialect, r: &str) -> [(&'static str, Rollup, &'static str, 
             "occurred_at",
             &["occurred_at", "campaign_id", "affiliate_id", "channel", "currency", "status", "value"],
         ),
-        (
-            "commissions",
-            dialect.commission(r),
-            "created_at",
-            &["created_at", "campaign_id", "affiliate_id", "currency", "status", "amount", "base_amount"],
-        ),
+        ("commissions", dialect.commission(r, measures), "created_at", commission_watched),
     ]
 }
 
-fn sqlite_triggers() -> Vec<String> {
+/// The triggers of the rollups of the raw tables `of`, as `measures` defines them.
+pub(crate) fn triggers(backend: DbBackend, measures: CommissionMeasures, of: &[&str]) -> Vec<String> {
+    match backend {
+        DbBackend::Postgres => postgres_triggers(measures, of),
+        _ => sqlite_triggers(measures, of),
+    }
+}
+
+fn sqlite_triggers(measures: CommissionMeasures, of: &[&str]) -> Vec<String> {
     let new = Dialect { backend: DbBackend::Sqlite };
     let mut sql = Vec::new();
-    for ((source, add, _, watched), (_, subtract, _, _)) in sources(&new, "NEW.").into_iter().zip(sources(&new, "OLD."))
-    {
+    let pairs = sources(&new, "NEW.", measures).into_iter().zip(sources(&new, "OLD.", measures));
+    for ((source, add, _, watched), (_, subtract, _, _)) in pairs.filter(|((source, ..), _)| of.contains(source)) {
         let changed: Vec<String> = watched.iter().map(|c| format!("OLD.{c} IS NOT NEW.{c}")).collect();
         sql.push(format!("CREATE TRIGGER {source}_rollup_insert AFTER INSERT ON {source} BEGIN {}; END", add.add()));
         sql.push(format!(
@@ -286,10 +323,10 @@ fn sqlite_triggers() -> Vec<String> {
 /// On PostgreSQL, triggers run once per statement over its transition tables, so a
 /// statement of many rows (an ingest batch, an import) updates each rollup row once, not
 /// once per raw row.
-fn postgres_triggers() -> Vec<String> {
+fn postgres_triggers(measures: CommissionMeasures, of: &[&str]) -> Vec<String> {
     let pg = Dialect { backend: DbBackend::Postgres };
     let mut sql = Vec::new();
-    for (source, rollup, _, watched) in sources(&pg, "r.") {
+    for (source, rollup, _, watched) in sources(&pg, "r.", measures).into_iter().filter(|(s, ..)| of.contains(s)) {
         // Only rows whose key or measures changed move: `r` is the side summed, `x` the other.
         let changed = |r: &str, x: &str| {
             let (ours, theirs): (Vec<String>, Vec<String>) =
@@ -336,8 +373,21 @@ pub fn money_units(backend: DbBackend, expr: &str) -> String {
 /// Recomputes the rollups of the UTC days `[from, to)` (both `YYYY-MM-DD`; all days when
 /// `None`) from the raw tables. Run it in a transaction that keeps writers out.
 pub async fn rebuild<C: ConnectionTrait>(db: &C, days: Option<(&str, &str)>) -> Result<(), DbErr> {
+    rebuild_as(db, days, CommissionMeasures::WithExpected, &SOURCES).await
+}
+
+/// The raw tables the daily rollups sum.
+pub(crate) const SOURCES: [&str; 3] = ["interactions", "conversions", "commissions"];
+
+/// [`rebuild`] of the rollups of the raw tables `of`, as `measures` defines them.
+pub(crate) async fn rebuild_as<C: ConnectionTrait>(
+    db: &C,
+    days: Option<(&str, &str)>,
+    measures: CommissionMeasures,
+    of: &[&str],
+) -> Result<(), DbErr> {
     let dialect = Dialect { backend: db.get_database_backend() };
-    for (source, rollup, at, _) in sources(&dialect, "") {
+    for (source, rollup, at, _) in sources(&dialect, "", measures).into_iter().filter(|(s, ..)| of.contains(s)) {
         refill(db, &rollup, source, at, "", days).await?;
     }
     Ok(())
@@ -397,36 +447,33 @@ pub(crate) async fn create<C: ConnectionTrait>(db: &C, tables: &str, triggers: V
     Ok(())
 }
 
+/// Drops the rollup triggers (and on PostgreSQL their functions) of the raw tables `of`.
+pub(crate) async fn drop_triggers<C: ConnectionTrait>(db: &C, of: &[&str]) -> Result<(), DbErr> {
+    for source in of {
+        for event in ["insert", "update", "delete"] {
+            if db.get_database_backend() == DbBackend::Postgres {
+                db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {source}_rollup_{event} ON {source}")).await?;
+                db.execute_unprepared(&format!("DROP FUNCTION IF EXISTS {source}_rollup_{event}()")).await?;
+            } else {
+                db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {source}_rollup_{event}")).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        let triggers = match manager.get_database_backend() {
-            DbBackend::Postgres => postgres_triggers(),
-            _ => sqlite_triggers(),
-        };
+        let triggers = triggers(manager.get_database_backend(), CommissionMeasures::First, &SOURCES);
         create(db, TABLES_SQL, triggers).await?;
-        rebuild(db, None).await
+        rebuild_as(db, None, CommissionMeasures::First, &SOURCES).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        for source in ["interactions", "conversions", "commissions"] {
-            match manager.get_database_backend() {
-                DbBackend::Postgres => {
-                    for event in ["insert", "update", "delete"] {
-                        db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {source}_rollup_{event} ON {source}"))
-                            .await?;
-                        db.execute_unprepared(&format!("DROP FUNCTION IF EXISTS {source}_rollup_{event}()")).await?;
-                    }
-                }
-                _ => {
-                    for event in ["insert", "update", "delete"] {
-                        db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {source}_rollup_{event}")).await?;
-                    }
-                }
-            }
-        }
+        drop_triggers(db, &SOURCES).await?;
         for table in TABLES {
             db.execute_unprepared(&format!("DROP TABLE IF EXISTS {table}")).await?;
         }

@@ -499,6 +499,60 @@ async fn attribute(
     credits
 }
 
+const DASHBOARD_COMMISSIONS: &str =
+    r#"query($c: String) { dashboard(period: "7d", currency: $c) { commissions { status count amount } } }"#;
+
+/// The dashboard's (count, amount) of commissions in `status`.
+async fn dashboard_bucket(app: &TestApp, status: &str) -> (u64, String) {
+    let d = app.ok(&app.admin(), DASHBOARD_COMMISSIONS, json!({ "c": "USD" })).await;
+    let bucket = d["dashboard"]["commissions"]
+        .as_array()
+        .and_then(|b| b.iter().find(|b| b["status"] == status).cloned())
+        .unwrap_or_else(|| panic!("no {status} bucket: {d}"));
+    (bucket["count"].as_u64().unwrap_or_default(), bucket["amount"].as_str().unwrap_or_default().to_string())
+}
+
+#[tokio::test]
+async fn a_pending_commission_counts_what_it_is_expected_to_pay_never_the_sale() {
+    let app = TestApp::new().await;
+    let a = create_affiliate(&app, "A", "a@example.com").await;
+    let a_id = uuid(&a["id"]);
+    let conv = conversion(&app, dec!(1200.00), "USD", Some(a_id)).await;
+    let credits = attribute(&app, &conv, &[(Some(a_id), dec!(1200.00))]).await;
+    let made = commission::reserve_for_credits(app.db(), &conv, &credits).await.unwrap();
+    let id = json!(made[0].id);
+    let q = "query($id: ID!) { commission(id: $id) { status amount expectedAmount baseAmount } }";
+    let c = app.ok(&app.admin(), q, json!({ "id": id })).await["commission"].clone();
+    assert_eq!(c, json!({ "status": "PENDING", "amount": null, "expectedAmount": "240.00", "baseAmount": "1200.00" }));
+    assert_eq!(dashboard_bucket(&app, "PENDING").await, (1, "240.00".into()), "20 % of the sale, not the sale");
+
+    // A partial refund leaves 900 of the sale: the expected amount follows the base.
+    commission::adjust_for_refund(app.db(), conv.id, dec!(900.00), "reembolso parcial").await.unwrap();
+    let c = app.ok(&app.admin(), q, json!({ "id": id })).await["commission"].clone();
+    assert_eq!((c["baseAmount"].as_str(), c["expectedAmount"].as_str()), (Some("900.00"), Some("180.00")));
+    assert_eq!(dashboard_bucket(&app, "PENDING").await, (1, "180.00".into()));
+
+    // Calculated, it pays what was expected.
+    let calc = calculate(&app, &id).await;
+    assert_eq!(calc["amount"], "180.00");
+    assert_eq!(dashboard_bucket(&app, "PENDING").await, (0, "0.00".into()));
+    assert_eq!(dashboard_bucket(&app, "CALCULATED").await, (1, "180.00".into()));
+
+    // One reserved before expected amounts existed is priced when the service starts.
+    let manual =
+        new_commission(&app, json!({ "affiliateId": a["id"], "baseAmount": "50.00", "currency": "USD" })).await;
+    commissions::Entity::update_many()
+        .col_expr(commissions::Column::ExpectedAmount, sea_orm::sea_query::Expr::value(Option::<Decimal>::None))
+        .filter(commissions::Column::Id.eq(uuid(&manual["id"])))
+        .exec(app.db())
+        .await
+        .unwrap();
+    assert_eq!(dashboard_bucket(&app, "PENDING").await, (1, "0.00".into()));
+    assert_eq!(commission::price_unpriced(&app.app.state.ctx).await.unwrap(), 1);
+    assert_eq!(commission::price_unpriced(&app.app.state.ctx).await.unwrap(), 0, "priced once");
+    assert_eq!(dashboard_bucket(&app, "PENDING").await, (1, "10.00".into()));
+}
+
 #[tokio::test]
 async fn credits_reserve_once_and_reversals_cancel_or_claw_back() {
     let app = TestApp::new().await;
@@ -512,6 +566,9 @@ async fn credits_reserve_once_and_reversals_cancel_or_claw_back() {
     let made = commission::reserve_for_credits(app.db(), &conv, &credits).await.unwrap();
     assert_eq!(made.len(), 2, "one per credit naming an affiliate");
     assert!(made.iter().all(|m| m.status == commissions::CommissionStatus::Pending && m.amount.is_none()));
+    let mut expected: Vec<Decimal> = made.iter().filter_map(|m| m.expected_amount.map(|a| a.normalize())).collect();
+    expected.sort();
+    assert_eq!(expected, vec![dec!(20), dec!(40)], "premium 20 % of each credit, before any calculation");
     let again = commission::reserve_for_credits(app.db(), &conv, &credits).await.unwrap();
     assert!(again.is_empty(), "a credit already reserved is skipped");
     assert_eq!(app.count("commissions").await, 2);
@@ -937,6 +994,7 @@ async fn a_page_of_100_with_its_relations_takes_at_most_5_statements() {
             base_amount: Set(dec!(10)),
             rate: Set(Some(dec!(10))),
             amount: Set(Some(dec!(1))),
+            expected_amount: Set(None),
             currency: Set("USD".into()),
             status: Set(commissions::CommissionStatus::Calculated),
             config: Set(json!({})),

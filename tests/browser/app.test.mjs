@@ -68,6 +68,19 @@ test("a wrong password is refused in words, the right one opens the dashboard", 
   await admin.goto(`${server.base}/?period=30d`);
   await admin.locator(".chart svg").waitFor();
   await shot(admin, "dashboard");
+
+  // "Commissions pending" is money owed: calculated amounts and what those awaiting
+  // calculation are expected to pay, as the API sums them, never their sale amounts.
+  const token = await admin.evaluate(() => JSON.parse(localStorage.getItem("alpes.session")).token);
+  const { dashboard } = await graphql(server.base, token,
+    'query { dashboard(period: "30d") { currency commissions { status count amount } } }');
+  const open = dashboard.commissions.filter((c) => c.status === "PENDING" || c.status === "CALCULATED");
+  const owed = open.reduce((sum, c) => sum + Number(c.amount), 0);
+  const awaiting = dashboard.commissions.find((c) => c.status === "PENDING").count;
+  const kpi = await admin.locator(".kpi", { hasText: "Commissions pending" }).innerText();
+  const shown = new Intl.NumberFormat("en-US", { style: "currency", currency: dashboard.currency }).format(owed);
+  assert.ok(kpi.includes(shown), `${kpi} should show ${shown}`);
+  if (awaiting > 0) assert.match(kpi, new RegExp(`${awaiting} awaiting calculation`));
 });
 
 test("create a campaign and activate it", async () => {

@@ -289,7 +289,7 @@ export const CommissionsDoc = graphql(`
       totalCount
       pageInfo { hasNextPage hasPreviousPage }
       nodes {
-        id status type baseAmount rate amount currency isAdjustment createdAt calculatedAt approvedAt paidAt
+        id status type baseAmount rate amount expectedAmount currency isAdjustment createdAt calculatedAt approvedAt paidAt
         rejectionReason cancelReason version conversionId payoutId
         affiliate { id code name }
         campaign { id code name }

@@ -23,6 +23,9 @@ pub struct Commission {
     pub base_amount: Decimal,
     pub rate: Option<Decimal>,
     pub amount: Option<Decimal>,
+    /// What it is expected to pay while not yet calculated (the rules in force when it was
+    /// reserved, on its current base).
+    pub expected_amount: Option<Decimal>,
     pub currency: String,
     pub status: CommissionStatus,
     pub config: Value,
@@ -56,6 +59,7 @@ impl From<entity::commissions::Model> for Commission {
             base_amount: row.base_amount,
             rate: row.rate,
             amount: row.amount,
+            expected_amount: row.expected_amount,
             currency: row.currency,
             status: row.status,
             config: row.config,

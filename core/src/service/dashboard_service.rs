@@ -149,7 +149,7 @@ pub async fn dashboard(
     let mut commission_rows = Vec::new();
     for group in rollup::commissions(db, days, &scope, &currency).await? {
         let status = CommissionStatus::try_from_value(&group.status).map_err(AppError::from)?;
-        commission_rows.push((status, group.commissions, group.held));
+        commission_rows.push((status, group.commissions, group.expected));
     }
     let breakdowns = Breakdowns { by_campaign, by_channel, by_affiliate };
     let mut view = summarise(days, &currency, currencies, &by_day, &breakdowns, &commission_rows);
@@ -319,7 +319,7 @@ fn summarise(
     .into_iter()
     .map(|status| {
         let rows = commission_rows.iter().filter(|(s, _, _)| *s == status);
-        // A PENDING commission has no amount yet; its base amount is what it holds.
+        // A PENDING commission has no amount yet: what it is expected to pay counts.
         let (count, amount) = rows.fold((0, Decimal::ZERO), |(n, sum), (_, count, held)| (n + count, sum + held));
         CommissionBucket { status, count, amount: scaled(amount, currency) }
     })

@@ -217,8 +217,10 @@ pub async fn conversions(
 pub struct CommissionGroup {
     pub status: String,
     pub commissions: u64,
+    /// Calculated amounts (zero for a commission not yet calculated).
     pub amount: Decimal,
-    pub held: Decimal,
+    /// Calculated amounts, and what those not yet calculated are expected to pay.
+    pub expected: Decimal,
 }
 
 pub async fn commissions(
@@ -233,7 +235,7 @@ pub async fn commissions(
         .column(Alias::new("status"))
         .expr_as(sum("commissions"), Alias::new("n"))
         .expr_as(sum("amount"), Alias::new("a"))
-        .expr_as(sum("held"), Alias::new("h"))
+        .expr_as(sum("expected"), Alias::new("e"))
         .and_where(Expr::col(Alias::new("currency")).eq(currency))
         .group_by_col(Alias::new("status"));
     let rows = db.query_all(&query).await?;
@@ -243,7 +245,7 @@ pub async fn commissions(
                 status: row.try_get("", "status")?,
                 commissions: count(row, "n")?,
                 amount: money(row, "a")?,
-                held: money(row, "h")?,
+                expected: money(row, "e")?,
             })
         })
         .collect()
@@ -275,7 +277,7 @@ pub async fn snapshot(db: &DatabaseConnection) -> AppResult<Vec<String>> {
     for (table, keys, measures) in [
         ("traffic_daily", "kind, day, campaign_id, affiliate_id, channel", "events"),
         ("conversion_daily", "day, campaign_id, affiliate_id, channel, currency, status", "conversions, value"),
-        ("commission_daily", "day, campaign_id, affiliate_id, currency, status", "commissions, amount, held"),
+        ("commission_daily", "day, campaign_id, affiliate_id, currency, status", "commissions, amount, held, expected"),
         ("attribution_daily", "day, model, campaign_id, affiliate_id, channel, currency", "conversions, value"),
     ] {
         let nonzero: Vec<String> = measures.split(", ").map(|m| format!("{m} <> 0")).collect();

@@ -48,8 +48,14 @@ pub async fn auto_approve(ctx: &Ctx, caller: &Caller, now: DateTime<Utc>) -> App
     Ok(approved.into_iter().map(Commission::from).collect())
 }
 
-/// Runs the automatic approval every `every` until `shutdown`.
+/// Prices pending commissions left without an expected amount, then runs the automatic
+/// approval every `every` until `shutdown`.
 pub async fn auto_approval_loop(ctx: Ctx, every: std::time::Duration, shutdown: tokio_util::sync::CancellationToken) {
+    match price_unpriced(&ctx).await {
+        Ok(0) => {}
+        Ok(priced) => tracing::info!(priced, "expected amounts of pending commissions priced"),
+        Err(err) => tracing::warn!(error = %err, "pricing pending commissions failed"),
+    }
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,

@@ -365,3 +365,34 @@ pub(super) async fn change<C: ConnectionTrait>(
     .await?;
     Ok(next)
 }
+
+/// Prices the commissions not yet calculated that have no expected amount (those reserved
+/// before expected amounts existed), a few hundred per transaction so that writers are
+/// not held up. Returns how many it priced.
+pub async fn price_unpriced(ctx: &Ctx) -> AppResult<u64> {
+    const BATCH: u64 = 200;
+    let mut priced = 0;
+    loop {
+        let (txn, _turn) = db::write_txn(&ctx.db).await?;
+        let batch = commissions::Entity::find()
+            .filter(commissions::Column::Status.eq(CommissionStatus::Pending))
+            .filter(commissions::Column::Amount.is_null())
+            .filter(commissions::Column::ExpectedAmount.is_null())
+            .limit(BATCH)
+            .all(&txn)
+            .await?;
+        for model in &batch {
+            let (_, expected) = price(&txn, model).await?;
+            commissions::Entity::update_many()
+                .col_expr(commissions::Column::ExpectedAmount, Expr::value(expected))
+                .filter(commissions::Column::Id.eq(model.id))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        priced += batch.len() as u64;
+        if (batch.len() as u64) < BATCH {
+            return Ok(priced);
+        }
+    }
+}

@@ -116,6 +116,7 @@ fn draft(affiliate_id: Uuid, currency: &str, base_amount: Decimal, now: DateTime
         base_amount,
         rate: None,
         amount: None,
+        expected_amount: None,
         currency: currency.to_string(),
         status: CommissionStatus::Pending,
         config: json!({}),
@@ -136,7 +137,12 @@ fn draft(affiliate_id: Uuid, currency: &str, base_amount: Decimal, now: DateTime
     }
 }
 
-async fn insert<C: ConnectionTrait>(conn: &C, model: commissions::Model) -> AppResult<commissions::Model> {
+/// Inserts a new commission; one without an amount yet gets the amount it is expected to
+/// pay, priced as its calculation will price it.
+async fn insert<C: ConnectionTrait>(conn: &C, mut model: commissions::Model) -> AppResult<commissions::Model> {
+    if model.amount.is_none() {
+        model.expected_amount = Some(lifecycle::price(conn, &model).await?.1);
+    }
     // A credit reserved meanwhile by someone else trips `ux_commissions_credit_id`: CONFLICT.
     model.into_active_model().reset_all().insert(conn).await.map_err(|e| AppError::from_db_unique(e, &["credit_id"]))
 }

@@ -128,7 +128,7 @@ pub async fn adjust_for_refund<C: ConnectionTrait>(
             if base == model.base_amount && amount == model.amount {
                 continue;
             }
-            change(conn, &caller, &model, "commission.refund_adjust", "comision_calculada", |m| {
+            let adjust = |m: &mut commissions::Model| {
                 m.config["monto_base_original"] = json!(original_base.to_string());
                 if let Some(original_amount) = original_amount {
                     m.config["monto_calculado_original"] = json!(original_amount.to_string());
@@ -136,6 +136,19 @@ pub async fn adjust_for_refund<C: ConnectionTrait>(
                 m.config["motivo_ajuste"] = json!(reason);
                 m.base_amount = base;
                 m.amount = amount;
+            };
+            // One not yet calculated is expected to pay on what is left of its base.
+            let expected = match amount {
+                Some(_) => model.expected_amount,
+                None => {
+                    let mut adjusted = model.clone();
+                    adjust(&mut adjusted);
+                    Some(lifecycle::price(conn, &adjusted).await?.1)
+                }
+            };
+            change(conn, &caller, &model, "commission.refund_adjust", "comision_calculada", |m| {
+                adjust(m);
+                m.expected_amount = expected;
             })
             .await?;
         } else if committed(&model) {

@@ -67,6 +67,12 @@ impl Commission {
     async fn amount(&self) -> Option<Decimal> {
         self.0.amount.map(|a| scaled(a, &self.0.currency))
     }
+    /// What the commission pays: its amount once calculated; before, what it is expected
+    /// to pay at the rules in force when it was reserved, on its current base. Rates
+    /// changed since then apply when it is calculated.
+    async fn expected_amount(&self) -> Option<Decimal> {
+        self.0.amount.or(self.0.expected_amount).map(|a| scaled(a, &self.0.currency))
+    }
     async fn currency(&self) -> &str {
         &self.0.currency
     }

@@ -98,7 +98,8 @@ pub struct CommissionTotal {
     /// PENDING, CALCULATED, APPROVED, PAID, CANCELED or REJECTED.
     pub status: String,
     pub count: u64,
-    /// Amount (base amount while not yet calculated).
+    /// What they pay: calculated amounts, and for those not yet calculated what they are
+    /// expected to pay (never the sale amounts they are based on).
     pub amount: Decimal,
 }
 
