@@ -30,6 +30,8 @@ pub struct Ctx {
     pub login_throttle: Arc<crate::auth::LoginThrottle>,
     /// Costly reads (dashboards, metrics, reports) running at once, process-wide.
     pub costly_reads: CostlyReads,
+    /// This replica's Prometheus counters and histograms.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// At most [`CostlyReads::AT_ONCE`] costly reads run at once, whatever the number of

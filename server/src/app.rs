@@ -92,7 +92,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
     let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!("Alpes listening on http://{addr} (GraphiQL at /graphql)");
-    run_until_shutdown(listener, router, shutdown_signal(), shutdown.clone()).await?;
+    run_until_shutdown(listener, router, state.metrics.clone(), shutdown_signal(), shutdown.clone()).await?;
     shutdown.cancel();
     // Attempts in flight are settled; any still running after the grace period are not
     // lost: their lease runs out and the next start sends them again.
@@ -106,12 +106,29 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Counts a connection open for as long as it lives (`alpes_http_open_connections`).
+struct OpenConnection(std::sync::Arc<crate::metrics::Metrics>);
+
+impl OpenConnection {
+    fn new(metrics: std::sync::Arc<crate::metrics::Metrics>) -> Self {
+        metrics.connection(1);
+        Self(metrics)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.connection(-1);
+    }
+}
+
 /// Serves until `signal`; then in-flight requests get [`http::SHUTDOWN_GRACE`] to finish.
 /// A client must send a request's headers within [`http::HEADER_READ_TIMEOUT`] (a
 /// half-sent header does not hold a connection open).
 pub async fn run_until_shutdown(
     listener: TcpListener,
     router: axum::Router,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
     signal: impl Future<Output = ()> + Send + 'static,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -135,7 +152,9 @@ pub async fn run_until_shutdown(
             .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
             .into_owned();
         let watched = connections.watch(connection);
+        let open = OpenConnection::new(metrics.clone());
         tokio::spawn(async move {
+            let _open = open;
             if let Err(err) = watched.await {
                 tracing::debug!(%err, "connection ended with an error");
             }

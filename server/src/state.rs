@@ -30,7 +30,6 @@ pub struct AppState {
     pub markov: Arc<Markov>,
     /// Outbound integrations (Meta CAPI, Google Ads, Pipedrive): which are on, their clients.
     pub deliveries: Arc<Deliveries>,
-    pub metrics: Arc<Metrics>,
     /// Cancelled when the server stops: background jobs end, WebSockets close with 1001.
     pub shutdown: tokio_util::sync::CancellationToken,
 }
@@ -49,10 +48,13 @@ impl AppState {
             api_keys: Arc::default(),
             login_throttle: Arc::default(),
             costly_reads: Default::default(),
+            metrics: Arc::new(Metrics::default()),
         };
         let salt = ctx.config.ip_hash_salt.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let notifier = ctx.notifier.clone();
-        let ingest = Ingestor::start(ctx.db.clone(), salt, move || {
+        let metrics = ctx.metrics.clone();
+        let ingest = Ingestor::start(ctx.db.clone(), salt, move |size, refused, took| {
+            metrics.observe_ingest_batch(size, refused, took);
             notifier.outbox().notify_one();
             notifier.attribution().notify_one();
         });
@@ -64,7 +66,6 @@ impl AppState {
             ingest_limiter,
             markov: Arc::new(Markov::default()),
             deliveries,
-            metrics: Arc::new(Metrics::default()),
             shutdown: tokio_util::sync::CancellationToken::new(),
             ctx,
         }

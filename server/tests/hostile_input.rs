@@ -111,6 +111,7 @@ async fn a_half_sent_header_does_not_hold_a_connection_open() {
     let server = tokio::spawn(alpes::app::run_until_shutdown(
         listener,
         app.app.router.clone(),
+        app.app.state.metrics.clone(),
         std::future::pending(),
         shutdown.clone(),
     ));

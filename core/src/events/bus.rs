@@ -174,6 +174,7 @@ pub async fn publish_pending(ctx: &Ctx, bus: &Bus) -> anyhow::Result<usize> {
         .filter(outbox_events::Column::Seq.is_in(seqs))
         .exec(&ctx.db)
         .await?;
+    super::relay::count_topics(&ctx.metrics, rows.iter().map(|r| r.topic.as_str()));
     Ok(rows.len())
 }
 

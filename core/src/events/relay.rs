@@ -42,26 +42,45 @@ pub async fn relay_once(ctx: &Ctx, hub: &EventHub) -> Result<usize, sea_orm::DbE
         .filter(outbox_events::Column::PublishedAt.is_null())
         .order_by_asc(outbox_events::Column::Seq)
         .limit(BATCH);
-    let seqs: Vec<i64> = if hub.has_subscribers() {
+    let published: Vec<(i64, String)> = if hub.has_subscribers() {
         let rows = pending.all(&ctx.db).await?;
-        let seqs = rows.iter().map(|r| r.seq).collect();
+        let published = rows.iter().map(|r| (r.seq, r.topic.clone())).collect();
         for row in rows {
             hub.publish(row.into());
         }
-        seqs
+        published
     } else {
         // Nobody listens in this process: mark them without reading the payloads.
-        pending.select_only().column(outbox_events::Column::Seq).into_tuple::<i64>().all(&ctx.db).await?
+        pending
+            .select_only()
+            .column(outbox_events::Column::Seq)
+            .column(outbox_events::Column::Topic)
+            .into_tuple()
+            .all(&ctx.db)
+            .await?
     };
-    if seqs.is_empty() {
+    if published.is_empty() {
         return Ok(0);
     }
-    let count = seqs.len();
+    let count = published.len();
+    let seqs: Vec<i64> = published.iter().map(|(seq, _)| *seq).collect();
     let _turn = crate::db::write_turn(&ctx.db).await;
     outbox_events::Entity::update_many()
         .col_expr(outbox_events::Column::PublishedAt, Expr::value(Utc::now()))
         .filter(outbox_events::Column::Seq.is_in(seqs))
         .exec(&ctx.db)
         .await?;
+    count_topics(&ctx.metrics, published.iter().map(|(_, topic)| topic.as_str()));
     Ok(count)
+}
+
+/// Counts published events by topic, for `alpes_events_published_total`.
+pub fn count_topics<'a>(metrics: &crate::metrics::Metrics, topics: impl Iterator<Item = &'a str>) {
+    let mut counts: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for topic in topics {
+        *counts.entry(topic).or_default() += 1;
+    }
+    for (topic, n) in counts {
+        metrics.count_published(topic, n);
+    }
 }

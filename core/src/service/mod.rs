@@ -14,6 +14,7 @@ pub mod outbox;
 pub mod reconciliation;
 pub mod retention;
 pub mod rollup;
+pub mod scrape;
 pub mod seed_service;
 pub mod stripe_service;
 pub mod tracking;

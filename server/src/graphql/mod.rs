@@ -5,6 +5,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod subscription;
+pub mod timing;
 pub mod types;
 
 use async_graphql::{Context, Data, ErrorExtensions, Schema};
@@ -24,7 +25,7 @@ pub fn build_schema(state: Option<AppState>, max_depth: usize, max_complexity: u
         builder = builder.disable_introspection().extension(introspection::NoIntrospection);
     }
     if let Some(state) = state {
-        builder = builder.data(state);
+        builder = builder.extension(timing::Timing(state.metrics.clone())).data(state);
     }
     builder.finish()
 }

@@ -6,6 +6,7 @@ use serde_json::json;
 use super::HttpState;
 use crate::{
     error::{AppError, AppResult},
+    service::scrape,
     state::AppState,
 };
 
@@ -13,9 +14,22 @@ pub fn router() -> Router<HttpState> {
     Router::new().route("/health", get(health)).route("/ready", get(ready)).route("/metrics", get(metrics))
 }
 
-/// Prometheus counters, text exposition format.
+/// Prometheus metrics, text exposition format: this replica's counters and histograms,
+/// and the database's backlogs read now. Should the database not answer, the in-process
+/// figures are still served (and the gauges left out), so a scrape tells what it can.
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
+    let gauges = match tokio::time::timeout(std::time::Duration::from_secs(5), scrape::gauges(&state)).await {
+        Ok(Ok(gauges)) => gauges,
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "metrics: reading the database's gauges failed");
+            Vec::new()
+        }
+        Err(_) => {
+            tracing::warn!("metrics: reading the database's gauges took over 5 s");
+            Vec::new()
+        }
+    };
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render(&gauges))
 }
 
 /// The process is up.

@@ -72,9 +72,17 @@ pub fn router(app: AppState, schema: AlpesSchema) -> Router {
         .layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
             let metrics = metrics.clone();
             async move {
+                let started = std::time::Instant::now();
                 let method = request.method().clone();
+                // The route's template (`/api/v1/afiliados/{id}`), never the path a client sent.
+                let route = request.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_string());
                 let response = next.run(request).await;
-                metrics.count_request(method.as_str(), response.status().as_u16());
+                metrics.observe_request(
+                    method.as_str(),
+                    response.status().as_u16(),
+                    route.as_deref(),
+                    started.elapsed(),
+                );
                 response
             }
         }))

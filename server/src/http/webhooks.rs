@@ -46,10 +46,21 @@ async fn stripe(
         .ok_or_else(|| AppError::validation("Stripe-Signature", "the Stripe-Signature header is missing"))?
         .to_str()
         .map_err(|_| AppError::validation("Stripe-Signature", "the Stripe-Signature header is not text"))?;
-    StripeSignature::parse(header)?.verify(&body, &secrets, Utc::now().timestamp())?;
+    if let Err(err) = StripeSignature::parse(header).and_then(|s| s.verify(&body, &secrets, Utc::now().timestamp())) {
+        state.metrics.count_webhook("unverified", "refused");
+        return Err(err.into());
+    }
     let payload: Value =
         serde_json::from_slice(&body).map_err(|e| AppError::validation("body", format!("not JSON: {e}")))?;
-    let outcome = stripe_service::receive(&state, payload).await?;
+    let event_type = payload.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
+    let outcome = stripe_service::receive(&state, payload).await;
+    let label = match &outcome {
+        Ok(outcome) => outcome.label(),
+        Err(err) if crate::error::status(err).is_client_error() => "refused",
+        Err(_) => "failed",
+    };
+    state.metrics.count_webhook(&event_type, label);
+    let outcome = outcome?;
     let mut answer = json!({ "received": true, "status": outcome.label() });
     if let stripe_service::Outcome::Ignored(reason) = outcome {
         answer["reason"] = json!(reason);

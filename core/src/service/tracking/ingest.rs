@@ -1,6 +1,8 @@
 //! The group-commit ingestor: requests queue while a batch commits, the next batch takes
 //! them all; SQLite batches go to a writer thread with its own connection.
 
+use std::time::Duration;
+
 use super::*;
 
 /// Most requests one transaction takes.
@@ -33,10 +35,15 @@ pub(super) struct DirectoryCache {
 pub(super) type SharedCache = Arc<std::sync::Mutex<DirectoryCache>>;
 
 impl Ingestor {
-    /// Starts the writer tasks on `db`. `on_commit` runs after every committed batch.
+    /// Starts the writer tasks on `db`. `on_commit` runs after every committed batch, with
+    /// its size, how many of its items were refused and how long it took.
     /// SQLite has one writer at a time, so one task; PostgreSQL commits in parallel, so
     /// several tasks overlap their round trips.
-    pub fn start(db: DatabaseConnection, ip_salt: String, on_commit: impl Fn() + Send + Sync + 'static) -> Self {
+    pub fn start(
+        db: DatabaseConnection,
+        ip_salt: String,
+        on_commit: impl Fn(usize, usize, Duration) + Send + Sync + 'static,
+    ) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
         let writers = match db.get_database_backend() {
             sea_orm::DbBackend::Sqlite => 1,
@@ -49,7 +56,7 @@ impl Ingestor {
             .map(Arc::new);
         let context = Arc::new(Context { db, ip_salt, cache: SharedCache::default(), sqlite });
         let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
-        let on_commit: Arc<dyn Fn() + Send + Sync> = Arc::new(on_commit);
+        let on_commit: Arc<OnCommit> = Arc::new(on_commit);
         for _ in 0..writers {
             tokio::spawn(writer(context.clone(), receiver.clone(), on_commit.clone()));
         }
@@ -66,6 +73,9 @@ impl Ingestor {
     }
 }
 
+/// Called after every committed batch: its size, how many were refused, how long it took.
+type OnCommit = dyn Fn(usize, usize, Duration) + Send + Sync;
+
 /// What the writer tasks share.
 pub(super) struct Context {
     pub(super) db: DatabaseConnection,
@@ -80,7 +90,7 @@ pub(super) struct Context {
 pub(super) async fn writer(
     context: Arc<Context>,
     receiver: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
-    on_commit: Arc<dyn Fn() + Send + Sync>,
+    on_commit: Arc<OnCommit>,
 ) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     loop {
@@ -109,8 +119,9 @@ pub(super) async fn writer(
                 }
                 Err(err) => vec![Err(err)],
             };
-            tracing::debug!(size = batch.len(), elapsed_us = started.elapsed().as_micros() as u64, "ingest batch");
-            on_commit();
+            let took = started.elapsed();
+            tracing::debug!(size = batch.len(), elapsed_us = took.as_micros() as u64, "ingest batch");
+            on_commit(batch.len(), results.iter().filter(|r| r.is_err()).count(), took);
             for (job, result) in batch.into_iter().zip(results) {
                 let _ = job.reply.send(result);
             }
