@@ -12,9 +12,17 @@ use std::{
 
 fn main() {
     let web = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into())).join("../web");
-    for watched in
-        ["src", "package.json", "package-lock.json", "index.html", "vite.config.ts", "codegen.ts", "tsconfig.json"]
-    {
+    for watched in [
+        "src",
+        "package.json",
+        "package-lock.json",
+        "index.html",
+        "graphiql.html",
+        "docs.html",
+        "vite.config.ts",
+        "codegen.ts",
+        "tsconfig.json",
+    ] {
         println!("cargo:rerun-if-changed={}", web.join(watched).display());
     }
     println!("cargo:rerun-if-changed={}", web.join("../schema.graphql").display());
@@ -49,6 +57,8 @@ fn inputs_mtime(web: &Path) -> SystemTime {
         "package.json",
         "package-lock.json",
         "index.html",
+        "graphiql.html",
+        "docs.html",
         "vite.config.ts",
         "codegen.ts",
         "tsconfig.json",

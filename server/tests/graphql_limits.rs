@@ -84,6 +84,27 @@ async fn oversized_bodies_are_refused_before_they_are_read_whole() {
 }
 
 #[tokio::test]
+async fn the_standard_introspection_query_runs_but_deep_data_queries_do_not() {
+    let app = TestApp::new().await;
+    // graphql-js's getIntrospectionQuery, as GraphiQL and code generators send it: 13 deep.
+    let standard = include_str!("fixtures/introspection.graphql");
+    let data = app.ok(&app.admin(), standard, json!({})).await;
+    let types = data["__schema"]["types"].as_array().map(Vec::len).unwrap_or_default();
+    assert!(types > 50, "{types} types");
+    // A data query as deep is still refused...
+    let mut deep = String::from("{ campaigns { nodes { trackingLinks { campaign { trackingLinks { campaign { trackingLinks { campaign { trackingLinks { campaign { trackingLinks { campaign { id } } } } } } } } } } } }");
+    let (_, body) = app.post_graphql(Some(&app.admin()), &deep, json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION", "{body}");
+    // ...and so is data hidden beside introspection, and introspection nested past its own limit.
+    deep = format!("{{ __typename {} }}", &deep[1..deep.len() - 1]);
+    let (_, body) = app.post_graphql(Some(&app.admin()), &deep, json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION", "{body}");
+    let nested = "{ __type(name: \"Query\") { fields { type { fields { type { fields { type { fields { type { fields { type { fields { type { fields { type { fields { type { fields { name } } } } } } } } } } } } } } } } } }";
+    let (_, body) = app.post_graphql(Some(&app.admin()), nested, json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION", "{body}");
+}
+
+#[tokio::test]
 async fn introspection_and_graphiql_can_be_turned_off() {
     let on = TestApp::new().await;
     let types = on.ok(&on.admin(), "{ __schema { queryType { name } } }", json!({})).await;

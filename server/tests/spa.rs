@@ -75,3 +75,23 @@ async fn api_prefixes_keep_json_404s_and_routes_stay_untouched() {
     let (status, _, _) = app.post_json("/some/client/route", "{}", [10, 0, 0, 1], &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn graphiql_and_the_api_docs_are_pages_of_the_binary_with_nothing_from_outside() {
+    use tower::ServiceExt;
+    let app = TestApp::new().await;
+    for (path, title) in [("/graphql", "Alpes GraphiQL"), ("/docs", "Alpes API")] {
+        let request = axum::http::Request::get(path).body(axum::body::Body::empty()).unwrap();
+        let response = app.app.router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let csp = header_of(response.headers(), header::CONTENT_SECURITY_POLICY);
+        assert!(csp.contains("script-src 'self';") && csp.contains("connect-src 'self'"), "{path}: {csp}");
+        let html = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let html = String::from_utf8_lossy(&html);
+        assert!(html.contains(&format!("<title>{title}</title>")), "{path}: {html}");
+        assert!(html.contains("src=\"/assets/"), "{path}: its script is a built asset");
+        for outside in ["src=\"http", "src=\"//", "href=\"http", "href=\"//"] {
+            assert!(!html.contains(outside), "{path} loads nothing from elsewhere: {html}");
+        }
+    }
+}

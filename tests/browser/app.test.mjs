@@ -449,6 +449,57 @@ test("phone width: the menu folds away and the pages still work", async () => {
   await context.close();
 });
 
+test("GraphiQL and the API docs come from the binary: offline, signed in, explorer and subscriptions", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  context.setDefaultTimeout(15000);
+  // No internet: any request that leaves this server is refused and remembered.
+  const outside = [];
+  await context.route((url) => !url.href.startsWith(server.base), (route) => {
+    outside.push(route.request().url());
+    return route.abort();
+  });
+  const page = await context.newPage();
+  const problems = [];
+  context.on("console", (msg) => {
+    if (msg.type() === "error" || /Content Security Policy/i.test(msg.text())) problems.push(msg.text());
+  });
+  await signIn(page, ADMIN.email, ADMIN.password);
+  // Opened from the admin app, already signed in: nothing to paste.
+  const [graphiql] = await Promise.all([context.waitForEvent("page"), page.getByRole("link", { name: /GraphiQL/ }).click()]);
+  graphiql.on("pageerror", (e) => problems.push(String(e)));
+  await graphiql.locator(".graphiql-query-editor .CodeMirror").waitFor();
+  // The explorer plugin reads the schema (the standard introspection query).
+  await graphiql.getByRole("button", { name: /GraphiQL Explorer/ }).click();
+  await graphiql.locator(".graphiql-explorer-root").getByText("dashboard").waitFor();
+  await graphiql.getByRole("button", { name: /Execute query/ }).click();
+  const result = graphiql.getByLabel("Result Window");
+  await result.getByText('"revenue"').waitFor();
+  assert.doesNotMatch(await result.innerText(), /UNAUTHENTICATED|errors/);
+  await shot(graphiql, "graphiql");
+
+  // A subscription over the WebSocket, signed in the same way.
+  await graphiql.evaluate(() =>
+    document.querySelector(".graphiql-query-editor .CodeMirror").CodeMirror.setValue(
+      'subscription Live { events(topics: ["marketing.eventos"]) { topic eventType } }'));
+  await graphiql.waitForTimeout(800);
+  await graphiql.getByRole("button", { name: /Execute query/ }).click();
+  await graphiql.waitForTimeout(1000);
+  const token = await graphiql.evaluate(() => JSON.parse(localStorage.getItem("alpes.session")).token);
+  await graphql(server.base, token,
+    'mutation { createCampaign(input: {name: "Live from GraphiQL", code: "graphiql-live", startsAt: "2024-01-01T00:00:00Z", currency: "USD"}) { id } }');
+  await result.getByText('"campana_creada"').waitFor();
+
+  // The REST API's OpenAPI document, rendered by the embedded viewer.
+  await page.goto(`${server.base}/docs`);
+  const docs = page.locator("rapi-doc");
+  await docs.waitFor();
+  await page.waitForFunction(() => /conversiones/.test(document.querySelector("rapi-doc")?.shadowRoot?.textContent ?? ""));
+  await shot(page, "api-docs");
+  assert.deepEqual(outside, [], "nothing is fetched from outside the server");
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test("the app runs under its Content-Security-Policy without a violation", async () => {
   await admin.goto(`${server.base}/?period=30d`);
   await admin.locator(".chart svg").waitFor();

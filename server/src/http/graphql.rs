@@ -1,7 +1,6 @@
 //! `/graphql` (POST queries, GET GraphiQL) and `/graphql/ws` (subscriptions over
 //! graphql-transport-ws and the legacy graphql-ws).
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLWebSocket};
 use std::{
     sync::{Arc, Mutex},
@@ -14,7 +13,7 @@ use axum::{
         State, WebSocketUpgrade,
     },
     http::{header, HeaderMap, HeaderValue, StatusCode},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
     routing::get,
     Router,
 };
@@ -28,18 +27,13 @@ pub fn router() -> Router<HttpState> {
     Router::new().route("/graphql", get(graphiql).post(execute)).route("/graphql/ws", get(websocket))
 }
 
+/// GraphiQL, built into the binary with the admin app (`web/graphiql.html`): no CDN, so
+/// it works offline; it signs in with the admin app's session.
 async fn graphiql(State(state): State<HttpState>) -> Response {
     if !state.app.config.graphiql {
         return crate::error::ApiError(AppError::NotFound { entity: "page", id: "/graphql".into() }).into_response();
     }
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("Alpes GraphiQL")
-            .finish(),
-    )
-    .into_response()
+    super::spa::page("graphiql.html")
 }
 
 /// The media type of an answer, as the GraphQL-over-HTTP specification has the client
@@ -128,7 +122,11 @@ async fn execute(State(state): State<HttpState>, request: axum::extract::Request
     let mut request = request;
     request.data = graphql::session_data(&state.app, session);
     request.data.insert(client);
-    let mut response = state.schema.execute(request).await;
+    let schema = match &state.introspection {
+        Some(introspection) if graphql::introspection::only_introspection(&request.query) => introspection,
+        _ => &state.schema,
+    };
+    let mut response = schema.execute(request).await;
     // Parse, validation, depth and complexity errors come from the library without a
     // code: they are all the client's input, so VALIDATION.
     for error in &mut response.errors {

@@ -33,6 +33,9 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct HttpState {
     pub app: AppState,
     pub schema: AlpesSchema,
+    /// The same schema with the depth an introspection-only request needs (when
+    /// introspection is on): GraphiQL and code generators read the schema with it.
+    pub introspection: Option<AlpesSchema>,
 }
 
 impl axum::extract::FromRef<HttpState> for AppState {
@@ -44,7 +47,14 @@ impl axum::extract::FromRef<HttpState> for AppState {
 pub fn router(app: AppState, schema: AlpesSchema) -> Router {
     let metrics = app.metrics.clone();
     let request_timeout = app.config.request_timeout();
-    let state = HttpState { app, schema };
+    let introspection = app.config.graphql_introspection.then(|| {
+        crate::graphql::build_schema(
+            Some(app.clone()),
+            app.config.graphql_max_depth.max(crate::graphql::introspection::INTROSPECTION_MAX_DEPTH),
+            app.config.graphql_max_complexity,
+        )
+    });
+    let state = HttpState { app, schema, introspection };
     let routes = Router::new()
         .merge(admin::router())
         .merge(graphql::router())

@@ -8,7 +8,10 @@ use serde_json::{json, Map, Value};
 use super::HttpState;
 
 pub fn router() -> Router<HttpState> {
-    Router::new().route("/api/v1/openapi.json", get(|| async { Json(document()) }))
+    Router::new()
+        .route("/api/v1/openapi.json", get(|| async { Json(document()) }))
+        // The document rendered by a viewer built into the binary (`web/docs.html`).
+        .route("/docs", get(|| async { super::spa::page("docs.html") }))
 }
 
 /// How an operation is called.

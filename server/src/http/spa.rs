@@ -52,9 +52,15 @@ fn asset(file: &str) -> Option<Response> {
 
 /// The app's entry page (client-side routing takes it from there).
 pub fn index() -> Response {
-    match Assets::get("index.html") {
+    page("index.html")
+}
+
+/// A built page (`index.html`, `graphiql.html`, `docs.html`), never cached: its hashed
+/// scripts are, so a new release is picked up on the next load.
+pub fn page(file: &str) -> Response {
+    match Assets::get(file) {
         Some(content) => respond(StatusCode::OK, "text/html; charset=utf-8", REVALIDATE, content.data.into_owned()),
-        None => ApiError(AppError::not_found("asset", "index.html")).into_response(),
+        None => ApiError(AppError::not_found("asset", file)).into_response(),
     }
 }
 
