@@ -326,6 +326,51 @@ async fn legacy_graphql_ws_protocol_and_bad_tokens_on_connection_init() {
 }
 
 #[tokio::test]
+async fn logs_to_a_file_are_json_lines_that_carry_the_request_id() {
+    let data_dir = std::env::temp_dir().join(format!("alpes-e2e-logs-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let log_path = data_dir.join("alpes.log");
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alpes"))
+        .env("DATABASE_URL", support::fresh_database_url().await)
+        .env("ALPES_DATA_DIR", &data_dir)
+        .env("ALPES_ADDR", format!("127.0.0.1:{port}"))
+        .env("ALPES_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("ALPES_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env_remove("ALPES_LOG_FORMAT")
+        .env_remove("NO_COLOR")
+        .env("RUST_LOG", "info,tower_http=debug")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(&log_path).unwrap()))
+        .spawn()
+        .expect("start alpes");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let asked = client.get(format!("http://127.0.0.1:{port}/health")).header("x-request-id", "e2e-log-7f3a");
+        if asked.send().await.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "alpes did not become healthy");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    child.kill().ok();
+    child.wait().ok();
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(!text.contains('\u{1b}'), "no terminal colour codes in a file: {text}");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}")))
+        .collect();
+    assert!(lines.iter().any(|l| l["level"] == "INFO" && l["fields"]["message"].is_string()), "{text}");
+    let served: Vec<&Value> = lines.iter().filter(|l| l["span"]["request_id"] == "e2e-log-7f3a").collect();
+    assert!(!served.is_empty(), "the request's lines carry its id: {text}");
+    assert!(served.iter().all(|l| l["span"]["path"] == "/health"), "{text}");
+    std::fs::remove_dir_all(&data_dir).ok();
+}
+
+#[tokio::test]
 async fn health_ready_home_and_graphiql() {
     let server = Server::start().await;
     let client = reqwest::Client::new();

@@ -120,11 +120,22 @@ pub enum RollupAction {
 
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let format = match log_format(std::env::var("ALPES_LOG_FORMAT").ok().as_deref(), terminal) {
+        Ok(format) => format,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
-        .with_writer(std::io::stderr)
-        .with_ansi(colour_logs(std::io::IsTerminal::is_terminal(&std::io::stderr()), std::env::var_os("NO_COLOR")))
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        // One object per line; a request's lines carry its span (`request_id`, method, path).
+        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+        LogFormat::Pretty => logs.with_ansi(colour_logs(terminal, std::env::var_os("NO_COLOR"))).init(),
+    }
     match execute(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -281,13 +292,31 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// `30m`, `12h`, `7d` → a duration (1 minute to 365 days).
+/// How logs are written (`ALPES_LOG_FORMAT`): `json`, one object per line, for files and
+/// log collectors; `pretty`, text, coloured on a terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// `ALPES_LOG_FORMAT` when set; otherwise pretty on a terminal and JSON anywhere else.
+fn log_format(setting: Option<&str>, terminal: bool) -> Result<LogFormat, String> {
+    match setting.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") => Ok(if terminal { LogFormat::Pretty } else { LogFormat::Json }),
+        Some("json") => Ok(LogFormat::Json),
+        Some("pretty") | Some("text") => Ok(LogFormat::Pretty),
+        Some(other) => Err(format!("ALPES_LOG_FORMAT must be json or pretty, not {other:?}")),
+    }
+}
+
 /// Logs are coloured only on a terminal, and never when `NO_COLOR` is set (to anything
 /// but the empty string): a file, a pipe or a log collector gets plain text.
 fn colour_logs(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
     terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
+/// `30m`, `12h`, `7d` → a duration (1 minute to 365 days).
 pub fn parse_ttl(value: &str) -> anyhow::Result<chrono::Duration> {
     let value = value.trim();
     let (number, unit) = value.split_at(value.len().saturating_sub(1));
@@ -310,6 +339,11 @@ mod tests {
 
     #[test]
     fn logs_are_plain_text_off_a_terminal_or_with_no_color() {
+        assert_eq!(log_format(None, true), Ok(LogFormat::Pretty));
+        assert_eq!(log_format(None, false), Ok(LogFormat::Json), "files and pipes get JSON");
+        assert_eq!(log_format(Some(" JSON "), true), Ok(LogFormat::Json));
+        assert_eq!(log_format(Some("pretty"), false), Ok(LogFormat::Pretty));
+        assert!(log_format(Some("xml"), false).is_err());
         assert!(colour_logs(true, None));
         assert!(!colour_logs(false, None));
         assert!(!colour_logs(true, Some("1".into())));

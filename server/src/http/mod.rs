@@ -101,7 +101,12 @@ pub fn router(app: AppState, schema: AlpesSchema) -> Router {
             ApiError(AppError::internal(anyhow::anyhow!("a request handler panicked"))).into_response()
         }))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http())
+        // Every line logged while a request is served carries its id (the client's
+        // `X-Request-Id`, or one made here and sent back).
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<axum::body::Body>| {
+            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+            tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+        }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
     // Before routing: a path is matched as its normal form.
     Router::new().fallback_service(routes).layer(axum::middleware::map_request(normal_path))
