@@ -27,6 +27,7 @@ fn main() {
     }
     println!("cargo:rerun-if-changed={}", web.join("../schema.graphql").display());
     println!("cargo:rerun-if-env-changed=ALPES_SKIP_WEB_BUILD");
+    revision(&web.join(".."));
 
     let dist_index = web.join("dist/index.html");
     // For machines without Node.js that were handed a built `web/dist`.
@@ -41,6 +42,36 @@ fn main() {
         npm(&web, &["install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error"]);
     }
     npm(&web, &["run", "build"]);
+}
+
+/// The git revision the binary is built from (`ALPES_GIT_REVISION`, shown by `--version`
+/// and `/health`): `unknown` outside a git checkout (a source archive, a Docker context
+/// without `.git`), `-dirty` with uncommitted changes.
+fn revision(root: &Path) {
+    let git = root.join(".git");
+    println!("cargo:rerun-if-changed={}", git.join("HEAD").display());
+    if let Ok(head) = std::fs::read_to_string(git.join("HEAD")) {
+        if let Some(reference) = head.trim().strip_prefix("ref: ") {
+            println!("cargo:rerun-if-changed={}", git.join(reference).display());
+        }
+    }
+    println!("cargo:rerun-if-env-changed=ALPES_GIT_REVISION");
+    let from_git = || {
+        let run = |args: &[&str]| {
+            Command::new("git")
+                .args(args)
+                .current_dir(root)
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        };
+        let commit = run(&["rev-parse", "--short=12", "HEAD"])?;
+        let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+        Some(if dirty { format!("{commit}-dirty") } else { commit })
+    };
+    let revision = std::env::var("ALPES_GIT_REVISION").ok().filter(|r| !r.is_empty()).or_else(from_git);
+    println!("cargo:rustc-env=ALPES_GIT_REVISION={}", revision.unwrap_or_else(|| "unknown".into()));
 }
 
 fn npm(dir: &Path, args: &[&str]) {

@@ -470,6 +470,34 @@ async fn tokens_survive_a_restart_and_sigterm_stops_cleanly() {
 }
 
 #[tokio::test]
+async fn the_version_names_the_git_revision_built_from() {
+    let output = Command::new(env!("CARGO_BIN_EXE_alpes")).arg("--version").output().expect("run alpes");
+    assert!(output.status.success());
+    let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    let revision = version
+        .strip_prefix(&format!("alpes {} (", env!("CARGO_PKG_VERSION")))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("unexpected --version: {version}"));
+    // A checkout's short commit (12 hex digits, `-dirty` with local changes); `unknown`
+    // only when built outside a git checkout.
+    let commit = revision.trim_end_matches("-dirty");
+    let checkout = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.git").exists();
+    if checkout {
+        assert!(commit.len() == 12 && commit.chars().all(|c| c.is_ascii_hexdigit()), "{version}");
+    } else {
+        assert_eq!(revision, "unknown", "{version}");
+    }
+
+    let output = Command::new(env!("CARGO_BIN_EXE_alpes"))
+        .env("ALPES_LOG_FORMAT", "xml")
+        .arg("export-schema")
+        .output()
+        .expect("run alpes");
+    assert!(!output.status.success(), "an unknown log format is refused");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("ALPES_LOG_FORMAT must be json or pretty"));
+}
+
+#[tokio::test]
 async fn bad_configuration_fails_fast_with_a_message() {
     let output = Command::new(env!("CARGO_BIN_EXE_alpes"))
         .env("DATABASE_URL", "mysql://nope")

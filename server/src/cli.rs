@@ -18,8 +18,11 @@ use crate::{
     },
 };
 
+/// The version and the git revision it was built from: `0.1.0 (3f84062a1b2c)`.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("ALPES_GIT_REVISION"), ")");
+
 #[derive(Debug, Parser)]
-#[command(name = "alpes", version, about = "Partner tracking, attribution and commissions")]
+#[command(name = "alpes", version = VERSION, about = "Partner tracking, attribution and commissions")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

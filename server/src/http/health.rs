@@ -34,7 +34,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 
 /// The process is up.
 async fn health() -> impl IntoResponse {
-    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "revision": env!("ALPES_GIT_REVISION") }))
 }
 
 /// The process can do its work: the database answers and takes writes (SQLite: the write
