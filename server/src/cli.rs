@@ -189,7 +189,11 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             db::migrate(&conn).await?;
             let jwt = JwtKeys::load(config.jwt_secret.as_deref(), &config.data_dir)?;
             let state = crate::state::AppState::new(conn, config, jwt);
-            let report = seed_service::seed(&state, &state.ingest, &state.markov, &Caller::system(), days).await?;
+            let bars = crate::progress::Bars::new();
+            let report =
+                seed_service::seed_with_progress(&state, &state.ingest, &state.markov, &Caller::system(), days, &bars)
+                    .await?;
+            drop(bars);
             println!(
                 "seeded {} days: {} affiliates, {} campaigns, {} links, {} clicks, {} checkouts ({} paid, {} refunded, {} failed), {} attributed ({} reverted as fraud); commissions {} pending, {} calculated, {} approved, {} rejected; {} payouts ({} paid) in {} ms",
                 report.days,
@@ -227,7 +231,9 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             config.validate()?;
             let conn = db::connect(&config).await?;
             db::migrate(&conn).await?;
+            let checking = crate::progress::Spinner::new("checking the books");
             let report = reconciliation::reconcile(&conn, &Caller::system(), period).await?;
+            drop(checking);
             print!("{}", crate::reconcile::render(&report, format)?);
             match report.violations() {
                 0 => Ok(()),
@@ -244,11 +250,15 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             let conn = db::connect(&config).await?;
             db::migrate(&conn).await?;
             let started = std::time::Instant::now();
+            let computing = crate::progress::Spinner::new("computing missing attribution shares");
             let filled = attribution::backfill_shares(&conn, &config.attribution).await?;
+            drop(computing);
             if filled > 0 {
                 println!("attribution shares computed for {filled} conversions attributed before they existed");
             }
+            let rebuilding = crate::progress::Spinner::new("rebuilding the rollups (writers wait)");
             rollup::rebuild(&conn, days).await?;
+            drop(rebuilding);
             match days {
                 Some(d) => {
                     println!("rollups of {} to {} rebuilt in {} ms", d.first, d.last, started.elapsed().as_millis())

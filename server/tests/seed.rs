@@ -99,3 +99,47 @@ async fn only_admins_seed_and_bad_days_are_refused() {
     assert_eq!(app.count("affiliates").await, 0);
     assert_eq!(app.count("campaigns").await, 0);
 }
+
+/// Stages and steps as a progress bar would see them.
+#[derive(Default)]
+struct Recorded(std::sync::Mutex<Vec<(&'static str, u64, u64)>>);
+
+impl alpes::service::Progress for Recorded {
+    fn stage(&self, name: &'static str, total: u64) {
+        self.0.lock().unwrap().push((name, total, 0));
+    }
+    fn advance(&self, steps: u64) {
+        if let Some(last) = self.0.lock().unwrap().last_mut() {
+            last.2 += steps;
+        }
+    }
+}
+
+#[tokio::test]
+async fn seeding_reports_its_progress_stage_by_stage() {
+    let app = TestApp::new().await;
+    let state = &app.app.state;
+    let progress = Recorded::default();
+    let report = alpes::service::seed_service::seed_with_progress(
+        state,
+        &state.ingest,
+        &state.markov,
+        &alpes::auth::Caller::system(),
+        2,
+        &progress,
+    )
+    .await
+    .unwrap();
+    let stages = progress.0.into_inner().unwrap();
+    let names: Vec<&str> = stages.iter().map(|(name, _, _)| *name).collect();
+    assert_eq!(names, ["clicks", "checkouts", "attribution", "commissions", "payouts"]);
+    // Every stage ends where it said it would; attribution counts what it attributed.
+    for (name, total, done) in &stages {
+        if *name == "attribution" {
+            assert_eq!(*done as usize, report.attributed);
+        } else {
+            assert_eq!(done, total, "{name}");
+        }
+    }
+    assert_eq!(stages[0].1 as usize, report.clicks);
+}

@@ -176,3 +176,20 @@ where
     let (total, items) = tokio::try_join!(count, items)?;
     Ok(Page { items, total })
 }
+
+/// How far a long job has come, for whoever runs it (the command line draws a progress
+/// bar; the API reports nothing until the end).
+pub trait Progress: Send + Sync {
+    /// A new stage of `total` steps.
+    fn stage(&self, name: &'static str, total: u64);
+    /// `steps` more of the current stage are done.
+    fn advance(&self, steps: u64);
+}
+
+/// Reports nothing.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn stage(&self, _: &'static str, _: u64) {}
+    fn advance(&self, _: u64) {}
+}

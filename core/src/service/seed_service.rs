@@ -230,6 +230,19 @@ const SOURCES: [(&str, &str, Option<&str>, &str); 5] = [
 ];
 
 pub async fn seed(ctx: &Ctx, ingest: &Ingestor, markov: &Markov, caller: &Caller, days: i64) -> AppResult<SeedReport> {
+    seed_with_progress(ctx, ingest, markov, caller, days, &super::Quiet).await
+}
+
+/// [`seed`], telling `progress` how far it is: clicks, checkouts, attribution, the
+/// commission lifecycle, payouts.
+pub async fn seed_with_progress(
+    ctx: &Ctx,
+    ingest: &Ingestor,
+    markov: &Markov,
+    caller: &Caller,
+    days: i64,
+    progress: &dyn super::Progress,
+) -> AppResult<SeedReport> {
     caller.require_admin()?;
     let days = validate_days(days)?;
     let started = Instant::now();
@@ -394,7 +407,9 @@ pub async fn seed(ctx: &Ctx, ingest: &Ingestor, markov: &Markov, caller: &Caller
         }
     }
     // Submitted in waves so the group-commit writer batches them.
+    progress.stage("clicks", clicks.len() as u64);
     for wave in clicks.chunks(512) {
+        progress.advance(wave.len() as u64);
         let record = |touch: &TouchCommand| {
             tracking::record_click(ctx, ingest, Recorder::Caller(caller), touch.clone(), &Fields::PLAIN)
         };
@@ -411,7 +426,9 @@ pub async fn seed(ctx: &Ctx, ingest: &Ingestor, markov: &Markov, caller: &Caller
         event_no += 1;
         format!("evt_seed_{tag}_{event_no}_{:x}", rng.gen::<u32>())
     };
+    progress.stage("checkouts", clicks.len() as u64);
     for (touch, index) in &clicks {
+        progress.advance(1);
         let (_, pull, campaign, plan) = &links[*index];
         if !rng.gen_bool((0.025 + 0.01 * pull).min(0.08)) {
             continue;
@@ -458,8 +475,10 @@ pub async fn seed(ctx: &Ctx, ingest: &Ingestor, markov: &Markov, caller: &Caller
     }
 
     // Attribution and commission reservation, as the worker does them for live traffic.
+    progress.stage("attribution", report.checkouts as u64);
     for _ in 0..10_000 {
         let done = attribution::attribute_pending(ctx, markov).await?;
+        progress.advance(done as u64);
         report.attributed += done;
         if done == 0 {
             break;
@@ -482,7 +501,9 @@ pub async fn seed(ctx: &Ctx, ingest: &Ingestor, markov: &Markov, caller: &Caller
         .into_iter()
         .map(|c| (c.id, c.occurred_at))
         .collect();
+    progress.stage("commissions", reserved.len() as u64);
     for commission in &reserved {
+        progress.advance(1);
         let converted = commission.conversion_id.and_then(|id| conversion_times.get(&id).copied()).unwrap_or(now);
         let age = now - converted;
         let roll: f64 = rng.gen();
@@ -531,7 +552,9 @@ pub async fn seed(ctx: &Ctx, ingest: &Ingestor, markov: &Markov, caller: &Caller
             report.commissions_calculated += 1;
         }
     }
+    progress.stage("payouts", affiliates.len() as u64);
     for (affiliate, _) in &affiliates {
+        progress.advance(1);
         let currencies: std::collections::BTreeSet<&str> =
             reserved.iter().filter(|c| c.affiliate_id == affiliate.id).map(|c| c.currency.as_str()).collect();
         for currency in currencies {
