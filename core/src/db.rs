@@ -9,8 +9,8 @@ use migration::{Migrator, MigratorTrait};
 /// The pool handle the server passes to the services (it does not depend on SeaORM itself).
 pub use sea_orm::DatabaseConnection;
 use sea_orm::{
-    ConnectOptions, Database, DatabaseTransaction, DbBackend, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait,
 };
 
 use crate::{config::Config, error::AppError};
@@ -48,8 +48,31 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
         .map_err(|e| anyhow::anyhow!("cannot connect to the database ({}): {e}", crate::config::redact(&url)))
 }
 
+/// Applies pending migrations. Replicas starting together take turns: on PostgreSQL a
+/// transaction-scoped advisory lock is held while one migrates (the others then find
+/// nothing to do); on SQLite this process's writers wait for their turn.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
+    /// Any fixed number: the lock of Alpes' migrations ("alpesmig").
+    const MIGRATION_LOCK: i64 = 0x616c_7065_736d_6967;
+    let failed = |e: DbErr| anyhow::anyhow!("migration failed: {e}");
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let lock = db.begin().await.map_err(failed)?;
+            lock.execute_raw(Statement::from_string(
+                DbBackend::Postgres,
+                format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"),
+            ))
+            .await
+            .map_err(failed)?;
+            let migrated = Migrator::up(db, None).await.map_err(failed);
+            lock.commit().await.map_err(failed)?;
+            migrated
+        }
+        _ => {
+            let _turn = write_turn(db).await;
+            Migrator::up(db, None).await.map_err(failed)
+        }
+    }
 }
 
 /// SQLite has one writer at a time. Writers of this process wait for their turn here, in
