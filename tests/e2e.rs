@@ -470,6 +470,46 @@ async fn tokens_survive_a_restart_and_sigterm_stops_cleanly() {
 }
 
 #[tokio::test]
+async fn a_backup_taken_while_serving_is_a_working_database() {
+    let server = Server::start().await;
+    let backup = server.data_dir.join("backup.db");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_alpes"))
+            .env("DATABASE_URL", &server.database_url)
+            .env("ALPES_DATA_DIR", &server.data_dir)
+            .env("RUST_LOG", "warn")
+            .args(args)
+            .output()
+            .expect("run alpes")
+    };
+    let output = run(&["backup", "--output", &backup.to_string_lossy()]);
+    if server.database_url.starts_with("postgres") {
+        assert!(!output.status.success());
+        assert!(String::from_utf8_lossy(&output.stderr).contains("pg_dump"), "PostgreSQL has its own tools");
+        return;
+    }
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("written to"));
+    // A second backup to the same file is refused rather than overwriting it.
+    let again = run(&["backup", "--output", &backup.to_string_lossy()]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    // The copy opens as Alpes' database: the admin made at start is in it, the books balance.
+    let url = format!("sqlite://{}?mode=rw", backup.display());
+    let copy = Command::new(env!("CARGO_BIN_EXE_alpes"))
+        .env("DATABASE_URL", &url)
+        .env("ALPES_DATA_DIR", &server.data_dir)
+        .env("RUST_LOG", "warn")
+        .args(["reconcile", "--format", "json"])
+        .output()
+        .expect("run alpes");
+    assert!(copy.status.success(), "{}", String::from_utf8_lossy(&copy.stderr));
+    let conn = sea_orm::Database::connect(&url).await.unwrap();
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    assert_eq!(entity::users::Entity::find().count(&conn).await.unwrap(), 1);
+}
+
+#[tokio::test]
 async fn the_version_names_the_git_revision_built_from() {
     let output = Command::new(env!("CARGO_BIN_EXE_alpes")).arg("--version").output().expect("run alpes");
     assert!(output.status.success());

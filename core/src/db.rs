@@ -75,6 +75,20 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     }
 }
 
+/// Copies the SQLite database to `output` (which must not exist) while others read and
+/// write: `VACUUM INTO` writes a consistent, compacted snapshot. PostgreSQL is backed up
+/// with its own tools (`pg_dump`).
+pub async fn backup(db: &DatabaseConnection, output: &std::path::Path) -> anyhow::Result<()> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        anyhow::bail!("alpes backup copies the embedded SQLite database; for PostgreSQL use pg_dump");
+    }
+    let path = output.to_string_lossy().into_owned();
+    db.execute_raw(Statement::from_sql_and_values(DbBackend::Sqlite, "VACUUM INTO ?", [path.into()]))
+        .await
+        .map_err(|e| anyhow::anyhow!("backup to {} failed: {e}", output.display()))?;
+    Ok(())
+}
+
 /// SQLite has one writer at a time. Writers of this process wait for their turn here, in
 /// order, instead of in SQLite's busy handler, which sleeps in growing steps (up to
 /// 100 ms) and made the slowest writes hundreds of times slower than the median.

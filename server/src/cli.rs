@@ -96,6 +96,13 @@ pub enum Command {
         #[arg(long)]
         expires_in_days: Option<u32>,
     },
+    /// Copy the SQLite database to a file while the service runs (a consistent snapshot,
+    /// compacted). For PostgreSQL use `pg_dump`.
+    Backup {
+        /// The file to write; it must not exist yet.
+        #[arg(long, short)]
+        output: PathBuf,
+    },
     /// Create an admin (or reset an existing admin's password).
     CreateAdmin {
         #[arg(long)]
@@ -239,6 +246,25 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 0 => Ok(()),
                 n => anyhow::bail!("{n} violations: the books do not balance"),
             }
+        }
+        Command::Backup { output } => {
+            config.validate()?;
+            if output.exists() {
+                anyhow::bail!("{} exists already: give a new file", output.display());
+            }
+            let conn = db::connect(&config).await?;
+            let started = std::time::Instant::now();
+            let copying = crate::progress::Spinner::new("copying the database");
+            db::backup(&conn, &output).await?;
+            drop(copying);
+            let size = std::fs::metadata(&output).map(|m| m.len()).unwrap_or_default();
+            println!(
+                "backup of {} written to {} ({size} bytes) in {} ms",
+                crate::config::redact(&config.effective_database_url()),
+                output.display(),
+                started.elapsed().as_millis()
+            );
+            Ok(())
         }
         Command::Rollup { action: RollupAction::Rebuild { from, to } } => {
             let days = match (from, to) {
