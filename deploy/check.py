@@ -10,8 +10,13 @@
    alert rule: each must evaluate without error, and the main ones must return data.
    Every alert rule must be loaded and healthy.
 
+5. Checks the deploy files hold together: the compose file (and `docker compose config`
+   where Docker has its compose plugin), the Dockerfile, the systemd unit
+   (`systemd-analyze verify`).
+
 Usage: ALPES_BIN=target/debug/alpes python3 deploy/check.py
-Needs `prometheus` and `promtool` (Debian's `prometheus` package).
+Needs `prometheus` and `promtool` (Debian's `prometheus` package), `systemd-analyze`
+(Debian's `systemd`) and PyYAML.
 """
 
 import hashlib
@@ -107,6 +112,65 @@ def promtool():
         check(run.returncode == 0, "promtool " + " ".join(args) + ("" if run.returncode == 0 else "\n" + run.stdout + run.stderr))
 
 
+def deploy_files(alpes_bin):
+    """The compose file, the Dockerfile and the systemd unit hold together."""
+    print("==> deploy files")
+    import yaml  # PyYAML (pip install pyyaml)
+
+    with open(os.path.join(DEPLOY, "compose.yaml")) as f:
+        compose = yaml.safe_load(f)
+    services = compose.get("services", {})
+    for name in ("postgres", "nats", "migrate", "alpes", "proxy", "prometheus", "grafana"):
+        check(name in services, f"compose: service {name}")
+    alpes = services.get("alpes", {})
+    check(alpes.get("deploy", {}).get("replicas", 1) >= 2, "compose: two Alpes replicas or more")
+    env = alpes.get("environment", {})
+    check(str(env.get("DATABASE_URL", "")).startswith("postgres://") and "ALPES_NATS_URL" in env,
+          "compose: replicas share PostgreSQL and NATS")
+    check(all(k in env for k in ("ALPES_JWT_SECRET", "ALPES_IP_HASH_SALT")), "compose: shared secrets set on every replica")
+    check(services.get("migrate", {}).get("command") == ["migrate"]
+          and alpes.get("depends_on", {}).get("migrate", {}).get("condition") == "service_completed_successfully",
+          "compose: migrations run once before the replicas")
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                check(os.path.exists(os.path.join(DEPLOY, source)), f"compose: {name} mounts {source}, which exists")
+    with open(os.path.join(DEPLOY, "prometheus", "prometheus.yml")) as f:
+        prometheus = yaml.safe_load(f)
+    names = [n for job in prometheus["scrape_configs"] for sd in job.get("dns_sd_configs", []) for n in sd["names"]]
+    check(names == ["alpes"], "prometheus: scrapes each replica of the alpes service")
+    with open(os.path.join(DEPLOY, "grafana", "provisioning", "datasources", "prometheus.yml")) as f:
+        datasource = yaml.safe_load(f)["datasources"][0]
+    check(datasource["url"] == "http://prometheus:9090", "grafana: reads the prometheus service")
+    with open(os.path.join(DEPLOY, "caddy", "Caddyfile")) as f:
+        check("dynamic a alpes 8000" in f.read(), "proxy: spreads requests over every replica")
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        example = os.path.join(DEPLOY, ".env.example")
+        values = dict(line.split("=", 1) for line in open(example).read().splitlines() if "=" in line and not line.startswith("#"))
+        filled = {k: (v or "x" * 40) for k, v in values.items()}
+        run = subprocess.run(["docker", "compose", "-f", os.path.join(DEPLOY, "compose.yaml"), "config", "-q"],
+                             env=dict(os.environ, **filled), capture_output=True, text=True)
+        check(run.returncode == 0, "docker compose config" + ("" if run.returncode == 0 else ": " + run.stderr))
+
+    with open(os.path.join(DEPLOY, "..", "Dockerfile")) as f:
+        dockerfile = f.read()
+    stages = re.findall(r"^FROM (\S+)", dockerfile, re.M)
+    check(len(stages) >= 3 and stages[-1].startswith("debian:"), "Dockerfile: multi-stage, small runtime image")
+    check(re.search(r"^USER alpes$", dockerfile, re.M) is not None, "Dockerfile: runs as a user without privileges")
+    health = re.search(r'HEALTHCHECK .*CMD \["alpes", "health"', dockerfile)
+    help_text = subprocess.run([alpes_bin, "health", "--help"], capture_output=True, text=True)
+    check(health is not None and help_text.returncode == 0, "Dockerfile: the health check is a command of the binary")
+
+    with tempfile.TemporaryDirectory() as unit_dir:
+        unit = open(os.path.join(DEPLOY, "alpes.service")).read().replace("/usr/local/bin/alpes", os.path.abspath(alpes_bin))
+        path = os.path.join(unit_dir, "alpes.service")
+        open(path, "w").write(unit)
+        run = subprocess.run(["systemd-analyze", "verify", path], capture_output=True, text=True)
+        problems = (run.stdout + run.stderr).strip()
+        check(run.returncode == 0 and not problems, "systemd-analyze verify alpes.service" + (": " + problems if problems else ""))
+
+
 def drive(base):
     """Traffic of every kind the dashboards show."""
     status, body = http("POST", f"{base}/graphql", {
@@ -151,10 +215,11 @@ def main():
     alpes_bin = os.environ.get("ALPES_BIN")
     if not alpes_bin:
         sys.exit("set ALPES_BIN to the alpes binary")
-    for tool in ("prometheus", "promtool"):
+    for tool, package in (("prometheus", "prometheus"), ("promtool", "prometheus"), ("systemd-analyze", "systemd")):
         if not shutil.which(tool):
-            sys.exit(f"{tool} not found: apt-get install prometheus")
+            sys.exit(f"{tool} not found: apt-get install {package}")
     promtool()
+    deploy_files(alpes_bin)
 
     work = tempfile.mkdtemp(prefix="alpes-deploy-check-")
     alpes_port, prom_port = free_port(), free_port()

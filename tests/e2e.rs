@@ -376,6 +376,7 @@ async fn health_ready_home_and_graphiql() {
     let client = reqwest::Client::new();
     let health: Value = client.get(format!("{}/health", server.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
+    assert!(health["revision"].as_str().is_some_and(|r| !r.is_empty()), "{health}");
     let ready: Value = client.get(format!("{}/ready", server.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(ready["status"], "ready");
     let graphiql = client.get(format!("{}/graphql", server.base)).send().await.unwrap().text().await.unwrap();
@@ -386,6 +387,19 @@ async fn health_ready_home_and_graphiql() {
     assert_eq!(missing.status(), 404);
     let body: Value = missing.json().await.unwrap();
     assert_eq!(body["error"]["code"], "NOT_FOUND");
+    // The container health check: the binary asks itself.
+    let check = |path: &str| {
+        Command::new(env!("CARGO_BIN_EXE_alpes"))
+            .args(["health", "--url", &format!("{}{path}", server.base)])
+            .output()
+            .expect("run alpes")
+    };
+    let ready = check("/ready");
+    assert!(ready.status.success(), "{}", String::from_utf8_lossy(&ready.stderr));
+    assert!(String::from_utf8_lossy(&ready.stdout).contains("answered 200"));
+    let missing = check("/api/v1/nothing");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("answered 404"));
 }
 
 /// SIGTERM while hundreds of writes are in flight: each one the server accepted is

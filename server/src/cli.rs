@@ -103,6 +103,12 @@ pub enum Command {
         #[arg(long, short)]
         output: PathBuf,
     },
+    /// Ask a running Alpes whether it is ready (for container health checks, where no
+    /// curl is installed): exit status 0 when `--url` answers 2xx within 3 seconds.
+    Health {
+        #[arg(long, default_value = "http://127.0.0.1:8000/ready")]
+        url: String,
+    },
     /// Create an admin (or reset an existing admin's password).
     CreateAdmin {
         #[arg(long)]
@@ -247,6 +253,16 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 n => anyhow::bail!("{n} violations: the books do not balance"),
             }
         }
+        Command::Health { url } => {
+            let status = tokio::time::timeout(std::time::Duration::from_secs(3), http_status(&url))
+                .await
+                .map_err(|_| anyhow::anyhow!("{url} did not answer within 3 s"))??;
+            if !(200..300).contains(&status) {
+                anyhow::bail!("{url} answered {status}");
+            }
+            println!("{url} answered {status}");
+            Ok(())
+        }
         Command::Backup { output } => {
             config.validate()?;
             if output.exists() {
@@ -329,6 +345,22 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The status of `GET url` (plain `http://host:port/path`), over one HTTP/1.0 request.
+async fn http_status(url: &str) -> anyhow::Result<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").ok_or_else(|| anyhow::anyhow!("--url must start with http://"))?;
+    let (host, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = tokio::net::TcpStream::connect(host).await?;
+    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes()).await?;
+    let mut head = vec![0; 64];
+    let n = stream.read(&mut head).await?;
+    let line = String::from_utf8_lossy(&head[..n]);
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("{url} did not answer HTTP"))
 }
 
 /// How logs are written (`ALPES_LOG_FORMAT`): `json`, one object per line, for files and
