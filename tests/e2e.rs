@@ -523,6 +523,47 @@ async fn a_backup_taken_while_serving_is_a_working_database() {
     assert_eq!(entity::users::Entity::find().count(&conn).await.unwrap(), 1);
 }
 
+// Several threads: the stand-in collector answers while the test waits for the process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_go_to_an_opentelemetry_collector_when_one_is_set() {
+    use std::sync::{Arc, Mutex};
+    // A stand-in OTLP/HTTP collector that keeps what it is sent.
+    /// Each request: its content type and body.
+    type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+    let received: Received = Arc::default();
+    let kept = received.clone();
+    let collector = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let kept = kept.clone();
+            async move {
+                let kind = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+                kept.lock().unwrap().push((kind, body.to_vec()));
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, collector).await });
+
+    let data_dir = std::env::temp_dir().join(format!("alpes-e2e-otel-{}", uuid::Uuid::new_v4().simple()));
+    let env = [("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()), ("OTEL_BSP_SCHEDULE_DELAY", "100")];
+    let mut server = Server::start_with(support::fresh_database_url().await, data_dir, &env).await;
+    let client = reqwest::Client::new();
+    let answer = client.get(format!("{}/ready", server.base)).header("x-request-id", "e2e-otel-42").send().await;
+    assert!(answer.unwrap().status().is_success());
+    // Stopping flushes what is still buffered.
+    assert!(server.terminate().success());
+    let received = received.lock().unwrap().clone();
+    assert!(!received.is_empty(), "the collector got no spans");
+    assert!(received.iter().all(|(kind, _)| kind == "application/x-protobuf"), "{received:?}");
+    let sent: Vec<u8> = received.into_iter().flat_map(|(_, body)| body).collect();
+    let contains = |needle: &[u8]| sent.windows(needle.len()).any(|w| w == needle);
+    assert!(contains(b"e2e-otel-42"), "the request's span carries its id");
+    assert!(contains(b"alpes"), "the service is named");
+}
+
 #[tokio::test]
 async fn the_version_names_the_git_revision_built_from() {
     let output = Command::new(env!("CARGO_BIN_EXE_alpes")).arg("--version").output().expect("run alpes");

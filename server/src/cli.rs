@@ -3,7 +3,7 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt, EnvFilter, Layer};
 
 use crate::{
     auth::{password, Caller, JwtKeys, Role},
@@ -144,15 +144,29 @@ pub async fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
-        .with_writer(std::io::stderr);
-    match format {
+    let traces = match crate::telemetry::Traces::from_env() {
+        Ok(traces) => traces,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let levels = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let logs: crate::telemetry::BoxedLayer = match format {
         // One object per line; a request's lines carry its span (`request_id`, method, path).
-        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
-        LogFormat::Pretty => logs.with_ansi(colour_logs(terminal, std::env::var_os("NO_COLOR"))).init(),
-    }
-    match execute(cli).await {
+        LogFormat::Json => Box::new(fmt.json().with_current_span(true).with_span_list(false).with_filter(levels)),
+        LogFormat::Pretty => {
+            Box::new(fmt.with_ansi(colour_logs(terminal, std::env::var_os("NO_COLOR"))).with_filter(levels))
+        }
+    };
+    let mut layers = vec![logs];
+    layers.extend(traces.layer());
+    tracing_subscriber::registry().with(layers).init();
+    let result = execute(cli).await;
+    // Spans still buffered are sent before the process ends.
+    traces.shutdown();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");

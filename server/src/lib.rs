@@ -13,6 +13,7 @@ pub mod http;
 pub mod progress;
 pub mod reconcile;
 pub mod state;
+pub mod telemetry;
 
 /// The layers below, under the names the routes, resolvers and tests use.
 pub use alpes_core::{auth, config, context, db, domain, events, integrations, metrics, model, service, wire};
