@@ -9,7 +9,13 @@ export default defineConfig({
     sourcemap: false,
     // GraphiQL (React, CodeMirror) and the API docs viewer are pages of their own.
     chunkSizeWarningLimit: 2500,
-    rollupOptions: { input: { index: "index.html", graphiql: "graphiql.html", docs: "docs.html" } },
+    rollupOptions: {
+      input: { index: "index.html", graphiql: "graphiql.html", docs: "docs.html" },
+      // GraphiQL's React packages mark themselves "use client", which means nothing here.
+      onwarn(warning, warn) {
+        if (warning.code !== "MODULE_LEVEL_DIRECTIVE") warn(warning);
+      },
+    },
   },
   server: {
     proxy: {

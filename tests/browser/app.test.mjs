@@ -184,8 +184,24 @@ test("a signed Stripe payment shows up live in the event feed and in conversions
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
 
   await admin.locator("[data-testid=feed] li", { hasText: "conversion_registrada" }).first().waitFor({ timeout: 10000 });
-  await admin.locator("[data-testid=feed] li", { hasText: "pedido_pagado" }).first().waitFor();
+  const paid = admin.locator("[data-testid=feed] li", { hasText: "pedido_pagado" }).first();
+  await paid.waitFor();
+  // In plain words, with the amount and the campaign by name.
+  await paid.getByText("Order paid").waitFor();
+  await paid.getByText("$129.00").waitFor();
+  await paid.getByRole("link", { name: "Browser Spring Launch" }).waitFor();
+  await admin.locator("[data-testid=feed] li", { hasText: "Conversion recorded" }).first().waitFor();
   await shot(admin, "live-feed");
+  // Every topic can be chosen, and choosing one narrows what is already listed.
+  const topics = await admin.getByLabel("Topic").locator("option").allInnerTexts();
+  for (const topic of ["interaccion-registrada", "evento-impresion-registrada", "comisiones.eventos"]) {
+    assert.ok(topics.some((t) => t.includes(topic)), `${topic} in ${topics.join(", ")}`);
+  }
+  await admin.getByLabel("Topic").selectOption("conversiones.eventos");
+  await admin.waitForURL(/topic=conversiones/);
+  const listed = await admin.locator("[data-testid=feed] li code").allInnerTexts();
+  assert.ok(listed.length > 0 && listed.every((t) => /^(pedido|conversion)_/.test(t)), listed.join(", "));
+  await admin.getByLabel("Topic").selectOption("");
 
   const campaignId = state.campaignUrl.split("/").pop();
   await admin.goto(`${server.base}/conversions?campaign=${campaignId}`);

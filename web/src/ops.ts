@@ -270,6 +270,14 @@ export const EventsDoc = graphql(`
   }
 `);
 
+export const AffiliateNameDoc = graphql(`
+  query AffiliateName($id: ID!) { affiliate(id: $id) { id name } }
+`);
+
+export const CampaignNameDoc = graphql(`
+  query CampaignName($id: ID!) { campaign(id: $id) { id name } }
+`);
+
 export const DashboardDoc = graphql(`
   query Dashboard($period: String!, $currency: String) {
     dashboard(period: $period, currency: $currency) {
