@@ -465,6 +465,42 @@ test("phone width: the menu folds away and the pages still work", async () => {
   await context.close();
 });
 
+test("no list scrolls sideways, at 1280 px nor on a 390 px phone (cards there)", async () => {
+  const pages = ["/", "/affiliates", "/campaigns", "/links", "/conversions", "/attribution", "/commissions", "/payouts",
+    "/reconciliation", "/orders", "/webhooks", "/integrations", "/events", "/users", "/api-keys"];
+  for (const [width, height] of [[1280, 800], [390, 844]]) {
+    const context = await browser.newContext({ viewport: { width, height } });
+    context.setDefaultTimeout(15000);
+    const page = await context.newPage();
+    await signIn(page, ADMIN.email, ADMIN.password);
+    for (const path of pages) {
+      await page.goto(`${server.base}${path}`);
+      await page.locator("main h1").first().waitFor();
+      await page.waitForLoadState("networkidle");
+      const wide = await page.evaluate(() => ({
+        page: document.documentElement.scrollWidth - window.innerWidth,
+        lists: [...document.querySelectorAll("main .table-wrap, main table")]
+          .filter((e) => e.scrollWidth > e.clientWidth + 1)
+          .map((e) => `${e.tagName.toLowerCase()} by ${e.scrollWidth - e.clientWidth}px`),
+      }));
+      assert.ok(wide.page <= 1, `${path} at ${width} px scrolls sideways by ${wide.page}px`);
+      assert.deepEqual(wide.lists, [], `${path} at ${width} px: a list scrolls sideways`);
+    }
+    if (width === 390) {
+      // On the phone, each commission is a card: its status and actions are on screen.
+      await page.goto(`${server.base}/commissions`);
+      const card = page.locator("tbody tr").first();
+      await card.waitFor();
+      const cell = card.locator("td[data-label=Status]");
+      assert.equal(await cell.evaluate((td) => getComputedStyle(td).display), "block");
+      const status = await cell.boundingBox();
+      assert.ok(status && status.x >= 0 && status.x + status.width <= width, `status at ${JSON.stringify(status)}`);
+      await shot(page, "phone-commissions");
+    }
+    await context.close();
+  }
+});
+
 test("GraphiQL and the API docs come from the binary: offline, signed in, explorer and subscriptions", async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   context.setDefaultTimeout(15000);
