@@ -229,8 +229,12 @@ test("a signed Stripe payment shows up live in the event feed and in conversions
   await admin.locator("tbody tr", { hasText: `cs_browser_${now}` }).waitFor();
   await shot(admin, "orders");
   await admin.goto(`${server.base}/webhooks`);
-  await admin.locator("tbody tr", { hasText: `evt_browser_${now}` }).waitFor();
+  const processed = admin.locator("tbody tr", { hasText: `evt_browser_${now}` });
+  await processed.waitFor();
   await shot(admin, "webhooks");
+  // A processed event cannot be replayed, so none is offered.
+  await processed.getByText("Processed").waitFor();
+  assert.equal(await processed.getByRole("button", { name: "Replay" }).count(), 0);
 });
 
 test("its commission is calculated, approved from the list and exported as CSV", async () => {
@@ -293,6 +297,13 @@ test("an attribution is reverted as fraud from its conversion page", async () =>
   await admin.locator(".toast", { hasText: "Attribution reverted" }).waitFor();
   await admin.getByText("Reverted fraud").first().waitFor();
   assert.ok(await revert.isDisabled());
+  // Its credits no longer show as earned.
+  const chips = admin.locator("[data-testid=journey] .credit");
+  assert.ok((await chips.count()) > 0);
+  for (const chip of await chips.all()) {
+    assert.match(await chip.getAttribute("class"), /credit-void/);
+    assert.match(await chip.getAttribute("title"), /Not counted/);
+  }
 });
 
 test("the attribution report compares the models", async () => {
