@@ -268,6 +268,12 @@ test("its commission is calculated, approved from the list and exported as CSV",
   await admin.goto(`${server.base}/payouts`);
   await admin.getByRole("heading", { name: "Payouts" }).waitFor();
   await shot(admin, "payouts");
+  // A payout is of one currency, chosen in the form: none approved in EUR, said in words.
+  const form = admin.getByRole("form", { name: "New payout" });
+  await form.getByLabel("Pay out the approved commissions of").selectOption({ label: "Browser Partner" });
+  await form.getByLabel("in currency").fill("eur");
+  await form.getByRole("button", { name: "Create payout" }).click();
+  await admin.locator(".toast", { hasText: /no approved, unpaid commissions in EUR/ }).waitFor();
 });
 
 test("an attribution is reverted as fraud from its conversion page", async () => {
