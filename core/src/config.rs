@@ -78,6 +78,11 @@ pub struct Config {
     #[arg(long, env = "ALPES_MAX_EVENT_AGE_DAYS", global = true)]
     pub max_event_age_days: Option<u32>,
 
+    /// The programme's own currency (ISO 4217): what the dashboard shows first. Sales and
+    /// commissions in other currencies are kept and shown as themselves, never converted.
+    #[arg(long, env = "ALPES_CURRENCY", default_value = "USD", global = true)]
+    pub currency: String,
+
     /// Accept conversions without a key on the seed routes (`POST /tracking/conversiones`),
     /// as the replaced system did. Off by default: recording a conversion needs an API key
     /// with the conversions scope or an ADMIN token. When on, keyless conversions are
@@ -494,6 +499,9 @@ impl Config {
                 "ALPES_NATS_PREFIX must be 1 to 64 letters, digits, '_' or '-'",
             ));
         }
+        crate::domain::money::Currency::parse(&self.currency, "ALPES_CURRENCY").map_err(|_| {
+            AppError::validation("ALPES_CURRENCY", "ALPES_CURRENCY must be a currency code such as USD")
+        })?;
         self.attribution.validate()
     }
 
@@ -516,6 +524,7 @@ impl Config {
             graphql_introspection: true,
             legacy_keyless_conversions: false,
             max_event_age_days: None,
+            currency: "USD".into(),
             graphiql: true,
             token_ttl_hours: 12,
             report_timeout_ms: 30_000,

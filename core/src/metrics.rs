@@ -69,7 +69,7 @@ const FAMILIES: &[(&str, Kind, &str)] = &[
     (
         "alpes_conversions_today",
         Kind::Gauge,
-        "Conversions of today (UTC) that count (not reverted, rejected or refunded), by currency.",
+        "Conversions of today (UTC) that count (not held for review, reverted, rejected or refunded), by currency.",
     ),
     ("alpes_revenue_today", Kind::Gauge, "Value of those conversions, in units of their currency."),
     ("alpes_stripe_webhook_events_total", Kind::Counter, "Stripe webhook events received, by type and outcome."),

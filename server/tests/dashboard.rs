@@ -109,3 +109,36 @@ async fn bad_periods_and_anonymous_callers_are_refused() {
     assert_eq!(empty["dashboard"]["clicks"], 0);
     assert_eq!(empty["dashboard"]["conversionRate"], serde_json::Value::Null);
 }
+
+#[tokio::test]
+async fn the_programme_currency_comes_first_and_held_conversions_are_not_revenue() {
+    use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
+    let app = TestApp::with_config(|c| c.currency = "USD".into()).await;
+    let admin = app.admin();
+    let campaign = create_campaign(&app, "Held Campaign").await;
+    let code = campaign["code"].as_str().unwrap_or_default().to_string();
+    app.ok(&admin, "mutation($id: ID!) { activateCampaign(id: $id) { status } }", json!({"id": campaign["id"]})).await;
+    let affiliate = create_affiliate(&app, "Held One", "held@dash.test").await;
+    let conversion = "mutation($i: RecordConversionInput!) { recordConversion(input: $i) { id } }";
+    for (id, value, currency) in
+        [("usd-sale", "100", "USD"), ("cop-held", "250000", "COP"), ("cop-sale", "9000", "COP")]
+    {
+        app.ok(&admin, conversion, json!({"i": {"id": id, "value": value, "currency": currency, "campaignId": code, "affiliateId": affiliate["code"]}}))
+            .await;
+    }
+    // The big COP sale is held for fraud review.
+    entity::conversions::Entity::update_many()
+        .col_expr(entity::conversions::Column::Status, Expr::value("HELD_FOR_REVIEW"))
+        .filter(entity::conversions::Column::ExternalId.eq("cop-held"))
+        .exec(app.db())
+        .await
+        .unwrap();
+
+    let d = app.ok(&admin, DASHBOARD, json!({"period": "7d"})).await["dashboard"].clone();
+    // USD first though COP's raw figures are larger, and the held sale is no revenue.
+    assert_eq!(d["currency"], "USD", "{d}");
+    assert_eq!(d["currencies"], json!(["USD", "COP"]));
+    assert_eq!((d["revenue"].as_str(), d["conversions"].as_u64()), (Some("100.00"), Some(2)));
+    let cop = app.ok(&admin, DASHBOARD, json!({"period": "7d", "currency": "COP"})).await["dashboard"].clone();
+    assert_eq!(cop["revenue"], "9000.00", "only the sale that counts");
+}

@@ -28,7 +28,7 @@ pub struct Dashboard {
     /// Every currency with conversions in the period, most revenue first.
     pub currencies: Vec<String>,
     pub clicks: u64,
-    /// Conversions that count (not reverted, rejected or refunded).
+    /// Conversions that count (not held for review, reverted, rejected or refunded).
     pub conversions: u64,
     pub revenue: Decimal,
     /// Conversions per 100 clicks; none without clicks.
@@ -87,8 +87,16 @@ pub fn days_of(period: &Period) -> Vec<NaiveDate> {
     days
 }
 
+/// Whether a conversion counts (and its value is revenue): not reverted, rejected or
+/// refunded, and not held for review (until an admin releases it).
 fn counts(status: &ConversionStatus) -> bool {
-    !matches!(status, ConversionStatus::Reverted | ConversionStatus::Rejected | ConversionStatus::Refunded)
+    !matches!(
+        status,
+        ConversionStatus::Reverted
+            | ConversionStatus::Rejected
+            | ConversionStatus::Refunded
+            | ConversionStatus::HeldForReview
+    )
 }
 
 fn conversion_status(stored: &str) -> AppResult<ConversionStatus> {
@@ -123,11 +131,14 @@ async fn figures(db: &DatabaseConnection, days: Days, scope: &Scope, dimension: 
 
 const CLICK: &str = "CLICK";
 
+/// The dashboard of `period` in `currency` (when not given: the programme's own currency
+/// when it sold in the period, else the currency of most conversions).
 pub async fn dashboard(
     db: &DatabaseConnection,
     caller: &Caller,
     period: Period,
     currency: Option<String>,
+    programme_currency: &str,
 ) -> AppResult<Dashboard> {
     let days = days_within(&period, MAX_DAYS)?;
     let scope = Scope { affiliate: caller.affiliate_scope(), channel: None };
@@ -139,7 +150,7 @@ pub async fn dashboard(
         figures(db, days, &scope, Dimension::Affiliate),
     )?;
 
-    let currencies = currencies_by_revenue(&by_day.conversions);
+    let currencies = currencies_of(&by_day.conversions, programme_currency);
     let currency = currency
         .map(|c| c.trim().to_ascii_uppercase())
         .filter(|c| !c.is_empty())
@@ -164,7 +175,7 @@ pub struct ConversionMetrics {
     pub period: Period,
     pub channel: Option<String>,
     pub clicks: u64,
-    /// Conversions that count (not reverted, rejected or refunded).
+    /// Conversions that count (not held for review, reverted, rejected or refunded).
     pub conversions: u64,
     /// Conversions per 100 clicks; none without clicks.
     pub conversion_rate: Option<f64>,
@@ -243,13 +254,15 @@ pub fn metrics_of(
 }
 
 /// Currencies by counted revenue, most first.
-fn currencies_by_revenue(conversions: &[ConversionGroup]) -> Vec<String> {
-    let mut totals: HashMap<&str, Decimal> = HashMap::new();
+/// The currencies the period sold in: the programme's own first, then by how many
+/// conversions each has (never by raw amounts: 250,000 COP is not more than 100 USD).
+fn currencies_of(conversions: &[ConversionGroup], programme: &str) -> Vec<String> {
+    let mut counts: HashMap<&str, u64> = HashMap::new();
     for group in conversions {
-        *totals.entry(group.currency.as_str()).or_default() += group.value;
+        *counts.entry(group.currency.as_str()).or_default() += group.conversions;
     }
-    let mut list: Vec<(&str, Decimal)> = totals.into_iter().collect();
-    list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut list: Vec<(&str, u64)> = counts.into_iter().collect();
+    list.sort_by(|a, b| (b.0 == programme).cmp(&(a.0 == programme)).then(b.1.cmp(&a.1)).then(a.0.cmp(b.0)));
     list.into_iter().map(|(c, _)| c.to_string()).collect()
 }
 
@@ -474,8 +487,10 @@ mod tests {
             (CommissionStatus::Pending, 1, Decimal::new(1_000, 2)),
             (CommissionStatus::Approved, 2, Decimal::new(755, 2)),
         ];
-        let currencies = currencies_by_revenue(&by_day.conversions);
+        let currencies = currencies_of(&by_day.conversions, "USD");
         assert_eq!(currencies, vec!["USD".to_string(), "EUR".to_string()]);
+        assert_eq!(currencies_of(&by_day.conversions, "EUR"), ["EUR", "USD"], "the programme's own first");
+        assert_eq!(currencies_of(&by_day.conversions, "GBP"), ["USD", "EUR"], "then by conversions");
         let d = summarise(days, "USD", currencies, &by_day, &breakdowns, &commissions);
         assert_eq!(d.clicks, 8);
         assert_eq!(d.conversions, 3, "conversions count in every currency");

@@ -30,7 +30,11 @@ impl DashboardQuery {
         let caller = ctx.caller()?;
         let period = parse_period(&period, chrono::Utc::now(), "period")?;
         let state = ctx.state();
-        Ok(Dashboard(state.bounded(dashboard_service::dashboard(&state.db, caller, period, currency)).await?))
+        Ok(Dashboard(
+            state
+                .bounded(dashboard_service::dashboard(&state.db, caller, period, currency, &state.config.currency))
+                .await?,
+        ))
     }
 
     /// Conversion metrics of a period (as `dashboard`, in whole UTC days; at most 731 days), optionally of one

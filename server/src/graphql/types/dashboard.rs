@@ -29,7 +29,7 @@ impl Dashboard {
     async fn clicks(&self) -> u64 {
         self.0.clicks
     }
-    /// Conversions that count (not reverted, rejected or refunded), in any currency.
+    /// Conversions that count (not held for review, reverted, rejected or refunded), in any currency.
     async fn conversions(&self) -> u64 {
         self.0.conversions
     }
@@ -141,7 +141,7 @@ impl ConversionMetrics {
     async fn clicks(&self) -> u64 {
         self.0.clicks
     }
-    /// Conversions that count (not reverted, rejected or refunded).
+    /// Conversions that count (not held for review, reverted, rejected or refunded).
     async fn conversions(&self) -> u64 {
         self.0.conversions
     }
