@@ -1195,3 +1195,45 @@ async fn a_refund_while_the_payout_is_on_its_way_claws_back_and_the_payout_still
     assert_eq!(claw[0].amount.map(|a| a.normalize()), Some(dec!(-20)));
     assert!(claw[0].payout_id.is_none(), "netted in the next payout");
 }
+
+#[tokio::test]
+async fn many_pending_commissions_are_calculated_at_once_or_none_is() {
+    let app = TestApp::new().await;
+    let a = create_affiliate(&app, "A", "a@example.com").await;
+    let make = |base: &str| json!({ "affiliateId": a["id"], "baseAmount": base, "currency": "USD" });
+    let first = new_commission(&app, make("100.00")).await;
+    let second = new_commission(&app, make("50.00")).await;
+    let done = new_commission(&app, make("10.00")).await;
+    calculate(&app, &done["id"]).await;
+    let bulk = "mutation($ids: [ID!]!) { calculateCommissions(ids: $ids) { id status amount } }";
+
+    // One already calculated among them: refused, and the others stay pending.
+    let ids = json!({ "ids": [first["id"], second["id"], done["id"]] });
+    assert_eq!(app.error_code(Some(&app.admin()), bulk, ids).await, "INVALID_TRANSITION");
+    let twice = json!({ "ids": [first["id"], first["id"]] });
+    assert_eq!(app.error_code(Some(&app.admin()), bulk, twice).await, "VALIDATION");
+    let missing = json!({ "ids": [first["id"], Uuid::now_v7().to_string()] });
+    assert_eq!(app.error_code(Some(&app.admin()), bulk, missing).await, "NOT_FOUND");
+    let analyst = app.token(Role::Analyst, None);
+    assert_eq!(app.error_code(Some(&analyst), bulk, json!({ "ids": [first["id"]] })).await, "FORBIDDEN");
+    let pending = commissions::Entity::find()
+        .filter(commissions::Column::Status.eq(commissions::CommissionStatus::Pending))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 2, "nothing was calculated");
+
+    // The pending ones: both calculated (premium 20 %), each audited.
+    let data = app.ok(&app.admin(), bulk, json!({ "ids": [first["id"], second["id"]] })).await;
+    let got: Vec<(String, String)> = data["calculateCommissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["status"].as_str().unwrap().to_string(), c["amount"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(got, [("CALCULATED".to_string(), "20.00".to_string()), ("CALCULATED".to_string(), "10.00".to_string())]);
+    for id in [&first["id"], &second["id"]] {
+        let actions: Vec<String> = audit_actions(&app, id).await.into_iter().map(|(action, _, _)| action).collect();
+        assert!(actions.contains(&"commission.calculate".to_string()), "{actions:?}");
+    }
+}

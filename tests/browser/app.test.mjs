@@ -245,7 +245,13 @@ test("its commission is calculated, approved from the list and exported as CSV",
   await row.waitFor();
   assert.equal(await admin.locator("tbody tr").count(), 1);
   assert.match(await row.innerText(), /Pending/);
-  await row.getByRole("button", { name: "Calculate" }).click();
+  // Before it is calculated it shows what it is expected to pay, marked as such.
+  assert.match(await row.innerText(), /≈ \$16\.12/);
+  // The filter that came in the link is shown, and can be removed.
+  const chips = admin.getByLabel("Active filters");
+  assert.match(await chips.innerText(), /Conversion/);
+  await admin.getByRole("button", { name: "Calculate pending (1)" }).click();
+  await admin.locator(".toast", { hasText: "1 commissions calculated" }).waitFor();
   await row.locator(".badge", { hasText: "Calculated" }).waitFor();
   // 12.5 % of $129.00 is 16.125: rounded half-even, once.
   assert.match(await row.innerText(), /\$16\.12/);
@@ -261,6 +267,9 @@ test("its commission is calculated, approved from the list and exported as CSV",
   assert.ok(lines.length >= 2, csv);
   const conversionId = state.conversionUrl.split("/").pop();
   assert.ok(lines.some((l) => l.includes(conversionId) && /aprobada|approved/i.test(l)), csv.slice(0, 500));
+  await chips.getByRole("button", { name: "Remove the conversion filter" }).click();
+  await admin.waitForURL((url) => !url.searchParams.has("conversion"));
+  assert.equal(await admin.getByLabel("Active filters").count(), 0);
 
   await admin.goto(`${server.base}/commissions?status=APPROVED`);
   await admin.locator("tbody tr").first().waitFor();

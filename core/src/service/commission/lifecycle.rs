@@ -138,6 +138,30 @@ pub async fn calculate(ctx: &Ctx, caller: &Caller, id: Uuid, force: bool) -> App
     Ok(next.into())
 }
 
+/// Calculates many PENDING commissions (the admin app's "Calculate pending"). Every id is
+/// checked first (it exists, it is PENDING): one that is not refuses the request and
+/// nothing is calculated. Each is then calculated as [`calculate`] does, audited.
+pub async fn calculate_many(ctx: &Ctx, caller: &Caller, ids: &[Uuid]) -> AppResult<Vec<Commission>> {
+    caller.require_admin()?;
+    if ids.is_empty() || ids.len() > MAX_BULK {
+        return Err(AppError::validation("ids", format!("give 1 to {MAX_BULK} commission ids")));
+    }
+    let unique: HashSet<&Uuid> = ids.iter().collect();
+    if unique.len() != ids.len() {
+        return Err(AppError::validation("ids", "an id is given twice"));
+    }
+    let found = commissions::Entity::find().filter(commissions::Column::Id.is_in(ids.to_vec())).all(&ctx.db).await?;
+    for id in ids {
+        let model = found.iter().find(|m| m.id == *id).ok_or_else(|| AppError::not_found("commission", *id))?;
+        rules::transition(lifecycle_status(model.status), Move::Calculate { force: false })?;
+    }
+    let mut calculated = Vec::with_capacity(ids.len());
+    for id in ids {
+        calculated.push(calculate(ctx, caller, *id, false).await?);
+    }
+    Ok(calculated)
+}
+
 /// CALCULATED → APPROVED by a person (or by the automatic policy).
 pub async fn approve(ctx: &Ctx, caller: &Caller, id: Uuid, approval: Approval) -> AppResult<Commission> {
     caller.require_admin()?;

@@ -57,6 +57,14 @@ impl CommissionMutation {
         Ok(Commission::new(svc::reject(ctx.state(), caller, parse_id(&id, "id")?, &reason).await?))
     }
 
+    /// Calculates many PENDING commissions; one that is not PENDING (or not found)
+    /// refuses the request before any is calculated.
+    async fn calculate_commissions(&self, ctx: &Context<'_>, ids: Vec<ID>) -> GqlResult<Vec<Commission>> {
+        let caller = ctx.caller()?;
+        let ids = ids.iter().map(|id| parse_id(id, "ids")).collect::<Result<Vec<_>, _>>()?;
+        Ok(svc::calculate_many(ctx.state(), caller, &ids).await?.into_iter().map(Commission::new).collect())
+    }
+
     /// Approves many CALCULATED commissions, all or none.
     async fn approve_commissions(&self, ctx: &Context<'_>, ids: Vec<ID>) -> GqlResult<Vec<Commission>> {
         let caller = ctx.caller()?;
