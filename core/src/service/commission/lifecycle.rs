@@ -138,11 +138,8 @@ pub async fn calculate(ctx: &Ctx, caller: &Caller, id: Uuid, force: bool) -> App
     Ok(next.into())
 }
 
-/// Calculates many PENDING commissions (the admin app's "Calculate pending"). Every id is
-/// checked first (it exists, it is PENDING): one that is not refuses the request and
-/// nothing is calculated. Each is then calculated as [`calculate`] does, audited.
-pub async fn calculate_many(ctx: &Ctx, caller: &Caller, ids: &[Uuid]) -> AppResult<Vec<Commission>> {
-    caller.require_admin()?;
+/// The ids of a bulk action: 1 to [`MAX_BULK`], none twice.
+fn check_bulk(ids: &[Uuid]) -> AppResult<()> {
     if ids.is_empty() || ids.len() > MAX_BULK {
         return Err(AppError::validation("ids", format!("give 1 to {MAX_BULK} commission ids")));
     }
@@ -150,6 +147,15 @@ pub async fn calculate_many(ctx: &Ctx, caller: &Caller, ids: &[Uuid]) -> AppResu
     if unique.len() != ids.len() {
         return Err(AppError::validation("ids", "an id is given twice"));
     }
+    Ok(())
+}
+
+/// Calculates many PENDING commissions (the admin app's "Calculate pending"). Every id is
+/// checked first (it exists, it is PENDING): one that is not refuses the request and
+/// nothing is calculated. Each is then calculated as [`calculate`] does, audited.
+pub async fn calculate_many(ctx: &Ctx, caller: &Caller, ids: &[Uuid]) -> AppResult<Vec<Commission>> {
+    caller.require_admin()?;
+    check_bulk(ids)?;
     let found = commissions::Entity::find().filter(commissions::Column::Id.is_in(ids.to_vec())).all(&ctx.db).await?;
     for id in ids {
         let model = found.iter().find(|m| m.id == *id).ok_or_else(|| AppError::not_found("commission", *id))?;
@@ -172,13 +178,7 @@ pub async fn approve(ctx: &Ctx, caller: &Caller, id: Uuid, approval: Approval) -
 /// Many approvals, all or none: one refused commission leaves every one unchanged.
 pub async fn approve_many(ctx: &Ctx, caller: &Caller, ids: &[Uuid]) -> AppResult<Vec<Commission>> {
     caller.require_admin()?;
-    if ids.is_empty() || ids.len() > MAX_BULK {
-        return Err(AppError::validation("ids", format!("give 1 to {MAX_BULK} commission ids")));
-    }
-    let unique: HashSet<&Uuid> = ids.iter().collect();
-    if unique.len() != ids.len() {
-        return Err(AppError::validation("ids", "an id is given twice"));
-    }
+    check_bulk(ids)?;
     let approved = approve_many_in_one(ctx, caller, ids, Approval::default()).await?;
     Ok(approved.into_iter().map(Commission::from).collect())
 }
