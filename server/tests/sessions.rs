@@ -10,6 +10,7 @@ use alpes::auth::{Caller, Role};
 use alpes::service::user_service;
 use axum::http::StatusCode;
 use futures::{SinkExt, StreamExt};
+use sea_orm::EntityTrait;
 use serde_json::{json, Value};
 use support::{create_affiliate, TestApp};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue, Message};
@@ -131,6 +132,55 @@ async fn a_token_of_a_user_that_does_not_exist_is_refused() {
     let ghost = Caller::person(Some(uuid::Uuid::new_v4()), Role::Admin, None);
     let (token, _) = app.jwt.issue(&ghost, chrono::Duration::hours(1)).unwrap();
     assert!(refused(&app, &token).await);
+}
+
+#[tokio::test]
+async fn an_admin_changes_a_users_role_or_resets_its_password_and_its_sessions_end() {
+    let app = TestApp::new().await;
+    let affiliate = affiliate_user(&app, "roles").await;
+    let email = "user-roles@example.com";
+    let (token, id) = login(&app, email).await;
+    assert_eq!(app.ok(&token, ME, json!({})).await["me"]["role"], "AFFILIATE");
+    let set_role = "mutation($id: ID!, $r: UserRole!, $a: ID) { setUserRole(id: $id, role: $r, affiliateId: $a) { role affiliateId } }";
+
+    // Bad requests change nothing.
+    let analyst_with_affiliate = json!({"id": id, "r": "ANALYST", "a": affiliate["id"]});
+    assert_eq!(app.error_code(Some(&app.admin()), set_role, analyst_with_affiliate).await, "VALIDATION");
+    assert_eq!(app.error_code(Some(&app.admin()), set_role, json!({"id": id, "r": "AFFILIATE"})).await, "VALIDATION");
+    assert_eq!(app.error_code(Some(&token), set_role, json!({"id": id, "r": "ADMIN"})).await, "FORBIDDEN");
+    assert!(!refused(&app, &token).await, "still signed in as before");
+
+    // ANALYST now: the old token (it said AFFILIATE) is refused; a new sign-in reads as analyst.
+    let changed = app.ok(&app.admin(), set_role, json!({"id": id, "r": "ANALYST"})).await;
+    assert_eq!(changed["setUserRole"], json!({"role": "ANALYST", "affiliateId": null}));
+    assert!(refused(&app, &token).await);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (token, _) = login(&app, email).await;
+    assert_eq!(app.ok(&token, ME, json!({})).await["me"]["role"], "ANALYST");
+
+    // A new password: shown once, the old one no longer signs in, the sessions end.
+    let reset = "mutation($id: ID!) { resetUserPassword(id: $id) { password user { email } } }";
+    let answer = app.ok(&app.admin(), reset, json!({"id": id})).await;
+    let password = answer["resetUserPassword"]["password"].as_str().unwrap_or_default().to_string();
+    assert!(password.len() >= 16, "{answer}");
+    assert!(refused(&app, &token).await);
+    let (_, old) = app.post_graphql(None, LOGIN, json!({"e": email, "p": PASSWORD})).await;
+    assert_eq!(old["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{old}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (_, new) = app.post_graphql(None, LOGIN, json!({"e": email, "p": password})).await;
+    let token = new["data"]["login"]["token"].as_str().unwrap_or_else(|| panic!("{new}")).to_string();
+    assert!(!refused(&app, &token).await);
+    // Neither the password nor its hash is in the audit trail.
+    let audit = entity::audit_log::Entity::find().all(app.db()).await.unwrap();
+    let trail = serde_json::to_string(&audit.iter().map(|a| (&a.before, &a.after)).collect::<Vec<_>>()).unwrap();
+    assert!(!trail.contains(&password) && !trail.contains("argon2"), "{trail}");
+    assert!(audit.iter().any(|a| a.action == "user.reset_password"));
+    // Admins do neither to themselves.
+    let me = app.ok(&app.admin(), "{ me { user { id } } }", json!({})).await;
+    let own = me["me"]["user"]["id"].clone();
+    if !own.is_null() {
+        assert_eq!(app.error_code(Some(&app.admin()), reset, json!({"id": own})).await, "VALIDATION");
+    }
 }
 
 #[tokio::test]

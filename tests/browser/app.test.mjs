@@ -578,6 +578,33 @@ test("GraphiQL and the API docs come from the binary: offline, signed in, explor
   await context.close();
 });
 
+test("users: an admin changes a role and resets a password, given once", async () => {
+  await admin.goto(`${server.base}/users`);
+  const form = admin.getByRole("form", { name: "New user" });
+  await form.getByLabel("Email").fill("ops@browser.test");
+  await form.getByLabel("Password").fill("ops-first-password-1");
+  await form.getByLabel("Role").selectOption("ANALYST");
+  await form.getByRole("button", { name: "Add user" }).click();
+  await admin.locator(".toast", { hasText: "ops@browser.test created" }).waitFor();
+  admin.once("dialog", (d) => d.accept());
+  await admin.getByLabel("Role of ops@browser.test").selectOption("ADMIN");
+  await admin.locator(".toast", { hasText: "ops@browser.test is now admin" }).waitFor();
+  const row = admin.locator("tbody tr", { hasText: "ops@browser.test" });
+  admin.once("dialog", (d) => d.accept());
+  await row.getByRole("button", { name: "Reset password" }).click();
+  const password = await admin.getByTestId("new-password").innerText();
+  assert.ok(password.length >= 16, password);
+  await admin.getByRole("button", { name: "Done" }).click();
+  assert.equal(await admin.getByTestId("new-password").count(), 0, "shown once");
+  // The new password signs in (a moment later: sessions before the reset are refused).
+  await admin.waitForTimeout(1100);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  await signIn(page, "ops@browser.test", password);
+  await page.getByRole("heading", { name: "Dashboard" }).waitFor();
+  await context.close();
+});
+
 test("the app runs under its Content-Security-Policy without a violation", async () => {
   await admin.goto(`${server.base}/?period=30d`);
   await admin.locator(".chart svg").waitFor();

@@ -240,6 +240,18 @@ export const UsersDoc = graphql(`
   }
 `);
 
+export const SetUserRoleDoc = graphql(`
+  mutation SetUserRole($id: ID!, $role: UserRole!, $affiliateId: ID) {
+    setUserRole(id: $id, role: $role, affiliateId: $affiliateId) { id role affiliateId }
+  }
+`);
+
+export const ResetUserPasswordDoc = graphql(`
+  mutation ResetUserPassword($id: ID!) {
+    resetUserPassword(id: $id) { password user { id email } }
+  }
+`);
+
 export const SetUserActiveDoc = graphql(`
   mutation SetUserActive($id: ID!, $active: Boolean!) {
     setUserActive(id: $id, active: $active) { id isActive }

@@ -134,6 +134,59 @@ pub async fn set_active(ctx: &Ctx, caller: &Caller, user_id: Uuid, is_active: bo
     update_user(ctx, caller, user_id, "user.set_active", |user| user.is_active = Set(is_active)).await
 }
 
+/// Gives a user another role (ADMIN): an AFFILIATE user belongs to its affiliate, others
+/// to none. Admins cannot change their own role (so one admin always remains). The
+/// user's sessions end: its tokens carried the old role.
+pub async fn set_role(
+    ctx: &Ctx,
+    caller: &Caller,
+    user_id: Uuid,
+    role: Role,
+    affiliate: Option<&str>,
+) -> AppResult<User> {
+    caller.require_admin()?;
+    if caller.user_id == Some(user_id) {
+        return Err(AppError::validation("id", "you cannot change your own role"));
+    }
+    let affiliate_id = match (role, affiliate) {
+        (Role::Affiliate, Some(reference)) => Some(
+            affiliate_service::resolve(&ctx.db, reference)
+                .await
+                .map_err(|_| AppError::validation("affiliateId", format!("no affiliate {reference}")))?
+                .id,
+        ),
+        (Role::Affiliate, None) => {
+            return Err(AppError::validation("affiliateId", "an AFFILIATE user needs its affiliate"))
+        }
+        (_, Some(_)) => return Err(AppError::validation("affiliateId", "only AFFILIATE users belong to an affiliate")),
+        (_, None) => None,
+    };
+    update_user(ctx, caller, user_id, "user.set_role", |user| {
+        user.role = Set(role.into());
+        user.affiliate_id = Set(affiliate_id);
+        user.sessions_revoked_at = Set(Some(Utc::now()));
+    })
+    .await
+}
+
+/// A new password for a user (ADMIN), generated and returned once to give to them; the
+/// old one stops working and the user's sessions end. For their own password, admins
+/// use `alpes create-admin`.
+pub async fn reset_password(ctx: &Ctx, caller: &Caller, user_id: Uuid) -> AppResult<(User, String)> {
+    caller.require_admin()?;
+    if caller.user_id == Some(user_id) {
+        return Err(AppError::validation("id", "reset your own password with alpes create-admin"));
+    }
+    let password = password::generate();
+    let password_hash = password::hash(&password)?;
+    let user = update_user(ctx, caller, user_id, "user.reset_password", |user| {
+        user.password_hash = Set(password_hash);
+        user.sessions_revoked_at = Set(Some(Utc::now()));
+    })
+    .await?;
+    Ok((user, password))
+}
+
 async fn update_user(
     ctx: &Ctx,
     caller: &Caller,
@@ -148,7 +201,8 @@ async fn update_user(
     change(&mut active);
     active.updated_at = Set(Utc::now());
     let user = active.update(&txn).await?;
-    let view = |u: &users::Model| json!({ "isActive": u.is_active, "sessionsRevokedAt": u.sessions_revoked_at });
+    // What changed, never the password (its hash neither).
+    let view = |u: &users::Model| json!({ "isActive": u.is_active, "role": u.role, "affiliateId": u.affiliate_id, "sessionsRevokedAt": u.sessions_revoked_at });
     audit::record(
         &txn,
         caller,

@@ -8,6 +8,7 @@ use crate::{
     error::AppError,
     graphql::{
         types::{
+            enums::UserRole,
             parse_id,
             user::{CreateUserInput, LoginPayload, User},
         },
@@ -61,6 +62,30 @@ impl UserMutation {
         Ok(User(user_service::set_active(ctx.state(), caller, id, active).await?))
     }
 
+    /// Gives a user another role (ADMIN; not one's own). AFFILIATE users need their
+    /// affiliate (id or code). The user's sessions end.
+    async fn set_user_role(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        role: UserRole,
+        affiliate_id: Option<ID>,
+    ) -> GqlResult<User> {
+        let caller = ctx.caller()?;
+        let id = parse_id(&id, "id")?;
+        let affiliate = affiliate_id.as_ref().map(|a| a.0.as_str());
+        Ok(User(user_service::set_role(ctx.state(), caller, id, role.into(), affiliate).await?))
+    }
+
+    /// A new, generated password for a user (ADMIN; not one's own), shown this once: the
+    /// old one stops working and the user's sessions end.
+    async fn reset_user_password(&self, ctx: &Context<'_>, id: ID) -> GqlResult<PasswordReset> {
+        let caller = ctx.caller()?;
+        let id = parse_id(&id, "id")?;
+        let (user, password) = user_service::reset_password(ctx.state(), caller, id).await?;
+        Ok(PasswordReset { user: User(user), password })
+    }
+
     /// Adds someone who can sign in (ADMIN). AFFILIATE users need their affiliate.
     async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> GqlResult<User> {
         let caller = ctx.caller()?;
@@ -77,4 +102,12 @@ impl UserMutation {
         .await?;
         Ok(User(user))
     }
+}
+
+/// A user's new password, shown once.
+#[derive(async_graphql::SimpleObject)]
+pub struct PasswordReset {
+    pub user: User,
+    /// Give it to the user; it is not stored or shown again.
+    pub password: String,
 }
