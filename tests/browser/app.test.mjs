@@ -453,6 +453,15 @@ test("the affiliate signs in and sees only their own data", async () => {
   assert.ok(commissions.some((r) => /Approved/.test(r) && /\$16\.12/.test(r)), commissions.join("\n"));
   assert.equal(await page.getByRole("button", { name: /Approve/ }).count(), 0);
 
+  // Their overview: what they earned, per currency, and how far the next payout is.
+  await page.goto(`${server.base}/`);
+  const earnings = page.getByRole("region", { name: "Your earnings" });
+  const usd = earnings.locator("tbody tr", { hasText: "USD" });
+  await usd.waitFor();
+  const line = await usd.innerText();
+  assert.match(line, /\$16\.12/, line);
+  assert.match(line, /ready to be paid out|more to reach the/, line);
+
   // Admin pages are not theirs: the router sends them home, the API refuses.
   await page.goto(`${server.base}/affiliates`);
   await page.waitForURL(`${server.base}/`);

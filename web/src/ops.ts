@@ -290,6 +290,13 @@ export const CampaignNameDoc = graphql(`
   query CampaignName($id: ID!) { campaign(id: $id) { id name } }
 `);
 
+export const EarningsDoc = graphql(`
+  query Earnings($period: String!) {
+    commissionReport(period: $period, groupBy: STATUS) { totals { currency count amount approvedAmount paidAmount } }
+    me { affiliate { id commissionConfig { minimumPayout currency } } }
+  }
+`);
+
 export const DashboardDoc = graphql(`
   query Dashboard($period: String!, $currency: String) {
     dashboard(period: $period, currency: $currency) {
