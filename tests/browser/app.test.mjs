@@ -224,6 +224,19 @@ test("a signed Stripe payment shows up live in the event feed and in conversions
   assert.match(credits, /\$129\.00/);
   state.conversionUrl = admin.url();
   await shot(admin, "conversion");
+  // What was bought, as a table rather than raw JSON (or said to be missing).
+  const products = await admin.getByTestId("products").innerText();
+  assert.match(products, /SPRING-1/);
+  assert.match(products, /\$129\.00/);
+  // A flat campaign shows its amount per conversion, not rates that do not apply.
+  const token = await admin.evaluate(() => JSON.parse(localStorage.getItem("alpes.session")).token);
+  const { createCampaign: flat } = await graphql(server.base, token,
+    `mutation { createCampaign(input: { name: "Browser Flat", code: "browser-flat", startsAt: "2024-01-01T00:00:00Z",
+      currency: "USD", commissionConfig: { commissionType: FLAT, flatAmount: "5", saleRate: "10" } }) { id } }`);
+  await admin.goto(`${server.base}/campaigns/${flat.id}`);
+  const rules = admin.locator(".panel", { hasText: "Rules" });
+  await rules.getByText("$5.00 per conversion").waitFor();
+  assert.doesNotMatch(await rules.innerText(), /Sale rate/);
 
   await admin.goto(`${server.base}/orders`);
   await admin.locator("tbody tr", { hasText: `cs_browser_${now}` }).waitFor();

@@ -45,3 +45,16 @@ export function statusClass(status: string): string {
 export function titleCase(value: string): string {
   return value.charAt(0) + value.slice(1).toLowerCase().replace(/_/g, " ");
 }
+
+/** The service's own reasons (stored in Spanish, as the seed systems had them) in words;
+ * a reason a person typed is shown as typed. */
+const REASONS: Record<string, string> = {
+  "atribución revertida": "attribution reverted",
+  "reembolso total (Stripe)": "fully refunded (Stripe)",
+  "reembolso parcial (Stripe)": "partly refunded (Stripe)",
+  "reembolso parcial (Stripe) anterior a la atribución": "partly refunded (Stripe) before attribution",
+};
+export function reasonWords(reason: string | null | undefined): string {
+  if (!reason) return "";
+  return REASONS[reason] ?? reason;
+}
