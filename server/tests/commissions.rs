@@ -427,6 +427,29 @@ async fn payouts_respect_the_minimum_and_never_pay_a_commission_twice() {
     // Nothing left to pay: a second payout is refused.
     assert_eq!(app.error_code(Some(&admin), payout_q, json!({ "a": affiliate["id"] })).await, "VALIDATION");
 
+    // Canceled (the bank refused it, say): its commissions are approved and unpaid again.
+    let cancel_q = "mutation($id: ID!, $r: String) { cancelPayout(id: $id, reason: $r) { status commissions { id } } }";
+    let analyst = app.token(Role::Analyst, None);
+    assert_eq!(app.error_code(Some(&analyst), cancel_q, json!({ "id": payout["id"] })).await, "FORBIDDEN");
+    let canceled = app.ok(&admin, cancel_q, json!({ "id": payout["id"], "r": "IBAN refused" })).await;
+    assert_eq!(canceled["cancelPayout"]["status"], "CANCELED");
+    assert_eq!(canceled["cancelPayout"]["commissions"], json!([]), "none is in it any more");
+    for id in &ids {
+        let c = commissions::Entity::find_by_id(uuid(id)).one(app.db()).await.unwrap().unwrap();
+        assert_eq!((c.status, c.payout_id), (commissions::CommissionStatus::Approved, None));
+    }
+    assert_eq!(app.error_code(Some(&admin), cancel_q, json!({ "id": payout["id"] })).await, "INVALID_TRANSITION");
+    let audit = entity::audit_log::Entity::find()
+        .filter(entity::audit_log::Column::Action.eq("payout.cancel"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(audit.after.as_ref().map(|a| a["reason"].clone()), Some(json!("IBAN refused")));
+    // They go in the next payout, for the same amount.
+    let payout = app.ok(&admin, payout_q, json!({ "a": affiliate["id"] })).await["createPayout"].clone();
+    assert_eq!((payout["amount"].as_str(), payout["commissionCount"].as_i64()), (Some("50000.01"), Some(3)));
+
     let paid_q =
         "mutation($id: ID!) { markPayoutPaid(id: $id) { status paidAt commissions { status paidAt payoutId } } }";
     let paid = app.ok(&admin, paid_q, json!({ "id": payout["id"] })).await["markPayoutPaid"].clone();
@@ -436,6 +459,15 @@ async fn payouts_respect_the_minimum_and_never_pay_a_commission_twice() {
     }
     assert_eq!(app.error_code(Some(&admin), paid_q, json!({ "id": payout["id"] })).await, "INVALID_TRANSITION");
     assert_eq!(app.error_code(Some(&admin), paid_q, json!({ "id": Uuid::new_v4() })).await, "NOT_FOUND");
+    // Paid, it cannot be canceled: the money left.
+    assert_eq!(app.error_code(Some(&admin), cancel_q, json!({ "id": payout["id"] })).await, "INVALID_TRANSITION");
+    let period = alpes::domain::commission::Period {
+        from: Utc::now() - chrono::Duration::days(1),
+        to: Utc::now() + chrono::Duration::days(1),
+    };
+    let books = alpes::service::reconciliation::reconcile(app.db(), &Caller::system(), period).await.unwrap();
+    let broken: Vec<_> = books.checks.iter().filter(|c| c.violations > 0).map(|c| c.code).collect();
+    assert!(books.balanced(), "the books balance after a canceled payout: {broken:?}");
     let pagadas = outbox_events::Entity::find()
         .filter(outbox_events::Column::EventType.eq("comision_pagada"))
         .all(app.db())

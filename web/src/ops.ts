@@ -364,6 +364,12 @@ export const PayoutsDoc = graphql(`
   }
 `);
 
+export const CancelPayoutDoc = graphql(`
+  mutation CancelPayout($id: ID!, $reason: String) {
+    cancelPayout(id: $id, reason: $reason) { id status }
+  }
+`);
+
 export const CreatePayoutDoc = graphql(`
   mutation CreatePayout($affiliateId: ID!, $currency: String) {
     createPayout(affiliateId: $affiliateId, currency: $currency) { id amount currency commissionCount }

@@ -89,18 +89,24 @@ pub async fn create_payout(ctx: &Ctx, caller: &Caller, affiliate: &str, currency
     Ok(payout.into())
 }
 
-/// PENDING payout → PAID; each of its commissions APPROVED → PAID.
-pub async fn mark_payout_paid(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<Payout> {
-    caller.require_admin()?;
-    let (txn, _turn) = db::write_txn(&ctx.db).await?;
-    let payout = payouts::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("payout", id))?;
+/// The payout `id`, which must still be PENDING to move `to` another state.
+async fn pending_payout<C: ConnectionTrait>(conn: &C, id: Uuid, to: &str) -> AppResult<payouts::Model> {
+    let payout = payouts::Entity::find_by_id(id).one(conn).await?.ok_or_else(|| AppError::not_found("payout", id))?;
     if payout.status != PayoutStatus::Pending {
         return Err(AppError::InvalidTransition {
             entity: "payout",
             from: format!("{:?}", payout.status).to_uppercase(),
-            to: "PAID".into(),
+            to: to.into(),
         });
     }
+    Ok(payout)
+}
+
+/// PENDING payout → PAID; each of its commissions APPROVED → PAID.
+pub async fn mark_payout_paid(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<Payout> {
+    caller.require_admin()?;
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
+    let payout = pending_payout(&txn, id, "PAID").await?;
     let now = Utc::now();
     let members = commissions::Entity::find().filter(commissions::Column::PayoutId.eq(payout.id)).all(&txn).await?;
     for model in &members {
@@ -131,6 +137,48 @@ pub async fn mark_payout_paid(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult
     txn.commit().await?;
     ctx.events_committed();
     Ok(paid.into())
+}
+
+/// PENDING payout → CANCELED (a wrong amount, a bank that refused it): its commissions
+/// are APPROVED and unpaid again, ready for the next payout. A PAID payout cannot be
+/// canceled: the money left. Audited with the reason.
+pub async fn cancel_payout(ctx: &Ctx, caller: &Caller, id: Uuid, reason: Option<&str>) -> AppResult<Payout> {
+    caller.require_admin()?;
+    let reason = validate::optional_text(reason, "reason", 2000)?;
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
+    let payout = pending_payout(&txn, id, "CANCELED").await?;
+    let members = commissions::Entity::find().filter(commissions::Column::PayoutId.eq(payout.id)).all(&txn).await?;
+    let now = Utc::now();
+    // Released as they were claimed: only the payout link changes.
+    commissions::Entity::update_many()
+        .col_expr(commissions::Column::PayoutId, Expr::value(Option::<Uuid>::None))
+        .col_expr(commissions::Column::UpdatedAt, Expr::value(now))
+        .filter(commissions::Column::PayoutId.eq(payout.id))
+        .exec(&txn)
+        .await?;
+    let mut active = payout.clone().into_active_model();
+    active.status = Set(PayoutStatus::Canceled);
+    let canceled = active.update(&txn).await?;
+    outbox::record(&txn, payout_event(&canceled, "pago_cancelado", &members)).await?;
+    audit::record(
+        &txn,
+        caller,
+        audit::Change {
+            action: "payout.cancel",
+            entity_type: "payout",
+            entity_id: canceled.id.to_string(),
+            before: Some(json!({ "status": "PENDING" })),
+            after: Some(json!({
+                "status": "CANCELED",
+                "reason": reason,
+                "released": members.iter().map(|m| m.id).collect::<Vec<_>>(),
+            })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    ctx.events_committed();
+    Ok(canceled.into())
 }
 
 // ---------------------------------------------------------------------------------

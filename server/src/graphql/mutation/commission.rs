@@ -85,6 +85,13 @@ impl CommissionMutation {
         Ok(Payout(svc::create_payout(ctx.state(), caller, &affiliate_id, currency.as_deref()).await?))
     }
 
+    /// PENDING payout → CANCELED: its commissions are approved and unpaid again, for the
+    /// next payout. A PAID payout cannot be canceled.
+    async fn cancel_payout(&self, ctx: &Context<'_>, id: ID, reason: Option<String>) -> GqlResult<Payout> {
+        let caller = ctx.caller()?;
+        Ok(Payout(svc::cancel_payout(ctx.state(), caller, parse_id(&id, "id")?, reason.as_deref()).await?))
+    }
+
     /// PENDING payout → PAID, and its commissions → PAID.
     async fn mark_payout_paid(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Payout> {
         let caller = ctx.caller()?;
