@@ -10,22 +10,25 @@ use std::{
     time::SystemTime,
 };
 
+/// The files of `web/` (besides `src/`) that the build reads, and the schema it types from.
+const INPUTS: [&str; 9] = [
+    "package.json",
+    "package-lock.json",
+    "index.html",
+    "graphiql.html",
+    "docs.html",
+    "vite.config.ts",
+    "codegen.ts",
+    "tsconfig.json",
+    "../schema.graphql",
+];
+
 fn main() {
     let web = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into())).join("../web");
-    for watched in [
-        "src",
-        "package.json",
-        "package-lock.json",
-        "index.html",
-        "graphiql.html",
-        "docs.html",
-        "vite.config.ts",
-        "codegen.ts",
-        "tsconfig.json",
-    ] {
+    println!("cargo:rerun-if-changed={}", web.join("src").display());
+    for watched in INPUTS {
         println!("cargo:rerun-if-changed={}", web.join(watched).display());
     }
-    println!("cargo:rerun-if-changed={}", web.join("../schema.graphql").display());
     println!("cargo:rerun-if-env-changed=ALPES_SKIP_WEB_BUILD");
     revision(&web.join(".."));
 
@@ -84,21 +87,7 @@ fn npm(dir: &Path, args: &[&str]) {
 }
 
 fn inputs_mtime(web: &Path) -> SystemTime {
-    [
-        "package.json",
-        "package-lock.json",
-        "index.html",
-        "graphiql.html",
-        "docs.html",
-        "vite.config.ts",
-        "codegen.ts",
-        "tsconfig.json",
-        "../schema.graphql",
-    ]
-    .iter()
-    .map(|f| mtime(&web.join(f)))
-    .max()
-    .unwrap_or(SystemTime::UNIX_EPOCH)
+    INPUTS.iter().map(|f| mtime(&web.join(f))).max().unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 fn mtime(path: &Path) -> SystemTime {

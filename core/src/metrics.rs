@@ -173,11 +173,6 @@ impl Metrics {
         );
     }
 
-    /// One HTTP request without its route or duration (tests, callers outside the router).
-    pub fn count_request(&self, method: &str, status: u16) {
-        self.observe_request(method, status, None, Duration::ZERO);
-    }
-
     /// One GraphQL operation: its name as the client gave it (bounded here), its type
     /// (`query`, `mutation`, `subscription`) and duration.
     pub fn observe_operation(&self, name: Option<&str>, kind: &str, took: Duration) {
@@ -323,6 +318,13 @@ pub fn resident_memory_bytes() -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Metrics {
+        /// One request without its route or duration.
+        fn count_request(&self, method: &str, status: u16) {
+            self.observe_request(method, status, None, Duration::ZERO);
+        }
+    }
 
     #[test]
     fn invented_methods_share_one_series() {

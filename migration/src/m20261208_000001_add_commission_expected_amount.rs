@@ -5,7 +5,8 @@
 //! commission is based on.
 //!
 //! Commissions pending before this migration have no expected amount until the service
-//! prices them (it does so at start, in small batches).
+//! prices them (it does so at start, in small batches); a partial index holds just those,
+//! so the look-up at each start reads nothing once they are priced.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -15,6 +16,10 @@ use crate::m20261202_000001_create_daily_rollups::{drop_triggers, rebuild_as, tr
 pub struct Migration;
 
 const OF: [&str; 1] = ["commissions"];
+
+/// Commissions neither calculated nor priced: only those left from before this migration.
+const UNPRICED: &str = "CREATE INDEX IF NOT EXISTS idx_commissions_unpriced ON commissions (status) \
+    WHERE amount IS NULL AND expected_amount IS NULL";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -46,11 +51,13 @@ impl MigrationTrait for Migration {
         for sql in triggers(manager.get_database_backend(), CommissionMeasures::WithExpected, &OF) {
             db.execute_unprepared(&sql).await?;
         }
+        db.execute_unprepared(UNPRICED).await?;
         rebuild_as(db, None, CommissionMeasures::WithExpected, &OF).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
+        db.execute_unprepared("DROP INDEX IF EXISTS idx_commissions_unpriced").await?;
         drop_triggers(db, &OF).await?;
         for sql in triggers(manager.get_database_backend(), CommissionMeasures::First, &OF) {
             db.execute_unprepared(&sql).await?;

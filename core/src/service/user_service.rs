@@ -6,7 +6,8 @@ use entity::{
     users::{self, UserRole},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -134,6 +135,17 @@ pub async fn set_active(ctx: &Ctx, caller: &Caller, user_id: Uuid, is_active: bo
     update_user(ctx, caller, user_id, "user.set_active", |user| user.is_active = Set(is_active)).await
 }
 
+/// The affiliate a user of `role` belongs to: an AFFILIATE user its own (id or code, which
+/// must exist), any other none.
+async fn affiliate_of<C: ConnectionTrait>(conn: &C, role: Role, affiliate: Option<&str>) -> AppResult<Option<Uuid>> {
+    match (role, affiliate) {
+        (Role::Affiliate, Some(reference)) => Ok(Some(affiliate_service::resolve(conn, reference).await?.id)),
+        (Role::Affiliate, None) => Err(AppError::validation("affiliateId", "an AFFILIATE user needs its affiliate")),
+        (_, Some(_)) => Err(AppError::validation("affiliateId", "only AFFILIATE users belong to an affiliate")),
+        (_, None) => Ok(None),
+    }
+}
+
 /// Gives a user another role (ADMIN): an AFFILIATE user belongs to its affiliate, others
 /// to none. Admins cannot change their own role (so one admin always remains). The
 /// user's sessions end: its tokens carried the old role.
@@ -148,19 +160,7 @@ pub async fn set_role(
     if caller.user_id == Some(user_id) {
         return Err(AppError::validation("id", "you cannot change your own role"));
     }
-    let affiliate_id = match (role, affiliate) {
-        (Role::Affiliate, Some(reference)) => Some(
-            affiliate_service::resolve(&ctx.db, reference)
-                .await
-                .map_err(|_| AppError::validation("affiliateId", format!("no affiliate {reference}")))?
-                .id,
-        ),
-        (Role::Affiliate, None) => {
-            return Err(AppError::validation("affiliateId", "an AFFILIATE user needs its affiliate"))
-        }
-        (_, Some(_)) => return Err(AppError::validation("affiliateId", "only AFFILIATE users belong to an affiliate")),
-        (_, None) => None,
-    };
+    let affiliate_id = affiliate_of(&ctx.db, role, affiliate).await?;
     update_user(ctx, caller, user_id, "user.set_role", |user| {
         user.role = Set(role.into());
         user.affiliate_id = Set(affiliate_id);
@@ -235,14 +235,7 @@ async fn insert_user(db_conn: &DatabaseConnection, caller: Option<&Caller>, inpu
     validate::password(&input.password)?;
     let password_hash = password::hash(&input.password)?;
     let (txn, _turn) = db::write_txn(db_conn).await?;
-    let affiliate_id = match (input.role, input.affiliate.as_deref()) {
-        (Role::Affiliate, Some(reference)) => Some(affiliate_service::resolve(&txn, reference).await?.id),
-        (Role::Affiliate, None) => {
-            return Err(AppError::validation("affiliateId", "an AFFILIATE user needs its affiliate"))
-        }
-        (_, Some(_)) => return Err(AppError::validation("affiliateId", "only AFFILIATE users belong to an affiliate")),
-        (_, None) => None,
-    };
+    let affiliate_id = affiliate_of(&txn, input.role, input.affiliate.as_deref()).await?;
     if users::Entity::find().filter(users::Column::Email.eq(&email)).count(&txn).await? > 0 {
         return Err(AppError::conflict("email", format!("a user with email {email} already exists")));
     }

@@ -104,7 +104,13 @@ pub fn router(app: AppState, schema: AlpesSchema) -> Router {
         // Every line logged while a request is served carries its id (the client's
         // `X-Request-Id`, or one made here and sent back).
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<axum::body::Body>| {
-            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+            // A client's id is logged only when it looks like one (no huge ids in logs).
+            let id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(|id| if id.len() <= 128 { id } else { "(too long)" })
+                .unwrap_or_default();
             tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));

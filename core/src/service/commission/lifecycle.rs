@@ -399,9 +399,9 @@ pub async fn price_unpriced(ctx: &Ctx) -> AppResult<u64> {
     loop {
         let (txn, _turn) = db::write_txn(&ctx.db).await?;
         let batch = commissions::Entity::find()
-            .filter(commissions::Column::Status.eq(CommissionStatus::Pending))
             .filter(commissions::Column::Amount.is_null())
             .filter(commissions::Column::ExpectedAmount.is_null())
+            .filter(commissions::Column::Status.eq(CommissionStatus::Pending))
             .limit(BATCH)
             .all(&txn)
             .await?;
