@@ -10,6 +10,10 @@ pub enum AppError {
     /// 400: the input is wrong; nothing was changed.
     #[error("{message}")]
     Validation { field: Option<String>, message: String },
+    /// 400: several inputs are wrong at once, each named with what is wrong with it
+    /// (two or more; one is a `Validation`); nothing was changed. Made by [`Problems`].
+    #[error("{} inputs are wrong: {}", .0.len(), .0.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<Problem>),
     /// 401: no credentials, or credentials that are expired, forged or malformed.
     #[error("{0}")]
     Unauthenticated(String),
@@ -65,7 +69,7 @@ impl AppError {
     /// The stable code a client can branch on.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Validation { .. } => "VALIDATION",
+            Self::Validation { .. } | Self::Invalid(_) => "VALIDATION",
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound { .. } => "NOT_FOUND",
@@ -84,7 +88,20 @@ impl AppError {
         match self {
             Self::Validation { field, .. } | Self::Conflict { field, .. } => field.as_deref(),
             Self::UnknownReference { field, .. } => Some(field),
+            Self::Invalid(problems) => problems.first().map(|p| p.field.as_str()),
             _ => None,
+        }
+    }
+
+    /// Every input a validation error names, with what is wrong with it: what a form
+    /// shows beside its fields (`errors` in both the REST body and GraphQL extensions).
+    pub fn problems(&self) -> Vec<Problem> {
+        match self {
+            Self::Validation { field: Some(field), message } => {
+                vec![Problem { field: field.clone(), message: message.clone() }]
+            }
+            Self::Invalid(problems) => problems.clone(),
+            _ => Vec::new(),
         }
     }
 
@@ -146,6 +163,79 @@ impl From<DbErr> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// One wrong input: its field (a dotted path, as the API names it) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    pub field: String,
+    pub message: String,
+}
+
+/// The checks of a form's inputs, all of them run so that every wrong field is reported
+/// at once rather than the first only. A check that fails for another reason than a
+/// field (the database, a permission) is kept too and wins: it is what the caller gets.
+///
+/// ```ignore
+/// let mut problems = Problems::default();
+/// let name = problems.check(validate::text(&input.name, "name", 200));
+/// let email = problems.check(validate::email(&input.email));
+/// let (Some(name), Some(email)) = (name, email) else { return Err(problems.into_error()) };
+/// ```
+#[derive(Debug, Default)]
+pub struct Problems {
+    found: Vec<Problem>,
+    other: Option<AppError>,
+}
+
+impl Problems {
+    /// The value of a check that passed, or `None` with its problem kept.
+    pub fn check<T, E: Into<AppError>>(&mut self, result: Result<T, E>) -> Option<T> {
+        match result.map_err(Into::into) {
+            Ok(value) => Some(value),
+            Err(AppError::Validation { field: Some(field), message }) => {
+                self.found.push(Problem { field, message });
+                None
+            }
+            Err(AppError::Invalid(problems)) => {
+                self.found.extend(problems);
+                None
+            }
+            Err(other) => {
+                self.other.get_or_insert(other);
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.found.is_empty() && self.other.is_none()
+    }
+
+    /// `Ok` when every check passed, else the error naming them all.
+    pub fn finish(self) -> AppResult<()> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(self.into_error())
+        }
+    }
+
+    /// The error the checks add up to: a non-field failure first, else one `Validation`
+    /// for a single problem, `Invalid` for several.
+    pub fn into_error(mut self) -> AppError {
+        if let Some(other) = self.other {
+            return other;
+        }
+        match self.found.len() {
+            0 => AppError::Validation { field: None, message: "invalid input".into() },
+            1 => {
+                let Problem { field, message } = self.found.remove(0);
+                AppError::Validation { field: Some(field), message }
+            }
+            _ => AppError::Invalid(self.found),
+        }
+    }
+}
 
 /// SQLite's `SQLITE_BUSY` / `SQLITE_LOCKED` (codes 5 and 6), PostgreSQL's `lock_timeout`
 /// (55P03): another transaction held a lock longer than we wait.

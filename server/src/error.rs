@@ -1,5 +1,6 @@
 //! Where an [`AppError`] becomes what a REST client sees: the status its variant names,
-//! the body `{"error": {"code", "message", "field"}}`, and `Retry-After` on 429. The
+//! the body `{"error": {"code", "message", "field", "errors"}}` (`errors`: every wrong
+//! input of a validation error, `[{field, message}]`), and `Retry-After` on 429. The
 //! GraphQL form is made in one other place, `graphql::extend`.
 
 use alpes_core::domain::DomainError;
@@ -37,7 +38,7 @@ pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 
 pub fn status(err: &AppError) -> StatusCode {
     match err {
-        AppError::Validation { .. } => StatusCode::BAD_REQUEST,
+        AppError::Validation { .. } | AppError::Invalid(_) => StatusCode::BAD_REQUEST,
         AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -56,6 +57,10 @@ impl IntoResponse for ApiError {
         let mut body = json!({ "code": err.code(), "message": err.public_message() });
         if let Some(field) = err.field() {
             body["field"] = json!(field);
+        }
+        let problems = err.problems();
+        if !problems.is_empty() {
+            body["errors"] = json!(problems);
         }
         let mut response = (status(&err), Json(json!({ "error": body }))).into_response();
         let retry_after = match err {

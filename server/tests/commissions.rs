@@ -1269,3 +1269,56 @@ async fn many_pending_commissions_are_calculated_at_once_or_none_is() {
         assert!(actions.contains(&"commission.calculate".to_string()), "{actions:?}");
     }
 }
+
+#[tokio::test]
+async fn every_pending_commission_under_a_filter_is_calculated_not_one_page() {
+    let app = TestApp::new().await;
+    let a = create_affiliate(&app, "A", "a@example.com").await;
+    let b = create_affiliate(&app, "B", "b@example.com").await;
+    let make = |who: &Value| json!({ "affiliateId": who["id"], "baseAmount": "10.00", "currency": "USD" });
+    // More than a page of the list (25) for A; two for B.
+    for _ in 0..30 {
+        new_commission(&app, make(&a)).await;
+    }
+    let b_ids =
+        [new_commission(&app, make(&b)).await["id"].clone(), new_commission(&app, make(&b)).await["id"].clone()];
+    let q = "mutation($filter: CommissionFilter) { calculatePendingCommissions(filter: $filter) \
+             { calculated remaining skippedCount skipped { commissionId reason } } }";
+    let analyst = app.token(Role::Analyst, None);
+    assert_eq!(app.error_code(Some(&analyst), q, json!({ "filter": { "affiliateId": a["id"] } })).await, "FORBIDDEN");
+
+    let data = app.ok(&app.admin(), q, json!({ "filter": { "affiliateId": a["id"] } })).await;
+    assert_eq!(
+        data["calculatePendingCommissions"],
+        json!({ "calculated": 30, "remaining": 0, "skippedCount": 0, "skipped": [] })
+    );
+    let status_of = |affiliate: &Value| {
+        let affiliate = uuid(affiliate);
+        let db = app.db().clone();
+        async move {
+            commissions::Entity::find()
+                .filter(commissions::Column::AffiliateId.eq(affiliate))
+                .all(&db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.status)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(status_of(&a["id"]).await.iter().all(|s| *s == commissions::CommissionStatus::Calculated));
+    assert!(
+        status_of(&b["id"]).await.iter().all(|s| *s == commissions::CommissionStatus::Pending),
+        "outside the filter: untouched"
+    );
+    for id in &b_ids {
+        assert!(audit_actions(&app, id).await.iter().all(|(action, _, _)| action != "commission.calculate"));
+    }
+    // Asked again: nothing left, nothing done.
+    let again = app.ok(&app.admin(), q, json!({ "filter": { "affiliateId": a["id"] } })).await;
+    assert_eq!(again["calculatePendingCommissions"]["calculated"], 0);
+    // Without a filter: the rest.
+    let rest = app.ok(&app.admin(), q, json!({})).await;
+    assert_eq!(rest["calculatePendingCommissions"]["calculated"], 2);
+    assert_eq!(rest["calculatePendingCommissions"]["remaining"], 0);
+}

@@ -255,3 +255,61 @@ async fn the_bank_changes_without_retyping_the_account_number() {
     assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION", "{body}");
     assert_eq!(body["errors"][0]["extensions"]["field"], "bankDetails.accountNumber", "{body}");
 }
+
+/// A form hears of every wrong field at once, each named with what is wrong, in
+/// `extensions.errors`; the first is also `extensions.field`. Nothing is written.
+#[tokio::test]
+async fn every_wrong_field_is_named_at_once() {
+    let app = TestApp::new().await;
+    let mut input = affiliate_input("", "not-an-email");
+    input["commissionConfig"] = json!({"baseRate": "101", "minimumPayout": "-1", "currency": "USD"});
+    input["bankDetails"] = json!({"bank": "Banco Alpino", "accountType": "", "accountNumber": "12/34"});
+    let before = app.count("affiliates").await;
+    let (_, body) = app.post_graphql(Some(&app.admin()), CREATE_AFFILIATE, json!({ "input": input })).await;
+    let ext = &body["errors"][0]["extensions"];
+    assert_eq!(ext["code"], "VALIDATION", "{body}");
+    let fields: Vec<&str> = ext["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(
+        fields,
+        [
+            "name",
+            "email",
+            "commissionConfig.baseRate",
+            "commissionConfig.minimumPayout",
+            "bankDetails.accountNumber",
+            "bankDetails.accountType"
+        ],
+        "{body}"
+    );
+    assert!(ext["errors"].as_array().unwrap().iter().all(|e| !e["message"].as_str().unwrap().is_empty()));
+    assert_eq!(ext["field"], "name");
+    assert_eq!(app.count("affiliates").await, before, "nothing was written");
+
+    // An update checks every field it is given before applying any.
+    let created = create_affiliate(&app, "Tres", "tres@example.com").await;
+    let (_, body) = app
+        .post_graphql(
+            Some(&app.admin()),
+            UPDATE,
+            json!({"input": {"id": created["id"], "name": "Kept?", "email": "bad", "phone": "x".repeat(41),
+                "commissionConfig": {"baseRate": "-2", "minimumPayout": "1"}}}),
+        )
+        .await;
+    let fields: Vec<&str> = body["errors"][0]["extensions"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["email", "phone", "commissionConfig.baseRate"], "{body}");
+    let read = app.ok(&app.admin(), GET, json!({"id": created["id"]})).await;
+    assert_eq!(read["affiliate"]["name"], "Tres", "the good field was not applied either");
+
+    // A single wrong field is one problem, named the same way.
+    let (_, body) =
+        app.post_graphql(Some(&app.admin()), UPDATE, json!({"input": {"id": created["id"], "email": "bad"}})).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["errors"],
+        json!([{"field": "email", "message": body["errors"][0]["message"]}])
+    );
+}

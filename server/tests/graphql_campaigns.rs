@@ -236,3 +236,25 @@ async fn links_go_only_where_their_campaign_allows() {
     let (status, _, _) = app.get("/r/early", None, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// Every wrong field of a campaign is named at once; nothing is written.
+#[tokio::test]
+async fn every_wrong_campaign_field_is_named_at_once() {
+    let app = TestApp::new().await;
+    let mut input = campaign_input("");
+    input["endsAt"] = json!("2020-01-01T00:00:00Z");
+    input["channels"] = json!(["web", "not a channel"]);
+    input["lookbackDays"] = json!(0);
+    input["commissionConfig"] = json!({"saleRate": "150", "bonusTargets": "-1"});
+    let before = app.count("campaigns").await;
+    let (_, body) = app.post_graphql(Some(&app.admin()), CREATE_CAMPAIGN, json!({ "input": input })).await;
+    let ext = &body["errors"][0]["extensions"];
+    assert_eq!(ext["code"], "VALIDATION", "{body}");
+    let fields: Vec<&str> = ext["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(
+        fields,
+        ["name", "endsAt", "channels", "commissionConfig.saleRate", "commissionConfig.bonusTargets", "lookbackDays"],
+        "{body}"
+    );
+    assert_eq!(app.count("campaigns").await, before);
+}

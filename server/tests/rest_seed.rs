@@ -136,6 +136,14 @@ async fn affiliate_errors_are_json_with_a_code_and_change_nothing() {
     }
     let (_, dup) = call(&app, Method::POST, "/api/v1/afiliados", Some(&admin), Some(SEED_AFFILIATE)).await;
     assert_eq!(dup["error"]["field"], "email");
+    // Every wrong input at once, in `errors`; nothing written.
+    let two_wrong = SEED_AFFILIATE.replace("María González", " ").replace("maria.gonzalez@email.com", "nope");
+    let (status, body) = call(&app, Method::POST, "/api/v1/afiliados", Some(&admin), Some(&two_wrong)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let fields: Vec<&str> =
+        body["error"]["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["name", "email"], "{body}");
+    assert_eq!(body["error"]["field"], "name");
     let (status, body) = call(&app, Method::GET, "/api/v1/afiliados?limite=500", Some(&admin), None).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("VALIDATION")));
     let (status, body) = call(&app, Method::GET, "/api/v1/afiliados?limite=abc", Some(&admin), None).await;

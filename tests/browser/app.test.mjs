@@ -21,6 +21,13 @@ async function shot(page, name) {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
 }
 
+/** Chooses in a searchable picker: types part of a name, then clicks the match. */
+async function pick(input, typed, name) {
+  await input.fill(typed);
+  await input.page().getByRole("option", { name: new RegExp(`^${name}\\b`) }).click();
+  assert.equal(await input.inputValue(), name);
+}
+
 async function signIn(page, email, password) {
   await page.goto(`${server.base}/login`);
   await page.getByLabel("Email").fill(email);
@@ -190,6 +197,9 @@ test("a signed Stripe payment shows up live in the event feed and in conversions
   await paid.getByText("Order paid").waitFor();
   await paid.getByText("$129.00").waitFor();
   await paid.getByRole("link", { name: "Browser Spring Launch" }).waitFor();
+  // Its state reads in English; the Spanish wire name stays only as the event's name.
+  await paid.getByText("paid", { exact: true }).waitFor();
+  assert.doesNotMatch(await paid.locator(".details").innerText(), /pagado/);
   await admin.locator("[data-testid=feed] li", { hasText: "Conversion recorded" }).first().waitFor();
   await shot(admin, "live-feed");
   // Every topic can be chosen, and choosing one narrows what is already listed.
@@ -263,7 +273,8 @@ test("its commission is calculated, approved from the list and exported as CSV",
   // The filter that came in the link is shown, and can be removed.
   const chips = admin.getByLabel("Active filters");
   assert.match(await chips.innerText(), /Conversion/);
-  await admin.getByRole("button", { name: "Calculate pending (1)" }).click();
+  admin.once("dialog", (d) => d.accept());
+  await admin.getByRole("button", { name: "Calculate all pending (1)" }).click();
   await admin.locator(".toast", { hasText: "1 commissions calculated" }).waitFor();
   await row.locator(".badge", { hasText: "Calculated" }).waitFor();
   // 12.5 % of $129.00 is 16.125: rounded half-even, once.
@@ -292,7 +303,7 @@ test("its commission is calculated, approved from the list and exported as CSV",
   await shot(admin, "payouts");
   // A payout is of one currency, chosen in the form: none approved in EUR, said in words.
   const form = admin.getByRole("form", { name: "New payout" });
-  await form.getByLabel("Pay out the approved commissions of").selectOption({ label: "Browser Partner" });
+  await pick(form.getByLabel("Pay out the approved commissions of"), "browser", "Browser Partner");
   await form.getByLabel("in currency").fill("eur");
   await form.getByRole("button", { name: "Create payout" }).click();
   await admin.locator(".toast", { hasText: /no approved, unpaid commissions in EUR/ }).waitFor();
@@ -625,6 +636,107 @@ test("users: an admin changes a role and resets a password, given once", async (
   await signIn(page, "ops@browser.test", password);
   await page.getByRole("heading", { name: "Dashboard" }).waitFor();
   await context.close();
+});
+
+test("a form names every wrong field beside it at once; a lost connection offers Try again", async () => {
+  await admin.goto(`${server.base}/affiliates/new`);
+  await admin.getByLabel("Name", { exact: true }).fill(" ");
+  await admin.getByLabel("Email").fill("not-an-email");
+  await admin.getByLabel("Base rate (%)").fill("101");
+  await admin.getByRole("button", { name: "Create affiliate" }).click();
+  const alert = admin.getByRole("alert");
+  await alert.waitFor();
+  assert.match(await alert.innerText(), /3 fields need attention/);
+  // Each message beside its own field, and the summary links to each.
+  for (const [label, text] of [["Name", /required|empty/i], ["Email", /email/i], ["Base rate (%)", /100/]]) {
+    const field = admin.locator(".field.invalid", { has: admin.getByLabel(label, { exact: true }) });
+    assert.match(await field.locator("[data-field-error]").innerText(), text, label);
+  }
+  assert.equal(await admin.locator("[data-field-error]").count(), 3);
+  assert.equal(await alert.getByRole("link").count(), 3);
+  assert.match(admin.url(), /\/affiliates\/new$/);
+
+  // Fixed, then sent while the connection is down: said in words, kept, and sent again.
+  await admin.getByLabel("Name", { exact: true }).fill("Offline Partner");
+  await admin.getByLabel("Email").fill("offline@browser.test");
+  await admin.getByLabel("Base rate (%)").fill("10");
+  await admin.route("**/graphql", (route) => route.abort("internetdisconnected"));
+  await admin.getByRole("button", { name: "Create affiliate" }).click();
+  await alert.getByText(/cannot be reached/).waitFor();
+  assert.doesNotMatch(await alert.innerText(), /TypeError|Failed to fetch/);
+  assert.equal(await admin.locator("[data-field-error]").count(), 0);
+  await admin.unroute("**/graphql");
+  await alert.getByRole("button", { name: "Try again" }).click();
+  await admin.waitForURL(/\/affiliates\/[0-9a-f-]{36}$/);
+  await admin.getByRole("heading", { name: "Offline Partner" }).waitFor();
+});
+
+test("pickers find any affiliate by typing, keep its name from a link, and clear", async () => {
+  await admin.goto(`${server.base}/commissions`);
+  const picker = () => admin.getByRole("combobox", { name: "Affiliate" });
+  await pick(picker(), "browser-par", "Browser Partner");
+  await admin.waitForURL(/affiliate=[0-9a-f-]{36}/);
+  // From a link (a reload), the picker names the affiliate, not its id.
+  await admin.reload();
+  await admin.waitForFunction(() => [...document.querySelectorAll("input[role=combobox]")].some((i) => i.value === "Browser Partner"));
+  // By keyboard: the first match of what is typed.
+  await picker().fill("");
+  await picker().press("Tab");
+  await admin.waitForURL((u) => !u.searchParams.has("affiliate"));
+  await picker().focus();
+  await picker().pressSequentially("offline");
+  await admin.getByRole("option", { name: /^Offline Partner/ }).waitFor();
+  await picker().press("Enter");
+  await admin.waitForURL(/affiliate=[0-9a-f-]{36}/);
+  assert.equal(await picker().inputValue(), "Offline Partner");
+  // A name that matches nothing says so.
+  await picker().fill("zzz-nobody");
+  await admin.getByRole("option", { name: "No match" }).or(admin.getByText("No match")).first().waitFor();
+  await picker().press("Escape");
+  assert.equal(await picker().inputValue(), "Offline Partner");
+});
+
+test("the dashboard chart has a scale on each side and a tap shows a day's figures", async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await signIn(page, ADMIN.email, ADMIN.password);
+  const chart = page.locator(".chart");
+  await chart.waitFor();
+  const left = await chart.locator(".axis-left span").allInnerTexts();
+  assert.ok(left.length >= 3 && left[0] === "$0" && left.every((t) => t.includes("$")), left.join(" | "));
+  const right = await chart.locator(".axis-right span").allInnerTexts();
+  assert.ok(right.length >= 3 && right[0] === "0", right.join(" | "));
+  const box = await chart.locator("svg").boundingBox();
+  await chart.locator("svg").tap({ position: { x: box.width - 5, y: box.height / 2 } });
+  const tip = chart.locator(".chart-tip");
+  await tip.waitFor();
+  assert.match(await tip.innerText(), /\d{4}-\d{2}-\d{2}[\s\S]*revenue[\s\S]*clicks/);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `the dashboard scrolls sideways by ${overflow}px`);
+  await shot(page, "phone-chart");
+  await context.close();
+});
+
+test("Calculate all pending calculates every page under the filters, not only the one listed", async () => {
+  const token = await admin.evaluate(() => JSON.parse(localStorage.getItem("alpes.session")).token);
+  const { createAffiliate: a } = await graphql(server.base, token,
+    `mutation { createAffiliate(input: { name: "Many Pending", email: "many@browser.test", commissionConfig: { baseRate: "10", minimumPayout: "1" } }) { id } }`);
+  for (let i = 0; i < 30; i++) {
+    await graphql(server.base, token, `mutation { createCommission(input: { affiliateId: "${a.id}", baseAmount: "10.00", currency: "USD" }) { id } }`);
+  }
+  await admin.goto(`${server.base}/commissions?affiliate=${a.id}&status=PENDING`);
+  await admin.locator("tbody tr").first().waitFor();
+  assert.equal(await admin.locator("tbody tr").count(), 25, "one page listed");
+  admin.once("dialog", (d) => {
+    assert.match(d.message(), /30 pending/);
+    d.accept();
+  });
+  await admin.getByRole("button", { name: "Calculate all pending (30)" }).click();
+  await admin.locator(".toast", { hasText: "30 commissions calculated" }).waitFor();
+  await admin.getByText("No commissions match these filters.").waitFor();
+  const left = await graphql(server.base, token, `{ commissions(filter: { affiliateId: "${a.id}", status: PENDING }) { totalCount } }`);
+  assert.equal(left.commissions.totalCount, 0);
+  await admin.getByRole("button", { name: "Calculate all pending (0)" }).waitFor();
 });
 
 test("the app runs under its Content-Security-Policy without a violation", async () => {

@@ -6,25 +6,39 @@ import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { createClient, type Client } from "graphql-ws";
 import { session, signOut } from "./session";
 
-export interface GqlErrorShape {
+/** One wrong input of a form, as the server names it (`commissionConfig.baseRate`). */
+export interface Problem {
+  field: string;
   message: string;
-  extensions?: { code?: string; field?: string };
 }
 
-/** A failed request: the server's code, its message and the offending field, if any. */
+export interface GqlErrorShape {
+  message: string;
+  extensions?: { code?: string; field?: string; errors?: Problem[] };
+}
+
+/** A failed request: the server's code, its message, the offending field and every wrong input. */
 export class ApiError extends Error {
   code: string;
   field?: string;
-  constructor(code: string, message: string, field?: string) {
+  problems: Problem[];
+  constructor(code: string, message: string, field?: string, problems?: Problem[]) {
     super(message);
     this.code = code;
     this.field = field;
+    this.problems = problems ?? (field ? [{ field, message }] : []);
   }
   /** A sentence a person can act on. */
   get words(): string {
     const lead = CODE_WORDS[this.code] ?? "Something went wrong";
+    // What the browser says of a lost connection ("TypeError: Failed to fetch") helps nobody.
+    if (this.code === "NETWORK") return `${lead}. Check the connection and try again.`;
     const where = this.field ? ` (${this.field})` : "";
     return `${lead}${where}: ${this.message}`;
+  }
+  /** Worth trying again as it is: the connection or the server, not the input. */
+  get retryable(): boolean {
+    return ["NETWORK", "UNAVAILABLE", "TIMEOUT", "RATE_LIMITED", "INTERNAL"].includes(this.code);
   }
 }
 
@@ -37,6 +51,8 @@ const CODE_WORDS: Record<string, string> = {
   INVALID_TRANSITION: "Not possible in its current state",
   RATE_LIMITED: "Too many requests; try again shortly",
   INTERNAL: "The server failed; try again",
+  UNAVAILABLE: "The service is busy or its database is down; try again in a moment",
+  TIMEOUT: "That took too long; try a shorter period",
   NETWORK: "The server cannot be reached",
 };
 
@@ -67,7 +83,7 @@ export async function gql<R, V extends Record<string, unknown>>(
     const first = body.errors[0];
     const code = first.extensions?.code ?? "INTERNAL";
     if (code === "UNAUTHENTICATED" && session.token) signOut();
-    throw new ApiError(code, first.message, first.extensions?.field);
+    throw new ApiError(code, first.message, first.extensions?.field, first.extensions?.errors);
   }
   if (!body.data) throw new ApiError("INTERNAL", "empty answer");
   return body.data;

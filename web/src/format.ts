@@ -54,6 +54,21 @@ const REASONS: Record<string, string> = {
   "reembolso parcial (Stripe)": "partly refunded (Stripe)",
   "reembolso parcial (Stripe) anterior a la atribución": "partly refunded (Stripe) before attribution",
 };
+/** The states events carry (`estado`, in the seed systems' Spanish: data on the wire) in words. */
+const STATES: Record<string, string> = {
+  activo: "active", activa: "active", suspendido: "suspended", eliminado: "deleted",
+  borrador: "draft", pausada: "paused", finalizada: "ended",
+  registrada: "recorded", atribuida: "attributed", sin_atribuir: "unattributed", en_revision: "held for review",
+  revertida: "reverted", reembolsada: "refunded", rechazada: "rejected",
+  pendiente: "pending", pagado: "paid", reembolsado_parcial: "partly refunded", reembolsado: "refunded",
+  expirado: "expired", fallido: "failed", cancelado: "canceled",
+  reservada: "reserved", calculada: "calculated", aprobada: "approved", pagada: "paid", cancelada: "canceled",
+  estandar: "standard", premium: "premium", porcentual: "percentage", fijo: "flat",
+};
+export function stateWords(state: string): string {
+  return STATES[state] ?? state;
+}
+
 export function reasonWords(reason: string | null | undefined): string {
   if (!reason) return "";
   return REASONS[reason] ?? reason;

@@ -283,11 +283,11 @@ export const EventsDoc = graphql(`
 `);
 
 export const AffiliateNameDoc = graphql(`
-  query AffiliateName($id: ID!) { affiliate(id: $id) { id name } }
+  query AffiliateName($id: ID!) { affiliate(id: $id) { id code name } }
 `);
 
 export const CampaignNameDoc = graphql(`
-  query CampaignName($id: ID!) { campaign(id: $id) { id name } }
+  query CampaignName($id: ID!) { campaign(id: $id) { id code name } }
 `);
 
 export const EarningsDoc = graphql(`
@@ -425,5 +425,30 @@ export const RotateApiKeyDoc = graphql(`
 export const RevokeApiKeyDoc = graphql(`
   mutation RevokeApiKey($id: ID!) {
     revokeApiKey(id: $id) { id status }
+  }
+`);
+
+// The pickers of list filters: a few names matching what was typed.
+export const PickAffiliatesDoc = graphql(`
+  query PickAffiliates($search: String, $first: Int) {
+    affiliates(filter: { search: $search }, first: $first) { totalCount nodes { id code name } }
+  }
+`);
+
+export const PickCampaignsDoc = graphql(`
+  query PickCampaigns($search: String, $first: Int) {
+    campaigns(filter: { search: $search }, first: $first) { totalCount nodes { id code name } }
+  }
+`);
+
+export const PendingCountDoc = graphql(`
+  query PendingCount($filter: CommissionFilter) {
+    commissions(filter: $filter, first: 1) { totalCount }
+  }
+`);
+
+export const CalculatePendingDoc = graphql(`
+  mutation CalculatePending($filter: CommissionFilter) {
+    calculatePendingCommissions(filter: $filter) { calculated remaining skippedCount skipped { commissionId reason } }
   }
 `);

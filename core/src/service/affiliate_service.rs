@@ -20,7 +20,7 @@ use crate::{
         money::{self, Currency},
         validate,
     },
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, Problems},
     model::affiliates::Affiliate,
     wire::{
         events::affiliate as event,
@@ -84,11 +84,21 @@ pub struct AffiliateFilter {
 
 pub async fn create(ctx: &Ctx, caller: &Caller, input: NewAffiliate) -> AppResult<Affiliate> {
     caller.require_admin()?;
-    let name = validate::text(&input.name, "name", 200)?;
-    let email = validate::email(&input.email)?;
-    let phone = validate::optional_text(input.phone.as_deref(), "phone", 40)?;
-    let (base_rate, premium_rate, minimum_payout, currency) = commission_settings(&input.commission)?;
-    let requested_code = input.code.as_deref().map(|c| code::parse(c, "code")).transpose()?;
+    // Every input is checked, so that a form hears of all its wrong fields at once.
+    let mut problems = Problems::default();
+    let name = problems.check(validate::text(&input.name, "name", 200));
+    let email = problems.check(validate::email(&input.email));
+    let phone = problems.check(validate::optional_text(input.phone.as_deref(), "phone", 40));
+    let settings = commission_settings(&input.commission, &mut problems);
+    let requested_code = problems.check(input.code.as_deref().map(|c| code::parse(c, "code")).transpose());
+    let document = problems.check(input.document.map(validate_document).transpose());
+    let bank = problems.check(input.bank_details.map(validate_bank).transpose());
+    let (Some(name), Some(email), Some(phone), Some(settings), Some(requested_code), Some(document), Some(bank)) =
+        (name, email, phone, settings, requested_code, document, bank)
+    else {
+        return Err(problems.into_error());
+    };
+    let (base_rate, premium_rate, minimum_payout, currency) = settings;
 
     let (txn, _turn) = db::write_txn(&ctx.db).await?;
     ensure_email_free(&txn, &email, None).await?;
@@ -102,8 +112,6 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewAffiliate) -> AppResul
         }
     };
     let now = Utc::now();
-    let document = input.document.map(validate_document).transpose()?;
-    let bank = input.bank_details.map(validate_bank).transpose()?;
     let model = affiliates::ActiveModel {
         id: Set(Uuid::now_v7()),
         code: Set(code),
@@ -153,47 +161,59 @@ pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: AffiliatePatch)
     let before = find_live(&txn, id).await?;
     let mut active: affiliates::ActiveModel = before.clone().into();
 
-    if let Some(name) = &patch.name {
-        active.name = Set(validate::text(name, "name", 200)?);
+    // Every field given is checked before any is applied: all wrong ones are named at once.
+    let mut problems = Problems::default();
+    let name = patch.name.as_deref().map(|name| problems.check(validate::text(name, "name", 200)));
+    let email = patch.email.as_deref().map(|email| problems.check(validate::email(email)));
+    let code = patch.code.as_deref().map(|code| problems.check(code::parse(code, "code")));
+    let phone = patch.phone.as_deref().map(|phone| problems.check(validate::optional_text(Some(phone), "phone", 40)));
+    let document = patch.document.map(|document| problems.check(validate_document(document)));
+    let bank = patch.bank_details.map(|mut bank| {
+        // A blank account number keeps the one on file (it is never shown back in full):
+        // the bank or account type can be changed alone.
+        if bank.account_number.trim().is_empty() {
+            bank.account_number = before.bank_account_number.clone().unwrap_or_default();
+        }
+        problems.check(validate_bank(bank))
+    });
+    let settings = patch.commission.as_ref().map(|settings| {
+        let settings = CommissionSettings {
+            currency: settings.currency.clone().or_else(|| Some(before.payout_currency.clone())),
+            ..settings.clone()
+        };
+        commission_settings(&settings, &mut problems)
+    });
+    if !problems.is_empty() {
+        return Err(problems.into_error());
     }
-    if let Some(email) = &patch.email {
-        let email = validate::email(email)?;
+
+    if let Some(Some(name)) = name {
+        active.name = Set(name);
+    }
+    if let Some(Some(email)) = email {
         ensure_email_free(&txn, &email, Some(id)).await?;
         active.email = Set(email);
     }
-    if let Some(code) = &patch.code {
-        let code = code::parse(code, "code")?;
+    if let Some(Some(code)) = code {
         ensure_code_free(&txn, &code, Some(id)).await?;
         active.code = Set(code);
     }
-    if let Some(phone) = &patch.phone {
-        active.phone = Set(validate::optional_text(Some(phone), "phone", 40)?);
+    if let Some(Some(phone)) = phone {
+        active.phone = Set(phone);
     }
-    if let Some(document) = patch.document {
-        let document = validate_document(document)?;
+    if let Some(Some(document)) = document {
         active.document_type = Set(Some(document.kind));
         active.document_number = Set(Some(document.number));
     }
     if let Some(tier) = patch.tier {
         active.tier = Set(tier);
     }
-    if let Some(mut bank) = patch.bank_details {
-        // A blank account number keeps the one on file (it is never shown back in full):
-        // the bank or account type can be changed alone.
-        if bank.account_number.trim().is_empty() {
-            bank.account_number = before.bank_account_number.clone().unwrap_or_default();
-        }
-        let bank = validate_bank(bank)?;
+    if let Some(Some(bank)) = bank {
         active.bank_name = Set(Some(bank.bank));
         active.bank_account_type = Set(Some(bank.account_type));
         active.bank_account_number = Set(Some(bank.account_number));
     }
-    if let Some(settings) = &patch.commission {
-        let settings = CommissionSettings {
-            currency: settings.currency.clone().or_else(|| Some(before.payout_currency.clone())),
-            ..settings.clone()
-        };
-        let (base_rate, premium_rate, minimum_payout, currency) = commission_settings(&settings)?;
+    if let Some(Some((base_rate, premium_rate, minimum_payout, currency))) = settings {
         active.base_rate = Set(base_rate);
         active.premium_rate = Set(premium_rate);
         active.minimum_payout = Set(minimum_payout);
@@ -358,35 +378,54 @@ async fn ensure_code_free<C: ConnectionTrait>(conn: &C, code: &str, except: Opti
     Ok(())
 }
 
-fn commission_settings(settings: &CommissionSettings) -> AppResult<(Decimal, Option<Decimal>, Decimal, Currency)> {
-    let base_rate = money::rate(settings.base_rate, "commissionConfig.baseRate")?;
-    let premium_rate = settings.premium_rate.map(|r| money::rate(r, "commissionConfig.premiumRate")).transpose()?;
-    let currency =
-        Currency::parse(settings.currency.as_deref().unwrap_or(money::DEFAULT_CURRENCY), "commissionConfig.currency")?;
-    let minimum_payout = currency.amount(settings.minimum_payout, "commissionConfig.minimumPayout")?;
-    Ok((base_rate, premium_rate, minimum_payout, currency))
+type Settings = (Decimal, Option<Decimal>, Decimal, Currency);
+
+/// The commission settings, each checked (problems kept in `problems`).
+fn commission_settings(settings: &CommissionSettings, problems: &mut Problems) -> Option<Settings> {
+    let base_rate = problems.check(money::rate(settings.base_rate, "commissionConfig.baseRate"));
+    let premium_rate =
+        problems.check(settings.premium_rate.map(|r| money::rate(r, "commissionConfig.premiumRate")).transpose());
+    let currency = problems.check(Currency::parse(
+        settings.currency.as_deref().unwrap_or(money::DEFAULT_CURRENCY),
+        "commissionConfig.currency",
+    ));
+    let minimum_payout = currency.and_then(|currency| {
+        problems.check(currency.amount(settings.minimum_payout, "commissionConfig.minimumPayout"))
+    });
+    Some((base_rate?, premium_rate?, minimum_payout?, currency?))
 }
 
 fn validate_document(document: Document) -> AppResult<Document> {
-    Ok(Document {
-        kind: validate::text(&document.kind, "document.type", 40)?,
-        number: validate::text(&document.number, "document.number", 64)?,
-    })
+    let mut problems = Problems::default();
+    let kind = problems.check(validate::text(&document.kind, "document.type", 40));
+    let number = problems.check(validate::text(&document.number, "document.number", 64));
+    match (kind, number) {
+        (Some(kind), Some(number)) => Ok(Document { kind, number }),
+        _ => Err(problems.into_error()),
+    }
 }
 
 fn validate_bank(bank: BankDetails) -> AppResult<BankDetails> {
-    let number = validate::text(&bank.account_number, "bankDetails.accountNumber", 64)?;
-    if !number.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ' ') {
-        return Err(AppError::validation(
-            "bankDetails.accountNumber",
-            "account number may hold letters, digits, spaces and dashes only",
-        ));
+    let mut problems = Problems::default();
+    let number =
+        problems.check(validate::text(&bank.account_number, "bankDetails.accountNumber", 64).and_then(|number| {
+            if number.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ' ') {
+                Ok(number)
+            } else {
+                Err(crate::domain::DomainError::invalid(
+                    "bankDetails.accountNumber",
+                    "account number may hold letters, digits, spaces and dashes only",
+                ))
+            }
+        }));
+    let name = problems.check(validate::text(&bank.bank, "bankDetails.bank", 120));
+    let account_type = problems.check(validate::text(&bank.account_type, "bankDetails.accountType", 40));
+    match (name, account_type, number) {
+        (Some(bank), Some(account_type), Some(account_number)) => {
+            Ok(BankDetails { bank, account_type, account_number })
+        }
+        _ => Err(problems.into_error()),
     }
-    Ok(BankDetails {
-        bank: validate::text(&bank.bank, "bankDetails.bank", 120)?,
-        account_type: validate::text(&bank.account_type, "bankDetails.accountType", 40)?,
-        account_number: number,
-    })
 }
 
 /// What the audit log keeps of an affiliate: bank numbers masked.

@@ -20,7 +20,7 @@ use crate::{
         money::{self, Currency},
         validate,
     },
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, Problems},
     model::campaigns::Campaign,
     wire::events::campaign as event,
 };
@@ -82,18 +82,51 @@ pub struct CampaignFilter {
 
 pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCampaign) -> AppResult<Campaign> {
     caller.require_admin()?;
-    let name = validate::text(&input.name, "name", 200)?;
-    let description = validate::optional_text(input.description.as_deref(), "description", 5000)?;
-    check_dates(input.starts_at, input.ends_at)?;
-    let currency = Currency::parse(&input.currency, "currency")?;
-    let budget = input.budget.map(|b| currency.amount(b, "budget")).transpose()?;
-    let campaign_type = validate::text(input.campaign_type.as_deref().unwrap_or("general"), "type", 40)?;
-    let channels = channels(&input.channels)?;
-    let allowed_domains = domains(&input.allowed_domains)?;
-    let targeting = targeting(input.targeting)?;
-    let commission = commission(&input.commission, currency)?;
-    let lookback_days = lookback(input.lookback_days.unwrap_or(DEFAULT_LOOKBACK_DAYS))?;
-    let requested_code = input.code.as_deref().map(|c| code::parse(c, "code")).transpose()?;
+    // Every input is checked, so that a form hears of all its wrong fields at once.
+    let mut problems = Problems::default();
+    let name = problems.check(validate::text(&input.name, "name", 200));
+    let description = problems.check(validate::optional_text(input.description.as_deref(), "description", 5000));
+    let dates = problems.check(check_dates(input.starts_at, input.ends_at));
+    let currency = problems.check(Currency::parse(&input.currency, "currency"));
+    let budget =
+        currency.and_then(|currency| problems.check(input.budget.map(|b| currency.amount(b, "budget")).transpose()));
+    let campaign_type = problems.check(validate::text(input.campaign_type.as_deref().unwrap_or("general"), "type", 40));
+    let channels = problems.check(channels(&input.channels));
+    let allowed_domains = problems.check(domains(&input.allowed_domains));
+    let targeting = problems.check(targeting(input.targeting));
+    let commission = currency.and_then(|currency| problems.check(commission(&input.commission, currency)));
+    let lookback_days = problems.check(lookback(input.lookback_days.unwrap_or(DEFAULT_LOOKBACK_DAYS)));
+    let requested_code = problems.check(input.code.as_deref().map(|c| code::parse(c, "code")).transpose());
+    let (
+        Some(name),
+        Some(description),
+        Some(()),
+        Some(currency),
+        Some(budget),
+        Some(campaign_type),
+        Some(channels),
+        Some(allowed_domains),
+        Some(targeting),
+        Some(commission),
+        Some(lookback_days),
+        Some(requested_code),
+    ) = (
+        name,
+        description,
+        dates,
+        currency,
+        budget,
+        campaign_type,
+        channels,
+        allowed_domains,
+        targeting,
+        commission,
+        lookback_days,
+        requested_code,
+    )
+    else {
+        return Err(problems.into_error());
+    };
 
     let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let code = match requested_code {
@@ -144,38 +177,25 @@ pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: CampaignPatch) 
     let before = find(&txn, id).await?;
     let mut active: campaigns::ActiveModel = before.clone().into();
 
-    if let Some(name) = &patch.name {
-        active.name = Set(validate::text(name, "name", 200)?);
-    }
-    if let Some(code) = &patch.code {
-        let code = code::parse(code, "code")?;
-        ensure_code_free(&txn, &code, Some(id)).await?;
-        active.code = Set(code);
-    }
-    if let Some(description) = &patch.description {
-        active.description = Set(validate::optional_text(Some(description), "description", 5000)?);
-    }
+    // Every field given is checked before any is applied: all wrong ones are named at once.
+    let mut problems = Problems::default();
+    let name = patch.name.as_deref().map(|name| problems.check(validate::text(name, "name", 200)));
+    let code = patch.code.as_deref().map(|code| problems.check(code::parse(code, "code")));
+    let description = patch
+        .description
+        .as_deref()
+        .map(|text| problems.check(validate::optional_text(Some(text), "description", 5000)));
     let starts_at = patch.starts_at.unwrap_or(before.starts_at);
     let ends_at = patch.ends_at.or(before.ends_at);
-    check_dates(starts_at, ends_at)?;
-    active.starts_at = Set(starts_at);
-    active.ends_at = Set(ends_at);
-    let currency = Currency::parse(patch.currency.as_deref().unwrap_or(&before.currency), "currency")?;
-    active.currency = Set(currency.code().to_string());
-    let budget = patch.budget.or(before.budget);
-    active.budget = Set(budget.map(|b| currency.amount(b, "budget")).transpose()?);
-    if let Some(kind) = &patch.campaign_type {
-        active.campaign_type = Set(validate::text(kind, "type", 40)?);
-    }
-    if let Some(list) = &patch.channels {
-        active.channels = Set(json!(channels(list)?));
-    }
-    if let Some(list) = &patch.allowed_domains {
-        active.allowed_domains = Set(Some(json!(domains(list)?)));
-    }
-    if let Some(value) = patch.targeting {
-        active.targeting = Set(targeting(Some(value))?);
-    }
+    problems.check(check_dates(starts_at, ends_at));
+    let currency = problems.check(Currency::parse(patch.currency.as_deref().unwrap_or(&before.currency), "currency"));
+    let budget = currency.and_then(|currency| {
+        problems.check(patch.budget.or(before.budget).map(|b| currency.amount(b, "budget")).transpose())
+    });
+    let campaign_type = patch.campaign_type.as_deref().map(|kind| problems.check(validate::text(kind, "type", 40)));
+    let channel_list = patch.channels.as_deref().map(|list| problems.check(channels(list)));
+    let domain_list = patch.allowed_domains.as_deref().map(|list| problems.check(domains(list)));
+    let targeting = patch.targeting.map(|value| problems.check(targeting(Some(value))));
     let merged_commission = match &patch.commission {
         Some(c) => CampaignCommission {
             conversion_rate: c.conversion_rate.or(before.conversion_rate),
@@ -192,7 +212,41 @@ pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: CampaignPatch) 
             flat_amount: before.flat_amount,
         },
     };
-    let commission = commission(&merged_commission, currency)?;
+    let commission = currency.and_then(|currency| problems.check(commission(&merged_commission, currency)));
+    let lookback_days = patch.lookback_days.map(|days| problems.check(lookback(days)));
+    let (Some(currency), Some(budget), Some(commission)) = (currency, budget, commission) else {
+        return Err(problems.into_error());
+    };
+    if !problems.is_empty() {
+        return Err(problems.into_error());
+    }
+
+    if let Some(Some(name)) = name {
+        active.name = Set(name);
+    }
+    if let Some(Some(code)) = code {
+        ensure_code_free(&txn, &code, Some(id)).await?;
+        active.code = Set(code);
+    }
+    if let Some(Some(description)) = description {
+        active.description = Set(description);
+    }
+    active.starts_at = Set(starts_at);
+    active.ends_at = Set(ends_at);
+    active.currency = Set(currency.code().to_string());
+    active.budget = Set(budget);
+    if let Some(Some(kind)) = campaign_type {
+        active.campaign_type = Set(kind);
+    }
+    if let Some(Some(list)) = channel_list {
+        active.channels = Set(json!(list));
+    }
+    if let Some(Some(list)) = domain_list {
+        active.allowed_domains = Set(Some(json!(list)));
+    }
+    if let Some(Some(value)) = targeting {
+        active.targeting = Set(value);
+    }
     active.conversion_rate = Set(commission.conversion_rate);
     active.sale_rate = Set(commission.sale_rate);
     active.bonus_targets = Set(commission.bonus_targets);
@@ -201,8 +255,8 @@ pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: CampaignPatch) 
     if let Some(model) = patch.attribution_model {
         active.attribution_model = Set(model);
     }
-    if let Some(days) = patch.lookback_days {
-        active.lookback_days = Set(lookback(days)?);
+    if let Some(Some(days)) = lookback_days {
+        active.lookback_days = Set(days);
     }
     active.updated_at = Set(Utc::now());
     let model = active.update(&txn).await.map_err(|e| AppError::from_db_unique(e, &["code"]))?;
@@ -400,21 +454,33 @@ fn targeting(value: Option<Value>) -> AppResult<Value> {
 }
 
 fn commission(input: &CampaignCommission, currency: Currency) -> AppResult<CampaignCommission> {
+    let mut problems = Problems::default();
     let kind = input.commission_type.unwrap_or(CommissionType::Percentage);
-    let flat_amount = input.flat_amount.map(|a| currency.amount(a, "commissionConfig.flatAmount")).transpose()?;
-    if kind == CommissionType::Flat && flat_amount.is_none() {
-        return Err(AppError::validation("commissionConfig.flatAmount", "a flat commission needs flatAmount"));
+    let flat_amount =
+        problems.check(input.flat_amount.map(|a| currency.amount(a, "commissionConfig.flatAmount")).transpose());
+    if kind == CommissionType::Flat && flat_amount == Some(None) {
+        problems.check::<(), _>(Err(AppError::validation(
+            "commissionConfig.flatAmount",
+            "a flat commission needs flatAmount",
+        )));
     }
-    Ok(CampaignCommission {
-        conversion_rate: input
-            .conversion_rate
-            .map(|r| money::rate(r, "commissionConfig.conversionRate"))
-            .transpose()?,
-        sale_rate: input.sale_rate.map(|r| money::rate(r, "commissionConfig.saleRate")).transpose()?,
-        bonus_targets: input.bonus_targets.map(|r| money::rate(r, "commissionConfig.bonusTargets")).transpose()?,
-        commission_type: Some(kind),
-        flat_amount,
-    })
+    let mut rate =
+        |value: Option<Decimal>, field: &str| problems.check(value.map(|r| money::rate(r, field)).transpose());
+    let conversion_rate = rate(input.conversion_rate, "commissionConfig.conversionRate");
+    let sale_rate = rate(input.sale_rate, "commissionConfig.saleRate");
+    let bonus_targets = rate(input.bonus_targets, "commissionConfig.bonusTargets");
+    match (flat_amount, conversion_rate, sale_rate, bonus_targets) {
+        (Some(flat_amount), Some(conversion_rate), Some(sale_rate), Some(bonus_targets)) if problems.is_empty() => {
+            Ok(CampaignCommission {
+                conversion_rate,
+                sale_rate,
+                bonus_targets,
+                commission_type: Some(kind),
+                flat_amount,
+            })
+        }
+        _ => Err(problems.into_error()),
+    }
 }
 
 pub fn status_code(status: CampaignStatus) -> &'static str {

@@ -91,6 +91,7 @@ impl ContextExt for Context<'_> {
 pub fn extend(err: &AppError) -> async_graphql::Error {
     let code = err.code();
     let field = err.field().map(str::to_owned);
+    let problems = err.problems();
     let retry_after = match err {
         AppError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
         _ => None,
@@ -99,6 +100,18 @@ pub fn extend(err: &AppError) -> async_graphql::Error {
         ext.set("code", code);
         if let Some(field) = field {
             ext.set("field", field);
+        }
+        if !problems.is_empty() {
+            let list: Vec<async_graphql::Value> = problems
+                .iter()
+                .map(|p| {
+                    let mut entry = async_graphql::indexmap::IndexMap::new();
+                    entry.insert(async_graphql::Name::new("field"), async_graphql::Value::from(p.field.as_str()));
+                    entry.insert(async_graphql::Name::new("message"), async_graphql::Value::from(p.message.as_str()));
+                    async_graphql::Value::Object(entry)
+                })
+                .collect();
+            ext.set("errors", list);
         }
         if let Some(secs) = retry_after {
             ext.set("retryAfter", secs);

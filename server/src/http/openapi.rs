@@ -206,9 +206,13 @@ pub fn document() -> Value {
                     "type": "object",
                     "required": ["error"],
                     "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
-                        "code": { "type": "string", "enum": ["VALIDATION", "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "INVALID_TRANSITION", "PAYLOAD_TOO_LARGE", "RATE_LIMITED", "UNAVAILABLE", "INTERNAL"] },
+                        "code": { "type": "string", "enum": ["VALIDATION", "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "CONFLICT", "INVALID_TRANSITION", "PAYLOAD_TOO_LARGE", "RATE_LIMITED", "TIMEOUT", "UNAVAILABLE", "INTERNAL"] },
                         "message": { "type": "string" },
-                        "field": { "type": "string" },
+                        "field": { "type": "string", "description": "the (first) wrong input" },
+                        "errors": { "type": "array", "description": "every wrong input of a VALIDATION error, each with what is wrong", "items": {
+                            "type": "object", "required": ["field", "message"],
+                            "properties": { "field": { "type": "string" }, "message": { "type": "string" } },
+                        } },
                     } } },
                 },
             },

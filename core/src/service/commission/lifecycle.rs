@@ -1,6 +1,7 @@
 //! A commission's moves asked for by people: create, calculate, approve (one or many), reject.
 
 use super::*;
+use sea_orm::PaginatorTrait;
 
 pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCommission) -> AppResult<Commission> {
     caller.require_admin()?;
@@ -166,6 +167,58 @@ pub async fn calculate_many(ctx: &Ctx, caller: &Caller, ids: &[Uuid]) -> AppResu
         calculated.push(calculate(ctx, caller, *id, false).await?);
     }
     Ok(calculated)
+}
+
+/// The most PENDING commissions one [`calculate_pending`] call calculates; a client asks
+/// again for the rest (the admin app does, showing how many are left), so that no request
+/// runs for minutes whatever the backlog.
+pub const MAX_CALCULATE_PER_CALL: u64 = 1_000;
+
+/// What [`calculate_pending`] did.
+#[derive(Debug, Clone, Default)]
+pub struct PendingCalculation {
+    /// Calculated by this call.
+    pub calculated: u64,
+    /// Still PENDING under the filter afterwards (those skipped included).
+    pub remaining: u64,
+    /// Those that could not be calculated, with why (at most 20 listed; `skipped_count` says all).
+    pub skipped: Vec<(Uuid, String)>,
+    pub skipped_count: u64,
+}
+
+/// Calculates every PENDING commission the filter selects — not one page of the list —
+/// oldest first, up to [`MAX_CALCULATE_PER_CALL`] a call. Each is calculated as
+/// [`calculate`] does (its own transaction, audited, published); one that fails (a
+/// concurrent change, a rule it breaks) is skipped and named, the others go on.
+pub async fn calculate_pending(ctx: &Ctx, caller: &Caller, filter: CommissionFilter) -> AppResult<PendingCalculation> {
+    caller.require_admin()?;
+    let filter = CommissionFilter { status: Some(CommissionStatus::Pending), ..filter };
+    let condition = super::query::condition(caller, &filter)?;
+    let ids: Vec<Uuid> = commissions::Entity::find()
+        .select_only()
+        .column(commissions::Column::Id)
+        .filter(condition.clone())
+        .order_by_asc(commissions::Column::CreatedAt)
+        .order_by_asc(commissions::Column::Id)
+        .limit(MAX_CALCULATE_PER_CALL)
+        .into_tuple()
+        .all(&ctx.db)
+        .await?;
+    let mut done = PendingCalculation::default();
+    for id in ids {
+        match calculate(ctx, caller, id, false).await {
+            Ok(_) => done.calculated += 1,
+            Err(err @ (AppError::Unavailable(_) | AppError::Timeout(_) | AppError::Internal(_))) => return Err(err),
+            Err(err) => {
+                done.skipped_count += 1;
+                if done.skipped.len() < 20 {
+                    done.skipped.push((id, err.public_message()));
+                }
+            }
+        }
+    }
+    done.remaining = commissions::Entity::find().filter(condition).count(&ctx.db).await?;
+    Ok(done)
 }
 
 /// CALCULATED → APPROVED by a person (or by the automatic policy).

@@ -5,7 +5,7 @@ use serde_json::Value;
 use crate::{
     graphql::{
         types::{
-            commission::{Commission, CreateCommissionInput, Payout},
+            commission::{Commission, CommissionFilter, CreateCommissionInput, Payout, PendingCalculation},
             parse_id,
         },
         ContextExt, GqlResult,
@@ -63,6 +63,19 @@ impl CommissionMutation {
         let caller = ctx.caller()?;
         let ids = ids.iter().map(|id| parse_id(id, "ids")).collect::<Result<Vec<_>, _>>()?;
         Ok(svc::calculate_many(ctx.state(), caller, &ids).await?.into_iter().map(Commission::new).collect())
+    }
+
+    /// Calculates the PENDING commissions the filter selects (every page of the list, not
+    /// one), oldest first, at most 1,000 a call: `remaining` says how many are left for
+    /// the next call. One that cannot be calculated is skipped and named; the rest go on.
+    async fn calculate_pending_commissions(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CommissionFilter>,
+    ) -> GqlResult<PendingCalculation> {
+        let caller = ctx.caller()?;
+        let filter = filter.unwrap_or_default().into_service()?;
+        Ok(PendingCalculation(svc::calculate_pending(ctx.state(), caller, filter).await?))
     }
 
     /// Approves many CALCULATED commissions, all or none.

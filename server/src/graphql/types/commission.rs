@@ -209,6 +209,40 @@ impl Payout {
     }
 }
 
+/// What `calculatePendingCommissions` did.
+pub struct PendingCalculation(pub svc::PendingCalculation);
+
+/// A commission left PENDING by a bulk calculation, and why.
+#[derive(SimpleObject)]
+pub struct SkippedCommission {
+    pub commission_id: ID,
+    pub reason: String,
+}
+
+#[Object]
+impl PendingCalculation {
+    /// Calculated by this call.
+    async fn calculated(&self) -> u64 {
+        self.0.calculated
+    }
+    /// Still PENDING under the filter (skipped ones included): call again while it falls.
+    async fn remaining(&self) -> u64 {
+        self.0.remaining
+    }
+    /// How many could not be calculated.
+    async fn skipped_count(&self) -> u64 {
+        self.0.skipped_count
+    }
+    /// The first 20 of them, each with why.
+    async fn skipped(&self) -> Vec<SkippedCommission> {
+        self.0
+            .skipped
+            .iter()
+            .map(|(id, reason)| SkippedCommission { commission_id: ID(id.to_string()), reason: reason.clone() })
+            .collect()
+    }
+}
+
 #[derive(InputObject, Default)]
 pub struct CommissionFilter {
     pub affiliate_id: Option<ID>,

@@ -1,0 +1,43 @@
+// What a form shows when the server refuses it: every wrong field beside itself, a
+// summary that links to each, and "Try again" when the connection (not the input) failed.
+import { reactive } from "vue";
+import { ApiError, errorWords, type Problem } from "./api";
+
+export interface FormErrors {
+  /** Every wrong input, as the server named it. */
+  problems: Problem[];
+  /** The sentence above the submit button, or null when all is well. */
+  summary: string | null;
+  /** The failure was the connection or the server: the same submit may work again. */
+  retryable: boolean;
+  clear(): void;
+  take(e: unknown): void;
+  /** The message for a field, by the API's path (`commissionConfig.baseRate`). */
+  of(path: string): string | undefined;
+}
+
+export function useFormErrors(): FormErrors {
+  const errors: FormErrors = reactive({
+    problems: [] as Problem[],
+    summary: null as string | null,
+    retryable: false,
+    clear() {
+      errors.problems = [];
+      errors.summary = null;
+      errors.retryable = false;
+    },
+    take(e: unknown) {
+      errors.problems = e instanceof ApiError ? e.problems : [];
+      errors.retryable = e instanceof ApiError && e.retryable;
+      const n = errors.problems.length;
+      errors.summary = n > 1 ? `Please check the form: ${n} fields need attention.` : errorWords(e);
+    },
+    of(path: string) {
+      return errors.problems.find((p) => p.field === path)?.message;
+    },
+  });
+  return errors;
+}
+
+/** A form's fields by the API's path: the input's id (where the summary links) and label. */
+export type FormFields = Record<string, { id: string; label: string }>;
