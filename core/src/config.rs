@@ -90,6 +90,19 @@ pub struct Config {
     #[arg(long, env = "ALPES_LEGACY_KEYLESS_CONVERSIONS", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub legacy_keyless_conversions: bool,
 
+    /// The programme's account that pays affiliates by SEPA credit transfer (the debtor of
+    /// the `pain.001` payment file): the account holder's name…
+    #[arg(long, env = "ALPES_SEPA_DEBTOR_NAME", global = true)]
+    pub sepa_debtor_name: Option<String>,
+
+    /// …its IBAN…
+    #[arg(long, env = "ALPES_SEPA_DEBTOR_IBAN", global = true)]
+    pub sepa_debtor_iban: Option<String>,
+
+    /// …and, if the bank wants it, its BIC.
+    #[arg(long, env = "ALPES_SEPA_DEBTOR_BIC", global = true)]
+    pub sepa_debtor_bic: Option<String>,
+
     /// Lifetime of tokens issued by `login`, in hours.
     #[arg(long, env = "ALPES_TOKEN_TTL_HOURS", default_value_t = 12, global = true)]
     pub token_ttl_hours: i64,
@@ -499,6 +512,20 @@ impl Config {
                 "ALPES_NATS_PREFIX must be 1 to 64 letters, digits, '_' or '-'",
             ));
         }
+        if let Some(iban) = &self.sepa_debtor_iban {
+            crate::domain::iban::parse(iban, "ALPES_SEPA_DEBTOR_IBAN")
+                .map_err(|e| AppError::validation("ALPES_SEPA_DEBTOR_IBAN", format!("ALPES_SEPA_DEBTOR_IBAN: {e}")))?;
+        }
+        if let Some(bic) = &self.sepa_debtor_bic {
+            crate::domain::iban::bic(bic, "ALPES_SEPA_DEBTOR_BIC")
+                .map_err(|e| AppError::validation("ALPES_SEPA_DEBTOR_BIC", format!("ALPES_SEPA_DEBTOR_BIC: {e}")))?;
+        }
+        if self.sepa_debtor_iban.is_some() != self.sepa_debtor_name.as_deref().is_some_and(|n| !n.trim().is_empty()) {
+            return Err(AppError::validation(
+                "ALPES_SEPA_DEBTOR_NAME",
+                "ALPES_SEPA_DEBTOR_NAME and ALPES_SEPA_DEBTOR_IBAN go together (the account that pays SEPA transfers)",
+            ));
+        }
         crate::domain::money::Currency::parse(&self.currency, "ALPES_CURRENCY").map_err(|_| {
             AppError::validation("ALPES_CURRENCY", "ALPES_CURRENCY must be a currency code such as USD")
         })?;
@@ -525,6 +552,9 @@ impl Config {
             legacy_keyless_conversions: false,
             max_event_age_days: None,
             currency: "USD".into(),
+            sepa_debtor_name: None,
+            sepa_debtor_iban: None,
+            sepa_debtor_bic: None,
             graphiql: true,
             token_ttl_hours: 12,
             report_timeout_ms: 30_000,

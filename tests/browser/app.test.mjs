@@ -739,6 +739,75 @@ test("Calculate all pending calculates every page under the filters, not only th
   await admin.getByRole("button", { name: "Calculate all pending (0)" }).waitFor();
 });
 
+test("a week's money work: pay out in two currencies, mark paid with its figure, cancel, fix a bank", async () => {
+  const token = await admin.evaluate(() => JSON.parse(localStorage.getItem("alpes.session")).token);
+  const q = (query) => graphql(server.base, token, query);
+  const { affiliates } = await q(`{ affiliates(filter: { search: "many@browser.test" }) { nodes { id } } }`);
+  const id = affiliates.nodes[0].id;
+  // Two sales in pesos beside the 30 commissions in dollars calculated before; all approved.
+  for (const base of ["250000", "150000"]) {
+    await q(`mutation { createCommission(input: { affiliateId: "${id}", baseAmount: "${base}", currency: "COP" }) { id } }`);
+  }
+  await q(`mutation { calculatePendingCommissions(filter: { affiliateId: "${id}" }) { calculated } }`);
+  const { commissions } = await q(`{ commissions(filter: { affiliateId: "${id}", status: CALCULATED }, first: 100) { nodes { id } } }`);
+  const ids = commissions.nodes.map((n) => `"${n.id}"`).join(",");
+  await q(`mutation { approveCommissions(ids: [${ids}]) { id } }`);
+
+  await admin.goto(`${server.base}/payouts`);
+  const form = admin.getByRole("form", { name: "New payout" });
+  await pick(form.getByLabel("Pay out the approved commissions of"), "many", "Many Pending");
+  await form.getByLabel("in currency").fill("");
+  await form.getByRole("button", { name: "Create payout" }).click();
+  await admin.locator(".toast", { hasText: "Payout of $30.00 for 30 commissions created" }).waitFor();
+  await form.getByLabel("in currency").fill("cop");
+  await form.getByRole("button", { name: "Create payout" }).click();
+  await admin.locator(".toast", { hasText: /Payout of COP\s?40,000(\.00)? for 2 commissions created/ }).waitFor();
+
+  await admin.goto(`${server.base}/payouts?affiliate=${id}`);
+  const usd = admin.locator("tbody tr", { hasText: "$30.00" });
+  const cop = admin.locator("tbody tr", { hasText: /COP\s?40,000/ });
+  await usd.waitFor();
+  await cop.waitFor();
+  // The file to hand to Wise for the pesos: every pending payout in COP, nothing changed.
+  const fileForm = admin.getByRole("form", { name: "Payment file" });
+  await fileForm.getByLabel("Payment file of the pending payouts").selectOption("wise");
+  await fileForm.getByLabel("in currency").fill("COP");
+  const [wise] = await Promise.all([admin.waitForEvent("download"), fileForm.getByRole("button", { name: "Download file" }).click()]);
+  assert.match(wise.suggestedFilename(), /^payouts-wise-cop-.*\.csv$/);
+  const wiseCsv = (await import("node:fs")).readFileSync(await wise.path(), "utf8");
+  assert.match(wiseCsv, /^name,recipientEmail,/);
+  assert.match(wiseCsv, /Many Pending,many@browser\.test,.*,40000\.00,COP,COP,/);
+  // SEPA needs the paying account configured: said in words, naming the settings.
+  await fileForm.getByLabel("Payment file of the pending payouts").selectOption("sepa");
+  await fileForm.getByRole("button", { name: "Download file" }).click();
+  await admin.locator(".toast", { hasText: /ALPES_SEPA_DEBTOR_IBAN/ }).waitFor();
+  // Paying asks once more, naming the figure.
+  let asked = "";
+  admin.once("dialog", (d) => {
+    asked = d.message();
+    d.accept();
+  });
+  await usd.getByRole("button", { name: "Mark paid" }).click();
+  await usd.locator(".badge", { hasText: "Paid" }).waitFor();
+  assert.match(asked, /\$30\.00 \(30 commissions\)/);
+  // The pesos payout is canceled before it is paid: its commissions wait for the next one.
+  admin.once("dialog", (d) => d.accept("wrong account"));
+  await cop.getByRole("button", { name: "Cancel" }).click();
+  await cop.locator(".badge", { hasText: "Canceled" }).waitFor();
+  const again = await q(`{ commissions(filter: { affiliateId: "${id}", status: APPROVED }) { totalCount } }`);
+  assert.equal(again.commissions.totalCount, 2);
+
+  // The affiliate's bank changes, the account number on file is kept without retyping it.
+  await admin.goto(`${server.base}/affiliates`);
+  await admin.getByRole("link", { name: "Browser Partner" }).click();
+  await admin.getByRole("link", { name: "Edit" }).click();
+  await admin.getByLabel("Bank", { exact: true }).fill("Banco del Valle");
+  await admin.getByRole("button", { name: "Save" }).click();
+  await admin.waitForURL(/\/affiliates\/[0-9a-f-]{36}$/);
+  await admin.getByText("Banco del Valle").waitFor();
+  assert.match(await admin.getByTestId("account-number").innerText(), /5678$/);
+});
+
 test("the app runs under its Content-Security-Policy without a violation", async () => {
   await admin.goto(`${server.base}/?period=30d`);
   await admin.locator(".chart svg").waitFor();

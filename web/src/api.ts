@@ -144,3 +144,28 @@ export function afterForPage(page: number, size: number): string | undefined {
   if (page <= 1) return undefined;
   return btoa(`o:${(page - 1) * size - 1}`).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
+
+/** Downloads a file from a REST route with the session's token (a plain link would
+ * carry none); the server's error comes back as an ApiError, in words. */
+export async function download(path: string, fallbackName: string): Promise<void> {
+  let r: Response;
+  try {
+    r = await fetch(path, { headers: { Authorization: `Bearer ${session.token ?? ""}` } });
+  } catch (e) {
+    throw new ApiError("NETWORK", String(e));
+  }
+  if (!r.ok) {
+    const body = await r.json().catch(() => null);
+    const err = body?.error;
+    throw new ApiError(err?.code ?? (r.status >= 500 ? "INTERNAL" : "VALIDATION"), err?.message ?? `HTTP ${r.status}`, err?.field, err?.errors);
+  }
+  const named = /filename="([^"]+)"/.exec(r.headers.get("content-disposition") ?? "")?.[1];
+  const blob = await r.blob();
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = named ?? fallbackName;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  URL.revokeObjectURL(a.href);
+}

@@ -409,13 +409,16 @@ fn validate_bank(bank: BankDetails) -> AppResult<BankDetails> {
     let mut problems = Problems::default();
     let number =
         problems.check(validate::text(&bank.account_number, "bankDetails.accountNumber", 64).and_then(|number| {
-            if number.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ' ') {
-                Ok(number)
-            } else {
+            if !number.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ' ') {
                 Err(crate::domain::DomainError::invalid(
                     "bankDetails.accountNumber",
                     "account number may hold letters, digits, spaces and dashes only",
                 ))
+            } else if crate::domain::iban::looks_like(&number) {
+                // An IBAN is checked (country, length, check digits) and kept compact.
+                crate::domain::iban::parse(&number, "bankDetails.accountNumber")
+            } else {
+                Ok(number)
             }
         }));
     let name = problems.check(validate::text(&bank.bank, "bankDetails.bank", 120));

@@ -137,6 +137,8 @@ fn operations() -> Vec<Op> {
         op("post", "/api/v1/comisiones/{id}/rechazar", "comisiones", "Reject a commission", Bearer)
             .body(json!({ "motivo": "duplicada" }))
             .ok(200),
+        op("get", "/api/v1/pagos/archivo", "pagos", "The payment file of the PENDING payouts in one currency: SEPA pain.001 (EUR), PayPal Payouts or Wise CSV (ADMIN)", Bearer)
+            .query(&["formato", "moneda", "ids", "fecha"]),
         op("post", "/api/v1/admin/seed", "admin", "Add demo data (ADMIN)", Bearer).query(&["days"]).ok(200),
         op("get", "/api/v1/admin/seed", "admin", "Add demo data (ADMIN)", Bearer).query(&["days"]),
     ]

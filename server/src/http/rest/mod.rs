@@ -5,6 +5,7 @@ pub mod campaigns;
 pub mod commission_csv;
 pub mod commissions;
 pub mod conversions;
+pub mod payouts;
 
 use axum::{
     extract::{rejection::JsonRejection, FromRequest, FromRequestParts, Request},
@@ -24,6 +25,7 @@ pub fn router() -> Router<HttpState> {
         .merge(campaigns::router())
         .merge(commissions::router())
         .merge(conversions::router())
+        .merge(payouts::router())
 }
 
 /// A JSON body whose errors are answered in our error format (400 VALIDATION, 413).
