@@ -68,7 +68,8 @@ pub fn sepa(
         iban::parse(account, "payouts").map_err(|err| {
             DomainError::invalid("payouts", format!("the IBAN of {} (payout {}) is wrong: {err}", t.name, t.id))
         })?;
-        if t.amount <= Decimal::ZERO || t.amount.scale() > 2 {
+        // Databases hand amounts back at their column's scale (61.5000): the cents count.
+        if t.amount <= Decimal::ZERO || t.amount.round_dp(2) != t.amount {
             return Err(DomainError::invalid(
                 "payouts",
                 format!("payout {} has no payable amount ({})", t.id, t.amount),
@@ -297,7 +298,7 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap_or_default();
         let transfers = [
             transfer("p1", "María González & Cía", Some("FR1420041010050500013M02606"), dec!(61.50), "EUR"),
-            transfer("p2", "Jürgen Groß", Some("NL91ABNA0417164300"), dec!(0.10), "EUR"),
+            transfer("p2", "Jürgen Groß", Some("NL91ABNA0417164300"), dec!(0.1000), "EUR"),
         ];
         let xml = sepa(&debtor(), "ALPES-20261205-1", created, day, &transfers).unwrap_or_default();
         for part in [

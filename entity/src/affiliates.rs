@@ -25,6 +25,12 @@ pub enum AffiliateStatus {
     Suspended,
     #[sea_orm(string_value = "DELETED")]
     Deleted,
+    /// Asked to join (the public application page); not earning, cannot sign in.
+    #[sea_orm(string_value = "APPLIED")]
+    Applied,
+    /// Application turned down; kept so the same person is recognised.
+    #[sea_orm(string_value = "REJECTED")]
+    Rejected,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]

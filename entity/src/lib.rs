@@ -3,6 +3,8 @@
 
 pub mod prelude;
 
+pub mod affiliate_applications;
+pub mod affiliate_invites;
 pub mod affiliates;
 pub mod api_keys;
 pub mod attribution_credits;

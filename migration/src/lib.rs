@@ -37,6 +37,7 @@ mod m20261206_000002_add_webhook_minimised_at;
 mod m20261206_000003_minimise_stored_customers;
 mod m20261207_000001_create_reconciliation_indexes;
 mod m20261208_000001_add_commission_expected_amount;
+mod m20261209_000001_create_affiliate_onboarding;
 
 pub use m20261202_000001_create_daily_rollups::money_units;
 
@@ -96,6 +97,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000003_minimise_stored_customers::Migration),
             Box::new(m20261207_000001_create_reconciliation_indexes::Migration),
             Box::new(m20261208_000001_add_commission_expected_amount::Migration),
+            Box::new(m20261209_000001_create_affiliate_onboarding::Migration),
         ]
     }
 }

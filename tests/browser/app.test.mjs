@@ -808,6 +808,89 @@ test("a week's money work: pay out in two currencies, mark paid with its figure,
   assert.match(await admin.getByTestId("account-number").innerText(), /5678$/);
 });
 
+test("joining: an application waits for an admin, an invite joins at once, the new partner builds a tagged link", async () => {
+  const token = await admin.evaluate(() => JSON.parse(localStorage.getItem("alpes.session")).token);
+  const { createCampaign: open } = await graphql(server.base, token,
+    `mutation { createCampaign(input: { name: "Browser Open", code: "browser-open", startsAt: "2024-01-01T00:00:00Z",
+      currency: "USD", allowedDomains: ["shop.example.com"], commissionConfig: { saleRate: "10" } }) { id } }`);
+  await graphql(server.base, token, `mutation { activateCampaign(id: "${open.id}") { id } }`);
+
+  // Anyone may apply, from the sign-in page.
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  context.setDefaultTimeout(10000);
+  const page = await context.newPage();
+  await page.goto(`${server.base}/login`);
+  await page.getByRole("link", { name: "Apply to join" }).click();
+  await page.getByRole("heading", { name: /Join the partner programme/ }).waitFor();
+  await page.getByLabel("Name").fill("Nora Applicant");
+  await page.getByLabel("Email").fill("nora@browser.test");
+  await page.getByLabel("Password").fill("nora-partner-pass-1");
+  await page.getByLabel("Website or channel").fill("https://nora.example.com");
+  await page.getByLabel("About your audience").fill("Hiking videos, 12k subscribers");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await page.getByText("Thank you, your application is in.").waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `the application page scrolls sideways by ${overflow}px`);
+  // Not before an admin approves.
+  await page.goto(`${server.base}/login`);
+  await page.getByLabel("Email").fill("nora@browser.test");
+  await page.getByLabel("Password").fill("nora-partner-pass-1");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("alert").waitFor();
+
+  // The admin finds it among the applications, reads it and approves it.
+  await admin.goto(`${server.base}/affiliates?status=APPLIED`);
+  await admin.getByRole("link", { name: "Nora Applicant" }).click();
+  const told = admin.getByTestId("application");
+  await told.getByText("https://nora.example.com").waitFor();
+  assert.match(await told.innerText(), /Hiking videos/);
+  admin.once("dialog", (d) => d.accept());
+  await admin.getByRole("button", { name: "Approve" }).click();
+  await admin.locator(".page-head .badge", { hasText: "Active" }).waitFor();
+
+  // Approved: they sign in and build a link with UTM tags, ready to copy.
+  await signIn(page, "nora@browser.test", "nora-partner-pass-1");
+  await page.goto(`${server.base}/links`);
+  await page.getByRole("heading", { name: "My links" }).waitFor();
+  await page.getByLabel("Campaign", { exact: true }).fill("browser-open");
+  await page.getByLabel("Destination URL").fill("https://shop.example.com/boots");
+  await page.getByText("UTM tags (optional)").click();
+  await page.getByLabel("utm_source").fill("youtube");
+  await page.getByLabel("utm_medium").fill("video");
+  await page.getByRole("button", { name: "Create link" }).click();
+  await page.locator(".toast", { hasText: "created" }).waitFor();
+  const row = page.locator("tbody tr", { hasText: "utm_source=youtube" });
+  await row.waitFor();
+  assert.match(await row.innerText(), /utm_medium=video/);
+  await row.getByRole("button", { name: /Copy/ }).waitFor();
+  await context.close();
+
+  // An invite link: made once by the admin, the email it names is filled in, approved at once.
+  await admin.goto(`${server.base}/affiliates`);
+  await admin.getByRole("button", { name: "Invite links" }).click();
+  await admin.getByLabel("For (email, optional)").fill("ivan@browser.test");
+  await admin.getByRole("button", { name: "Make invite link" }).click();
+  const link = (await admin.getByTestId("invite-link").locator("code").innerText()).trim();
+  assert.match(link, /\/apply\?invite=inv_/);
+  const invited = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  invited.setDefaultTimeout(10000);
+  const ivan = await invited.newPage();
+  await ivan.goto(link.replace(/^https?:\/\/[^/]+/, server.base));
+  await ivan.getByText(/You were invited/).waitFor();
+  assert.equal(await ivan.getByLabel("Email").inputValue(), "ivan@browser.test");
+  await ivan.getByLabel("Name").fill("Ivan Invited");
+  await ivan.getByLabel("Password").fill("ivan-partner-pass-1");
+  await ivan.getByRole("button", { name: "Apply" }).click();
+  await ivan.getByText("Welcome aboard.").waitFor();
+  await ivan.getByRole("link", { name: "Sign in" }).click();
+  await signIn(ivan, "ivan@browser.test", "ivan-partner-pass-1");
+  await ivan.getByRole("navigation", { name: "Main" }).getByText("My links").waitFor();
+  await invited.close();
+  await admin.reload();
+  await admin.getByRole("button", { name: "Invite links" }).click();
+  await admin.locator("section[aria-label='Invite links'] tbody tr", { hasText: "ivan@browser.test" }).getByText("Used").waitFor();
+});
+
 test("the app runs under its Content-Security-Policy without a violation", async () => {
   await admin.goto(`${server.base}/?period=30d`);
   await admin.locator(".chart svg").waitFor();

@@ -56,7 +56,7 @@ const REASONS: Record<string, string> = {
 };
 /** The states events carry (`estado`, in the seed systems' Spanish: data on the wire) in words. */
 const STATES: Record<string, string> = {
-  activo: "active", activa: "active", suspendido: "suspended", eliminado: "deleted",
+  activo: "active", activa: "active", suspendido: "suspended", eliminado: "deleted", solicitado: "applied", rechazado: "rejected",
   borrador: "draft", pausada: "paused", finalizada: "ended",
   registrada: "recorded", atribuida: "attributed", sin_atribuir: "unattributed", en_revision: "held for review",
   revertida: "reverted", reembolsada: "refunded", rechazada: "rejected",

@@ -14,6 +14,12 @@ export interface FormErrors {
   take(e: unknown): void;
   /** The message for a field, by the API's path (`commissionConfig.baseRate`). */
   of(path: string): string | undefined;
+  /** Whether a field is wrong (its `invalid` class). */
+  bad(path: string): boolean;
+  /** A send in progress (the submit button waits). */
+  busy: boolean;
+  /** Sends the form: clears what was said, runs `send`, takes what the server refused. */
+  send(send: () => Promise<void>): Promise<void>;
 }
 
 export function useFormErrors(): FormErrors {
@@ -34,6 +40,21 @@ export function useFormErrors(): FormErrors {
     },
     of(path: string) {
       return errors.problems.find((p) => p.field === path)?.message;
+    },
+    bad(path: string) {
+      return errors.of(path) !== undefined;
+    },
+    busy: false,
+    async send(send: () => Promise<void>) {
+      errors.busy = true;
+      errors.clear();
+      try {
+        await send();
+      } catch (e) {
+        errors.take(e);
+      } finally {
+        errors.busy = false;
+      }
     },
   });
   return errors;

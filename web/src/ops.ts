@@ -452,3 +452,42 @@ export const CalculatePendingDoc = graphql(`
     calculatePendingCommissions(filter: $filter) { calculated remaining skippedCount skipped { commissionId reason } }
   }
 `);
+
+// Joining the programme: the public application page, invites, review.
+export const ApplyDoc = graphql(`
+  mutation Apply($input: AffiliateApplicationInput!) {
+    applyAsAffiliate(input: $input) { approved code }
+  }
+`);
+
+export const InviteInfoDoc = graphql(`
+  query InviteInfo($token: String!) { affiliateInvite(token: $token) { email expiresAt } }
+`);
+
+export const InvitesDoc = graphql(`
+  query Invites { affiliateInvites { id email note createdAt expiresAt usedAt affiliateId status } }
+`);
+
+export const CreateInviteDoc = graphql(`
+  mutation CreateInvite($email: String, $note: String, $days: Int) {
+    createAffiliateInvite(email: $email, note: $note, days: $days) { url invite { id status expiresAt } }
+  }
+`);
+
+export const RevokeInviteDoc = graphql(`
+  mutation RevokeInvite($id: ID!) { revokeAffiliateInvite(id: $id) { id status } }
+`);
+
+export const ApplicationDoc = graphql(`
+  query Application($affiliateId: ID!) {
+    affiliateApplication(affiliateId: $affiliateId) { website message invited appliedAt reviewedAt rejectionReason }
+  }
+`);
+
+export const ApproveApplicationDoc = graphql(`
+  mutation ApproveApplication($id: ID!) { approveAffiliateApplication(id: $id) { id status } }
+`);
+
+export const RejectApplicationDoc = graphql(`
+  mutation RejectApplication($id: ID!, $reason: String!) { rejectAffiliateApplication(id: $id, reason: $reason) { id status } }
+`);

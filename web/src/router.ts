@@ -6,6 +6,7 @@ const ALL: Role[] = ["ADMIN", "ANALYST", "AFFILIATE"];
 
 const routes: RouteRecordRaw[] = [
   { path: "/login", component: () => import("./pages/Login.vue"), meta: { public: true, title: "Sign in" } },
+  { path: "/apply", component: () => import("./pages/Apply.vue"), meta: { public: true, title: "Join the programme" } },
   { path: "/", component: () => import("./pages/Dashboard.vue"), meta: { roles: ALL, title: "Dashboard" } },
   { path: "/affiliates", component: () => import("./pages/Affiliates.vue"), meta: { roles: STAFF, title: "Affiliates" } },
   { path: "/affiliates/new", component: () => import("./pages/AffiliateForm.vue"), meta: { roles: ["ADMIN"], title: "New affiliate" } },

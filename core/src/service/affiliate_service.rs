@@ -84,62 +84,93 @@ pub struct AffiliateFilter {
 
 pub async fn create(ctx: &Ctx, caller: &Caller, input: NewAffiliate) -> AppResult<Affiliate> {
     caller.require_admin()?;
-    // Every input is checked, so that a form hears of all its wrong fields at once.
+    let checked = check_new(input)?;
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
+    let model = insert(&txn, caller, checked, AffiliateStatus::Active, "afiliado_creado").await?;
+    txn.commit().await?;
+    ctx.events_committed();
+    Ok(model.into())
+}
+
+/// A new affiliate's inputs, each checked.
+pub(crate) struct CheckedAffiliate {
+    name: String,
+    email: String,
+    phone: Option<String>,
+    code: Option<String>,
+    tier: AffiliateTier,
+    document: Option<Document>,
+    bank: Option<BankDetails>,
+    settings: Settings,
+}
+
+/// Checks every input of a new affiliate, so that a form hears of all its wrong fields at once.
+pub(crate) fn check_new(input: NewAffiliate) -> AppResult<CheckedAffiliate> {
     let mut problems = Problems::default();
     let name = problems.check(validate::text(&input.name, "name", 200));
     let email = problems.check(validate::email(&input.email));
     let phone = problems.check(validate::optional_text(input.phone.as_deref(), "phone", 40));
     let settings = commission_settings(&input.commission, &mut problems);
-    let requested_code = problems.check(input.code.as_deref().map(|c| code::parse(c, "code")).transpose());
+    let code = problems.check(input.code.as_deref().map(|c| code::parse(c, "code")).transpose());
     let document = problems.check(input.document.map(validate_document).transpose());
     let bank = problems.check(input.bank_details.map(validate_bank).transpose());
-    let (Some(name), Some(email), Some(phone), Some(settings), Some(requested_code), Some(document), Some(bank)) =
-        (name, email, phone, settings, requested_code, document, bank)
+    let (Some(name), Some(email), Some(phone), Some(settings), Some(code), Some(document), Some(bank)) =
+        (name, email, phone, settings, code, document, bank)
     else {
         return Err(problems.into_error());
     };
-    let (base_rate, premium_rate, minimum_payout, currency) = settings;
+    Ok(CheckedAffiliate { name, email, phone, code, tier: input.tier, document, bank, settings })
+}
 
-    let (txn, _turn) = db::write_txn(&ctx.db).await?;
-    ensure_email_free(&txn, &email, None).await?;
-    let code = match requested_code {
+/// Stores a new affiliate in `status` with its event (`event_type`) and audit row, in the
+/// caller's transaction: the email and code must be free (CONFLICT naming the field).
+pub(crate) async fn insert<C: ConnectionTrait>(
+    txn: &C,
+    caller: &Caller,
+    new: CheckedAffiliate,
+    status: AffiliateStatus,
+    event_type: &'static str,
+) -> AppResult<affiliates::Model> {
+    ensure_email_free(txn, &new.email, None).await?;
+    let code = match new.code {
         Some(code) => {
-            ensure_code_free(&txn, &code, None).await?;
+            ensure_code_free(txn, &code, None).await?;
             code
         }
         None => {
-            free_code::<affiliates::Entity, _>(&txn, affiliates::Column::Code, affiliates::Column::Id, &name).await?
+            free_code::<affiliates::Entity, _>(txn, affiliates::Column::Code, affiliates::Column::Id, &new.name).await?
         }
     };
+    let (base_rate, premium_rate, minimum_payout, currency) = new.settings;
     let now = Utc::now();
     let model = affiliates::ActiveModel {
         id: Set(Uuid::now_v7()),
         code: Set(code),
-        name: Set(name),
-        email: Set(email),
-        phone: Set(phone),
-        document_type: Set(document.as_ref().map(|d| d.kind.clone())),
-        document_number: Set(document.map(|d| d.number)),
-        tier: Set(input.tier),
-        bank_name: Set(bank.as_ref().map(|b| b.bank.clone())),
-        bank_account_type: Set(bank.as_ref().map(|b| b.account_type.clone())),
-        bank_account_number: Set(bank.map(|b| b.account_number)),
+        name: Set(new.name),
+        email: Set(new.email),
+        phone: Set(new.phone),
+        document_type: Set(new.document.as_ref().map(|d| d.kind.clone())),
+        document_number: Set(new.document.map(|d| d.number)),
+        tier: Set(new.tier),
+        bank_name: Set(new.bank.as_ref().map(|b| b.bank.clone())),
+        bank_account_type: Set(new.bank.as_ref().map(|b| b.account_type.clone())),
+        bank_account_number: Set(new.bank.map(|b| b.account_number)),
         base_rate: Set(base_rate),
         premium_rate: Set(premium_rate),
         minimum_payout: Set(minimum_payout),
         payout_currency: Set(currency.code().to_string()),
-        status: Set(AffiliateStatus::Active),
+        status: Set(status),
         deleted_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await
     .map_err(|e| AppError::from_db_unique(e, &["email", "code"]))?;
 
-    outbox::record(&txn, event(&model, "afiliado_creado")).await?;
+    outbox::record(txn, event(&model, event_type)).await?;
     audit::record(
-        &txn,
+        txn,
         caller,
         audit::Change {
             action: "affiliate.create",
@@ -150,9 +181,7 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewAffiliate) -> AppResul
         },
     )
     .await?;
-    txn.commit().await?;
-    ctx.events_committed();
-    Ok(model.into())
+    Ok(model)
 }
 
 pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: AffiliatePatch) -> AppResult<Affiliate> {
@@ -222,6 +251,14 @@ pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: AffiliatePatch)
     if let Some(status) = patch.status {
         if status == AffiliateStatus::Deleted {
             return Err(AppError::validation("status", "use deleteAffiliate to delete an affiliate"));
+        }
+        if matches!(status, AffiliateStatus::Applied | AffiliateStatus::Rejected)
+            || matches!(before.status, AffiliateStatus::Applied | AffiliateStatus::Rejected)
+        {
+            return Err(AppError::validation(
+                "status",
+                "an application is approved or rejected (approveAffiliateApplication / rejectAffiliateApplication)",
+            ));
         }
         active.status = Set(status);
     }

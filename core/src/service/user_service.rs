@@ -236,7 +236,24 @@ async fn insert_user(db_conn: &DatabaseConnection, caller: Option<&Caller>, inpu
     let password_hash = password::hash(&input.password)?;
     let (txn, _turn) = db::write_txn(db_conn).await?;
     let affiliate_id = affiliate_of(&txn, input.role, input.affiliate.as_deref()).await?;
-    if users::Entity::find().filter(users::Column::Email.eq(&email)).count(&txn).await? > 0 {
+    let user =
+        insert_checked(&txn, caller.unwrap_or(&Caller::system()), email, password_hash, input.role, affiliate_id)
+            .await?;
+    txn.commit().await?;
+    Ok(user.into())
+}
+
+/// Stores a user whose email and password were checked (the password hashed), with its
+/// audit row, in the caller's transaction; an email in use is CONFLICT.
+pub(crate) async fn insert_checked<C: ConnectionTrait>(
+    txn: &C,
+    caller: &Caller,
+    email: String,
+    password_hash: String,
+    role: Role,
+    affiliate_id: Option<Uuid>,
+) -> AppResult<users::Model> {
+    if users::Entity::find().filter(users::Column::Email.eq(&email)).count(txn).await? > 0 {
         return Err(AppError::conflict("email", format!("a user with email {email} already exists")));
     }
     let now = Utc::now();
@@ -244,7 +261,7 @@ async fn insert_user(db_conn: &DatabaseConnection, caller: Option<&Caller>, inpu
         id: Set(Uuid::now_v7()),
         email: Set(email),
         password_hash: Set(password_hash),
-        role: Set(input.role.into()),
+        role: Set(role.into()),
         affiliate_id: Set(affiliate_id),
         is_active: Set(true),
         last_login_at: Set(None),
@@ -252,12 +269,12 @@ async fn insert_user(db_conn: &DatabaseConnection, caller: Option<&Caller>, inpu
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await
     .map_err(|e| AppError::from_db_unique(e, &["email"]))?;
     audit::record(
-        &txn,
-        caller.unwrap_or(&Caller::system()),
+        txn,
+        caller,
         audit::Change {
             action: "user.create",
             entity_type: "user",
@@ -267,8 +284,7 @@ async fn insert_user(db_conn: &DatabaseConnection, caller: Option<&Caller>, inpu
         },
     )
     .await?;
-    txn.commit().await?;
-    Ok(user.into())
+    Ok(user)
 }
 
 /// `alpes create-admin`: a new admin, or a new password for an existing one.

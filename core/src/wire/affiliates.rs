@@ -139,7 +139,12 @@ pub fn parse_status(value: &str) -> AppResult<AffiliateStatus> {
         "activo" | "active" => Ok(AffiliateStatus::Active),
         "suspendido" | "suspended" => Ok(AffiliateStatus::Suspended),
         "eliminado" | "deleted" => Ok(AffiliateStatus::Deleted),
-        _ => Err(AppError::validation("estado", "estado must be 'activo', 'suspendido' or 'eliminado'")),
+        "solicitado" | "applied" => Ok(AffiliateStatus::Applied),
+        "rechazado" | "rejected" => Ok(AffiliateStatus::Rejected),
+        _ => Err(AppError::validation(
+            "estado",
+            "estado must be 'activo', 'suspendido', 'eliminado', 'solicitado' or 'rechazado'",
+        )),
     }
 }
 

@@ -23,6 +23,8 @@ pub fn affiliate_status(status: AffiliateStatus) -> &'static str {
         AffiliateStatus::Active => "activo",
         AffiliateStatus::Suspended => "suspendido",
         AffiliateStatus::Deleted => "eliminado",
+        AffiliateStatus::Applied => "solicitado",
+        AffiliateStatus::Rejected => "rechazado",
     }
 }
 

@@ -249,8 +249,13 @@ pub(super) async fn find_affiliate(txn: &DatabaseTransaction, reference: &str) -
     if let Ok(id) = Uuid::parse_str(reference) {
         condition = condition.add(affiliates::Column::Id.eq(id));
     }
+    // Applicants (and those turned down) are not partners: a sale never names them.
     Ok(affiliates::Entity::find()
-        .filter(affiliates::Column::Status.ne(AffiliateStatus::Deleted))
+        .filter(affiliates::Column::Status.is_not_in([
+            AffiliateStatus::Deleted,
+            AffiliateStatus::Applied,
+            AffiliateStatus::Rejected,
+        ]))
         .filter(condition)
         .one(txn)
         .await?)

@@ -4,6 +4,7 @@ mod attribution;
 mod campaign;
 mod commission;
 mod integration;
+mod onboarding;
 mod order;
 mod seed;
 mod tracking;
@@ -25,4 +26,5 @@ pub struct Mutation(
     seed::SeedMutation,
     commission::CommissionMutation,
     integration::IntegrationMutation,
+    onboarding::OnboardingMutation,
 );

@@ -4,6 +4,7 @@ mod campaign;
 mod commission;
 mod dashboard;
 mod integration;
+mod onboarding;
 mod order;
 mod reconciliation;
 mod tracking;
@@ -25,4 +26,5 @@ pub struct Query(
     commission::CommissionQuery,
     integration::IntegrationQuery,
     reconciliation::ReconciliationQuery,
+    onboarding::OnboardingQuery,
 );

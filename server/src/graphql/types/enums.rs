@@ -28,8 +28,9 @@ mirrored_enum!(
     AffiliateTier => crate::model::affiliates::AffiliateTier { Standard, Premium }
 );
 mirrored_enum!(
-    /// DELETED affiliates are kept for the money trail but hidden from lists.
-    AffiliateStatus => crate::model::affiliates::AffiliateStatus { Active, Suspended, Deleted }
+    /// DELETED affiliates are kept for the money trail but hidden from lists. APPLIED: asked
+    /// to join, waiting for an admin (not earning, cannot sign in); REJECTED: turned down.
+    AffiliateStatus => crate::model::affiliates::AffiliateStatus { Active, Suspended, Deleted, Applied, Rejected }
 );
 mirrored_enum!(CampaignStatus => crate::model::campaigns::CampaignStatus { Draft, Active, Paused, Ended });
 mirrored_enum!(

@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod enums;
 pub mod event;
 pub mod integration;
+pub mod onboarding;
 pub mod order;
 pub mod reconciliation;
 pub mod tracking;
