@@ -374,6 +374,7 @@ fn convert(rng: &mut StdRng, pending: &mut Pending, counts: &mut Counts, c: Conv
                 pipedrive_deal_id: None,
                 created_at: c.at,
                 updated_at: c.at,
+                coupon_id: None,
             }
             .into_active_model()
             .reset_all(),

@@ -90,6 +90,11 @@ pub struct Config {
     #[arg(long, env = "ALPES_LEGACY_KEYLESS_CONVERSIONS", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub legacy_keyless_conversions: bool,
 
+    /// When a checkout used an affiliate's coupon code and came from another affiliate's
+    /// click: `code` (the default) credits the code's affiliate, `click` the click's journey.
+    #[arg(long, env = "ALPES_COUPON_PRIORITY", default_value = "code", value_parser = ["code", "click"], global = true)]
+    pub coupon_priority: String,
+
     /// The programme's account that pays affiliates by SEPA credit transfer (the debtor of
     /// the `pain.001` payment file): the account holder's name…
     #[arg(long, env = "ALPES_SEPA_DEBTOR_NAME", global = true)]
@@ -552,6 +557,7 @@ impl Config {
             legacy_keyless_conversions: false,
             max_event_age_days: None,
             currency: "USD".into(),
+            coupon_priority: "code".into(),
             sepa_debtor_name: None,
             sepa_debtor_iban: None,
             sepa_debtor_bic: None,

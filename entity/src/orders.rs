@@ -62,6 +62,8 @@ pub struct Model {
     pub pipedrive_deal_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The affiliate coupon the checkout used, if any.
+    pub coupon_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

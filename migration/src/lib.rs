@@ -38,6 +38,7 @@ mod m20261206_000003_minimise_stored_customers;
 mod m20261207_000001_create_reconciliation_indexes;
 mod m20261208_000001_add_commission_expected_amount;
 mod m20261209_000001_create_affiliate_onboarding;
+mod m20261209_000002_create_affiliate_coupons;
 
 pub use m20261202_000001_create_daily_rollups::money_units;
 
@@ -98,6 +99,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_create_reconciliation_indexes::Migration),
             Box::new(m20261208_000001_add_commission_expected_amount::Migration),
             Box::new(m20261209_000001_create_affiliate_onboarding::Migration),
+            Box::new(m20261209_000002_create_affiliate_coupons::Migration),
         ]
     }
 }

@@ -158,6 +158,7 @@ fn operations(campaign: &str, affiliate: &str) -> Vec<(&'static str, Value)> {
     ops.push(("{ integrationLog(first: 25) { totalCount nodes { id } } }", json!({})));
     ops.push(("{ dashboard(period: \"30d\") { clicks conversions revenue { amount currency } } }", json!({})));
     ops.push(("{ conversionMetrics(period: \"30d\") { total } }", json!({})));
+    ops.push(("{ couponUsage(period: \"30d\") { orders revenue { amount } } }", json!({})));
     ops.push((
         "query($filter: CommissionFilter) { commissionReport(period: \"30d\", groupBy: AFFILIATE, filter: $filter) { rows { key } } }",
         json!({ "filter": { "status": "PENDING" } }),
@@ -192,6 +193,13 @@ async fn lists_and_reports_read_large_tables_through_indexes() {
     let affiliate = ids["affiliates"]["nodes"][0]["id"].as_str().unwrap_or_default().to_string();
     assert!(!campaign.is_empty() && !affiliate.is_empty(), "{ids}");
     let partner = app.token(Role::Affiliate, Some(Uuid::parse_str(&affiliate).unwrap_or_default()));
+    // A code of that affiliate, so that the usage report reads the orders.
+    app.ok(
+        &admin,
+        "mutation($a: ID!) { createCoupon(affiliateId: $a, code: \"PLAN10\") { id } }",
+        json!({ "a": affiliate }),
+    )
+    .await;
 
     let mut failures = Vec::new();
     let mut explained = 0;

@@ -891,6 +891,49 @@ test("joining: an application waits for an admin, an invite joins at once, the n
   await admin.locator("section[aria-label='Invite links'] tbody tr", { hasText: "ivan@browser.test" }).getByText("Used").waitFor();
 });
 
+test("a coupon code: added by the admin, shown in the portal, credits a checkout without a click, counted", async () => {
+  await admin.goto(`${server.base}/affiliates`);
+  await admin.getByRole("link", { name: "Browser Partner" }).click();
+  await admin.waitForURL(/\/affiliates\/[0-9a-f-]{36}$/);
+  const affiliateId = admin.url().split("/").pop();
+  const coupons = admin.getByRole("region", { name: "Coupon codes" });
+  await coupons.getByLabel("Code", { exact: true }).fill("partner15");
+  await coupons.getByRole("button", { name: "Add code" }).click();
+  await coupons.locator(".coupon-code", { hasText: "PARTNER15" }).waitFor();
+  await coupons.getByLabel("Code", { exact: true }).fill("no spaces");
+  await coupons.getByRole("button", { name: "Add code" }).click();
+  assert.match(await coupons.locator("[data-field-error]").innerText(), /3 to 64/);
+
+  // A checkout that used the code, without any click: the partner's sale.
+  const now = Math.floor(Date.now() / 1000);
+  const answer = await postStripeEvent(server.base, {
+    id: `evt_coupon_${now}`, object: "event", type: "checkout.session.completed", livemode: false, created: now,
+    data: { object: {
+      id: `cs_coupon_${now}`, object: "checkout.session", amount_total: 4200, currency: "usd", payment_status: "paid",
+      payment_intent: `pi_coupon_${now}`, customer_details: { email: "coupon-buyer@example.com" }, metadata: { coupon: "PARTNER15" },
+    } },
+  });
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  await admin.goto(`${server.base}/conversions?affiliate=${affiliateId}`);
+  await admin.locator("tbody tr", { hasText: "$42.00" }).waitFor();
+
+  // Counted in the report, by code.
+  await admin.goto(`${server.base}/attribution`);
+  const used = admin.getByRole("region", { name: "Coupon codes used" });
+  await used.locator("tr", { hasText: "PARTNER15" }).getByText("$42.00").waitFor();
+
+  // The partner finds the code in the portal, to share; nothing to add there.
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  context.setDefaultTimeout(10000);
+  const page = await context.newPage();
+  await signIn(page, "portal@browser.test", "portal-pass-123");
+  await page.goto(`${server.base}/links`);
+  const own = page.getByRole("region", { name: "Coupon codes" });
+  await own.locator(".coupon-code", { hasText: "PARTNER15" }).waitFor();
+  assert.equal(await own.getByRole("button", { name: "Add code" }).count(), 0);
+  await context.close();
+});
+
 test("the app runs under its Content-Security-Policy without a violation", async () => {
   await admin.goto(`${server.base}/?period=30d`);
   await admin.locator(".chart svg").waitFor();

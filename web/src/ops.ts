@@ -491,3 +491,26 @@ export const ApproveApplicationDoc = graphql(`
 export const RejectApplicationDoc = graphql(`
   mutation RejectApplication($id: ID!, $reason: String!) { rejectAffiliateApplication(id: $id, reason: $reason) { id status } }
 `);
+
+// Coupon codes of an affiliate, and what they brought.
+export const CouponsDoc = graphql(`
+  query Coupons($affiliateId: ID!) {
+    coupons(affiliateId: $affiliateId) { id code stripePromotionCode active createdAt deactivatedAt }
+  }
+`);
+
+export const CreateCouponDoc = graphql(`
+  mutation CreateCoupon($affiliateId: ID!, $code: String!, $stripePromotionCode: String) {
+    createCoupon(affiliateId: $affiliateId, code: $code, stripePromotionCode: $stripePromotionCode) { id code }
+  }
+`);
+
+export const DeactivateCouponDoc = graphql(`
+  mutation DeactivateCoupon($id: ID!) { deactivateCoupon(id: $id) { id active } }
+`);
+
+export const CouponUsageDoc = graphql(`
+  query CouponUsage($period: String!) {
+    couponUsage(period: $period) { coupon { id code affiliateId active } orders revenue { currency amount } }
+  }
+`);

@@ -139,6 +139,7 @@ mod tests {
             pipedrive_deal_id: None,
             created_at: purchased_at,
             updated_at: purchased_at,
+            coupon_id: None,
         };
         OrderFacts {
             order,

@@ -33,6 +33,8 @@ pub struct Order {
     pub pipedrive_deal_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The affiliate coupon the checkout used, if any.
+    pub coupon_id: Option<Uuid>,
 }
 
 impl From<entity::orders::Model> for Order {
@@ -58,6 +60,7 @@ impl From<entity::orders::Model> for Order {
             pipedrive_deal_id: row.pipedrive_deal_id,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            coupon_id: row.coupon_id,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod attribution;
 pub mod audit;
 pub mod campaign_service;
 pub mod commission;
+pub mod coupon_service;
 pub mod dashboard_service;
 pub mod delivery_worker;
 pub mod integration_service;

@@ -12,6 +12,7 @@ pub(super) async fn checkout(
     txn: &DatabaseTransaction,
     event: &Event<'_>,
     deliveries: &DeliveryPlan,
+    priority: CouponPriority,
 ) -> AppResult<Outcome> {
     let session = event.object;
     let session_id =
@@ -54,11 +55,28 @@ pub(super) async fn checkout(
         Some(code) => find_affiliate(txn, &code).await?,
         None => None,
     };
-    let campaign_id = campaign.map(|c| c.id).or(click.as_ref().and_then(|c| c.campaign_id));
-    let affiliate_id = affiliate.map(|a| a.id).or(click.as_ref().and_then(|c| c.affiliate_id));
+    // An affiliate's coupon code credits that affiliate; a click of another affiliate on
+    // the same checkout yields to it unless the programme says clicks come first.
+    let coupon = coupon_service::of_checkout(txn, session).await?;
+    let coupon_credits = coupon.as_ref().filter(|coupon| match click.as_ref().and_then(|c| c.affiliate_id) {
+        Some(clicked) => clicked == coupon.affiliate_id || priority == CouponPriority::Code,
+        None => true,
+    });
+    let campaign_id = coupon_credits
+        .and_then(|c| c.campaign_id)
+        .or(campaign.map(|c| c.id))
+        .or(click.as_ref().and_then(|c| c.campaign_id));
+    let affiliate_id = match coupon_credits {
+        Some(coupon) => Some(coupon.affiliate_id),
+        None => affiliate.map(|a| a.id).or(click.as_ref().and_then(|c| c.affiliate_id)),
+    };
+    let overrides_click = coupon_credits
+        .is_some_and(|coupon| click.as_ref().is_some_and(|c| c.affiliate_id != Some(coupon.affiliate_id)));
     let email = session["customer_details"]["email"].as_str().or(session["customer_email"].as_str());
     let phone = session["customer_details"]["phone"].as_str();
-    let attribution = if click.is_some() {
+    let attribution = if coupon_credits.is_some() && (overrides_click || click.is_none()) {
+        "coupon"
+    } else if click.is_some() {
         "click"
     } else if campaign_id.is_some() || affiliate_id.is_some() {
         "metadata"
@@ -95,12 +113,14 @@ pub(super) async fn checkout(
             "stripe_event_id": event.id,
             "click_reference": click_ref,
             "attribution": attribution,
+            "coupon": coupon.as_ref().map(|c| c.code.clone()),
             "livemode": event.livemode,
             "metadata": metadata,
         })),
         pipedrive_deal_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        coupon_id: Set(coupon.as_ref().map(|c| c.id)),
     }
     .insert(txn)
     .await
@@ -120,9 +140,12 @@ pub(super) async fn record_sale(
     session: &Value,
     deliveries: &DeliveryPlan,
 ) -> AppResult<()> {
+    // Credited by a coupon code over a click: the sale is the code's alone, not the
+    // clicking visitor's journey (the order keeps the click for the record).
+    let by_code = order.metadata["attribution"] == "coupon";
     let click = match order.click_id {
-        Some(id) => interactions::Entity::find_by_id(id).one(txn).await?,
-        None => None,
+        Some(id) if !by_code => interactions::Entity::find_by_id(id).one(txn).await?,
+        _ => None,
     };
     let channel = click.as_ref().and_then(|c| c.channel.clone()).unwrap_or_else(|| {
         rules::channel(order.source.as_deref(), None, order.gclid.is_some(), order.fbclid.is_some())
@@ -137,7 +160,7 @@ pub(super) async fn record_sale(
         id: Set(Uuid::now_v7()),
         external_id: Set(Some(order.stripe_session_id.clone())),
         order_id: Set(Some(order.id)),
-        interaction_id: Set(order.click_id),
+        interaction_id: Set(if by_code { None } else { order.click_id }),
         conversion_type: Set(ConversionType::Sale),
         value: Set(order.amount),
         currency: Set(order.currency.clone()),
@@ -152,9 +175,10 @@ pub(super) async fn record_sale(
             Some(id) => json!([{ "id": id, "precio": json_number(order.amount), "cantidad": 1 }]),
             None => json!([]),
         }),
-        metadata: Set(
-            json!({ "stripe_session_id": order.stripe_session_id, "source": order.source, "gclid": order.gclid }),
-        ),
+        metadata: Set(json!({
+            "stripe_session_id": order.stripe_session_id, "source": order.source, "gclid": order.gclid,
+            "coupon": order.metadata["coupon"],
+        })),
         status: Set(ConversionStatus::Registered),
         fraud_score: Set(0),
         fraud_signals: Set(json!([])),
@@ -219,6 +243,7 @@ pub(super) async fn close_pending(
                 pipedrive_deal_id: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),
+                coupon_id: Set(None),
             }
             .insert(txn)
             .await?

@@ -22,7 +22,11 @@ use sea_orm::{
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{commission, integration_service, outbox, Page, PageRequest};
+use super::{
+    commission,
+    coupon_service::{self, CouponPriority},
+    integration_service, outbox, Page, PageRequest,
+};
 use crate::{
     auth::Caller,
     context::Ctx,
@@ -173,7 +177,8 @@ async fn finish(
     payload: &Value,
     attempts: i32,
 ) -> AppResult<Outcome> {
-    match process(&txn, event, &ctx.delivery_plan).await {
+    let priority = super::coupon_service::CouponPriority::of(&ctx.config.coupon_priority);
+    match process(&txn, event, &ctx.delivery_plan, priority).await {
         Ok(outcome) => {
             let (status, note) = match &outcome {
                 Outcome::Ignored(reason) => (WebhookEventStatus::Ignored, Some(reason.clone())),
@@ -253,10 +258,15 @@ async fn mark<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn process(txn: &DatabaseTransaction, event: &Event<'_>, deliveries: &DeliveryPlan) -> AppResult<Outcome> {
+async fn process(
+    txn: &DatabaseTransaction,
+    event: &Event<'_>,
+    deliveries: &DeliveryPlan,
+    priority: super::coupon_service::CouponPriority,
+) -> AppResult<Outcome> {
     match event.kind {
         "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
-            checkout(txn, event, deliveries).await
+            checkout(txn, event, deliveries, priority).await
         }
         "checkout.session.async_payment_failed" => {
             close_pending(txn, event.object, OrderStatus::Failed, "pedido_fallido").await

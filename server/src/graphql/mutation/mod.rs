@@ -3,6 +3,7 @@ mod api_key;
 mod attribution;
 mod campaign;
 mod commission;
+mod coupon;
 mod integration;
 mod onboarding;
 mod order;
@@ -25,6 +26,7 @@ pub struct Mutation(
     order::OrderMutation,
     seed::SeedMutation,
     commission::CommissionMutation,
+    coupon::CouponMutation,
     integration::IntegrationMutation,
     onboarding::OnboardingMutation,
 );

@@ -2,6 +2,7 @@ mod affiliate;
 mod attribution;
 mod campaign;
 mod commission;
+mod coupon;
 mod dashboard;
 mod integration;
 mod onboarding;
@@ -24,6 +25,7 @@ pub struct Query(
     order::OrderQuery,
     dashboard::DashboardQuery,
     commission::CommissionQuery,
+    coupon::CouponQuery,
     integration::IntegrationQuery,
     reconciliation::ReconciliationQuery,
     onboarding::OnboardingQuery,

@@ -7,6 +7,7 @@ pub mod attribution;
 pub mod campaign;
 pub mod commission;
 pub mod connection;
+pub mod coupon;
 pub mod dashboard;
 pub mod enums;
 pub mod event;
