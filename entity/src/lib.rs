@@ -18,6 +18,7 @@ pub mod integration_deliveries;
 pub mod integrations_log;
 pub mod interactions;
 pub mod journeys;
+pub mod lead_sales;
 pub mod orders;
 pub mod outbox_events;
 pub mod payouts;

@@ -15,6 +15,7 @@ pub use super::integration_deliveries::Entity as IntegrationDeliveries;
 pub use super::integrations_log::Entity as IntegrationsLog;
 pub use super::interactions::Entity as Interactions;
 pub use super::journeys::Entity as Journeys;
+pub use super::lead_sales::Entity as LeadSales;
 pub use super::orders::Entity as Orders;
 pub use super::outbox_events::Entity as OutboxEvents;
 pub use super::payouts::Entity as Payouts;

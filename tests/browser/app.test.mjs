@@ -934,6 +934,29 @@ test("a coupon code: added by the admin, shown in the portal, credits a checkout
   await context.close();
 });
 
+test("a sale after a sign-up goes to the sign-up's partner, and the dashboard shows leads to sales", async () => {
+  const token = await admin.evaluate(() => JSON.parse(localStorage.getItem("alpes.session")).token);
+  const { affiliates } = await graphql(server.base, token, `{ affiliates(filter: { search: "browser-partner" }) { nodes { id } } }`);
+  const partner = affiliates.nodes[0].id;
+  await graphql(server.base, token, `mutation { recordConversion(input: { id: "browser-signup-1", type: SIGNUP, value: "0",
+    currency: "USD", campaignId: "browser-open", affiliateId: "${partner}", customerEmail: "trial@browser.test" }) { id } }`);
+  const now = Math.floor(Date.now() / 1000);
+  const answer = await postStripeEvent(server.base, {
+    id: `evt_lead_${now}`, object: "event", type: "checkout.session.completed", livemode: false, created: now,
+    data: { object: {
+      id: `cs_lead_${now}`, object: "checkout.session", amount_total: 3100, currency: "usd", payment_status: "paid",
+      payment_intent: `pi_lead_${now}`, customer_details: { email: "Trial@Browser.test" }, metadata: {},
+    } },
+  });
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  await admin.goto(`${server.base}/conversions?affiliate=${partner}`);
+  await admin.locator("tbody tr", { hasText: "$31.00" }).waitFor();
+  await admin.goto(`${server.base}/`);
+  const funnel = admin.getByTestId("lead-funnel");
+  await funnel.waitFor();
+  assert.match(await funnel.innerText(), /leads → sales[\s\S]*[1-9]\d* of \d+ leads and sign-ups bought/i);
+});
+
 test("the app runs under its Content-Security-Policy without a violation", async () => {
   await admin.goto(`${server.base}/?period=30d`);
   await admin.locator(".chart svg").waitFor();

@@ -301,6 +301,7 @@ export const DashboardDoc = graphql(`
   query Dashboard($period: String!, $currency: String) {
     dashboard(period: $period, currency: $currency) {
       from to currency currencies clicks conversions revenue conversionRate
+      leads { leads sales rate }
       commissions { status count amount }
       series { day clicks conversions revenue }
       byCampaign { key name id clicks conversions revenue }

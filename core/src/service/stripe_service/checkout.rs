@@ -156,19 +156,34 @@ pub(super) async fn record_sale(
         .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
         .filter(|t| *t <= now)
         .unwrap_or(now);
+    // Neither a click, a code nor a partner named: the customer's earlier lead or sign-up
+    // (same email or user id, within its campaign's window) brings its journey.
+    let lead = if click.is_none() && !by_code && order.affiliate_id.is_none() {
+        let user = text(&session["metadata"], "user_id");
+        earlier_lead(txn, order.customer_email_hash.as_deref(), user.as_deref(), occurred_at).await?
+    } else {
+        None
+    };
     let conversion = conversions::ActiveModel {
         id: Set(Uuid::now_v7()),
         external_id: Set(Some(order.stripe_session_id.clone())),
         order_id: Set(Some(order.id)),
-        interaction_id: Set(if by_code { None } else { order.click_id }),
+        interaction_id: Set(match &lead {
+            Some(lead) => lead.interaction_id,
+            None if by_code => None,
+            None => order.click_id,
+        }),
         conversion_type: Set(ConversionType::Sale),
         value: Set(order.amount),
         currency: Set(order.currency.clone()),
         channel: Set(Some(channel)),
-        campaign_id: Set(order.campaign_id),
-        affiliate_id: Set(order.affiliate_id),
-        user_id: Set(click.as_ref().and_then(|c| c.user_id.clone())),
-        anonymous_id: Set(click.as_ref().and_then(|c| c.anonymous_id.clone())),
+        campaign_id: Set(order.campaign_id.or(lead.as_ref().and_then(|l| l.campaign_id))),
+        affiliate_id: Set(order.affiliate_id.or(lead.as_ref().and_then(|l| l.affiliate_id))),
+        user_id: Set(click.as_ref().and_then(|c| c.user_id.clone()).or(lead.as_ref().and_then(|l| l.user_id.clone()))),
+        anonymous_id: Set(click
+            .as_ref()
+            .and_then(|c| c.anonymous_id.clone())
+            .or(lead.as_ref().and_then(|l| l.anonymous_id.clone()))),
         customer_email_hash: Set(order.customer_email_hash.clone()),
         customer: Set(json!({})),
         products: Set(match &order.product_id {
@@ -178,6 +193,7 @@ pub(super) async fn record_sale(
         metadata: Set(json!({
             "stripe_session_id": order.stripe_session_id, "source": order.source, "gclid": order.gclid,
             "coupon": order.metadata["coupon"],
+            "lead_conversion_id": lead.as_ref().map(|l| l.id),
         })),
         status: Set(ConversionStatus::Registered),
         fraud_score: Set(0),
@@ -189,10 +205,65 @@ pub(super) async fn record_sale(
     .insert(txn)
     .await
     .map_err(|e| AppError::from_db_unique(e, &["order_id", "external_id"]))?;
+    if let Some(lead) = &lead {
+        // One sale per lead counts for the lead → sale rate: the first.
+        lead_sales::Entity::insert(lead_sales::ActiveModel {
+            lead_conversion_id: Set(lead.id),
+            sale_conversion_id: Set(conversion.id),
+            lead_occurred_at: Set(lead.occurred_at),
+            affiliate_id: Set(lead.affiliate_id),
+            matched_at: Set(now),
+        })
+        .on_conflict(OnConflict::column(lead_sales::Column::LeadConversionId).do_nothing().to_owned())
+        .exec_without_returning(txn)
+        .await?;
+    }
     outbox::record(txn, crate::wire::events::conversion_recorded(&conversion, ConversionKind::Sale)).await?;
     outbox::record(txn, order_event(order, "pedido_pagado")).await?;
     integration_service::enqueue(txn, deliveries, order, DeliveryEventKind::Purchase).await?;
     Ok(())
+}
+
+/// The latest lead or sign-up of the same customer (email hash or user id) whose campaign
+/// window (its lookback; 30 days without a campaign) still holds `at`.
+async fn earlier_lead(
+    txn: &DatabaseTransaction,
+    email_hash: Option<&str>,
+    user_id: Option<&str>,
+    at: chrono::DateTime<Utc>,
+) -> AppResult<Option<conversions::Model>> {
+    let mut who = Condition::any();
+    if let Some(hash) = email_hash {
+        who = who.add(conversions::Column::CustomerEmailHash.eq(hash));
+    }
+    if let Some(user) = user_id {
+        who = who.add(conversions::Column::UserId.eq(user));
+    }
+    if who.is_empty() {
+        return Ok(None);
+    }
+    let longest = chrono::Duration::days(365);
+    let candidates = conversions::Entity::find()
+        .filter(who)
+        .filter(conversions::Column::ConversionType.is_in([ConversionType::Lead, ConversionType::Signup]))
+        .filter(conversions::Column::Status.is_not_in([ConversionStatus::Reverted, ConversionStatus::Rejected]))
+        .filter(conversions::Column::OccurredAt.lte(at))
+        .filter(conversions::Column::OccurredAt.gte(at - longest))
+        .order_by_desc(conversions::Column::OccurredAt)
+        .limit(5)
+        .all(txn)
+        .await?;
+    for lead in candidates {
+        let days = match lead.campaign_id {
+            Some(id) => campaigns::Entity::find_by_id(id).one(txn).await?.map(|c| c.lookback_days),
+            None => None,
+        }
+        .unwrap_or(super::super::campaign_service::DEFAULT_LOOKBACK_DAYS);
+        if lead.occurred_at >= at - chrono::Duration::days(i64::from(days)) {
+            return Ok(Some(lead));
+        }
+    }
+    Ok(None)
 }
 
 /// `async_payment_failed` / `expired`: a pending order is closed; one we never saw is

@@ -10,14 +10,14 @@ use entity::{
     campaigns,
     conversions::{self, ConversionStatus, ConversionType},
     integration_deliveries::DeliveryEventKind,
-    interactions,
+    interactions, lead_sales,
     orders::{self, OrderStatus},
     stripe_webhook_events::{self, WebhookEventStatus},
 };
 use rust_decimal::Decimal;
 use sea_orm::{
     sea_query::OnConflict, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, Set,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;

@@ -1,10 +1,25 @@
 //! The dashboard's KPIs, series and breakdowns.
 
-use async_graphql::{Object, SimpleObject, ID};
+use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use crate::service::dashboard_service as svc;
+use crate::{
+    graphql::{ContextExt, GqlResult},
+    service::dashboard_service as svc,
+};
+
+/// Leads and sign-ups, and how many of those customers later bought.
+#[derive(SimpleObject)]
+pub struct LeadFunnel {
+    /// Leads and sign-ups recorded in the period.
+    pub leads: u64,
+    /// Of those, the ones whose customer later bought (same email or user id, within the
+    /// lead's campaign window).
+    pub sales: u64,
+    /// Sales per 100 leads; null without leads.
+    pub rate: Option<f64>,
+}
 
 pub struct Dashboard(pub svc::Dashboard);
 
@@ -17,6 +32,14 @@ impl Dashboard {
     /// End of the period: midnight (UTC) after its last day.
     async fn to(&self) -> DateTime<Utc> {
         self.0.period.to
+    }
+    /// Leads and sign-ups of the period and how many of them later bought (lead → sale).
+    async fn leads(&self, ctx: &Context<'_>) -> GqlResult<LeadFunnel> {
+        let caller = ctx.caller()?;
+        let state = ctx.state();
+        let (leads, sales) = state.bounded(svc::lead_funnel(&state.db, caller, self.0.period)).await?;
+        let rate = (leads > 0).then(|| ((sales as f64 / leads as f64) * 10_000.0).round() / 100.0);
+        Ok(LeadFunnel { leads, sales, rate })
     }
     /// The currency every money figure here is in.
     async fn currency(&self) -> &str {
