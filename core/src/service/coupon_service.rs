@@ -26,7 +26,7 @@ use crate::{
     error::{AppError, AppResult, Problems},
 };
 
-pub use entity::affiliate_coupons::Model as Coupon;
+pub use crate::model::coupons::Coupon;
 
 /// The most codes one affiliate may have.
 pub const MAX_CODES_PER_AFFILIATE: u64 = 50;
@@ -111,6 +111,7 @@ pub async fn create(
     .insert(&txn)
     .await
     .map_err(|e| AppError::from_db_unique(e, &["code", "stripe_promotion_code"]))?;
+    let coupon = Coupon::from(coupon);
     audit::record(
         &txn,
         caller,
@@ -131,14 +132,14 @@ pub async fn create(
 pub async fn deactivate(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<Coupon> {
     caller.require_admin()?;
     let (txn, _turn) = db::write_txn(&ctx.db).await?;
-    let coupon = coupons::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("coupon", id))?;
-    if coupon.deactivated_at.is_some() {
-        return Ok(coupon);
+    let row = coupons::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("coupon", id))?;
+    if row.deactivated_at.is_some() {
+        return Ok(row.into());
     }
-    let before = view(&coupon);
-    let mut active: coupons::ActiveModel = coupon.into();
+    let before = view(&Coupon::from(row.clone()));
+    let mut active: coupons::ActiveModel = row.into();
     active.deactivated_at = Set(Some(Utc::now()));
-    let coupon = active.update(&txn).await?;
+    let coupon = Coupon::from(active.update(&txn).await?);
     audit::record(
         &txn,
         caller,
@@ -158,12 +159,13 @@ pub async fn deactivate(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<Coupo
 /// An affiliate's codes (staff, or the affiliate itself), newest first.
 pub async fn of_affiliate(ctx: &Ctx, caller: &Caller, affiliate_id: Uuid) -> AppResult<Vec<Coupon>> {
     caller.require_affiliate_access(affiliate_id)?;
-    Ok(coupons::Entity::find()
+    let rows = coupons::Entity::find()
         .filter(coupons::Column::AffiliateId.eq(affiliate_id))
         .order_by_desc(coupons::Column::CreatedAt)
         .limit(MAX_CODES_PER_AFFILIATE)
         .all(&ctx.db)
-        .await?)
+        .await?;
+    Ok(rows.into_iter().map(Coupon::from).collect())
 }
 
 /// How much one code brought in a period: paid checkouts and their revenue per currency
@@ -185,7 +187,7 @@ pub async fn usage(ctx: &Ctx, caller: &Caller, from: DateTime<Utc>, to: DateTime
     if let Some(own) = caller.affiliate_scope() {
         codes = codes.filter(coupons::Column::AffiliateId.eq(own));
     }
-    let codes = codes.all(&ctx.db).await?;
+    let codes: Vec<Coupon> = codes.all(&ctx.db).await?.into_iter().map(Coupon::from).collect();
     if codes.is_empty() {
         return Ok(Vec::new());
     }
@@ -271,7 +273,7 @@ pub(crate) async fn of_checkout<C: ConnectionTrait>(conn: &C, session: &Value) -
     let by_promotion =
         promotions.iter().find_map(|p| found.iter().find(|c| c.stripe_promotion_code.as_deref() == Some(p.as_str())));
     let by_code = codes.iter().find_map(|code| found.iter().find(|c| c.code == *code));
-    let Some(coupon) = by_promotion.or(by_code).cloned() else {
+    let Some(coupon) = by_promotion.or(by_code).cloned().map(Coupon::from) else {
         return Ok(None);
     };
     // Only a partner in good standing earns by code.

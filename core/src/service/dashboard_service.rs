@@ -430,6 +430,29 @@ fn label(rows: &mut [BreakdownRow], names: &HashMap<Uuid, (String, String)>) {
     }
 }
 
+/// Leads and sign-ups of a period, and how many of those customers later bought (a sale
+/// matched to the lead by email or user id within its campaign's window; one per lead).
+/// An AFFILIATE caller counts its own. Both are counts over indexes of the period's leads.
+pub async fn lead_funnel(db: &DatabaseConnection, caller: &Caller, period: Period) -> AppResult<(u64, u64)> {
+    use entity::{conversions, lead_sales};
+    use sea_orm::PaginatorTrait;
+    let mut leads = conversions::Entity::find()
+        .filter(
+            conversions::Column::ConversionType
+                .is_in([conversions::ConversionType::Lead, conversions::ConversionType::Signup]),
+        )
+        .filter(conversions::Column::OccurredAt.gte(period.from))
+        .filter(conversions::Column::OccurredAt.lt(period.to));
+    let mut sales = lead_sales::Entity::find()
+        .filter(lead_sales::Column::LeadOccurredAt.gte(period.from))
+        .filter(lead_sales::Column::LeadOccurredAt.lt(period.to));
+    if let Some(own) = caller.affiliate_scope() {
+        leads = leads.filter(conversions::Column::AffiliateId.eq(own));
+        sales = sales.filter(lead_sales::Column::AffiliateId.eq(own));
+    }
+    Ok((leads.count(db).await?, sales.count(db).await?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -551,27 +574,4 @@ mod tests {
         );
         assert_eq!(m.by_status.iter().map(|(_, n)| n).sum::<u64>(), 5);
     }
-}
-
-/// Leads and sign-ups of a period, and how many of those customers later bought (a sale
-/// matched to the lead by email or user id within its campaign's window; one per lead).
-/// An AFFILIATE caller counts its own. Both are counts over indexes of the period's leads.
-pub async fn lead_funnel(db: &DatabaseConnection, caller: &Caller, period: Period) -> AppResult<(u64, u64)> {
-    use entity::{conversions, lead_sales};
-    use sea_orm::PaginatorTrait;
-    let mut leads = conversions::Entity::find()
-        .filter(
-            conversions::Column::ConversionType
-                .is_in([conversions::ConversionType::Lead, conversions::ConversionType::Signup]),
-        )
-        .filter(conversions::Column::OccurredAt.gte(period.from))
-        .filter(conversions::Column::OccurredAt.lt(period.to));
-    let mut sales = lead_sales::Entity::find()
-        .filter(lead_sales::Column::LeadOccurredAt.gte(period.from))
-        .filter(lead_sales::Column::LeadOccurredAt.lt(period.to));
-    if let Some(own) = caller.affiliate_scope() {
-        leads = leads.filter(conversions::Column::AffiliateId.eq(own));
-        sales = sales.filter(lead_sales::Column::AffiliateId.eq(own));
-    }
-    Ok((leads.count(db).await?, sales.count(db).await?))
 }

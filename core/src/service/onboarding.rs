@@ -38,8 +38,7 @@ use crate::{
     wire::events::affiliate as event,
 };
 
-/// What an applicant told us (and its review), and an invite link, as stored.
-pub use entity::{affiliate_applications::Model as Application, affiliate_invites::Model as Invite};
+pub use crate::model::onboarding::{Application, Invite};
 
 /// What an applicant starts with until an admin changes it: a 10 % base rate and a
 /// minimum payout of 50 in the programme's currency.
@@ -230,9 +229,11 @@ async fn review(ctx: &Ctx, caller: &Caller, affiliate_id: Uuid, rejection: Optio
 }
 
 /// What an applicant told us, for admins (an affiliate may read their own).
-pub async fn application_of(ctx: &Ctx, caller: &Caller, affiliate_id: Uuid) -> AppResult<Option<applications::Model>> {
+pub async fn application_of(ctx: &Ctx, caller: &Caller, affiliate_id: Uuid) -> AppResult<Option<Application>> {
     caller.require_affiliate_access(affiliate_id)?;
-    Ok(applications::Entity::find().filter(applications::Column::AffiliateId.eq(affiliate_id)).one(&ctx.db).await?)
+    let row =
+        applications::Entity::find().filter(applications::Column::AffiliateId.eq(affiliate_id)).one(&ctx.db).await?;
+    Ok(row.map(Application::from))
 }
 
 /// A new invite and its token, shown once (only its SHA-256 is kept).
@@ -242,7 +243,7 @@ pub async fn create_invite(
     email: Option<&str>,
     note: Option<&str>,
     days: Option<u32>,
-) -> AppResult<(invites::Model, String)> {
+) -> AppResult<(Invite, String)> {
     caller.require_admin()?;
     let mut problems = Problems::default();
     let email = problems.check(email.map(str::trim).filter(|e| !e.is_empty()).map(validate::email).transpose());
@@ -288,22 +289,23 @@ pub async fn create_invite(
     )
     .await?;
     txn.commit().await?;
-    Ok((invite, token))
+    Ok((invite.into(), token))
 }
 
 /// The latest invites (at most 100), newest first.
-pub async fn list_invites(ctx: &Ctx, caller: &Caller) -> AppResult<Vec<invites::Model>> {
+pub async fn list_invites(ctx: &Ctx, caller: &Caller) -> AppResult<Vec<Invite>> {
     caller.require_admin()?;
-    Ok(invites::Entity::find()
+    let rows = invites::Entity::find()
         .order_by_desc(invites::Column::CreatedAt)
         .order_by_desc(invites::Column::Id)
         .limit(100)
         .all(&ctx.db)
-        .await?)
+        .await?;
+    Ok(rows.into_iter().map(Invite::from).collect())
 }
 
 /// An invite not yet used stops working at once.
-pub async fn revoke_invite(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<invites::Model> {
+pub async fn revoke_invite(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<Invite> {
     caller.require_admin()?;
     let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let invite = invites::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("invite", id))?;
@@ -326,7 +328,7 @@ pub async fn revoke_invite(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult<in
     )
     .await?;
     txn.commit().await?;
-    Ok(invite)
+    Ok(invite.into())
 }
 
 /// What the application page shows of an invite link: for whom and until when. A token

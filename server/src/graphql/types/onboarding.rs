@@ -42,7 +42,7 @@ impl AffiliateApplication {
     }
     /// They came with an invite link (approved by the admin who sent it).
     async fn invited(&self) -> bool {
-        self.0.invite_id.is_some()
+        self.0.invited
     }
     async fn applied_at(&self) -> DateTime<Utc> {
         self.0.applied_at
