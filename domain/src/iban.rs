@@ -143,6 +143,33 @@ mod tests {
         assert!(looks_like("de89 3704"));
     }
 
+    /// Generated input never panics, and what passes is compact, upper case, and passes again.
+    #[test]
+    fn generated_account_numbers_never_panic_and_what_passes_is_stable() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(97);
+        let alphabet: Vec<char> = "DEGBNLFR0123456789 -abcxyzÄ€".chars().collect();
+        let mut passed = 0;
+        for _ in 0..20_000 {
+            let len = rng.gen_range(0..40);
+            let mut value: String = (0..len).map(|_| alphabet[rng.gen_range(0..alphabet.len())]).collect();
+            if rng.gen_bool(0.5) {
+                // A real IBAN with one character changed, or as it is.
+                value = "DE89370400440532013000".to_string();
+                if rng.gen_bool(0.5) {
+                    let at = rng.gen_range(4..22);
+                    value.replace_range(at..at + 1, &rng.gen_range(0..10).to_string());
+                }
+            }
+            if let Ok(iban) = parse(&value, "iban") {
+                passed += 1;
+                assert!(iban.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()), "{iban}");
+                assert_eq!(parse(&printed(&iban), "iban").as_deref(), Ok(iban.as_str()));
+            }
+        }
+        assert!(passed > 1_000, "the real IBAN passes ({passed})");
+    }
+
     #[test]
     fn every_country_length_is_plausible() {
         assert!(LENGTHS.iter().all(|(code, len)| code.len() == 2 && (15..=34).contains(len)));
