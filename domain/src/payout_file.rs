@@ -49,6 +49,8 @@ pub fn sepa(
     }
     let debtor_iban = iban::parse(&debtor.iban, "debtor.iban")?;
     let bic = debtor.bic.as_deref().map(|bic| iban::bic(bic, "debtor.bic")).transpose()?;
+    // Each creditor's IBAN in its electronic form, as the file must carry it.
+    let mut creditors = Vec::with_capacity(transfers.len());
     for t in transfers {
         if t.currency != "EUR" {
             return Err(DomainError::invalid(
@@ -65,9 +67,9 @@ pub fn sepa(
                 ),
             ));
         };
-        iban::parse(account, "payouts").map_err(|err| {
+        creditors.push(iban::parse(account, "payouts").map_err(|err| {
             DomainError::invalid("payouts", format!("the IBAN of {} (payout {}) is wrong: {err}", t.name, t.id))
-        })?;
+        })?);
         // Databases hand amounts back at their column's scale (61.5000): the cents count.
         if t.amount <= Decimal::ZERO || t.amount.round_dp(2) != t.amount {
             return Err(DomainError::invalid(
@@ -109,7 +111,7 @@ pub fn sepa(
     xml.push_str("</Id></DbtrAcct><DbtrAgt><FinInstnId>");
     xml.push_str(&agent);
     xml.push_str("</FinInstnId></DbtrAgt><ChrgBr>SLEV</ChrgBr>");
-    for t in transfers {
+    for (t, creditor) in transfers.iter().zip(&creditors) {
         xml.push_str("<CdtTrfTxInf><PmtId>");
         push(&mut xml, "EndToEndId", &text(&t.id, 35));
         xml.push_str(r#"</PmtId><Amt><InstdAmt Ccy="EUR">"#);
@@ -117,7 +119,7 @@ pub fn sepa(
         xml.push_str("</InstdAmt></Amt><Cdtr>");
         push(&mut xml, "Nm", &text(&t.name, 70));
         xml.push_str("</Cdtr><CdtrAcct><Id>");
-        push(&mut xml, "IBAN", t.iban.as_deref().unwrap_or_default());
+        push(&mut xml, "IBAN", creditor);
         xml.push_str("</Id></CdtrAcct><RmtInf>");
         push(&mut xml, "Ustrd", &text(&t.reference, 140));
         xml.push_str("</RmtInf></CdtTrfTxInf>");
@@ -298,7 +300,7 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap_or_default();
         let transfers = [
             transfer("p1", "María González & Cía", Some("FR1420041010050500013M02606"), dec!(61.50), "EUR"),
-            transfer("p2", "Jürgen Groß", Some("NL91ABNA0417164300"), dec!(0.1000), "EUR"),
+            transfer("p2", "Jürgen Groß", Some("nl91-abna 0417 1643 00"), dec!(0.1000), "EUR"),
         ];
         let xml = sepa(&debtor(), "ALPES-20261205-1", created, day, &transfers).unwrap_or_default();
         for part in [

@@ -338,12 +338,6 @@ export const ApproveCommissionDoc = graphql(`
   }
 `);
 
-export const CalculateCommissionsDoc = graphql(`
-  mutation CalculateCommissions($ids: [ID!]!) {
-    calculateCommissions(ids: $ids) { id status amount }
-  }
-`);
-
 export const ApproveCommissionsDoc = graphql(`
   mutation ApproveCommissions($ids: [ID!]!) {
     approveCommissions(ids: $ids) { id status }

@@ -104,6 +104,13 @@ pub(crate) struct CheckedAffiliate {
     settings: Settings,
 }
 
+impl CheckedAffiliate {
+    /// The email, normalised.
+    pub(crate) fn email(&self) -> &str {
+        &self.email
+    }
+}
+
 /// Checks every input of a new affiliate, so that a form hears of all its wrong fields at once.
 pub(crate) fn check_new(input: NewAffiliate) -> AppResult<CheckedAffiliate> {
     let mut problems = Problems::default();

@@ -104,7 +104,7 @@ pub async fn apply(ctx: &Ctx, input: NewApplication, client: Option<IpAddr>) -> 
     let (Some(website), Some(message), Some(()), Some(checked)) = (website, message, password_ok, checked) else {
         return Err(problems.into_error());
     };
-    let email = validate::email(&input.email)?;
+    let email = checked.email().to_string();
     let password_hash = password::hash(&input.password)?;
 
     let (txn, _turn) = db::write_txn(&ctx.db).await?;

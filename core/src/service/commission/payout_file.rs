@@ -151,7 +151,7 @@ pub async fn payout_file(ctx: &Ctx, caller: &Caller, request: PayoutFileRequest)
             id,
             name: affiliate.name.clone(),
             email: affiliate.email.clone(),
-            iban: account.map(|n| n.split_whitespace().collect::<String>().to_ascii_uppercase()),
+            iban: account.map(str::to_owned),
             amount: payout.amount,
             currency: payout.currency.clone(),
         });
