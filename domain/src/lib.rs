@@ -16,6 +16,7 @@ pub mod money;
 pub mod payout_file;
 pub mod pii;
 pub mod stripe;
+pub mod subscription;
 pub mod tracking;
 pub mod validate;
 

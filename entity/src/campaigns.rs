@@ -86,6 +86,13 @@ pub struct Model {
     pub attribution_model: AttributionModel,
     pub lookback_days: i32,
     pub status: CampaignStatus,
+    /// Percentage (0–100) renewals earn; `None`: the first sale's rate.
+    #[sea_orm(column_type = "Decimal(Some((9, 4)))")]
+    pub recurring_rate: Option<Decimal>,
+    /// For how many months after the first sale renewals earn; `None`: 12.
+    pub recurring_months: Option<i32>,
+    /// Renewals earn for the customer's lifetime (months ignored).
+    pub recurring_lifetime: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

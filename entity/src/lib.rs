@@ -24,6 +24,8 @@ pub mod outbox_events;
 pub mod payouts;
 pub mod revoked_tokens;
 pub mod stripe_webhook_events;
+pub mod subscription_invoices;
+pub mod subscriptions;
 pub mod tracking_links;
 pub mod tracking_sessions;
 pub mod users;

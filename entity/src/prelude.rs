@@ -21,6 +21,8 @@ pub use super::outbox_events::Entity as OutboxEvents;
 pub use super::payouts::Entity as Payouts;
 pub use super::revoked_tokens::Entity as RevokedTokens;
 pub use super::stripe_webhook_events::Entity as StripeWebhookEvents;
+pub use super::subscription_invoices::Entity as SubscriptionInvoices;
+pub use super::subscriptions::Entity as Subscriptions;
 pub use super::tracking_links::Entity as TrackingLinks;
 pub use super::tracking_sessions::Entity as TrackingSessions;
 pub use super::users::Entity as Users;

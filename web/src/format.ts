@@ -52,6 +52,8 @@ const REASONS: Record<string, string> = {
   "atribución revertida": "attribution reverted",
   "reembolso total (Stripe)": "fully refunded (Stripe)",
   "reembolso parcial (Stripe)": "partly refunded (Stripe)",
+  "nota de crédito total (Stripe)": "fully credited (Stripe credit note)",
+  "nota de crédito parcial (Stripe)": "partly credited (Stripe credit note)",
   "reembolso parcial (Stripe) anterior a la atribución": "partly refunded (Stripe) before attribution",
 };
 /** The states events carry (`estado`, in the seed systems' Spanish: data on the wire) in words. */

@@ -6,6 +6,17 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::domain::subscription::RecurringRule;
+
+/// A campaign row's rule for renewals.
+pub fn recurring_rule(row: &entity::campaigns::Model) -> RecurringRule {
+    RecurringRule {
+        rate: row.recurring_rate,
+        months: row.recurring_months.and_then(|m| u32::try_from(m).ok()),
+        lifetime: row.recurring_lifetime,
+    }
+}
+
 /// A campaign as the layers above see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Campaign {
@@ -29,6 +40,8 @@ pub struct Campaign {
     pub flat_amount: Option<Decimal>,
     pub attribution_model: AttributionModel,
     pub lookback_days: i32,
+    /// How renewals of a subscription sold through it earn.
+    pub recurring: RecurringRule,
     pub status: CampaignStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -36,6 +49,7 @@ pub struct Campaign {
 
 impl From<entity::campaigns::Model> for Campaign {
     fn from(row: entity::campaigns::Model) -> Self {
+        let recurring = recurring_rule(&row);
         Self {
             id: row.id,
             code: row.code,
@@ -56,6 +70,7 @@ impl From<entity::campaigns::Model> for Campaign {
             flat_amount: row.flat_amount,
             attribution_model: row.attribution_model,
             lookback_days: row.lookback_days,
+            recurring,
             status: row.status,
             created_at: row.created_at,
             updated_at: row.updated_at,

@@ -69,3 +69,11 @@ pub fn conversion_kind(kind: ConversionType) -> ConversionKind {
         ConversionType::Other => ConversionKind::Other,
     }
 }
+
+/// A subscription's renewal: its invoice, number and rate (`metadata.renovacion`), trusted
+/// only on a conversion of a Stripe order — a conversion sent through the API has no order,
+/// so its own metadata cannot claim to be one.
+pub fn renewal_of(conversion: &entity::conversions::Model) -> Option<&serde_json::Value> {
+    conversion.order_id?;
+    conversion.metadata.get("renovacion").filter(|r| r.is_object())
+}

@@ -26,5 +26,6 @@ pub mod onboarding;
 pub mod orders;
 pub mod payouts;
 pub mod stripe_webhook_events;
+pub mod subscriptions;
 pub mod tracking_links;
 pub mod users;

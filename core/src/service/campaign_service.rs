@@ -18,7 +18,7 @@ use crate::{
     domain::{
         code,
         money::{self, Currency},
-        validate,
+        subscription, validate,
     },
     error::{AppError, AppResult, Problems},
     model::campaigns::Campaign,
@@ -34,6 +34,12 @@ pub struct CampaignCommission {
     pub bonus_targets: Option<Decimal>,
     pub commission_type: Option<CommissionType>,
     pub flat_amount: Option<Decimal>,
+    /// Renewals of a subscription: their rate (`None`: the first sale's).
+    pub recurring_rate: Option<Decimal>,
+    /// Months after the first sale during which renewals earn (`None`: 12; 0: none).
+    pub recurring_months: Option<i32>,
+    /// Renewals earn for the customer's lifetime.
+    pub recurring_lifetime: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -158,6 +164,9 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCampaign) -> AppResult
         attribution_model: Set(input.attribution_model.unwrap_or(AttributionModel::LastClick)),
         lookback_days: Set(lookback_days),
         status: Set(CampaignStatus::Draft),
+        recurring_rate: Set(commission.recurring_rate),
+        recurring_months: Set(commission.recurring_months),
+        recurring_lifetime: Set(commission.recurring_lifetime.unwrap_or(false)),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -203,6 +212,9 @@ pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: CampaignPatch) 
             bonus_targets: c.bonus_targets.or(before.bonus_targets),
             commission_type: c.commission_type.or(Some(before.commission_type)),
             flat_amount: c.flat_amount.or(before.flat_amount),
+            recurring_rate: c.recurring_rate.or(before.recurring_rate),
+            recurring_months: c.recurring_months.or(before.recurring_months),
+            recurring_lifetime: c.recurring_lifetime.or(Some(before.recurring_lifetime)),
         },
         None => CampaignCommission {
             conversion_rate: before.conversion_rate,
@@ -210,6 +222,9 @@ pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: CampaignPatch) 
             bonus_targets: before.bonus_targets,
             commission_type: Some(before.commission_type),
             flat_amount: before.flat_amount,
+            recurring_rate: before.recurring_rate,
+            recurring_months: before.recurring_months,
+            recurring_lifetime: Some(before.recurring_lifetime),
         },
     };
     let commission = currency.and_then(|currency| problems.check(commission(&merged_commission, currency)));
@@ -252,6 +267,9 @@ pub async fn update(ctx: &Ctx, caller: &Caller, id: Uuid, patch: CampaignPatch) 
     active.bonus_targets = Set(commission.bonus_targets);
     active.commission_type = Set(commission.commission_type.unwrap_or(CommissionType::Percentage));
     active.flat_amount = Set(commission.flat_amount);
+    active.recurring_rate = Set(commission.recurring_rate);
+    active.recurring_months = Set(commission.recurring_months);
+    active.recurring_lifetime = Set(commission.recurring_lifetime.unwrap_or(false));
     if let Some(model) = patch.attribution_model {
         active.attribution_model = Set(model);
     }
@@ -469,14 +487,27 @@ fn commission(input: &CampaignCommission, currency: Currency) -> AppResult<Campa
     let conversion_rate = rate(input.conversion_rate, "commissionConfig.conversionRate");
     let sale_rate = rate(input.sale_rate, "commissionConfig.saleRate");
     let bonus_targets = rate(input.bonus_targets, "commissionConfig.bonusTargets");
-    match (flat_amount, conversion_rate, sale_rate, bonus_targets) {
-        (Some(flat_amount), Some(conversion_rate), Some(sale_rate), Some(bonus_targets)) if problems.is_empty() => {
+    let recurring_rate = rate(input.recurring_rate, "commissionConfig.recurringRate");
+    let months = input.recurring_months.filter(|m| !(0..=subscription::MAX_MONTHS).contains(m));
+    if months.is_some() {
+        problems.check::<(), _>(Err(AppError::validation(
+            "commissionConfig.recurringMonths",
+            format!("renewals earn for 0 to {} months (or set recurringLifetime)", subscription::MAX_MONTHS),
+        )));
+    }
+    match (flat_amount, conversion_rate, sale_rate, bonus_targets, recurring_rate) {
+        (Some(flat_amount), Some(conversion_rate), Some(sale_rate), Some(bonus_targets), Some(recurring_rate))
+            if problems.is_empty() =>
+        {
             Ok(CampaignCommission {
                 conversion_rate,
                 sale_rate,
                 bonus_targets,
                 commission_type: Some(kind),
                 flat_amount,
+                recurring_rate,
+                recurring_months: input.recurring_months,
+                recurring_lifetime: input.recurring_lifetime,
             })
         }
         _ => Err(problems.into_error()),

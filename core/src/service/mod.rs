@@ -19,6 +19,7 @@ pub mod rollup;
 pub mod scrape;
 pub mod seed_service;
 pub mod stripe_service;
+pub mod subscription_service;
 pub mod tracking;
 pub mod tracking_link_service;
 pub mod user_service;

@@ -71,8 +71,7 @@ impl CrearCampana {
                 conversion_rate: commission.comision_conversion,
                 sale_rate: commission.comision_venta,
                 bonus_targets: commission.bonus_objetivos,
-                commission_type: None,
-                flat_amount: None,
+                ..Default::default()
             },
             attribution_model: self.modelo_atribucion,
             lookback_days: self.ventana_dias,

@@ -44,8 +44,11 @@ pub(super) async fn fraud_facts<C: ConnectionTrait>(
     if let Some(user) = &conversion.user_id {
         same_customer = same_customer.add(conversions::Column::UserId.eq(user.clone()));
     }
+    // A renewal is Stripe billing a customer whose first sale was assessed: the same
+    // customer paying the same again, with no click, is what a renewal is.
+    let renewal = crate::model::conversions::renewal_of(conversion).is_some();
     let mut duplicate = None;
-    if !same_customer.is_empty() {
+    if !same_customer.is_empty() && !renewal {
         duplicate = conversions::Entity::find()
             .filter(same_customer)
             .filter(conversions::Column::Id.ne(conversion.id))
@@ -65,7 +68,7 @@ pub(super) async fn fraud_facts<C: ConnectionTrait>(
         user_agents: agents,
         self_referral,
         duplicate_of: duplicate,
-        credited_without_click: !credited_affiliates.is_empty() && last_click.is_none(),
+        credited_without_click: !credited_affiliates.is_empty() && last_click.is_none() && !renewal,
         value: conversion.value,
         usual_value: usual_value(conn, conversion, policy).await?,
         unverified_source: fraud::has_signal(&conversion.fraud_signals, fraud::UNVERIFIED_SOURCE),

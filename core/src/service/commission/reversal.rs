@@ -35,6 +35,14 @@ pub async fn reserve_for_credits<C: ConnectionTrait>(
         model.campaign_id = credit.campaign_id;
         model.config =
             json!({ "origen": "atribucion", "journey_id": credit.journey_id, "peso": credit.weight.to_string() });
+        // A subscription's renewal earns at the rate its campaign (or first sale) set.
+        if let Some(renewal) = crate::model::conversions::renewal_of(conversion) {
+            model.config["origen"] = json!("renovacion");
+            model.config["renovacion"] = renewal.clone();
+            if let Some(rate) = renewal.get("tasa_explicita").filter(|r| r.is_object()) {
+                model.config["tasa_explicita"] = rate.clone();
+            }
+        }
         let model = insert(conn, model).await?;
         record_created(conn, &caller, &model).await?;
         made.push(model.into());

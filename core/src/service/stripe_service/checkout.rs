@@ -218,6 +218,9 @@ pub(super) async fn record_sale(
         .exec_without_returning(txn)
         .await?;
     }
+    if session["mode"] == "subscription" {
+        super::subscription::start(txn, session, order, &conversion).await?;
+    }
     outbox::record(txn, crate::wire::events::conversion_recorded(&conversion, ConversionKind::Sale)).await?;
     outbox::record(txn, order_event(order, "pedido_pagado")).await?;
     integration_service::enqueue(txn, deliveries, order, DeliveryEventKind::Purchase).await?;

@@ -45,6 +45,7 @@ use crate::{
 mod checkout;
 mod query;
 mod refund;
+mod subscription;
 
 use checkout::*;
 pub use query::*;
@@ -279,6 +280,11 @@ async fn process(
             }
             Ok(outcome)
         }
+        "invoice.paid" | "invoice.payment_succeeded" => subscription::invoice_paid(txn, event).await,
+        "invoice.payment_failed" => subscription::invoice_failed(txn, event.object).await,
+        "customer.subscription.updated" => subscription::changed(txn, event.object, false).await,
+        "customer.subscription.deleted" => subscription::changed(txn, event.object, true).await,
+        "credit_note.created" => subscription::credit_note(txn, event.object).await,
         other => Ok(Outcome::Ignored(format!("event type {other} is not handled"))),
     }
 }

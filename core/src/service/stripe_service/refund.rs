@@ -35,6 +35,19 @@ pub(super) async fn refund(txn: &DatabaseTransaction, charge: &Value) -> AppResu
             format!("refund in {} for an order in {}", currency.code(), order.currency),
         ));
     }
+    apply_refund(txn, order, refunded, ("reembolso total (Stripe)", "reembolso parcial (Stripe)")).await
+}
+
+/// The order refunded up to `refunded` in all (Stripe's figures are cumulative): the
+/// order and its conversion say so, and its commissions are canceled or clawed back when
+/// the refund is full, shrunk in proportion when partial. A figure already recorded is a
+/// no-op.
+pub(super) async fn apply_refund(
+    txn: &DatabaseTransaction,
+    order: orders::Model,
+    refunded: Decimal,
+    (full_reason, partial_reason): (&str, &str),
+) -> AppResult<Outcome> {
     if refunded <= order.refunded_amount {
         return Ok(Outcome::Ignored(format!("refund of {refunded} already recorded")));
     }
@@ -60,10 +73,10 @@ pub(super) async fn refund(txn: &DatabaseTransaction, charge: &Value) -> AppResu
         conversions::Entity::find().filter(conversions::Column::OrderId.eq(order.id)).one(txn).await?
     {
         if full {
-            commission::reverse_for_conversion(txn, conversion.id, "reembolso total (Stripe)").await?;
+            commission::reverse_for_conversion(txn, conversion.id, full_reason).await?;
         } else {
             let kept = order.amount - refunded;
-            commission::adjust_for_refund(txn, conversion.id, kept, "reembolso parcial (Stripe)").await?;
+            commission::adjust_for_refund(txn, conversion.id, kept, partial_reason).await?;
         }
     }
     outbox::record(txn, order_event(&order, "pedido_reembolsado")).await?;

@@ -3,6 +3,7 @@ mod attribution;
 mod campaign;
 mod commission;
 mod coupon;
+mod customer_subscription;
 mod dashboard;
 mod integration;
 mod onboarding;
@@ -26,6 +27,7 @@ pub struct Query(
     dashboard::DashboardQuery,
     commission::CommissionQuery,
     coupon::CouponQuery,
+    customer_subscription::CustomerSubscriptionQuery,
     integration::IntegrationQuery,
     reconciliation::ReconciliationQuery,
     onboarding::OnboardingQuery,

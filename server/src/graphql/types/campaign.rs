@@ -29,6 +29,13 @@ pub struct CampaignCommissionConfig {
     pub commission_type: CommissionType,
     /// Amount per conversion for FLAT commissions, in the campaign currency.
     pub flat_amount: Option<Decimal>,
+    /// Percentage (0–100) each renewal of a subscription earns; null: the first sale's rate.
+    pub recurring_rate: Option<Decimal>,
+    /// Months after the first sale during which renewals earn (default 12, 0: none); null
+    /// when they earn for the customer's lifetime.
+    pub recurring_months: Option<i32>,
+    /// Renewals earn for as long as the customer pays.
+    pub recurring_lifetime: bool,
 }
 
 #[Object]
@@ -81,6 +88,12 @@ impl Campaign {
             bonus_targets: self.0.bonus_targets.map(|r| r.normalize()),
             commission_type: self.0.commission_type.into(),
             flat_amount: self.0.flat_amount.map(|a| scaled(a, &self.0.currency)),
+            recurring_rate: self.0.recurring.rate.map(|r| r.normalize()),
+            recurring_months: (!self.0.recurring.lifetime).then(|| {
+                let months = self.0.recurring.months.unwrap_or(crate::domain::subscription::DEFAULT_MONTHS);
+                i32::try_from(months).unwrap_or(i32::MAX)
+            }),
+            recurring_lifetime: self.0.recurring.lifetime,
         }
     }
     async fn attribution_model(&self) -> AttributionModel {
@@ -112,6 +125,12 @@ pub struct CampaignCommissionConfigInput {
     pub bonus_targets: Option<Decimal>,
     pub commission_type: Option<CommissionType>,
     pub flat_amount: Option<Decimal>,
+    /// Percentage (0–100) renewals earn; not given: the first sale's rate.
+    pub recurring_rate: Option<Decimal>,
+    /// Months after the first sale during which renewals earn, 0–120 (default 12).
+    pub recurring_months: Option<i32>,
+    /// Renewals earn for the customer's lifetime.
+    pub recurring_lifetime: Option<bool>,
 }
 
 #[derive(InputObject)]
@@ -176,6 +195,9 @@ impl From<CampaignCommissionConfigInput> for svc::CampaignCommission {
             bonus_targets: c.bonus_targets,
             commission_type: c.commission_type.map(Into::into),
             flat_amount: c.flat_amount,
+            recurring_rate: c.recurring_rate,
+            recurring_months: c.recurring_months,
+            recurring_lifetime: c.recurring_lifetime,
         }
     }
 }

@@ -122,3 +122,19 @@ mirrored_enum!(
         Pending, InProgress, Retrying, Succeeded, Skipped, Dead
     }
 );
+mirrored_enum!(
+    /// Stripe's status of a customer's subscription, as its last event said.
+    SubscriptionStatus => crate::model::subscriptions::SubscriptionStatus {
+        Active, Trialing, PastDue, Unpaid, Paused, Incomplete, IncompleteExpired, Canceled
+    }
+);
+mirrored_enum!(
+    /// Whether an invoice was paid.
+    InvoiceStatus => crate::model::subscriptions::InvoiceStatus { Paid, Failed }
+);
+mirrored_enum!(
+    /// What an invoice of a subscription was to the programme: FIRST_SALE (the checkout's own
+    /// sale), RENEWAL (a sale of the subscription's affiliate, with its commission), SKIPPED
+    /// (paid, earns nothing: see `reason`), UNPAID.
+    InvoiceOutcome => crate::model::subscriptions::InvoiceOutcome { FirstSale, Renewal, Skipped, Unpaid }
+);

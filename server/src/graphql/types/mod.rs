@@ -8,6 +8,7 @@ pub mod campaign;
 pub mod commission;
 pub mod connection;
 pub mod coupon;
+pub mod customer_subscription;
 pub mod dashboard;
 pub mod enums;
 pub mod event;
