@@ -58,6 +58,16 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
+            .create_index(
+                Index::create()
+                    .name("idx_subscriptions_status_started_at")
+                    .table(Subscriptions::Table)
+                    .col(Subscriptions::Status)
+                    .col(Subscriptions::StartedAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
             .create_table(
                 Table::create()
                     .table(SubscriptionInvoices::Table)

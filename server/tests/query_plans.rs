@@ -15,7 +15,7 @@ use support::TestApp;
 use uuid::Uuid;
 
 /// Tables that grow with traffic, sales or time: never read whole.
-const LARGE: [&str; 17] = [
+const LARGE: [&str; 19] = [
     "interactions",
     "tracking_sessions",
     "identity_links",
@@ -33,6 +33,8 @@ const LARGE: [&str; 17] = [
     "traffic_daily",
     "conversion_daily",
     "commission_daily",
+    "subscriptions",
+    "subscription_invoices",
 ];
 
 /// The large tables a plan reads whole, with the plan's lines.
@@ -154,6 +156,12 @@ fn operations(campaign: &str, affiliate: &str) -> Vec<(&'static str, Value)> {
     ops.push(("{ campaigns(first: 25, filter: { search: \"a\" }) { totalCount nodes { id } } }", json!({})));
     ops.push(("{ trackingLinks(first: 25) { totalCount nodes { id } } }", json!({})));
     ops.push(("{ payouts(first: 25) { totalCount nodes { id } } }", json!({})));
+    for filter in [json!({}), json!({ "status": "ACTIVE" }), json!({ "affiliateId": affiliate, "status": "ACTIVE" })] {
+        ops.push((
+            "query($filter: SubscriptionFilter) { customerSubscriptions(filter: $filter, first: 25) { totalCount nodes { id invoices { stripeInvoiceId commission } } } }",
+            json!({ "filter": filter }),
+        ));
+    }
     ops.push(("{ integrationDeliveries(first: 25, filter: { status: DEAD }) { totalCount nodes { id } } }", json!({})));
     ops.push(("{ integrationLog(first: 25) { totalCount nodes { id } } }", json!({})));
     ops.push((
@@ -206,6 +214,22 @@ async fn lists_and_reports_read_large_tables_through_indexes() {
         json!({ "a": affiliate }),
     )
     .await;
+
+    // A subscription of that affiliate with a renewal, so that the list reads invoices.
+    let now = Utc::now().timestamp();
+    let object = json!({"id": "cs_plan_sub", "object": "checkout.session", "mode": "subscription", "amount_total": 2_000,
+        "currency": "usd", "payment_status": "paid", "customer": "cus_plan", "subscription": "sub_plan",
+        "metadata": {"affiliate": affiliate}});
+    let invoice = json!({"id": "in_plan_1", "object": "invoice", "billing_reason": "subscription_cycle", "subscription": "sub_plan",
+        "amount_paid": 2_000, "currency": "usd", "created": now, "payment_intent": "pi_plan_1"});
+    for (id, kind, object) in
+        [("evt_plan_cs", "checkout.session.completed", object), ("evt_plan_in", "invoice.paid", invoice)]
+    {
+        let (status, body) = app
+            .stripe(&json!({"id": id, "object": "event", "type": kind, "created": now, "data": {"object": object}}))
+            .await;
+        assert_eq!(body["status"], "processed", "{status} {body}");
+    }
 
     let mut failures = Vec::new();
     let mut explained = 0;

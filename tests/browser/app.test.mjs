@@ -957,6 +957,76 @@ test("a sale after a sign-up goes to the sign-up's partner, and the dashboard sh
   assert.match(await funnel.innerText(), /leads → sales[\s\S]*[1-9]\d* of \d+ leads and sign-ups bought/i);
 });
 
+test("a subscription: the campaign's renewal rate, each renewal a sale of the partner, in the admin app and the portal", async () => {
+  // The admin sets what renewals earn on the campaign.
+  await admin.goto(`${server.base}/campaigns`);
+  await admin.getByRole("link", { name: "Browser Spring Launch" }).click();
+  await admin.getByRole("link", { name: "Edit", exact: true }).click();
+  await admin.getByLabel("Renewal rate (%)").fill("5");
+  await admin.getByLabel("Renewals earn for (months after the first sale)").fill("200");
+  await admin.getByRole("button", { name: "Save" }).click();
+  assert.match(await admin.locator("[data-field-error]").first().innerText(), /0 to 120 months/);
+  await admin.getByLabel("Renewals earn for (months after the first sale)").fill("24");
+  await admin.getByRole("button", { name: "Save" }).click();
+  await admin.getByText("5.0 %, for 24 months").waitFor();
+
+  // The partner's customer subscribes at checkout; a month later Stripe bills the renewal.
+  const now = Math.floor(Date.now() / 1000);
+  const checkout = await postStripeEvent(server.base, {
+    id: `evt_sub_${now}`, object: "event", type: "checkout.session.completed", livemode: false, created: now,
+    data: { object: {
+      id: `cs_sub_${now}`, object: "checkout.session", mode: "subscription", amount_total: 2000, currency: "usd",
+      payment_status: "paid", customer: `cus_browser_${now}`, subscription: `sub_browser_${now}`, invoice: `in_browser_${now}_0`,
+      customer_details: { email: "subscriber@browser.test" }, metadata: { affiliate: "browser-partner", campaign: "browser-spring" },
+    } },
+  });
+  assert.equal(checkout.status, 200, JSON.stringify(checkout.body));
+  const invoice = (n, reason) => ({
+    id: `in_browser_${now}_${n}`, object: "invoice", billing_reason: reason, customer: `cus_browser_${now}`,
+    amount_due: 2000, amount_paid: 2000, currency: "usd", created: now, status: "paid", status_transitions: { paid_at: now },
+    parent: { type: "subscription_details", subscription_details: { subscription: `sub_browser_${now}` } },
+    payments: { data: [{ payment: { type: "payment_intent", payment_intent: `pi_browser_sub_${now}_${n}` } }] },
+  });
+  for (const [n, reason] of [[0, "subscription_create"], [1, "subscription_cycle"]]) {
+    const paid = await postStripeEvent(server.base, {
+      id: `evt_in_browser_${now}_${n}`, object: "event", type: "invoice.paid", livemode: false, created: now,
+      data: { object: invoice(n, reason) },
+    });
+    assert.equal(paid.status, 200, JSON.stringify(paid.body));
+    assert.equal(paid.body.status, "processed");
+  }
+
+  // The admin sees the subscription, its renewal and the renewal's commission (5 % of $20.00).
+  await admin.goto(`${server.base}/subscriptions`);
+  const row = admin.locator("tbody tr", { hasText: `sub_browser_${now}` });
+  await row.getByText("Browser Partner").waitFor();
+  await row.getByText(`cus_browser_${now}`).waitFor();
+  await row.getByRole("button", { name: /Invoices/ }).click();
+  const invoices = admin.getByRole("region", { name: `Invoices of sub_browser_${now}` });
+  await invoices.locator("tr", { hasText: "First sale (the checkout)" }).waitFor();
+  // The commission is reserved once attribution has run (in the background).
+  for (let i = 0; i < 20 && (await invoices.locator("tr", { hasText: "Renewal" }).getByText("$1.00").count()) === 0; i++) {
+    await admin.waitForTimeout(500);
+    await admin.reload();
+    await admin.locator("tbody tr", { hasText: `sub_browser_${now}` }).getByRole("button", { name: /Invoices/ }).click();
+  }
+  await invoices.locator("tr", { hasText: "Renewal" }).getByText("$1.00").waitFor();
+
+  // The partner finds it in the portal, without the shop's customer id.
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  context.setDefaultTimeout(10000);
+  const page = await context.newPage();
+  await signIn(page, "portal@browser.test", "portal-pass-123");
+  await page.goto(`${server.base}/subscriptions`);
+  await page.getByRole("heading", { name: "My subscriptions" }).waitFor();
+  const own = page.locator("tbody tr", { hasText: `sub_browser_${now}` });
+  await own.waitFor();
+  assert.equal(await page.getByText(`cus_browser_${now}`).count(), 0);
+  await own.getByRole("button", { name: /Invoices/ }).click();
+  await page.getByRole("region", { name: `Invoices of sub_browser_${now}` }).locator("tr", { hasText: "Renewal" }).getByText("$1.00").waitFor();
+  await context.close();
+});
+
 test("the app runs under its Content-Security-Policy without a violation", async () => {
   await admin.goto(`${server.base}/?period=30d`);
   await admin.locator(".chart svg").waitFor();

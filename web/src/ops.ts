@@ -61,7 +61,7 @@ export const CampaignsDoc = graphql(`
       pageInfo { hasNextPage hasPreviousPage }
       nodes {
         id code name status currency budget startsAt endsAt attributionModel lookbackDays channels
-        commissionConfig { commissionType saleRate conversionRate flatAmount bonusTargets }
+        commissionConfig { commissionType saleRate conversionRate flatAmount bonusTargets recurringRate recurringMonths recurringLifetime }
       }
     }
   }
@@ -72,7 +72,7 @@ export const CampaignDoc = graphql(`
     campaign(id: $id) {
       id code name description status currency budget startsAt endsAt type channels allowedDomains
       attributionModel lookbackDays createdAt updatedAt
-      commissionConfig { commissionType saleRate conversionRate flatAmount bonusTargets }
+      commissionConfig { commissionType saleRate conversionRate flatAmount bonusTargets recurringRate recurringMonths recurringLifetime }
       trackingLinks { id code url destinationUrl createdAt affiliate { id code name } }
     }
   }
@@ -507,5 +507,18 @@ export const DeactivateCouponDoc = graphql(`
 export const CouponUsageDoc = graphql(`
   query CouponUsage($period: String!) {
     couponUsage(period: $period) { coupon { id code affiliateId active } orders revenue { currency amount } }
+  }
+`);
+
+export const CustomerSubscriptionsDoc = graphql(`
+  query CustomerSubscriptions($filter: SubscriptionFilter, $first: Int, $after: String) {
+    customerSubscriptions(filter: $filter, first: $first, after: $after) {
+      totalCount
+      nodes {
+        id stripeSubscriptionId stripeCustomerId status currency startedAt earnsUntil renewals canceledAt
+        affiliate { id name } campaign { id name }
+        invoices { stripeInvoiceId billingReason amount currency status outcome reason occurredAt commission commissionStatus }
+      }
+    }
   }
 `);
