@@ -154,6 +154,8 @@ pub enum RateSource {
     CampaignConversion,
     CampaignFlat,
     AffiliateBase,
+    /// A programme tier the affiliate's month reached.
+    Tier,
 }
 
 impl RateSource {
@@ -165,6 +167,7 @@ impl RateSource {
             RateSource::CampaignConversion => "comision_conversion",
             RateSource::CampaignFlat => "monto_fijo",
             RateSource::AffiliateBase => "comision_base",
+            RateSource::Tier => "nivel",
         }
     }
 }

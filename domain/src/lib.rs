@@ -17,6 +17,7 @@ pub mod payout_file;
 pub mod pii;
 pub mod stripe;
 pub mod subscription;
+pub mod tier;
 pub mod tracking;
 pub mod validate;
 

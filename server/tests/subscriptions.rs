@@ -231,19 +231,13 @@ async fn the_campaign_sets_the_renewal_rate_and_how_long_renewals_earn() {
     let mut input = support::campaign_input("Bad");
     input["commissionConfig"]["recurringMonths"] = json!(500);
     input["commissionConfig"]["recurringRate"] = json!("150");
-    let (_, body) = app
-        .post_graphql(
-            Some(&app.admin()),
+    let fields = app
+        .error_fields(
+            &app.admin(),
             "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }",
             json!({"input": input}),
         )
         .await;
-    let fields: Vec<&str> = body["errors"][0]["extensions"]["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["field"].as_str())
-        .collect();
     assert_eq!(fields, ["commissionConfig.recurringRate", "commissionConfig.recurringMonths"]);
 
     // Nora sees her subscriptions and what each invoice earned; Ivan sees none of them.

@@ -27,5 +27,6 @@ pub mod orders;
 pub mod payouts;
 pub mod stripe_webhook_events;
 pub mod subscriptions;
+pub mod tiers;
 pub mod tracking_links;
 pub mod users;

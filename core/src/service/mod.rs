@@ -20,6 +20,7 @@ pub mod scrape;
 pub mod seed_service;
 pub mod stripe_service;
 pub mod subscription_service;
+pub mod tier_service;
 pub mod tracking;
 pub mod tracking_link_service;
 pub mod user_service;

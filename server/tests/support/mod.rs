@@ -225,6 +225,14 @@ impl TestApp {
         code.unwrap_or_else(|| panic!("expected an error with a code: {body}"))
     }
 
+    /// A GraphQL call that must fail validation: the fields its `extensions.errors` name.
+    pub async fn error_fields(&self, token: &str, query: &str, variables: Value) -> Vec<String> {
+        let (_, body) = self.post_graphql(Some(token), query, variables).await;
+        let errors = body["errors"][0]["extensions"]["errors"].as_array().cloned();
+        let errors = errors.unwrap_or_else(|| panic!("expected field errors: {body}"));
+        errors.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect()
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         let backend = self.db().get_database_backend();
         let row = self

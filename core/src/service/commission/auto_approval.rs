@@ -56,7 +56,23 @@ pub async fn auto_approval_loop(ctx: Ctx, every: std::time::Duration, shutdown: 
         Ok(priced) => tracing::info!(priced, "expected amounts of pending commissions priced"),
         Err(err) => tracing::warn!(error = %err, "pricing pending commissions failed"),
     }
+    // The month whose tier bonuses were last awarded here: once per month (and at start).
+    let mut awarded: Option<Period> = None;
     loop {
+        let last_month = crate::domain::tier::month_of(
+            crate::domain::tier::month_of(Utc::now()).from - chrono::Duration::seconds(1),
+        );
+        if awarded != Some(last_month) {
+            match award_tier_bonuses(&ctx, &Caller::system(), last_month, Utc::now()).await {
+                Ok(done) => {
+                    awarded = Some(last_month);
+                    if !done.is_empty() {
+                        tracing::info!(count = done.len(), "tier bonuses awarded");
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, "awarding tier bonuses failed"),
+            }
+        }
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(every) => {}

@@ -385,6 +385,13 @@ pub(super) async fn price<C: ConnectionTrait>(
         Some(_) => rules::ConversionKind::Other,
     };
     let rule = rules::choose_rule(explicit, &affiliate_rules, campaign_rules.as_ref(), kind);
+    // A sale in a month whose sales reached a programme tier may earn the tier's rate.
+    let rule = match &conversion {
+        Some(sale) if sale.conversion_type == ConversionType::Sale => {
+            crate::service::tier_service::with_tiers(conn, rule, model, sale).await?
+        }
+        _ => rule,
+    };
     let share = match &conversion {
         Some(c) if c.value > Decimal::ZERO => {
             let base = original(model, "monto_base_original").unwrap_or(model.base_amount);

@@ -48,6 +48,7 @@ mod payout_file;
 mod query;
 mod report;
 mod reversal;
+mod tier_bonus;
 
 pub use crate::wire::events::{commission as event, payout as payout_event};
 pub use auto_approval::*;
@@ -58,6 +59,7 @@ pub use payout_file::*;
 pub use query::*;
 pub use report::*;
 pub use reversal::*;
+pub use tier_bonus::*;
 /// At most this many ids in one bulk approval.
 pub const MAX_BULK: usize = 500;
 /// At most this many rows in one CSV export.

@@ -8,6 +8,7 @@ mod integration;
 mod onboarding;
 mod order;
 mod seed;
+mod tier;
 mod tracking;
 mod tracking_link;
 mod user;
@@ -27,6 +28,7 @@ pub struct Mutation(
     seed::SeedMutation,
     commission::CommissionMutation,
     coupon::CouponMutation,
+    tier::TierMutation,
     integration::IntegrationMutation,
     onboarding::OnboardingMutation,
 );

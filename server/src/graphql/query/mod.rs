@@ -9,6 +9,7 @@ mod integration;
 mod onboarding;
 mod order;
 mod reconciliation;
+mod tier;
 mod tracking;
 mod tracking_link;
 mod user;
@@ -27,6 +28,7 @@ pub struct Query(
     dashboard::DashboardQuery,
     commission::CommissionQuery,
     coupon::CouponQuery,
+    tier::TierQuery,
     customer_subscription::CustomerSubscriptionQuery,
     integration::IntegrationQuery,
     reconciliation::ReconciliationQuery,

@@ -16,6 +16,7 @@ pub mod integration;
 pub mod onboarding;
 pub mod order;
 pub mod reconciliation;
+pub mod tier;
 pub mod tracking;
 pub mod tracking_link;
 pub mod user;
