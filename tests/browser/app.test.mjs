@@ -1027,6 +1027,39 @@ test("a subscription: the campaign's renewal rate, each renewal a sale of the pa
   await context.close();
 });
 
+test("tiers: the admin sets a monthly tier, the partner sees the month's sales and tier in the portal", async () => {
+  await admin.goto(`${server.base}/tiers`);
+  const tiers = admin.getByRole("region", { name: "Tiers" });
+  await tiers.getByText("No tiers yet").waitFor();
+  // Neither a rate nor a bonus: refused in words beside the field.
+  await tiers.getByLabel("Name").fill("Browser Gold");
+  await tiers.getByLabel("Monthly sales from").fill("10");
+  await tiers.getByRole("button", { name: "Add tier" }).click();
+  assert.match(await tiers.locator("[data-field-error]").first().innerText(), /a rate, a bonus or both/);
+  await tiers.getByLabel("Rate (%)").fill("30");
+  await tiers.getByLabel("Bonus", { exact: true }).fill("25");
+  await tiers.getByRole("button", { name: "Add tier" }).click();
+  const row = tiers.locator("tbody tr", { hasText: "Browser Gold" });
+  await row.getByText("$10.00").waitFor();
+  await row.getByText("30.0 %").waitFor();
+  await row.getByText("$25.00").waitFor();
+
+  // The partner's overview: this month's sales (they sold more than $10) reach the tier.
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  context.setDefaultTimeout(10000);
+  const page = await context.newPage();
+  await signIn(page, "portal@browser.test", "portal-pass-123");
+  const mine = page.getByRole("region", { name: "Your tier" });
+  await mine.getByText(/Browser Gold: 30\.0 % on sales and a \$25\.00 bonus/).waitFor();
+  await mine.getByText("top tier reached").waitFor();
+  await context.close();
+
+  // Removed, it no longer lifts new sales (and the portal says nothing of tiers).
+  admin.once("dialog", (d) => d.accept());
+  await row.getByRole("button", { name: "Remove" }).click();
+  await tiers.getByText("No tiers yet").waitFor();
+});
+
 test("the app runs under its Content-Security-Policy without a violation", async () => {
   await admin.goto(`${server.base}/?period=30d`);
   await admin.locator(".chart svg").waitFor();

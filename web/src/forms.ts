@@ -1,6 +1,7 @@
 // What a form shows when the server refuses it: every wrong field beside itself, a
 // summary that links to each, and "Try again" when the connection (not the input) failed.
-import { reactive } from "vue";
+import { computed, reactive, ref, watch } from "vue";
+import { useRoute } from "vue-router";
 import { ApiError, errorWords, type Problem } from "./api";
 
 export interface FormErrors {
@@ -62,3 +63,21 @@ export function useFormErrors(): FormErrors {
 
 /** A form's fields by the API's path: the input's id (where the summary links) and label. */
 export type FormFields = Record<string, { id: string; label: string }>;
+
+/** An edit form's record (`/…/:id/edit`), loaded before the form shows: typing into a form
+ * that the load then fills would lose what was typed. Its failure is said like a refusal. */
+export function useRecordLoad(errors: FormErrors, load: (id: string) => Promise<void>) {
+  const route = useRoute();
+  const loadedFor = ref<string | null>(null);
+  const ready = computed(() => typeof route.params.id !== "string" || loadedFor.value === route.params.id);
+  async function reload() {
+    const id = route.params.id;
+    if (typeof id !== "string") return;
+    await errors.send(async () => {
+      await load(id);
+      loadedFor.value = id;
+    });
+  }
+  watch(() => route.params.id, reload, { immediate: true });
+  return { ready, reload };
+}

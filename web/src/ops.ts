@@ -522,3 +522,32 @@ export const CustomerSubscriptionsDoc = graphql(`
     }
   }
 `);
+
+export const CommissionTiersDoc = graphql(`
+  query CommissionTiers {
+    commissionTiers { id name currency minSales rate bonus }
+    tierAwards { period amount currency sales createdAt affiliate { id name } }
+  }
+`);
+
+export const CreateCommissionTierDoc = graphql(`
+  mutation CreateCommissionTier($input: CommissionTierInput!) {
+    createCommissionTier(input: $input) { id name }
+  }
+`);
+
+export const DeleteCommissionTierDoc = graphql(`
+  mutation DeleteCommissionTier($id: ID!) { deleteCommissionTier(id: $id) }
+`);
+
+export const AwardTierBonusesDoc = graphql(`
+  mutation AwardTierBonuses($period: String!) {
+    awardTierBonuses(period: $period) { amount currency affiliate { name } }
+  }
+`);
+
+export const TierProgressDoc = graphql(`
+  query TierProgress {
+    tierProgress { currency period sales toNext tier { name rate bonus } nextTier { name minSales rate bonus } }
+  }
+`);

@@ -22,6 +22,7 @@ const routes: RouteRecordRaw[] = [
   { path: "/attribution", component: () => import("./pages/AttributionReport.vue"), meta: { roles: STAFF, title: "Attribution" } },
   { path: "/commissions", component: () => import("./pages/Commissions.vue"), meta: { roles: ALL, title: "Commissions" } },
   { path: "/subscriptions", component: () => import("./pages/Subscriptions.vue"), meta: { roles: ALL, title: "Subscriptions" } },
+  { path: "/tiers", component: () => import("./pages/Tiers.vue"), meta: { roles: STAFF, title: "Tiers and bonuses" } },
   { path: "/payouts", component: () => import("./pages/Payouts.vue"), meta: { roles: ALL, title: "Payouts" } },
   { path: "/reconciliation", component: () => import("./pages/Reconciliation.vue"), meta: { roles: STAFF, title: "Reconciliation" } },
   { path: "/orders", component: () => import("./pages/Orders.vue"), meta: { roles: STAFF, title: "Orders" } },
