@@ -260,6 +260,9 @@ fn campaign(id: Uuid, i: usize, now: chrono::DateTime<Utc>) -> campaigns::Model 
         attribution_model: campaigns::AttributionModel::LastClick,
         lookback_days: 30,
         status: campaigns::CampaignStatus::Active,
+        recurring_rate: None,
+        recurring_months: None,
+        recurring_lifetime: false,
         created_at: now,
         updated_at: now,
     }

@@ -576,6 +576,9 @@ async fn insert_directory<C: ConnectionTrait>(
                 attribution_model: c.model,
                 lookback_days: 30,
                 status: campaigns::CampaignStatus::Active,
+                recurring_rate: None,
+                recurring_months: None,
+                recurring_lifetime: false,
                 created_at: now - Span::days(365),
                 updated_at: now - Span::days(365),
             }
