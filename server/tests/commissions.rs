@@ -759,6 +759,51 @@ async fn from_a_stripe_payment_to_a_paid_payout_and_a_refund_that_claws_back() {
     assert_eq!(created.payload["datos_comision"]["monto_calculado"], json!(-12.56));
 }
 
+/// Found by the crash test's load: a commission shrunk by a refund before it was
+/// calculated, then paid, then refunded further, was clawed back as if its post-refund
+/// amount had been its original one (too much came back).
+#[tokio::test]
+async fn a_second_refund_after_payment_claws_back_only_what_the_sale_lost() {
+    let app = TestApp::new().await;
+    let affiliate = create_affiliate(&app, "A", "a@example.com").await;
+    app.ok(
+        &app.admin(),
+        "mutation($i: UpdateAffiliateInput!) { updateAffiliate(input: $i) { id } }",
+        json!({ "i": { "id": affiliate["id"], "tier": "STANDARD", "commissionConfig": { "baseRate": "10", "minimumPayout": "1", "currency": "USD" } } }),
+    )
+    .await;
+    let paid = json!({ "id": "cs_2r", "object": "checkout.session", "amount_total": 16623, "currency": "usd",
+        "payment_status": "paid", "payment_intent": "pi_2r", "metadata": { "affiliate": affiliate["code"] } });
+    stripe(&app, stripe_event("evt_2r_pay", "checkout.session.completed", paid)).await;
+    let charge = |refunded: i64| {
+        json!({ "id": "ch_2r", "object": "charge", "payment_intent": "pi_2r", "amount": 16623,
+                "amount_refunded": refunded, "currency": "usd" })
+    };
+    // 48.33 back before the commission is calculated: it is on the 117.90 kept → 11.79.
+    attribution::attribute_pending(&app.app.state, &app.app.state.markov).await.unwrap();
+    stripe(&app, stripe_event("evt_2r_r1", "charge.refunded", charge(4833))).await;
+    let c = commissions::Entity::find().one(app.db()).await.unwrap().expect("reserved");
+    let c = calculate(&app, &json!(c.id)).await;
+    assert_eq!(c["amount"], "11.79");
+    approve(&app, &c["id"]).await;
+    let payout = app
+        .ok(&app.admin(), "mutation($a: ID!) { createPayout(affiliateId: $a) { id } }", json!({ "a": affiliate["id"] }))
+        .await["createPayout"]["id"]
+        .clone();
+    app.ok(&app.admin(), "mutation($id: ID!) { markPayoutPaid(id: $id) { id } }", json!({ "id": payout })).await;
+    // Then 121.76 refunded in all: 44.47 kept → 4.447 → 4.45 owed; 11.79 − 4.45 = 7.34 back.
+    stripe(&app, stripe_event("evt_2r_r2", "charge.refunded", charge(12176))).await;
+    let back: Vec<Decimal> = commissions::Entity::find()
+        .filter(commissions::Column::AdjustsCommissionId.is_not_null())
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| m.amount.map(|a| a.normalize()))
+        .collect();
+    assert_eq!(back, vec![dec!(-7.34)]);
+}
+
 #[tokio::test]
 async fn reports_total_per_currency_and_export_csv() {
     let app = TestApp::new().await;

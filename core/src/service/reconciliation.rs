@@ -311,7 +311,7 @@ fn invariants(q: &Sql) -> Vec<Invariant> {
         },
         Invariant {
             code: "COMMISSION_BASE_FOLLOWS_CREDIT",
-            description: "A live commission made from a credit has the credit's amount as its base, or after a partial refund of the sale the credit's share of what was kept, rounded once to the minor unit.",
+            description: "A live commission made from a credit has the credit's amount as its base, or after a partial refund of the sale the credit's share of what was kept, rounded once to the minor unit (a paid one keeps the base it was paid on: later refunds are clawed back).",
             subject: Subject::Commission,
             sql: format!(
                 "SELECT c.id FROM commissions c \
@@ -322,7 +322,9 @@ fn invariants(q: &Sql) -> Vec<Invariant> {
                  AND c.adjusts_commission_id IS NULL AND c.status {LIVE} \
                  AND {base} <> {credit} \
                  AND NOT (o.id IS NOT NULL AND {refunded} > 0 AND {value} > 0 \
-                   AND 2 * ABS({wide_base} * {value} - {wide_credit} * ({paid} - {refunded})) <= {step} * {value})",
+                   AND 2 * ABS({wide_base} * {value} - {wide_credit} * ({paid} - {refunded})) <= {step} * {value}) \
+                 AND NOT (({COMMITTED}) AND o.id IS NOT NULL AND {refunded} > 0 AND {value} > 0 AND {base} < {credit} \
+                   AND 2 * ({wide_base} * {value} - {wide_credit} * ({paid} - {refunded})) >= -({step} * {value}))",
                 base = u("c.base_amount"),
                 credit = u("k.amount"),
                 refunded = u("o.refunded_amount"),
@@ -365,6 +367,12 @@ fn invariants(q: &Sql) -> Vec<Invariant> {
             sql: {
                 let (paid, refunded, value) = (u("o.amount"), u("o.refunded_amount"), u("v.value"));
                 let (base, amount) = (u("c.base_amount"), u("COALESCE(c.amount, 0)"));
+                // Half a minor unit of base each; a paid one's base is read back from two
+                // amounts each rounded to the minor unit: that rounding, times base / amount.
+                let tolerance = format!(
+                    "(CASE WHEN {COMMITTED} AND {amount} <> 0 THEN {step} + 2.0 * {step} * {base} / {amount} ELSE {step} END)",
+                    step = q.step("v.currency"),
+                );
                 // The base a commission still pays on: all of it while unpaid; once paid,
                 // the part its clawbacks leave (kept / amount of it).
                 let effective = format!(
@@ -377,8 +385,7 @@ fn invariants(q: &Sql) -> Vec<Invariant> {
                      WHERE v.occurred_at >= :from AND v.occurred_at < :to \
                      AND {refunded} > 0 AND {refunded} < {paid} AND {value} > 0 \
                      GROUP BY v.id, o.amount, o.refunded_amount, v.currency \
-                     HAVING 2 * (SUM({effective}) - ({paid} - {refunded})) > COUNT(*) * {step_v}",
-                    step_v = q.step("v.currency"),
+                     HAVING 2 * (SUM({effective}) - ({paid} - {refunded})) > SUM({tolerance})"
                 )
             },
         },

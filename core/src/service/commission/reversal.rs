@@ -130,7 +130,15 @@ pub async fn adjust_for_refund<C: ConnectionTrait>(
         let currency = Currency::parse(&model.currency, "currency")?;
         // Always from the amounts before any refund, so two partial refunds do not compound.
         let original_base = original(&model, "monto_base_original").unwrap_or(model.base_amount);
-        let original_amount = original(&model, "monto_calculado_original").or(model.amount);
+        // Its amount before any refund: kept when a refund shrank a calculated one; one
+        // calculated after a refund shrank its base is scaled back to the original base
+        // (taking its shrunk amount for the original clawed back too much).
+        let original_amount = original(&model, "monto_calculado_original").or_else(|| {
+            model.amount.map(|amount| match model.base_amount {
+                base if base.is_zero() || base == original_base => amount,
+                base => amount * original_base / base,
+            })
+        });
         let (base, amount) = rules::after_refund(original_base, original_amount, remaining, total, currency);
         if unpaid(&model) {
             if base == model.base_amount && amount == model.amount {
