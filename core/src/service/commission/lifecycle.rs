@@ -429,6 +429,12 @@ pub(super) async fn change<C: ConnectionTrait>(
         .set(next.clone().into_active_model().reset_all())
         .filter(commissions::Column::Id.eq(current.id))
         .filter(commissions::Column::Version.eq(current.version))
+        // A payout claims or releases rows without a new version: one claimed or released
+        // since this was read is stale too.
+        .filter(match current.payout_id {
+            Some(id) => commissions::Column::PayoutId.eq(id),
+            None => commissions::Column::PayoutId.is_null(),
+        })
         .exec(conn)
         .await?;
     if updated.rows_affected != 1 {

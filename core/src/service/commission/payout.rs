@@ -12,12 +12,31 @@ pub async fn create_payout(ctx: &Ctx, caller: &Caller, affiliate: &str, currency
         .await
         .map_err(|_| unknown("affiliateId", "affiliate", affiliate))?;
     let currency = Currency::parse(currency.unwrap_or(&affiliate.payout_currency), "currency")?;
-    let due = commissions::Entity::find()
+    let now = Utc::now();
+    let payout = payouts::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        affiliate_id: Set(affiliate.id),
+        amount: Set(Decimal::ZERO),
+        currency: Set(currency.code().to_string()),
+        status: Set(PayoutStatus::Pending),
+        commission_count: Set(0),
+        created_by: Set(caller.user_id),
+        created_at: Set(now),
+        paid_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    // Claimed first, summed after: the claim waits for a change of one of them being
+    // committed meanwhile (a refund) and returns the rows as they are then, so the total is
+    // theirs; a change read before the claim then finds the row claimed and is refused.
+    let due = commissions::Entity::update_many()
+        .col_expr(commissions::Column::PayoutId, Expr::value(payout.id))
+        .col_expr(commissions::Column::UpdatedAt, Expr::value(now))
         .filter(commissions::Column::AffiliateId.eq(affiliate.id))
         .filter(commissions::Column::Status.eq(CommissionStatus::Approved))
         .filter(commissions::Column::PayoutId.is_null())
         .filter(commissions::Column::Currency.eq(currency.code()))
-        .all(&txn)
+        .exec_with_returning(&txn)
         .await?;
     if due.is_empty() {
         return Err(AppError::validation(
@@ -39,33 +58,10 @@ pub async fn create_payout(ctx: &Ctx, caller: &Caller, affiliate: &str, currency
             ),
         ));
     }
-    let now = Utc::now();
-    let payout = payouts::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        affiliate_id: Set(affiliate.id),
-        amount: Set(total),
-        currency: Set(currency.code().to_string()),
-        status: Set(PayoutStatus::Pending),
-        commission_count: Set(due.len() as i32),
-        created_by: Set(caller.user_id),
-        created_at: Set(now),
-        paid_at: Set(None),
-    }
-    .insert(&txn)
-    .await?;
-    // Only rows still unassigned: a commission is never in two payouts.
-    let ids: Vec<Uuid> = due.iter().map(|m| m.id).collect();
-    let claimed = commissions::Entity::update_many()
-        .col_expr(commissions::Column::PayoutId, Expr::value(payout.id))
-        .col_expr(commissions::Column::UpdatedAt, Expr::value(now))
-        .filter(commissions::Column::Id.is_in(ids))
-        .filter(commissions::Column::PayoutId.is_null())
-        .filter(commissions::Column::Status.eq(CommissionStatus::Approved))
-        .exec(&txn)
-        .await?;
-    if claimed.rows_affected != due.len() as u64 {
-        return Err(AppError::conflict("affiliateId", "commissions changed meanwhile; try again"));
-    }
+    let mut active = payout.into_active_model();
+    active.amount = Set(total);
+    active.commission_count = Set(due.len() as i32);
+    let payout = active.update(&txn).await?;
     outbox::record(&txn, payout_event(&payout, "pago_creado", &due)).await?;
     audit::record(
         &txn,
