@@ -158,6 +158,14 @@ fn operation(op: &Op) -> Value {
     for (status, description) in [("400", "bad input"), ("404", "not found"), ("422", "names something unknown")] {
         responses.insert(status.into(), json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }));
     }
+    if op.method != "get" {
+        responses.insert("409".into(), json!({ "description": "conflicts with what exists (a taken email or code, a stale version) or a move its state does not allow", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }));
+    }
+    responses.insert("503".into(), json!({ "description": "unavailable or timed out: try again (Retry-After)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }));
+    if op.path == "/r/{code}" {
+        // A person follows a link: an unknown one is a page, not JSON.
+        responses.insert("404".into(), json!({ "description": "unknown or removed link", "content": { "text/html": { "schema": { "type": "string" } } } }));
+    }
     if op.auth == Auth::Bearer {
         responses.insert("401".into(), json!({ "description": "no or bad token" }));
         responses.insert("403".into(), json!({ "description": "not allowed for this role" }));
