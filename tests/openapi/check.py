@@ -110,7 +110,7 @@ def main():
             "--workers", "2",
             # Fills the database with demo data: exercised by its own tests.
             "--exclude-path", "/api/v1/admin/seed",
-        ])
+        ], cwd=work)
         passed = run.returncode == 0
         if server.poll() is not None:
             passed = False
