@@ -195,3 +195,144 @@ async fn seed_003_messages_from_other_systems_are_handled_once() {
     assert_eq!(reverted.len(), 1, "a repeated command reverts nothing more");
     bus.stop().await;
 }
+
+/// A NATS server of the test's own (the shared one stays up for the other tests): started,
+/// stopped and started again on the same port and JetStream store.
+struct PrivateNats {
+    child: std::process::Child,
+    port: u16,
+    store: std::path::PathBuf,
+}
+
+impl PrivateNats {
+    fn start_on(port: u16, store: std::path::PathBuf) -> Self {
+        let binary = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .unwrap_or("nats-server");
+        let child = std::process::Command::new(binary)
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+            .arg(&store)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("nats-server (the bus tests need it installed): {e}"));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "nats-server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, port, store }
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for PrivateNats {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The bus goes away: writes still answer at once, their events wait in the outbox, and
+/// once the bus is back the relay publishes them in order and this replica's live
+/// subscribers get every one.
+#[tokio::test]
+async fn events_wait_out_a_bus_outage_and_follow_in_order() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let store = std::env::temp_dir().join(format!("alpes-nats-{}", uuid::Uuid::new_v4().simple()));
+    let mut nats = PrivateNats::start_on(port, store);
+    let prefix = format!("alpes_t_{}", uuid::Uuid::new_v4().simple());
+    let app = TestApp::with_config(|c| {
+        c.nats_url = Some(nats.url());
+        c.nats_prefix = prefix.clone();
+    })
+    .await;
+    let bus = Bus::connect(&nats.url(), &prefix).await.expect("the private NATS server");
+    let shutdown = CancellationToken::new();
+    tokio::spawn(bus::run(
+        app.app.state.ctx.clone(),
+        app.app.state.hub.clone(),
+        app.app.state.ingest.clone(),
+        bus,
+        shutdown.clone(),
+    ));
+    let mut live = app.app.state.hub.subscribe();
+    let published = |app: &TestApp| {
+        let db = app.db().clone();
+        async move {
+            entity::outbox_events::Entity::find()
+                .filter(entity::outbox_events::Column::Topic.eq("afiliados.eventos"))
+                .filter(entity::outbox_events::Column::NatsPublishedAt.is_not_null())
+                .all(&db)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    let mut made = vec![create_affiliate(&app, "Before", "before@example.com").await["id"].clone()];
+    eventually("the first event on the bus", || async { published(&app).await == 1 }).await;
+
+    // The bus goes away; partners are still registered, at once.
+    nats.stop();
+    for n in 0..4 {
+        let started = std::time::Instant::now();
+        made.push(
+            create_affiliate(&app, &format!("During {n}"), &format!("during{n}@example.com")).await["id"].clone(),
+        );
+        assert!(started.elapsed() < Duration::from_secs(2), "a write does not wait for the bus");
+    }
+    // 2 s by default (CI); ALPES_BUS_OUTAGE_SECS=30 for the half minute.
+    let outage = std::env::var("ALPES_BUS_OUTAGE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(2);
+    tokio::time::sleep(Duration::from_secs(outage)).await;
+    assert_eq!(published(&app).await, 1, "nothing is marked published while the bus is away");
+
+    // Back: the relay catches up in order.
+    let nats = PrivateNats::start_on(port, nats.store.clone());
+    let back = std::time::Instant::now();
+    for _ in 0..600 {
+        if published(&app).await == made.len() {
+            break;
+        }
+        app.app.state.events_committed();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(published(&app).await, made.len(), "every waiting event published once the bus is back");
+    eprintln!("after a {outage} s outage, caught up {} ms after the bus came back", back.elapsed().as_millis());
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let mut stream = js.get_stream(bus::stream_name(&prefix)).await.unwrap();
+    let count = stream.info().await.unwrap().state.messages;
+    let mut on_bus = Vec::new();
+    for seq in 1..=count {
+        let message = stream.get_raw_message(seq).await.unwrap();
+        if message.subject.as_str().ends_with("afiliados.eventos") {
+            let payload: Value = serde_json::from_slice(&message.payload).unwrap();
+            on_bus.push(payload["afiliado_id"].clone());
+        }
+    }
+    assert_eq!(on_bus, made, "on the bus once each, in the order they happened");
+
+    // This replica's live subscribers, fed from the bus, saw every one in order.
+    let mut seen = Vec::new();
+    while seen.len() < made.len() {
+        let event = tokio::time::timeout(Duration::from_secs(15), live.recv()).await.expect("a live event").unwrap();
+        if event.topic == "afiliados.eventos" {
+            seen.push(event.envelope["afiliado_id"].clone());
+        }
+    }
+    assert_eq!(seen, made);
+    // And no copy after them (a relay that published again is seen once).
+    while let Ok(Ok(event)) = tokio::time::timeout(Duration::from_millis(500), live.recv()).await {
+        assert_ne!(event.topic, "afiliados.eventos", "a copy of an event reached live subscribers");
+    }
+    shutdown.cancel();
+    drop(nats);
+}

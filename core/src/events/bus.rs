@@ -179,7 +179,35 @@ pub async fn publish_pending(ctx: &Ctx, bus: &Bus) -> anyhow::Result<usize> {
 }
 
 /// Feeds this replica's live subscribers from the bus.
+/// The ids of the last events passed on: a relay that publishes again (its first publish
+/// reached the bus but the answer was lost, as when the bus goes away) is dropped by the
+/// stream, but core subscribers see both copies.
+#[derive(Default)]
+struct Recent {
+    ids: std::collections::HashSet<Uuid>,
+    order: std::collections::VecDeque<Uuid>,
+}
+
+impl Recent {
+    const KEEP: usize = 8_192;
+
+    /// Whether `id` is new (and remembers it).
+    fn first_time(&mut self, id: Uuid) -> bool {
+        if !self.ids.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > Self::KEEP {
+            if let Some(old) = self.order.pop_front() {
+                self.ids.remove(&old);
+            }
+        }
+        true
+    }
+}
+
 async fn listen(hub: EventHub, bus: std::sync::Arc<Bus>, shutdown: CancellationToken) {
+    let mut recent = Recent::default();
     loop {
         let first = bus.live.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
         let subscribed = match first {
@@ -193,7 +221,9 @@ async fn listen(hub: EventHub, bus: std::sync::Arc<Bus>, shutdown: CancellationT
                     message = messages.next() => match message {
                         Some(message) => {
                             if let Some(event) = published_event(&bus.prefix, &message.subject, message.headers.as_ref(), &message.payload) {
-                                hub.publish(event);
+                                if recent.first_time(event.id) {
+                                    hub.publish(event);
+                                }
                             }
                         }
                         None => break,
