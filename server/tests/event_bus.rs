@@ -21,6 +21,14 @@ fn nats_url() -> String {
     std::env::var("TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
 }
 
+/// The app's side of the bus (relay, live listener, inbound consumer), until the token is canceled.
+fn run_bus(app: &TestApp, bus: Bus) -> CancellationToken {
+    let shutdown = CancellationToken::new();
+    let state = &app.app.state;
+    tokio::spawn(bus::run(state.ctx.clone(), state.hub.clone(), state.ingest.clone(), bus, shutdown.clone()));
+    shutdown
+}
+
 struct Running {
     app: TestApp,
     prefix: String,
@@ -40,14 +48,7 @@ impl Running {
         let bus = Bus::connect(&nats_url(), &prefix).await.expect("NATS with JetStream must be running");
         let client = async_nats::connect(nats_url()).await.unwrap();
         let js = async_nats::jetstream::new(client.clone());
-        let shutdown = CancellationToken::new();
-        tokio::spawn(bus::run(
-            app.app.state.ctx.clone(),
-            app.app.state.hub.clone(),
-            app.app.state.ingest.clone(),
-            bus,
-            shutdown.clone(),
-        ));
+        let shutdown = run_bus(&app, bus);
         Self { app, prefix, client, js, shutdown }
     }
 
@@ -256,14 +257,7 @@ async fn events_wait_out_a_bus_outage_and_follow_in_order() {
     })
     .await;
     let bus = Bus::connect(&nats.url(), &prefix).await.expect("the private NATS server");
-    let shutdown = CancellationToken::new();
-    tokio::spawn(bus::run(
-        app.app.state.ctx.clone(),
-        app.app.state.hub.clone(),
-        app.app.state.ingest.clone(),
-        bus,
-        shutdown.clone(),
-    ));
+    let shutdown = run_bus(&app, bus);
     let mut live = app.app.state.hub.subscribe();
     let published = |app: &TestApp| {
         let db = app.db().clone();
