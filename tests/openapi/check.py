@@ -99,6 +99,10 @@ def main():
 [parameters]
 "path.id" = "{ids['affiliate']}"
 "path.campaign" = "{ids['campaign']}"
+
+[[operations]]
+include-path-regex = "^/api/v1/campanas/"
+parameters = {{ "path.id" = "{ids['campaign']}" }}
 """)
         seed = os.environ.get("ALPES_SCHEMATHESIS_SEED", "20261205")
         run = subprocess.run([
