@@ -86,4 +86,125 @@ mod tests {
         assert_eq!(parse_decimal(&serde_json::json!("abc")), None);
         assert_eq!(parse_decimal(&serde_json::json!(true)), None);
     }
+
+    /// Seed bodies as any client may send them: the seeds' own field names with any JSON
+    /// under them (numbers of any size, text, nesting). Reading and turning them into
+    /// commands never panics.
+    mod generated {
+        use proptest::prelude::*;
+        use serde_json::Value;
+
+        use crate::service::tracking::Client;
+
+        const FIELDS: &[&str] = &[
+            "id",
+            "nombre",
+            "email",
+            "telefono",
+            "documento",
+            "tipo",
+            "numero",
+            "tipo_afiliado",
+            "datos_bancarios",
+            "banco",
+            "tipo_cuenta",
+            "numero_cuenta",
+            "configuracion_comisiones",
+            "comision_base",
+            "comision_premium",
+            "minimo_pago",
+            "moneda",
+            "codigo",
+            "afiliado_id",
+            "campana_id",
+            "campaña_id",
+            "conversion_id",
+            "fecha_inicio",
+            "fecha_fin",
+            "presupuesto",
+            "tipo_campana",
+            "canales",
+            "segmentacion",
+            "comision_conversion",
+            "comision_venta",
+            "bonus_objetivos",
+            "modelo_atribucion",
+            "ventana_dias",
+            "monto_base",
+            "valor",
+            "tipo_comision",
+            "porcentaje",
+            "configuracion",
+            "influencer_id",
+            "usuario_id",
+            "id_anonimo",
+            "tipo_evento",
+            "tipo_conversion",
+            "timestamp",
+            "user_agent",
+            "referrer",
+            "ip_address",
+            "id_interaccion",
+            "marca_temporal",
+            "identidad_usuario",
+            "id_usuario",
+            "parametros_tracking",
+            "fuente",
+            "medio",
+            "campania",
+            "id_afiliado",
+            "datos_cliente",
+            "metadatos",
+            "productos",
+            "estado",
+        ];
+
+        fn json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+                ".{0,24}".prop_map(Value::from),
+                prop::sample::select(vec!["2026-11-23T10:30:00Z", "COP", "USD", "VENTA", "CLICK", "premium", "1e308"])
+                    .prop_map(Value::from),
+            ];
+            leaf.prop_recursive(3, 40, 8, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::vec((prop::sample::select(FIELDS), inner), 0..10)
+                        .prop_map(|pairs| Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 3_000, ..ProptestConfig::default() })]
+
+            #[test]
+            fn seed_bodies_never_panic(body in json()) {
+                if let Ok(b) = serde_json::from_value::<super::super::affiliates::CrearAfiliado>(body.clone()) {
+                    let _ = b.into_input();
+                }
+                if let Ok(b) = serde_json::from_value::<super::super::campaigns::CrearCampana>(body.clone()) {
+                    let _ = b.into_input();
+                }
+                if let Ok(b) = serde_json::from_value::<super::super::commissions::CrearComision>(body.clone()) {
+                    let _ = b.into_input();
+                }
+                if let Ok(b) = serde_json::from_value::<super::super::conversions::Registrar>(body.clone()) {
+                    let _ = b.into_command();
+                }
+                if let Ok(b) = serde_json::from_value::<super::super::tracking::Impresion>(body.clone()) {
+                    let _ = b.into_command(Client::default());
+                }
+                if let Ok(b) = serde_json::from_value::<super::super::tracking::Conversion>(body.clone()) {
+                    let _ = b.into_command(Client::default());
+                }
+                if let Ok(b) = serde_json::from_value::<super::super::tracking::Interaccion>(body) {
+                    let _ = b.into_command(Client::default());
+                }
+            }
+        }
+    }
 }

@@ -31,7 +31,9 @@ pub fn page_request(first: Option<i32>, after: Option<String>) -> AppResult<Page
     }
     let offset = match after {
         None => 0,
-        Some(cursor) => decode_cursor(&cursor)? + 1,
+        Some(cursor) => {
+            decode_cursor(&cursor)?.checked_add(1).ok_or_else(|| AppError::validation("after", "invalid cursor"))?
+        }
     };
     Ok(PageRequest { offset, limit: limit as u64 })
 }
@@ -76,5 +78,20 @@ mod tests {
         assert_eq!(req.map(|r| (r.offset, r.limit)), Some((10, 10)));
         assert!(page_request(Some(101), None).is_err());
         assert!(page_request(Some(-1), None).is_err());
+        // The largest offset has no next one: refused, not an overflow.
+        assert!(page_request(Some(1), Some(encode_cursor(u64::MAX))).is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 5_000, ..Default::default() })]
+
+        /// Any `after` is a page or a VALIDATION error, never a panic; every cursor this
+        /// service gave reads back as its offset, the last one included.
+        #[test]
+        fn any_cursor_is_a_page_or_refused(cursor in ".{0,64}", offset in proptest::prelude::any::<u64>(), first in proptest::prelude::any::<i32>()) {
+            let _ = page_request(Some(first), Some(cursor));
+            proptest::prop_assert_eq!(decode_cursor(&encode_cursor(offset)).ok(), Some(offset));
+            let _ = page_request(Some(first), Some(encode_cursor(offset)));
+        }
     }
 }
