@@ -58,7 +58,8 @@ impl InvoiceKind {
     }
 }
 
-fn text(value: &Value) -> Option<&str> {
+/// A Stripe reference: the id as given, or an expanded object's `id`.
+pub fn stripe_id(value: &Value) -> Option<&str> {
     // An expanded object carries its id.
     value.as_str().or_else(|| value["id"].as_str()).map(str::trim).filter(|s| !s.is_empty() && s.len() <= 255)
 }
@@ -66,14 +67,15 @@ fn text(value: &Value) -> Option<&str> {
 /// The subscription an invoice bills: `subscription` (API versions before 2025-03-31) or
 /// `parent.subscription_details.subscription` (later ones).
 pub fn invoice_subscription(invoice: &Value) -> Option<&str> {
-    text(&invoice["subscription"]).or_else(|| text(&invoice["parent"]["subscription_details"]["subscription"]))
+    stripe_id(&invoice["subscription"])
+        .or_else(|| stripe_id(&invoice["parent"]["subscription_details"]["subscription"]))
 }
 
 /// The payment intent that paid an invoice: `payment_intent` (older versions) or the first
 /// paid entry of `payments.data[].payment.payment_intent` (later ones).
 pub fn invoice_payment_intent(invoice: &Value) -> Option<&str> {
-    text(&invoice["payment_intent"]).or_else(|| {
-        invoice["payments"]["data"].as_array()?.iter().find_map(|entry| text(&entry["payment"]["payment_intent"]))
+    stripe_id(&invoice["payment_intent"]).or_else(|| {
+        invoice["payments"]["data"].as_array()?.iter().find_map(|entry| stripe_id(&entry["payment"]["payment_intent"]))
     })
 }
 
@@ -97,7 +99,7 @@ pub fn credit_note_unrefunded(note: &Value) -> Option<i64> {
         Some(list) => list.iter().filter_map(|r| r["amount_refunded"].as_i64()).sum(),
         // Older versions name one refund; it carries the credit note's refund part, which
         // those versions do not state apart: all of it, unless balance or out-of-band says.
-        None if text(&note["refund"]).is_some() => {
+        None if stripe_id(&note["refund"]).is_some() => {
             total - note["out_of_band_amount"].as_i64().unwrap_or(0) - note["credit_amount"].as_i64().unwrap_or(0)
         }
         None => 0,

@@ -11,6 +11,7 @@ use entity::{
     subscription_invoices::{self, InvoiceOutcome, InvoiceStatus},
     subscriptions::{self, SubscriptionStatus},
 };
+use sea_orm::ActiveEnum;
 
 use super::*;
 use crate::{
@@ -36,7 +37,7 @@ pub(super) async fn start(
     subscriptions::Entity::insert(subscriptions::ActiveModel {
         id: Set(Uuid::now_v7()),
         stripe_subscription_id: Set(subscription_id.to_string()),
-        stripe_customer_id: Set(rules_text(&session["customer"])),
+        stripe_customer_id: Set(rules::stripe_id(&session["customer"]).map(str::to_owned)),
         order_id: Set(order.id),
         affiliate_id: Set(conversion.affiliate_id),
         campaign_id: Set(conversion.campaign_id),
@@ -53,10 +54,6 @@ pub(super) async fn start(
     .exec_without_returning(txn)
     .await?;
     Ok(())
-}
-
-fn rules_text(value: &Value) -> Option<String> {
-    value.as_str().or_else(|| value["id"].as_str()).filter(|s| !s.is_empty() && s.len() <= 255).map(str::to_owned)
 }
 
 async fn tracked(txn: &DatabaseTransaction, id: &str) -> AppResult<Option<subscriptions::Model>> {
@@ -393,20 +390,6 @@ pub(super) async fn invoice_failed(txn: &DatabaseTransaction, invoice: &Value) -
     Ok(Outcome::Processed)
 }
 
-fn status_of(value: &str) -> Option<SubscriptionStatus> {
-    Some(match value {
-        "active" => SubscriptionStatus::Active,
-        "trialing" => SubscriptionStatus::Trialing,
-        "past_due" => SubscriptionStatus::PastDue,
-        "unpaid" => SubscriptionStatus::Unpaid,
-        "paused" => SubscriptionStatus::Paused,
-        "incomplete" => SubscriptionStatus::Incomplete,
-        "incomplete_expired" => SubscriptionStatus::IncompleteExpired,
-        "canceled" => SubscriptionStatus::Canceled,
-        _ => return None,
-    })
-}
-
 /// `customer.subscription.updated` / `.deleted`: its status (a deleted one is canceled);
 /// renewals already paid keep what they earned.
 pub(super) async fn changed(txn: &DatabaseTransaction, object: &Value, deleted: bool) -> AppResult<Outcome> {
@@ -416,8 +399,8 @@ pub(super) async fn changed(txn: &DatabaseTransaction, object: &Value, deleted: 
         SubscriptionStatus::Canceled
     } else {
         let given = object["status"].as_str().unwrap_or_default();
-        status_of(given)
-            .ok_or_else(|| AppError::validation("status", format!("unknown subscription status {given:?}")))?
+        SubscriptionStatus::try_from_value(&given.to_string())
+            .map_err(|_| AppError::validation("status", format!("unknown subscription status {given:?}")))?
     };
     if subscription.status == SubscriptionStatus::Canceled && status != SubscriptionStatus::Canceled {
         return Ok(Outcome::Ignored(format!("subscription {id} is canceled")));
@@ -442,7 +425,7 @@ pub(super) async fn changed(txn: &DatabaseTransaction, object: &Value, deleted: 
 /// to the balance, outside Stripe) counts as refunded, and its commission follows; the
 /// refunded part arrives as `charge.refunded`.
 pub(super) async fn credit_note(txn: &DatabaseTransaction, note: &Value) -> AppResult<Outcome> {
-    let Some(invoice_id) = rules_text(&note["invoice"]) else {
+    let Some(invoice_id) = rules::stripe_id(&note["invoice"]).map(str::to_owned) else {
         return Ok(Outcome::Ignored("credit note without an invoice".into()));
     };
     let Some(minor) = rules::credit_note_unrefunded(note) else {
