@@ -1099,6 +1099,24 @@ async fn money_flows_survive_kill_9_at_any_moment() {
     let report: Value = serde_json::from_slice(&report.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&report.stderr)));
     let failed: Vec<&Value> = report["checks"].as_array().unwrap().iter().filter(|c| c["violations"] != 0).collect();
+    if !failed.is_empty() {
+        // What the offending sales hold, to read the fault from the failure alone.
+        for id in failed.iter().filter(|c| c["subject"] == "CONVERSION").flat_map(|c| c["examples"].as_array().unwrap())
+        {
+            let id: uuid::Uuid = id.as_str().unwrap().parse().unwrap();
+            let sale = entity::conversions::Entity::find_by_id(id).one(&conn).await.unwrap();
+            let order = match sale.as_ref().and_then(|v| v.order_id) {
+                Some(o) => entity::orders::Entity::find_by_id(o).one(&conn).await.unwrap(),
+                None => None,
+            };
+            let commissions = entity::commissions::Entity::find()
+                .filter(entity::commissions::Column::ConversionId.eq(id))
+                .all(&conn)
+                .await
+                .unwrap();
+            eprintln!("conversion {sale:#?}\norder {order:#?}\ncommissions {commissions:#?}");
+        }
+    }
     assert!(failed.is_empty() && report["balanced"] == true, "after {rounds} kills: {failed:?}");
     let payouts = entity::payouts::Entity::find().count(&conn).await.unwrap();
 
