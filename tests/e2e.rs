@@ -1114,7 +1114,13 @@ async fn money_flows_survive_kill_9_at_any_moment() {
                 .all(&conn)
                 .await
                 .unwrap();
-            eprintln!("conversion {sale:#?}\norder {order:#?}\ncommissions {commissions:#?}");
+            let history = entity::audit_log::Entity::find()
+                .filter(entity::audit_log::Column::EntityId.is_in(commissions.iter().map(|c| c.id.to_string())))
+                .all(&conn)
+                .await
+                .unwrap();
+            let history: Vec<_> = history.iter().map(|a| (a.created_at, &a.action, &a.after)).collect();
+            eprintln!("conversion {sale:#?}\norder {order:#?}\ncommissions {commissions:#?}\nhistory {history:#?}");
         }
     }
     assert!(failed.is_empty() && report["balanced"] == true, "after {rounds} kills: {failed:?}");
