@@ -1135,3 +1135,360 @@ async fn money_flows_survive_kill_9_at_any_moment() {
     assert_eq!(alpes::service::rollup::snapshot(&conn).await.unwrap(), kept, "rollups kept = rebuilt");
     eprintln!("survived {rounds} kills: {acknowledged} checkouts acknowledged, {payouts} payouts, books balanced");
 }
+
+/// A PostgreSQL cluster of the test's own (initdb in a temp dir, run by the `postgres`
+/// user when the test runs as root), so that it can be stopped without harming the
+/// other tests' database.
+struct PrivatePostgres {
+    bin: PathBuf,
+    dir: PathBuf,
+    port: u16,
+}
+
+impl PrivatePostgres {
+    fn create() -> PrivatePostgres {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL's binaries under /usr/lib/postgresql")
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|p| p.join("initdb").exists())
+            .max()
+            .expect("initdb");
+        let dir = std::env::temp_dir().join(format!("alpes-pg-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let pg = PrivatePostgres { bin, dir, port };
+        if pg.as_postgres(Command::new("id").arg("-u")).is_some() {
+            Command::new("chown").arg("postgres").arg(&pg.dir).status().expect("chown");
+        }
+        let data = pg.dir.join("data");
+        let status = pg
+            .as_postgres(
+                Command::new(pg.bin.join("initdb")).arg("-D").arg(&data).args(["-A", "trust", "-U", "postgres"]),
+            )
+            .unwrap_or_else(|| {
+                Command::new(pg.bin.join("initdb"))
+                    .arg("-D")
+                    .arg(&data)
+                    .args(["-A", "trust", "-U", "postgres"])
+                    .stdout(Stdio::null())
+                    .status()
+                    .expect("initdb")
+            });
+        assert!(status.success(), "initdb");
+        pg.start();
+        pg
+    }
+
+    /// Runs `command` as the `postgres` user when this process is root (PostgreSQL refuses
+    /// to run as root); `None` when it is not root.
+    fn as_postgres(&self, command: &mut Command) -> Option<std::process::ExitStatus> {
+        let root = Command::new("id").arg("-u").output().ok().is_some_and(|o| o.stdout.starts_with(b"0\n"));
+        if !root {
+            return None;
+        }
+        let program = command.get_program().to_owned();
+        let args: Vec<_> = command.get_args().map(|a| a.to_owned()).collect();
+        Some(
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(program)
+                .args(args)
+                .stdout(Stdio::null())
+                .status()
+                .expect("runuser"),
+        )
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> bool {
+        let data = self.dir.join("data");
+        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.dir.display());
+        let mut command = Command::new(self.bin.join("pg_ctl"));
+        command.arg("-D").arg(&data).args(["-o", &options, "-l"]).arg(self.dir.join("log")).args(args);
+        let status = match self.as_postgres(&mut command) {
+            Some(status) => status,
+            None => command.stdout(Stdio::null()).status().expect("pg_ctl"),
+        };
+        status.success()
+    }
+
+    fn start(&self) {
+        assert!(self.pg_ctl(&["-w", "start"]), "private PostgreSQL started");
+    }
+
+    /// Stops it the hard way: connections cut, no checkpoint (as a crash or a failover does).
+    fn stop(&self) {
+        assert!(self.pg_ctl(&["-w", "-m", "immediate", "stop"]), "private PostgreSQL stopped");
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let _ = self.pg_ctl(&["-m", "immediate", "stop"]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// What each request of an outage test got: when, its status, how long it took.
+#[derive(Debug, Clone)]
+struct Answer {
+    at: Instant,
+    status: u16,
+    took: Duration,
+    retry_after: bool,
+}
+
+/// Sends one request; its status (0 when no answer came at all), time and `Retry-After`.
+async fn answer(request: reqwest::RequestBuilder) -> Answer {
+    let at = Instant::now();
+    match request.timeout(Duration::from_secs(20)).send().await {
+        Ok(r) => Answer {
+            at,
+            status: r.status().as_u16(),
+            took: at.elapsed(),
+            retry_after: r.headers().contains_key("retry-after"),
+        },
+        Err(_) => Answer { at, status: 0, took: at.elapsed(), retry_after: false },
+    }
+}
+
+/// What an outage run saw: every answer, the checkouts acknowledged, and when the fault
+/// began and ended.
+struct OutageRun {
+    writes: Vec<Answer>,
+    acknowledged: Vec<String>,
+    graphql: Vec<Answer>,
+    ready: Vec<Answer>,
+    health: Vec<Answer>,
+    openapi: Vec<Answer>,
+    down: Instant,
+    up: Instant,
+}
+
+impl OutageRun {
+    fn during(&self, a: &Answer) -> bool {
+        a.at > self.down + Duration::from_secs(1) && a.at + a.took < self.up
+    }
+
+    fn after(&self, a: &Answer) -> bool {
+        a.at > self.up + Duration::from_secs(8)
+    }
+}
+
+fn statuses(answers: &[Answer]) -> Vec<u16> {
+    let mut s: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    s.sort_unstable();
+    s.dedup();
+    s
+}
+
+/// Runs load (checkouts from Stripe by four writers; a GraphQL read, `/ready`, `/health`
+/// and the OpenAPI document polled) for 3 s, then `fault`, 10 s later `mend`, then 12 s more.
+async fn under_outage(
+    server: &Server,
+    token: &str,
+    fault: impl std::future::Future<Output = ()>,
+    mend: impl std::future::Future<Output = ()>,
+) -> OutageRun {
+    use std::sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for worker in 0..4 {
+        let (base, stop) = (server.base.clone(), stop.clone());
+        writers.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let (mut answers, mut acknowledged) = (Vec::new(), Vec::new());
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let session = format!("cs_outage_{worker}_{n}");
+                let now = chrono::Utc::now().timestamp();
+                let event = json!({"id": format!("evt_{session}"), "object": "event", "type": "checkout.session.completed",
+                    "created": now, "data": {"object": {"id": session, "object": "checkout.session", "amount_total": 2_500,
+                    "currency": "usd", "payment_status": "paid", "created": now,
+                    "customer_details": {"email": format!("{session}@buyers.example.com")}}}});
+                let body = event.to_string();
+                let signature = alpes::domain::stripe::sign(body.as_bytes(), CHAOS_SECRET, now);
+                let url = format!("{base}/api/v1/webhooks/stripe");
+                let got = answer(client.post(url).header("stripe-signature", signature).body(body)).await;
+                if (200..300).contains(&got.status) {
+                    acknowledged.push(session);
+                }
+                let refused = got.status >= 500;
+                answers.push(got);
+                if refused {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+            (answers, acknowledged)
+        }));
+    }
+    let probe = |path: &'static str| {
+        let (base, token, stop) = (server.base.clone(), token.to_string(), stop.clone());
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut answers = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let request = match path {
+                    "/graphql" => client
+                        .post(format!("{base}/graphql"))
+                        .bearer_auth(&token)
+                        .json(&json!({"query": "{ orders(first: 5) { totalCount } }"})),
+                    _ => client.get(format!("{base}{path}")),
+                };
+                answers.push(answer(request).await);
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            answers
+        })
+    };
+    let (graphql, ready, health, openapi) =
+        (probe("/graphql"), probe("/ready"), probe("/health"), probe("/api/v1/openapi.json"));
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let down = Instant::now();
+    fault.await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    mend.await;
+    let up = Instant::now();
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    stop.store(true, Ordering::Relaxed);
+
+    let (mut writes, mut acknowledged) = (Vec::new(), Vec::new());
+    for writer in writers {
+        let (a, k) = writer.await.unwrap();
+        writes.extend(a);
+        acknowledged.extend(k);
+    }
+    OutageRun {
+        writes,
+        acknowledged,
+        graphql: graphql.await.unwrap(),
+        ready: ready.await.unwrap(),
+        health: health.await.unwrap(),
+        openapi: openapi.await.unwrap(),
+        down,
+        up,
+    }
+}
+
+/// What every outage must show: no 500 and no hang (a refusal is a 503 that says when to
+/// retry, within seconds), writes refused while it lasts and taken again after it without
+/// a restart, `/ready` red then green, what needs no database served throughout, and
+/// every acknowledged checkout in the database. `reads_served` says whether the GraphQL
+/// read is answered during the fault (a lock held by another writer leaves reads alone).
+async fn check_outage(what: &str, run: &OutageRun, database_url: &str, reads_served: bool) {
+    for (kind, list) in [("writes", &run.writes), ("graphql", &run.graphql), ("ready", &run.ready)] {
+        assert!(
+            list.iter().all(|a| (200..300).contains(&a.status) || (a.status == 503 && a.retry_after)),
+            "{what}, {kind}: only 2xx or 503 with Retry-After: {:?}",
+            statuses(list)
+        );
+        let slowest = list.iter().map(|a| a.took).max().unwrap();
+        assert!(slowest < Duration::from_secs(8), "{what}, {kind}: no request hangs (slowest {slowest:?})");
+    }
+    let refused = run.writes.iter().filter(|a| run.during(a)).filter(|a| a.status == 503).count();
+    let taken = run.writes.iter().filter(|a| run.during(a)).filter(|a| a.status == 200).count();
+    assert!(refused > 0, "{what}: writes during the fault are refused with 503: {:?}", statuses(&run.writes));
+    assert!(run.ready.iter().filter(|a| run.during(a)).all(|a| a.status == 503), "{what}: /ready is red during it");
+    assert!(run.ready.iter().filter(|a| run.after(a)).all(|a| a.status == 200), "{what}: /ready green after it");
+    assert!(run.writes.iter().filter(|a| run.after(a)).any(|a| a.status == 200), "{what}: writes taken again");
+    assert!(run.graphql.iter().filter(|a| run.after(a)).all(|a| a.status == 200), "{what}: reads served after");
+    if reads_served {
+        let during: Vec<Answer> = run.graphql.iter().filter(|a| run.during(a)).cloned().collect();
+        assert!(!during.is_empty() && during.iter().all(|a| a.status == 200), "{what}: reads served during it");
+    }
+    for (kind, list) in [("health", &run.health), ("openapi", &run.openapi)] {
+        assert!(list.iter().all(|a| a.status == 200), "{what}, {kind} needs no database: {:?}", statuses(list));
+    }
+    let conn = sea_orm::Database::connect(database_url).await.unwrap();
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let stored = entity::orders::Entity::find()
+        .filter(entity::orders::Column::StripeSessionId.is_in(run.acknowledged.clone()))
+        .count(&conn)
+        .await
+        .unwrap();
+    assert_eq!(stored, run.acknowledged.len() as u64, "{what}: every acknowledged checkout is stored");
+    eprintln!(
+        "{what}: {} writes, {} acknowledged, {refused} refused with 503 and {taken} taken during the fault; slowest write {:?}",
+        run.writes.len(),
+        run.acknowledged.len(),
+        run.writes.iter().map(|a| a.took).max().unwrap()
+    );
+}
+
+/// PostgreSQL stopped for 10 s under load (connections cut, as in a crash or failover),
+/// then started again: see [`check_outage`].
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_answers_503_and_heals_by_itself() {
+    if !support::backend_url().is_some_and(|u| u.starts_with("postgres")) {
+        eprintln!("the PostgreSQL outage is shown in the PostgreSQL pass");
+        return;
+    }
+    let pg = PrivatePostgres::create();
+    let data_dir = std::env::temp_dir().join(format!("alpes-e2e-{}", uuid::Uuid::new_v4().simple()));
+    let mut server = Server::start_with(pg.url(), data_dir, &[("STRIPE_WEBHOOK_SECRET", CHAOS_SECRET)]).await;
+    let token = server.login().await;
+    let run = under_outage(&server, &token, async { pg.stop() }, async { pg.start() }).await;
+    check_outage("PostgreSQL stopped", &run, &pg.url(), false).await;
+    assert!(server.terminate().success());
+}
+
+/// SQLite: another process holds the database's write lock for 10 s (a long import, a
+/// tool left in a transaction), then the disk fills for 10 s (a file size limit put on
+/// the running process, so that every write past it fails as on a full disk) and is
+/// freed: each time see [`check_outage`]; reads are still served while the lock is held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_or_full_sqlite_database_answers_503_and_heals_by_itself() {
+    if support::backend_url().is_some() {
+        eprintln!("the SQLite faults are shown in the SQLite pass");
+        return;
+    }
+    let database_url = support::fresh_database_url().await;
+    let data_dir = std::env::temp_dir().join(format!("alpes-e2e-{}", uuid::Uuid::new_v4().simple()));
+    let mut server =
+        Server::start_with(database_url.clone(), data_dir, &[("STRIPE_WEBHOOK_SECRET", CHAOS_SECRET)]).await;
+    let token = server.login().await;
+
+    // The lock: held by another connection, as another process would.
+    let (locked_tx, locked_rx) = tokio::sync::oneshot::channel();
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+    let holder = {
+        let url = database_url.clone();
+        tokio::spawn(async move {
+            use sea_orm::TransactionTrait;
+            let conn = sea_orm::Database::connect(&url).await.unwrap();
+            let options = sea_orm::TransactionOptions {
+                sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+                ..Default::default()
+            };
+            let txn = conn.begin_with_options(options).await.unwrap();
+            locked_tx.send(()).unwrap();
+            release_rx.await.ok();
+            txn.rollback().await.unwrap();
+        })
+    };
+    let fault = async { locked_rx.await.unwrap() };
+    let mend = async { release_tx.send(()).unwrap() };
+    let run = under_outage(&server, &token, fault, mend).await;
+    holder.await.unwrap();
+    check_outage("SQLite locked by another process", &run, &database_url, true).await;
+
+    // The disk full: no file of the process may grow past a byte, then any size again (the
+    // soft limit only: raising a hard limit takes a privilege containers often lack).
+    let pid = server.child.id().to_string();
+    let limit = |size: &str| {
+        let status =
+            Command::new("prlimit").args(["--pid", &pid, &format!("--fsize={size}:")]).status().expect("prlimit");
+        assert!(status.success(), "prlimit --fsize={size}: (the soft limit)");
+    };
+    let run = under_outage(&server, &token, async { limit("1") }, async { limit("unlimited") }).await;
+    check_outage("SQLite disk full", &run, &database_url, false).await;
+    assert!(server.terminate().success());
+}

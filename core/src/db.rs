@@ -27,7 +27,9 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
         }
     }
     let mut options = ConnectOptions::new(url.clone());
-    options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10)).connect_timeout(Duration::from_secs(10));
+    // A request waits at most this long for a connection: when the database is down it
+    // gets 503 with Retry-After within seconds rather than hanging.
+    options.sqlx_logging(false).acquire_timeout(Duration::from_secs(3)).connect_timeout(Duration::from_secs(3));
     if url.starts_with("sqlite:") {
         options.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
@@ -36,6 +38,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 // A request waits this long for another writer's lock, then gets 503.
                 .busy_timeout(Duration::from_secs(4))
         });
+        options.map_sqlx_sqlite_pool_opts(|pool| pool.after_release(|conn, _| Box::pin(still_sound(conn))));
     } else {
         // A statement waits this long for a lock another transaction holds, then gets 503.
         options
@@ -46,6 +49,22 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
     Database::connect(options)
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect to the database ({}): {e}", crate::config::redact(&url)))
+}
+
+/// Whether a SQLite connection handed back to the pool may serve again. A write that
+/// fails for want of space or on an I/O error makes SQLite roll the transaction back by
+/// itself; the driver's ROLLBACK then fails, it still counts the connection as in a
+/// transaction, and would start the next one as a savepoint that nothing ever releases,
+/// holding the write lock for good (every other writer "database is locked" until a
+/// restart). Such a connection is closed instead; the pool opens a fresh one.
+async fn still_sound(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<bool, sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::Connection;
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    // A rollback queued when its transaction was dropped runs before this ping.
+    conn.ping().await?;
+    Ok(!conn.is_in_transaction())
 }
 
 /// Applies pending migrations. Replicas starting together take turns: on PostgreSQL a
@@ -106,19 +125,35 @@ pub async fn write_turn(db: &DatabaseConnection) -> WriteTurn {
     }
 }
 
+/// How long a request waits in line for this process's turn to write before it is told
+/// the database is busy (503, Retry-After): a line that does not move means another
+/// process holds the file's lock, and the request should not hang behind it.
+const TURN_WAIT: Duration = Duration::from_secs(3);
+
 /// Starts a transaction that will write, with its turn: keep both until commit. On SQLite
 /// it also takes the file's write lock at once (`BEGIN IMMEDIATE`), so that another
 /// process's writer queues instead of failing on lock upgrade.
 pub async fn write_txn(db: &DatabaseConnection) -> Result<(DatabaseTransaction, WriteTurn), AppError> {
-    let turn = write_turn(db).await;
+    let turn = tokio::time::timeout(TURN_WAIT, write_turn(db))
+        .await
+        .map_err(|_| AppError::Unavailable("the database is busy; retry in a moment".into()))?;
     let mode = (db.get_database_backend() == DbBackend::Sqlite).then_some(SqliteTransactionMode::Immediate);
     let txn = db.begin_with_options(TransactionOptions { sqlite_transaction_mode: mode, ..Default::default() }).await?;
     Ok((txn, turn))
 }
 
+/// When a write last failed because the disk (or the file size limit) was full, in
+/// seconds since the epoch; 0 when none has since the last write that went through.
+static DISK_FULL_AT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// A write failed for want of space: readiness fails until a write goes through again.
+pub(crate) fn note_disk_full() {
+    DISK_FULL_AT.store(chrono::Utc::now().timestamp().max(1), std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Does the database take writes now? SQLite: the write lock can be had (`BEGIN
-/// IMMEDIATE`, waiting up to the busy timeout); PostgreSQL: not a read-only standby or
-/// session.
+/// IMMEDIATE`, waiting up to the busy timeout) and, after a write failed for want of
+/// space, a real write commits again; PostgreSQL: not a read-only standby or session.
 pub async fn takes_writes(db: &DatabaseConnection) -> Result<bool, AppError> {
     use sea_orm::{ConnectionTrait, Statement};
     match db.get_database_backend() {
@@ -129,9 +164,28 @@ pub async fn takes_writes(db: &DatabaseConnection) -> Result<bool, AppError> {
         }
         _ => {
             let (txn, _turn) = write_txn(db).await?;
-            txn.rollback().await?;
+            if DISK_FULL_AT.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+                txn.rollback().await?;
+                return Ok(true);
+            }
+            // A write that changes nothing but is written all the same (a row rewritten
+            // with its own values): space for it means space for the next one.
+            let probe = "UPDATE seaql_migrations SET version = version \
+                         WHERE version = (SELECT MIN(version) FROM seaql_migrations)";
+            txn.execute_raw(Statement::from_string(DbBackend::Sqlite, probe)).await?;
+            txn.commit().await?;
+            DISK_FULL_AT.store(0, std::sync::atomic::Ordering::Relaxed);
             Ok(true)
         }
+    }
+}
+
+/// A file size limit (`ulimit -f`) makes a write past it fail with an error the database
+/// reports as a full disk, instead of killing the process with `SIGXFSZ`.
+pub fn survive_file_size_limit() {
+    // SAFETY: setting a signal's disposition to "ignore" touches no memory of this process.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }
 

@@ -149,7 +149,12 @@ impl From<DbErr> for AppError {
                 tracing::warn!(error = %err, "database busy");
                 Self::Unavailable("the database is busy; retry in a moment".into())
             }
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+            ref full if is_full(full) => {
+                tracing::error!(error = %err, "database disk full");
+                crate::db::note_disk_full();
+                Self::Unavailable("the database's disk is full; retry later".into())
+            }
+            ref gone if is_unreachable(gone) => {
                 tracing::error!(error = %err, "database unavailable");
                 Self::Unavailable("the database is not reachable".into())
             }
@@ -239,9 +244,67 @@ impl Problems {
 
 /// SQLite's `SQLITE_BUSY` / `SQLITE_LOCKED` (codes 5 and 6), PostgreSQL's `lock_timeout`
 /// (55P03): another transaction held a lock longer than we wait.
+/// The database cannot be reached: no connection to be had, one cut under a statement
+/// (the server stopped, restarted or failed over), or the server refusing work while it
+/// shuts down or starts. Worth a retry later, not an internal error.
+fn is_unreachable(err: &DbErr) -> bool {
+    use sea_orm::{sqlx::Error as Sqlx, RuntimeErr};
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => match &**e {
+            Sqlx::Io(_)
+            | Sqlx::Tls(_)
+            | Sqlx::Protocol(_)
+            | Sqlx::PoolTimedOut
+            | Sqlx::PoolClosed
+            | Sqlx::WorkerCrashed => true,
+            // connection_exception (08…), admin/crash shutdown and cannot_connect_now (57P0…).
+            Sqlx::Database(db) => db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// No space left for the write: SQLite's SQLITE_FULL (13) or a write refused by the
+/// system (SQLITE_IOERR_WRITE, 778: a full disk or a file size limit), PostgreSQL's
+/// disk_full (53100).
+fn is_full(err: &DbErr) -> bool {
+    let text = err.to_string();
+    ["database or disk is full", "(code: 13)", "(code: 778)", "53100", "No space left on device"]
+        .iter()
+        .any(|sign| text.contains(sign))
+}
+
 fn is_busy(err: &DbErr) -> bool {
     let text = err.to_string();
     ["database is locked", "database is busy", "(code: 5)", "(code: 6)", "lock timeout", "55P03"]
         .iter()
         .any(|sign| text.contains(sign))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use sea_orm::{sqlx, RuntimeErr};
+
+    use super::*;
+
+    fn exec(err: sqlx::Error) -> DbErr {
+        DbErr::Exec(RuntimeErr::SqlxError(Arc::new(err)))
+    }
+
+    #[test]
+    fn a_database_out_of_reach_or_out_of_space_is_unavailable_not_internal() {
+        let cut = exec(sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)));
+        let full = DbErr::Custom("error returned from database: (code: 13) database or disk is full".into());
+        let refused_write = DbErr::Custom("error returned from database: (code: 778) disk I/O error".into());
+        for err in [cut, exec(sqlx::Error::PoolTimedOut), exec(sqlx::Error::PoolClosed), full, refused_write] {
+            let shown = err.to_string();
+            assert!(matches!(AppError::from(err), AppError::Unavailable(_)), "{shown}");
+        }
+        let other = DbErr::Custom("syntax error".into());
+        assert!(matches!(AppError::from(other), AppError::Internal(_)));
+    }
 }

@@ -47,6 +47,7 @@ impl App {
 /// `alpes serve`: migrate, bootstrap the admin, start background jobs, serve until SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     config.validate().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    db::survive_file_size_limit();
     let conn = db::connect(&config).await?;
     db::migrate(&conn).await?;
     if let Some((email, generated)) = user_service::bootstrap_admin(&conn, &config).await? {

@@ -191,7 +191,11 @@ async fn finish(
             Ok(outcome)
         }
         Err(err) => {
-            txn.rollback().await?;
+            // The effects' error is the answer: a rollback that fails because the database
+            // already rolled back (a full disk, an I/O error) must not hide it.
+            if let Err(rollback) = txn.rollback().await {
+                tracing::debug!(error = %rollback, "rollback after a failed event");
+            }
             drop(turn);
             let reason = match &err {
                 AppError::Internal(_) | AppError::Unavailable(_) => "processing failed; Stripe will retry".to_string(),
