@@ -91,11 +91,18 @@ pub struct Alpes {
     data_dir: PathBuf,
     database_url: String,
     stripe_secret: Option<&'static str>,
+    env: Vec<(String, String)>,
 }
 
 impl Alpes {
     pub fn new(bin: PathBuf, data_dir: PathBuf, database_url: String) -> Self {
-        Self { bin, data_dir, database_url, stripe_secret: None }
+        Self { bin, data_dir, database_url, stripe_secret: None, env: Vec::new() }
+    }
+
+    /// Starts Alpes with these settings too (the ad platforms' stand-ins, say).
+    pub fn with_env(mut self, env: &[(&str, String)]) -> Self {
+        self.env.extend(env.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        self
     }
 
     /// Starts Alpes (and runs `alpes token`) with `STRIPE_WEBHOOK_SECRET=secret`.
@@ -117,6 +124,7 @@ impl Alpes {
         if let Some(secret) = self.stripe_secret {
             command.env("STRIPE_WEBHOOK_SECRET", secret);
         }
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
         command
             .env("ALPES_ADDR", addr.to_string())
             .env("ALPES_DATA_DIR", &self.data_dir)
@@ -302,7 +310,9 @@ impl Api {
     /// `totalCount` of a GraphQL list, e.g. `orders` or `webhookEvents`.
     pub async fn total_count(&self, list: &str) -> anyhow::Result<u64> {
         let data = self.graphql(&format!("{{ {list} {{ totalCount }} }}"), json!({})).await?;
-        data[list]["totalCount"].as_u64().with_context(|| format!("{{ {list} {{ totalCount }} }} returned {data}"))
+        // A list with arguments (`orders(filter: …)`) answers under its name.
+        let name = list.split('(').next().unwrap_or(list).trim();
+        data[name]["totalCount"].as_u64().with_context(|| format!("{{ {list} {{ totalCount }} }} returned {data}"))
     }
 
     /// `GET /tracking/impresiones/{id}` for each id, `concurrency` at a time.

@@ -30,6 +30,10 @@ pub enum Command {
     Reads(ReadsArgs),
     /// Password guessing: many requests of aliased `login`s at once; server RSS and `/health` latency meanwhile.
     Logins(LoginsArgs),
+    /// Hours-long health: ingest, Stripe webhooks, GraphQL reads, live subscriptions and
+    /// deliveries to local stand-ins of the ad platforms at fixed rates; RSS, p99 latency
+    /// and open connections sampled each minute, and their drift.
+    Soak(SoakArgs),
     /// The bare axum server measured by `ingest` (started by the harness itself).
     #[command(hide = true)]
     BareServer {
@@ -291,4 +295,42 @@ mod tests {
         assert!(parse(&["alpes-bench", "stripe", "--rate", "0"]).is_err());
         assert!(parse(&["alpes-bench", "stripe", "--rate", "nan"]).is_err());
     }
+}
+
+#[derive(Debug, Args)]
+pub struct SoakArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// Minutes of load; one sample each minute.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(2..=1440))]
+    pub minutes: u64,
+
+    /// Impressions per second (`POST /tracking/impresiones`).
+    #[arg(long, default_value_t = 200.0, value_parser = positive_rate)]
+    pub ingest_rate: f64,
+
+    /// Stripe checkouts per second (each one a sale delivered to Google Ads, Meta and Pipedrive stand-ins).
+    #[arg(long, default_value_t = 5.0, value_parser = positive_rate)]
+    pub webhook_rate: f64,
+
+    /// GraphQL reads per second (the dashboard, the conversions and commissions lists in turn).
+    #[arg(long, default_value_t = 4.0, value_parser = positive_rate)]
+    pub read_rate: f64,
+
+    /// Live GraphQL subscriptions (`events`) held open for the whole run.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    pub subscribers: u32,
+
+    /// The first minute the drift is measured from (the minutes before it are warm-up).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1440))]
+    pub from_minute: u64,
+
+    /// Print only the JSON line on stdout (the table goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Exit with status 2 when a drift is over its target.
+    #[arg(long)]
+    pub check: bool,
 }

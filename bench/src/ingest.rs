@@ -2,7 +2,6 @@
 //! that rate; then the table and the JSON line.
 
 use std::{
-    io::Write,
     path::Path,
     process::{Command, ExitCode},
     sync::Arc,
@@ -58,14 +57,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         alpes_failure,
     };
     let json = report.json().to_string();
-    if args.json {
-        report.write_table(&mut std::io::stderr())?;
-        println!("{json}");
-    } else {
-        let mut out = std::io::stdout().lock();
-        report.write_table(&mut out)?;
-        writeln!(out, "{json}")?;
-    }
+    crate::report::print_outcome(args.json, &json, |mut out| report.write_table(&mut out))?;
 
     Ok(if report.alpes_failure.is_some() {
         ExitCode::FAILURE

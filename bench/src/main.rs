@@ -2,6 +2,8 @@
 //! that acknowledged impressions survive a `kill -9`, and measures the Stripe webhook
 //! route with an exactly-once check of its orders. See bench/README.md.
 
+#![recursion_limit = "256"]
+
 mod alpes;
 mod attribution;
 mod bare;
@@ -17,6 +19,7 @@ mod process;
 mod reads;
 mod reads_fill;
 mod report;
+mod soak;
 mod stripe;
 
 use std::process::ExitCode;
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         Command::Stripe(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(stripe::run(args)))),
         Command::Attribution(args) => attribution::run(args),
         Command::Reads(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(reads::run(args)))),
+        Command::Soak(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(soak::run(args)))),
         Command::Commissions(args) => {
             client_runtime().and_then(|rt| rt.block_on(interruptible(commissions::run(args))))
         }

@@ -296,6 +296,25 @@ pub fn round(value: f64, decimals: i32) -> f64 {
     (value * scale).round() / scale
 }
 
+/// Prints a run's table and its JSON line: both on stdout, or with `json_only` the JSON
+/// line alone on stdout and the table on stderr.
+pub fn print_outcome(
+    json_only: bool,
+    json: &str,
+    table: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    if json_only {
+        table(&mut std::io::stderr())?;
+        println!("{json}");
+    } else {
+        let mut out = std::io::stdout().lock();
+        table(&mut out)?;
+        writeln!(out, "{json}")?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

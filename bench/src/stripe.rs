@@ -73,14 +73,7 @@ pub async fn run(args: StripeArgs) -> anyhow::Result<ExitCode> {
     }
 
     let json = report.json().to_string();
-    if args.json {
-        report.write_table(&mut io::stderr())?;
-        println!("{json}");
-    } else {
-        let mut out = io::stdout().lock();
-        report.write_table(&mut out)?;
-        writeln!(out, "{json}")?;
-    }
+    crate::report::print_outcome(args.json, &json, |mut out| report.write_table(&mut out))?;
 
     Ok(if report.failure.is_some() {
         ExitCode::FAILURE

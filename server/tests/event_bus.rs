@@ -274,6 +274,31 @@ async fn events_wait_out_a_bus_outage_and_follow_in_order() {
     let mut made = vec![create_affiliate(&app, "Before", "before@example.com").await["id"].clone()];
     eventually("the first event on the bus", || async { published(&app).await == 1 }).await;
 
+    // Commands from other systems: a burst on the bus just before it goes away, most not
+    // yet handled when it does.
+    let mut input = support::campaign_input("Otoño");
+    input["code"] = json!("otono");
+    app.ok(&app.admin(), support::CREATE_CAMPAIGN, json!({ "input": input })).await;
+    let command = |n: usize| {
+        json!({
+            "id_interaccion": format!("outage-click-{n}"), "tipo": "CLICK",
+            "marca_temporal": chrono::Utc::now().timestamp_millis() - 60_000,
+            "identidad_usuario": { "id_anonimo": format!("anon-outage-{n}") },
+            "parametros_tracking": { "fuente": "facebook.com", "medio": "social", "campania": "otono" }
+        })
+    };
+    let commands = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let subject = format!("{prefix}.interaccion-registrada");
+    let mut acks = Vec::new();
+    for n in 0..200 {
+        acks.push(commands.publish(subject.clone(), command(n).to_string().into()).await.unwrap());
+    }
+    for ack in acks {
+        ack.await.expect("stored by JetStream before the bus goes away");
+    }
+    let handled_before = app.count("interactions").await;
+    drop(commands);
+
     // The bus goes away; partners are still registered, at once.
     nats.stop();
     for n in 0..4 {
@@ -323,6 +348,15 @@ async fn events_wait_out_a_bus_outage_and_follow_in_order() {
         }
     }
     assert_eq!(seen, made);
+
+    // The commands waiting on the bus are all handled once it is back, once each, and new
+    // ones flow too.
+    let commands = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    for n in 200..210 {
+        commands.publish(subject.clone(), command(n).to_string().into()).await.unwrap().await.unwrap();
+    }
+    eventually("every command handled", || async { app.count("interactions").await == 210 }).await;
+    eprintln!("{handled_before} of 200 commands handled before the bus went away; all 210 after it");
     // And no copy after them (a relay that published again is seen once).
     while let Ok(Ok(event)) = tokio::time::timeout(Duration::from_millis(500), live.recv()).await {
         assert_ne!(event.topic, "afiliados.eventos", "a copy of an event reached live subscribers");
