@@ -18,10 +18,11 @@ pub enum Topic {
     AttributionReverted,
     InteractionRecorded,
     ImpressionRecorded,
+    ConversionRecorded,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 10] = [
+    pub const ALL: [Topic; 11] = [
         Topic::Affiliates,
         Topic::Conversions,
         Topic::Marketing,
@@ -32,6 +33,7 @@ impl Topic {
         Topic::AttributionReverted,
         Topic::InteractionRecorded,
         Topic::ImpressionRecorded,
+        Topic::ConversionRecorded,
     ];
 
     pub fn name(self) -> &'static str {
@@ -46,6 +48,7 @@ impl Topic {
             Topic::AttributionReverted => "atribucion-revertida",
             Topic::InteractionRecorded => "interaccion-registrada",
             Topic::ImpressionRecorded => "evento-impresion-registrada",
+            Topic::ConversionRecorded => "evento-conversion-registrada",
         }
     }
 
@@ -57,7 +60,9 @@ impl Topic {
     fn origin(self) -> &'static str {
         match self {
             Topic::Affiliates => "afiliados-service",
-            Topic::Conversions | Topic::ImpressionRecorded | Topic::InteractionRecorded => "conversiones-service",
+            Topic::Conversions | Topic::ImpressionRecorded | Topic::ConversionRecorded | Topic::InteractionRecorded => {
+                "conversiones-service"
+            }
             Topic::Marketing | Topic::Commissions => "marketing-service",
             Topic::Attribution | Topic::AttributionReverted => "atribucion-service",
             Topic::Audit | Topic::System => "alpes",

@@ -197,6 +197,52 @@ async fn seed_003_messages_from_other_systems_are_handled_once() {
     bus.stop().await;
 }
 
+/// Seed 002's commands from the bus (`comando-registrar-impresion`,
+/// `comando-registrar-conversion`, with the bodies of its REST routes) are handled once
+/// however often they come; the conversion is announced on `evento-conversion-registrada`
+/// (seed 002) as well as `conversiones.eventos` (seed 004), and its attribution as
+/// `conversion_validada` and `conversion_procesada`.
+#[tokio::test]
+async fn seed_002_commands_from_the_bus_are_handled_once() {
+    let bus = Running::start().await;
+    let app = &bus.app;
+    let mut input = support::campaign_input("Lanzamiento");
+    input["code"] = json!("cmp-456");
+    app.ok(&app.admin(), support::CREATE_CAMPAIGN, json!({ "input": input })).await;
+    let at = (chrono::Utc::now() - chrono::Duration::minutes(5)).to_rfc3339();
+    let impression = json!({
+        "id": "imp-bus-1", "campaña_id": "cmp-456", "usuario_id": "usr-101",
+        "user_agent": "Mozilla/5.0", "ip_address": "192.168.1.1", "referrer": "https://instagram.com", "timestamp": at
+    });
+    bus.publish("comando-registrar-impresion", impression.clone()).await;
+    bus.publish("comando-registrar-impresion", impression).await;
+    let conversion = json!({
+        "id": "conv-bus-1", "campaña_id": "cmp-456", "usuario_id": "usr-101", "tipo_conversion": "VENTA",
+        "valor": 150000.0, "moneda": "COP", "timestamp": chrono::Utc::now().to_rfc3339()
+    });
+    bus.publish("comando-registrar-conversion", conversion.clone()).await;
+    bus.publish("comando-registrar-conversion", conversion).await;
+    // One that can never be handled is set aside; what follows still flows.
+    bus.publish("comando-registrar-conversion", json!({ "id": "no-value" })).await;
+    let marker = json!({ "id": "imp-bus-2", "campaña_id": "cmp-456", "timestamp": at });
+    bus.publish("comando-registrar-impresion", marker).await;
+    eventually("both impressions stored", || async { app.count("interactions").await == 2 }).await;
+    eventually("the conversion stored once", || async { app.count("conversions").await == 1 }).await;
+
+    assert_eq!(attribution::attribute_pending(&app.app.state, &app.app.state.markov).await.unwrap(), 1);
+    let events = entity::outbox_events::Entity::find().all(app.db()).await.unwrap();
+    let of = |topic: &str, kind: &str| events.iter().filter(|e| e.topic == topic && e.event_type == kind).count();
+    assert_eq!(of("evento-impresion-registrada", "impresion_registrada"), 2);
+    assert_eq!(of("evento-conversion-registrada", "conversion_registrada"), 1);
+    assert_eq!(of("conversiones.eventos", "conversion_registrada"), 1);
+    assert_eq!(of("conversiones.eventos", "conversion_validada"), 1, "the bus's conversion passed the checks");
+    assert_eq!(of("conversiones.eventos", "conversion_procesada"), 1);
+    let seed_002 = events.iter().find(|e| e.topic == "evento-conversion-registrada").unwrap();
+    assert_eq!(seed_002.payload["datos_conversion"]["id"], "conv-bus-1");
+    assert_eq!(seed_002.payload["datos_conversion"]["moneda"], "COP");
+    bus.stop().await;
+}
+
 /// A NATS server of the test's own (the shared one stays up for the other tests): started,
 /// stopped and started again on the same port and JetStream store.
 struct PrivateNats {

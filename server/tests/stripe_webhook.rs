@@ -96,9 +96,19 @@ async fn a_paid_checkout_makes_one_order_and_one_conversion() {
     assert_eq!(conversion.order_id, Some(order.id));
     assert_eq!(conversion.conversion_type, entity::conversions::ConversionType::Sale);
     assert_eq!(alpes::domain::money::scaled(conversion.value, &conversion.currency).to_string(), "150.75");
-    let types: Vec<String> =
-        entity::outbox_events::Entity::find().all(app.db()).await.unwrap().into_iter().map(|e| e.event_type).collect();
-    assert_eq!(types, ["conversion_registrada", "pedido_pagado"]);
+    let types: Vec<(String, String)> = entity::outbox_events::Entity::find()
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.topic, e.event_type))
+        .collect();
+    let expected = [
+        ("conversiones.eventos", "conversion_registrada"),
+        ("evento-conversion-registrada", "conversion_registrada"),
+        ("conversiones.eventos", "pedido_pagado"),
+    ];
+    assert_eq!(types, expected.map(|(t, e)| (t.to_string(), e.to_string())), "each seed's announcement of the sale");
     assert_eq!(
         stored_event(&app, "evt_1").await.unwrap().status,
         entity::stripe_webhook_events::WebhookEventStatus::Processed
@@ -112,7 +122,7 @@ async fn a_paid_checkout_makes_one_order_and_one_conversion() {
     assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ignored")));
     assert_eq!(
         (app.count("orders").await, app.count("conversions").await, app.count("outbox_events").await),
-        (1, 1, 2)
+        (1, 1, 3)
     );
 }
 

@@ -8,10 +8,14 @@
 //! Live subscribers: with a bus, every replica feeds its GraphQL subscriptions from the
 //! bus (a subscription on `<prefix>.>`), so a client sees the events of every replica.
 //!
-//! Inbound (seed 003): `<prefix>.interaccion-registrada` (an `InteraccionRegistrada` from
-//! another system) and `<prefix>.revertir-atribucion` (`{ "journey_id": … }`), through a
-//! durable consumer: each message is acknowledged once handled; handling is idempotent
-//! (interaction ids, journey states), so a redelivery changes nothing.
+//! Inbound: `<prefix>.interaccion-registrada` (seed 003: an `InteraccionRegistrada` from
+//! another system), `<prefix>.revertir-atribucion` (`{ "journey_id": … }`), and the seed
+//! 002 commands `<prefix>.comando-registrar-impresion` and
+//! `<prefix>.comando-registrar-conversion` (the bodies of `POST /tracking/impresiones` and
+//! `/tracking/conversiones`; the bus is trusted as an API key that records conversions
+//! is), through a durable consumer: each message is acknowledged once handled; handling
+//! is idempotent (interaction and conversion ids, journey states), so a redelivery
+//! changes nothing.
 
 use std::time::Duration;
 
@@ -36,7 +40,7 @@ use crate::{
         attribution,
         tracking::{self, Ingestor, Recorder},
     },
-    wire::tracking::{interaction_from_seed, SEED_003},
+    wire::tracking::{conversion_from_command, impression_from_command, interaction_from_seed, SEED_002, SEED_003},
 };
 
 const BATCH: u64 = 256;
@@ -57,6 +61,10 @@ const OCCURRED_AT: &str = "Alpes-Occurred-At";
 /// Inbound subjects (after the prefix).
 const INBOUND_INTERACTION: &str = "interaccion-registrada";
 const INBOUND_REVERT: &str = "revertir-atribucion";
+const COMMAND_IMPRESSION: &str = "comando-registrar-impresion";
+const COMMAND_CONVERSION: &str = "comando-registrar-conversion";
+/// Every inbound subject the consumer takes.
+const INBOUND: [&str; 4] = [INBOUND_INTERACTION, INBOUND_REVERT, COMMAND_IMPRESSION, COMMAND_CONVERSION];
 
 pub struct Bus {
     client: async_nats::Client,
@@ -286,16 +294,14 @@ async fn consume(ctx: Ctx, ingest: Ingestor, bus: std::sync::Arc<Bus>, shutdown:
 async fn consume_once(ctx: &Ctx, ingest: &Ingestor, bus: &Bus, shutdown: &CancellationToken) -> anyhow::Result<()> {
     let stream = bus.js.get_stream(bus.stream()).await?;
     let name = format!("{}-inbound", bus.stream().to_lowercase());
+    // Created, or updated when an earlier version took fewer subjects.
     let consumer = stream
-        .get_or_create_consumer(
-            &name,
-            pull::Config {
-                durable_name: Some(name.clone()),
-                filter_subjects: vec![bus.subject(INBOUND_INTERACTION), bus.subject(INBOUND_REVERT)],
-                ack_wait: Duration::from_secs(30),
-                ..Default::default()
-            },
-        )
+        .create_consumer(pull::Config {
+            durable_name: Some(name.clone()),
+            filter_subjects: INBOUND.iter().map(|topic| bus.subject(topic)).collect(),
+            ack_wait: Duration::from_secs(30),
+            ..Default::default()
+        })
         .await?;
     let mut messages = consumer.messages().await?;
     loop {
@@ -346,6 +352,19 @@ async fn handle(ctx: &Ctx, ingest: &Ingestor, topic: &str, payload: &[u8]) -> Ve
                 other => other.map(|_| ()),
             },
             None => Err(AppError::validation("journey_id", "journey_id is required")),
+        },
+        COMMAND_IMPRESSION => match impression_from_command(body) {
+            Ok(command) => {
+                tracking::record_impression(ctx, ingest, Recorder::Public, command, &SEED_002).await.map(|_| ())
+            }
+            Err(err) => Err(err),
+        },
+        COMMAND_CONVERSION => match conversion_from_command(body) {
+            Ok(command) => {
+                let bus = Caller::system();
+                tracking::record_conversion(ctx, ingest, Recorder::Caller(&bus), command, &SEED_002).await.map(|_| ())
+            }
+            Err(err) => Err(err),
         },
         other => return Verdict::Reject(format!("no handler for {other}")),
     };

@@ -28,6 +28,9 @@ pub async fn record<C: ConnectionTrait>(conn: &C, event: Envelope) -> Result<(),
 }
 
 /// Many events in few statements (the ingest path's group commit).
-pub async fn record_many<C: ConnectionTrait>(conn: &C, events: Vec<Envelope>) -> Result<(), AppError> {
+pub async fn record_many<C: ConnectionTrait>(
+    conn: &C,
+    events: impl IntoIterator<Item = Envelope>,
+) -> Result<(), AppError> {
     super::insert_in_chunks(conn, events.into_iter().map(active_model).collect()).await
 }

@@ -306,8 +306,84 @@ pub fn interaction_recorded(m: &interactions::Model) -> Envelope {
     .for_affiliate(m.affiliate_id)
 }
 
+/// A conversion recorded, as both seeds publish it: seed 004's `conversion_registrada` on
+/// `conversiones.eventos`, and seed 002's `ConversionRegistrada` on
+/// `evento-conversion-registrada`.
+pub fn conversion_recorded(m: &conversions::Model, kind: ConversionKind) -> [Envelope; 2] {
+    [conversion_recorded_004(m, kind), conversion_recorded_002(m, kind)]
+}
+
+/// Seed 002 `ConversionRegistrada`, in the seed 004 envelope: the fields of the
+/// conversion `POST /tracking/conversiones` takes.
+fn conversion_recorded_002(m: &conversions::Model, kind: ConversionKind) -> Envelope {
+    Envelope::new(
+        Topic::ConversionRecorded,
+        "conversion_registrada",
+        "conversion",
+        m.id,
+        &[
+            ("conversion_id", json!(m.external_id.clone().unwrap_or_else(|| m.id.to_string()))),
+            ("campana_id", json!(m.campaign_id)),
+            ("afiliado_id", json!(m.affiliate_id)),
+        ],
+        "datos_conversion",
+        json!({
+            "id": m.external_id,
+            "campaña_id": m.campaign_id,
+            "influencer_id": m.affiliate_id,
+            "usuario_id": m.user_id,
+            "tipo_conversion": kind.seed_name(),
+            "valor": json_number(m.value),
+            "moneda": m.currency,
+            "timestamp": m.occurred_at,
+        }),
+    )
+    .for_affiliate(m.affiliate_id)
+}
+
+/// Seed 004 `conversion_validada` on `conversiones.eventos`: the conversion passed the
+/// fraud checks (attributed, or released from review by a person).
+pub fn conversion_validated(m: &conversions::Model) -> Envelope {
+    conversion_outcome(m, "conversion_validada")
+}
+
+/// Seed 004 `conversion_procesada` on `conversiones.eventos`: its attribution is done,
+/// whatever came of it (`estado`: ATRIBUIDA, NO_ATRIBUIDA, EN_REVISION).
+pub fn conversion_processed(m: &conversions::Model) -> Envelope {
+    conversion_outcome(m, "conversion_procesada")
+}
+
+fn conversion_outcome(m: &conversions::Model, event_type: &'static str) -> Envelope {
+    use conversions::ConversionStatus as S;
+    let status = match m.status {
+        S::Attributed => "ATRIBUIDA",
+        S::Unattributed => "NO_ATRIBUIDA",
+        S::HeldForReview => "EN_REVISION",
+        S::Registered => "REGISTRADA",
+        S::Rejected => "RECHAZADA",
+        S::Reverted => "REVERTIDA",
+        S::Refunded => "REEMBOLSADA",
+    };
+    Envelope::new(
+        Topic::Conversions,
+        event_type,
+        "conversion",
+        m.id,
+        &[("conversion_id", json!(m.id)), ("afiliado_id", json!(m.affiliate_id)), ("campana_id", json!(m.campaign_id))],
+        "datos_conversion",
+        json!({
+            "estado": status,
+            "puntuacion_fraude": m.fraud_score,
+            "senales_fraude": m.fraud_signals,
+            "valor_conversion": json_number(m.value),
+            "moneda": m.currency,
+        }),
+    )
+    .for_affiliate(m.affiliate_id)
+}
+
 /// Seed 004 `conversion_registrada` on `conversiones.eventos`.
-pub fn conversion_recorded(m: &conversions::Model, kind: ConversionKind) -> Envelope {
+fn conversion_recorded_004(m: &conversions::Model, kind: ConversionKind) -> Envelope {
     Envelope::new(
         Topic::Conversions,
         "conversion_registrada",

@@ -179,6 +179,22 @@ pub struct Interaccion {
     pub user_agent: Option<String>,
 }
 
+/// A seed 002 `RegistrarImpresion` command from the bus: the body `POST
+/// /tracking/impresiones` takes (no browser behind it).
+pub fn impression_from_command(body: Value) -> AppResult<TouchCommand> {
+    let body: Impresion = serde_json::from_value(body)
+        .map_err(|e| AppError::validation("body", format!("not a RegistrarImpresion: {e}")))?;
+    body.into_command(Client::default())
+}
+
+/// A seed 002 `RegistrarConversion` command from the bus: the body `POST
+/// /tracking/conversiones` takes.
+pub fn conversion_from_command(body: Value) -> AppResult<ConversionCommand> {
+    let body: Conversion = serde_json::from_value(body)
+        .map_err(|e| AppError::validation("body", format!("not a RegistrarConversion: {e}")))?;
+    body.into_command(Client::default())
+}
+
 /// A seed 003 `InteraccionRegistrada` from the bus (no browser behind it).
 pub fn interaction_from_seed(body: Value) -> AppResult<(TouchKind, TouchCommand)> {
     let body: Interaccion = serde_json::from_value(body)

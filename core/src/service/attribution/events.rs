@@ -30,6 +30,17 @@ pub(super) async fn attributed_events<C: ConnectionTrait>(
         .collect())
 }
 
+/// What came of a conversion's attribution, on `conversiones.eventos`: `conversion_procesada`
+/// always, after `conversion_validada` when it passed the fraud checks (`validated`).
+pub(super) fn outcome_events(conversion: &conversions::Model, validated: bool) -> Vec<Envelope> {
+    let mut events = Vec::with_capacity(2);
+    if validated {
+        events.push(wire::conversion_validated(conversion));
+    }
+    events.push(wire::conversion_processed(conversion));
+    events
+}
+
 /// `AtribucionRevertida` on `atribucion-revertida`.
 pub(super) async fn reverted_event<C: ConnectionTrait>(conn: &C, journey: &journeys::Model) -> AppResult<Envelope> {
     let touches = touches_of(journey);

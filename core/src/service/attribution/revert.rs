@@ -182,6 +182,10 @@ pub async fn reattribute(
     let conversion_after = active.update(&txn).await?;
     let stored = store_credits(&txn, &list, journey.id, conversion.id, now).await?;
     outbox::record_many(&txn, attributed_events(&txn, &journey_after, &conversion_after, &stored).await?).await?;
+    if conversion.status != ConversionStatus::Attributed {
+        // Released from review, or credited by hand: validated by a person, processed again.
+        outbox::record_many(&txn, outcome_events(&conversion_after, true)).await?;
+    }
     // The commissions follow the new credits: the old ones canceled (or clawed back once
     // paid), one reserved per new credit.
     commission::reverse_for_conversion(&txn, conversion.id, "conversión reatribuida").await?;

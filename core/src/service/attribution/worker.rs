@@ -278,14 +278,15 @@ pub(super) async fn attribute(ctx: &Ctx, markov: &Markov, conversion: conversion
     let shares =
         shares_of(settings, &touches_of(&journey), conversion.occurred_at, conversion.value, &conversion.currency);
     store_shares(&txn, conversion.id, &shares).await?;
+    let conversion = conversions::Model {
+        status: conversion_status,
+        fraud_score: assessment.score,
+        fraud_signals: json!(assessment.signals),
+        updated_at: now,
+        ..conversion
+    };
+    outbox::record_many(&txn, outcome_events(&conversion, journey_status == JourneyStatus::Attributed)).await?;
     if journey_status == JourneyStatus::Attributed {
-        let conversion = conversions::Model {
-            status: conversion_status,
-            fraud_score: assessment.score,
-            fraud_signals: json!(assessment.signals),
-            updated_at: now,
-            ..conversion
-        };
         let stored = store_credits(&txn, &credit_list, journey.id, conversion.id, now).await?;
         outbox::record_many(&txn, attributed_events(&txn, &journey, &conversion, &stored).await?).await?;
         commission::reserve_for_credits(&txn, &conversion, &stored).await?;

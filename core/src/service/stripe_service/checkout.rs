@@ -221,7 +221,7 @@ pub(super) async fn record_sale(
     if session["mode"] == "subscription" {
         super::subscription::start(txn, session, order, &conversion).await?;
     }
-    outbox::record(txn, crate::wire::events::conversion_recorded(&conversion, ConversionKind::Sale)).await?;
+    outbox::record_many(txn, crate::wire::events::conversion_recorded(&conversion, ConversionKind::Sale)).await?;
     outbox::record(txn, order_event(order, "pedido_pagado")).await?;
     integration_service::enqueue(txn, deliveries, order, DeliveryEventKind::Purchase).await?;
     Ok(())

@@ -336,7 +336,7 @@ async fn renewal(
     .insert(txn)
     .await
     .map_err(|e| AppError::from_db_unique(e, &["order_id", "external_id"]))?;
-    outbox::record(txn, crate::wire::events::conversion_recorded(&conversion, ConversionKind::Sale)).await?;
+    outbox::record_many(txn, crate::wire::events::conversion_recorded(&conversion, ConversionKind::Sale)).await?;
     outbox::record(txn, order_event(&order, "pedido_pagado")).await?;
     Ok(order)
 }

@@ -172,7 +172,7 @@ pub(super) fn conversion(
             linked_at: now,
         });
     }
-    writes.events.push(conversion_event(&model, input.kind));
+    writes.events.extend(conversion_event(&model, input.kind));
     writes.conversions.push(model.clone());
     Ok(Receipt { stored: Stored::Conversion(model), replayed: false })
 }
