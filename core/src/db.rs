@@ -142,13 +142,13 @@ pub async fn write_txn(db: &DatabaseConnection) -> Result<(DatabaseTransaction, 
     Ok((txn, turn))
 }
 
-/// When a write last failed because the disk (or the file size limit) was full, in
-/// seconds since the epoch; 0 when none has since the last write that went through.
-static DISK_FULL_AT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+/// A write failed because the disk (or the file size limit) was full, and no readiness
+/// probe's write has gone through since.
+static DISK_FULL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// A write failed for want of space: readiness fails until a write goes through again.
 pub(crate) fn note_disk_full() {
-    DISK_FULL_AT.store(chrono::Utc::now().timestamp().max(1), std::sync::atomic::Ordering::Relaxed);
+    DISK_FULL.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Does the database take writes now? SQLite: the write lock can be had (`BEGIN
@@ -164,7 +164,7 @@ pub async fn takes_writes(db: &DatabaseConnection) -> Result<bool, AppError> {
         }
         _ => {
             let (txn, _turn) = write_txn(db).await?;
-            if DISK_FULL_AT.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            if !DISK_FULL.load(std::sync::atomic::Ordering::Relaxed) {
                 txn.rollback().await?;
                 return Ok(true);
             }
@@ -174,7 +174,7 @@ pub async fn takes_writes(db: &DatabaseConnection) -> Result<bool, AppError> {
                          WHERE version = (SELECT MIN(version) FROM seaql_migrations)";
             txn.execute_raw(Statement::from_string(DbBackend::Sqlite, probe)).await?;
             txn.commit().await?;
-            DISK_FULL_AT.store(0, std::sync::atomic::Ordering::Relaxed);
+            DISK_FULL.store(false, std::sync::atomic::Ordering::Relaxed);
             Ok(true)
         }
     }

@@ -242,8 +242,6 @@ impl Problems {
     }
 }
 
-/// SQLite's `SQLITE_BUSY` / `SQLITE_LOCKED` (codes 5 and 6), PostgreSQL's `lock_timeout`
-/// (55P03): another transaction held a lock longer than we wait.
 /// The database cannot be reached: no connection to be had, one cut under a statement
 /// (the server stopped, restarted or failed over), or the server refusing work while it
 /// shuts down or starts. Worth a retry later, not an internal error.
@@ -276,6 +274,8 @@ fn is_full(err: &DbErr) -> bool {
         .any(|sign| text.contains(sign))
 }
 
+/// SQLite's `SQLITE_BUSY` / `SQLITE_LOCKED` (codes 5 and 6), PostgreSQL's `lock_timeout`
+/// (55P03): another transaction held a lock longer than we wait.
 fn is_busy(err: &DbErr) -> bool {
     let text = err.to_string();
     ["database is locked", "database is busy", "(code: 5)", "(code: 6)", "lock timeout", "55P03"]

@@ -12,8 +12,8 @@
 //! another system), `<prefix>.revertir-atribucion` (`{ "journey_id": … }`), and the seed
 //! 002 commands `<prefix>.comando-registrar-impresion` and
 //! `<prefix>.comando-registrar-conversion` (the bodies of `POST /tracking/impresiones` and
-//! `/tracking/conversiones`; the bus is trusted as an API key that records conversions
-//! is), through a durable consumer: each message is acknowledged once handled; handling
+//! `/tracking/conversiones`; the bus is trusted like an API key that records
+//! conversions), through a durable consumer: each message is acknowledged once handled; handling
 //! is idempotent (interaction and conversion ids, journey states), so a redelivery
 //! changes nothing.
 
