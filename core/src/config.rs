@@ -219,6 +219,20 @@ pub struct Config {
     #[arg(long, env = "ALPES_NATS_PREFIX", default_value = "alpes", global = true)]
     pub nats_prefix: String,
 
+    /// Days each stream group keeps its messages, overriding seed 004's defaults, e.g.
+    /// `comisiones=730,sistema=3` (groups: afiliados 30, conversiones 90, marketing 60,
+    /// comisiones 365, auditoria 365, sistema 7).
+    #[arg(long, env = "ALPES_NATS_RETENTION_DAYS", default_value = "", global = true)]
+    pub nats_retention_days: String,
+
+    /// Bytes each JetStream stream may hold before its oldest messages are dropped; 0 = no limit.
+    #[arg(long, env = "ALPES_NATS_MAX_BYTES", default_value_t = 0, global = true)]
+    pub nats_max_bytes: u64,
+
+    /// Copies of each message in a clustered JetStream (1–5).
+    #[arg(long, env = "ALPES_NATS_REPLICAS", default_value_t = 1, global = true)]
+    pub nats_replicas: usize,
+
     /// Approve calculated commissions without a person when the policy below allows it.
     #[arg(long, env = "ALPES_COMMISSION_AUTO_APPROVE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub commission_auto_approve: bool,
@@ -390,6 +404,22 @@ impl Config {
         }
     }
 
+    /// How the bus's JetStream streams are kept.
+    pub fn stream_settings(&self) -> Result<crate::events::bus::StreamSettings, AppError> {
+        let retention_days =
+            crate::events::bus::StreamSettings::parse_retention(&self.nats_retention_days).map_err(|e| {
+                AppError::validation("ALPES_NATS_RETENTION_DAYS", format!("ALPES_NATS_RETENTION_DAYS: {e}"))
+            })?;
+        if !(1..=5).contains(&self.nats_replicas) {
+            return Err(AppError::validation("ALPES_NATS_REPLICAS", "ALPES_NATS_REPLICAS must be between 1 and 5"));
+        }
+        Ok(crate::events::bus::StreamSettings {
+            retention_days,
+            max_bytes: self.nats_max_bytes,
+            replicas: self.nats_replicas,
+        })
+    }
+
     /// The base of public links, without a trailing slash.
     pub fn public_base_url(&self) -> String {
         match &self.public_url {
@@ -517,6 +547,7 @@ impl Config {
                 "ALPES_NATS_PREFIX must be 1 to 64 letters, digits, '_' or '-'",
             ));
         }
+        self.stream_settings()?;
         if let Some(iban) = &self.sepa_debtor_iban {
             crate::domain::iban::parse(iban, "ALPES_SEPA_DEBTOR_IBAN")
                 .map_err(|e| AppError::validation("ALPES_SEPA_DEBTOR_IBAN", format!("ALPES_SEPA_DEBTOR_IBAN: {e}")))?;
@@ -588,6 +619,9 @@ impl Config {
             integration_timeout_ms: 10_000,
             nats_url: None,
             nats_prefix: "alpes".into(),
+            nats_retention_days: String::new(),
+            nats_max_bytes: 0,
+            nats_replicas: 1,
             commission_auto_approve: true,
             commission_auto_approve_max_fraud_score: 30,
             commission_holding_days: 30,

@@ -73,7 +73,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // With a bus, events go out through NATS and every replica's subscribers are fed from it.
     let relay = match &state.config.nats_url {
         Some(url) => {
-            let bus = events::bus::Bus::connect(url, &state.config.nats_prefix).await?;
+            let bus =
+                events::bus::Bus::connect(url, &state.config.nats_prefix, &state.config.stream_settings()?).await?;
             let url = crate::config::redact(url);
             tracing::info!(%url, prefix = %state.config.nats_prefix, "event bus connected");
             tokio::spawn(events::bus::run(

@@ -45,7 +45,8 @@ impl Running {
             c.nats_prefix = prefix.clone();
         })
         .await;
-        let bus = Bus::connect(&nats_url(), &prefix).await.expect("NATS with JetStream must be running");
+        let bus =
+            Bus::connect(&nats_url(), &prefix, &Default::default()).await.expect("NATS with JetStream must be running");
         let client = async_nats::connect(nats_url()).await.unwrap();
         let js = async_nats::jetstream::new(client.clone());
         let shutdown = run_bus(&app, bus);
@@ -53,8 +54,11 @@ impl Running {
     }
 
     async fn stream_messages(&self) -> u64 {
-        let mut stream = self.js.get_stream(bus::stream_name(&self.prefix)).await.unwrap();
-        stream.info().await.unwrap().state.messages
+        let mut total = 0;
+        for name in bus::stream_names(&self.prefix) {
+            total += self.js.get_stream(name).await.unwrap().info().await.unwrap().state.messages;
+        }
+        total
     }
 
     async fn publish(&self, subject: &str, body: Value) {
@@ -64,7 +68,9 @@ impl Running {
 
     async fn stop(self) {
         self.shutdown.cancel();
-        let _ = self.js.delete_stream(bus::stream_name(&self.prefix)).await;
+        for name in bus::stream_names(&self.prefix) {
+            let _ = self.js.delete_stream(name).await;
+        }
     }
 }
 
@@ -243,6 +249,104 @@ async fn seed_002_commands_from_the_bus_are_handled_once() {
     bus.stop().await;
 }
 
+/// The streams follow seed 004's topic groups and retention, are updated when the settings
+/// change, and replace the single stream of earlier versions without losing the commands
+/// that wait in it.
+#[tokio::test]
+async fn one_stream_per_topic_group_replaces_the_single_stream() {
+    use async_nats::jetstream::{consumer::pull, stream};
+    let prefix = format!("alpes_t_{}", uuid::Uuid::new_v4().simple());
+    let client = async_nats::connect(nats_url()).await.unwrap();
+    let js = &async_nats::jetstream::new(client.clone());
+    // What an earlier version left: one stream of everything, its inbound consumer, and a
+    // command another system sent while Alpes was stopped.
+    let legacy = &bus::legacy_stream_name(&prefix);
+    let old = js
+        .create_stream(stream::Config {
+            name: legacy.clone(),
+            subjects: vec![format!("{prefix}.>")],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    old.create_consumer(pull::Config {
+        durable_name: Some(format!("{}-inbound", legacy.to_lowercase())),
+        filter_subjects: vec![
+            format!("{prefix}.interaccion-registrada"),
+            format!("{prefix}.comando-registrar-impresion"),
+        ],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let at = (chrono::Utc::now() - chrono::Duration::minutes(5)).to_rfc3339();
+    let waiting = json!({ "id": "imp-legacy-1", "campaña_id": "cmp-legado", "timestamp": at });
+    js.publish(format!("{prefix}.comando-registrar-impresion"), waiting.to_string().into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+
+    let app = &TestApp::with_config(|c| {
+        c.nats_url = Some(nats_url());
+        c.nats_prefix = prefix.clone();
+    })
+    .await;
+    let mut input = support::campaign_input("Legado");
+    input["code"] = json!("cmp-legado");
+    app.ok(&app.admin(), support::CREATE_CAMPAIGN, json!({ "input": input })).await;
+    let connected = Bus::connect(&nats_url(), &prefix, &Default::default()).await.unwrap();
+    let shutdown = run_bus(app, connected);
+    eventually("the waiting command handled", || async { app.count("interactions").await == 1 }).await;
+    eventually("the single stream gone", || async { js.get_stream(legacy).await.is_err() }).await;
+
+    let mut days = Vec::new();
+    for name in bus::stream_names(&prefix) {
+        let info = js.get_stream(&name).await.unwrap().info().await.unwrap().clone();
+        days.push((name.trim_start_matches(legacy.as_str()).to_string(), info.config.max_age.as_secs() / 86_400));
+    }
+    let expected = [
+        ("_AFILIADOS", 30),
+        ("_CONVERSIONES", 90),
+        ("_MARKETING", 60),
+        ("_COMISIONES", 365),
+        ("_AUDITORIA", 365),
+        ("_SISTEMA", 7),
+    ];
+    assert_eq!(days, expected.iter().map(|(n, d)| (n.to_string(), *d)).collect::<Vec<_>>());
+
+    // Commands now flow through the group's stream, and events land in theirs.
+    let next = json!({ "id": "imp-legacy-2", "campaña_id": "cmp-legado", "timestamp": at });
+    js.publish(format!("{prefix}.comando-registrar-impresion"), next.to_string().into()).await.unwrap().await.unwrap();
+    eventually("the next command handled", || async { app.count("interactions").await == 2 }).await;
+    let conversions = bus::stream_of(&prefix, "conversiones.eventos").unwrap();
+    let marketing = &bus::stream_of(&prefix, "marketing.eventos").unwrap();
+    eventually("the campaign's event in the marketing stream", || async {
+        js.get_stream(marketing).await.unwrap().info().await.unwrap().state.messages >= 1
+    })
+    .await;
+    let mut stream = js.get_stream(&conversions).await.unwrap();
+    assert!(stream.info().await.unwrap().state.messages >= 2, "both commands kept for 90 days");
+    shutdown.cancel();
+
+    // Other settings at the next start: the streams are updated in place.
+    let settings = bus::StreamSettings {
+        retention_days: bus::StreamSettings::parse_retention("comisiones=730").unwrap(),
+        max_bytes: 1 << 30,
+        replicas: 1,
+    };
+    Bus::connect(&nats_url(), &prefix, &settings).await.unwrap();
+    let comisiones = bus::stream_of(&prefix, "comisiones.eventos").unwrap();
+    let config = js.get_stream(&comisiones).await.unwrap().info().await.unwrap().config.clone();
+    assert_eq!(config.max_age, Duration::from_secs(730 * 86_400));
+    assert_eq!(config.max_bytes, 1 << 30);
+    let mut kept = js.get_stream(&conversions).await.unwrap();
+    assert!(kept.info().await.unwrap().state.messages >= 2, "an update keeps the messages");
+    for name in bus::stream_names(&prefix) {
+        let _ = js.delete_stream(name).await;
+    }
+}
+
 /// A NATS server of the test's own (the shared one stays up for the other tests): started,
 /// stopped and started again on the same port and JetStream store.
 struct PrivateNats {
@@ -302,7 +406,7 @@ async fn events_wait_out_a_bus_outage_and_follow_in_order() {
         c.nats_prefix = prefix.clone();
     })
     .await;
-    let bus = Bus::connect(&nats.url(), &prefix).await.expect("the private NATS server");
+    let bus = Bus::connect(&nats.url(), &prefix, &Default::default()).await.expect("the private NATS server");
     let shutdown = run_bus(&app, bus);
     let mut live = app.app.state.hub.subscribe();
     let published = |app: &TestApp| {
@@ -373,7 +477,7 @@ async fn events_wait_out_a_bus_outage_and_follow_in_order() {
     eprintln!("after a {outage} s outage, caught up {} ms after the bus came back", back.elapsed().as_millis());
     let client = async_nats::connect(nats.url()).await.unwrap();
     let js = async_nats::jetstream::new(client);
-    let mut stream = js.get_stream(bus::stream_name(&prefix)).await.unwrap();
+    let mut stream = js.get_stream(bus::stream_of(&prefix, "afiliados.eventos").unwrap()).await.unwrap();
     let count = stream.info().await.unwrap().state.messages;
     let mut on_bus = Vec::new();
     for seq in 1..=count {
