@@ -113,7 +113,8 @@ async fn the_seed_case_create_calculate_approve_over_rest_with_events_and_audit(
     let auth = [("authorization", format!("Bearer {token}"))];
     let headers: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let body = json!({
-        "afiliado_id": affiliate["code"], "campana_id": campaign["id"], "conversion_id": conv.id,
+        // The conversion by the id its client sent, as the seed does (`conv_98765`).
+        "afiliado_id": affiliate["code"], "campana_id": campaign["id"], "conversion_id": conv.external_id,
         "monto_base": { "valor": 250000.0, "moneda": "COP" }, "tipo_comision": "porcentual", "porcentaje": 15.0,
         "configuracion": { "aplicar_descuentos": true, "incluir_iva": false }
     });
@@ -123,6 +124,15 @@ async fn the_seed_case_create_calculate_approve_over_rest_with_events_and_audit(
     assert_eq!(created["monto_base"], json!({ "valor": 250000.0, "moneda": "COP" }));
     assert_eq!(created["afiliado_id"], affiliate["id"]);
     let id = created["comision_id"].as_str().unwrap().to_string();
+    assert_eq!(created["conversion_id"], json!(conv.id));
+    for reference in [conv.external_id.clone().unwrap(), conv.id.to_string()] {
+        let (status, _, listed) =
+            app.get(&format!("/api/v1/comisiones?conversion_id={reference}"), Some(&token), None).await;
+        assert_eq!(status, StatusCode::OK, "{listed}");
+        assert_eq!(listed["comisiones"][0]["comision_id"], json!(id), "by {reference}");
+    }
+    let (status, _, unknown) = app.get("/api/v1/comisiones?conversion_id=conv_nadie", Some(&token), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{unknown}");
 
     let calc = format!("/api/v1/comisiones/{id}/calcular");
     let (status, _, calculated) =
@@ -264,7 +274,8 @@ async fn bad_input_is_refused_and_changes_nothing() {
         (with(json!({ "affiliateId": "nobody" })), "NOT_FOUND"),
         (with(json!({ "campaignId": Uuid::new_v4() })), "NOT_FOUND"),
         (with(json!({ "conversionId": Uuid::new_v4() })), "NOT_FOUND"),
-        (with(json!({ "conversionId": "not-a-uuid" })), "VALIDATION"),
+        // By the id its client sent: none sent this one.
+        (with(json!({ "conversionId": "conv_nadie" })), "NOT_FOUND"),
         (with(json!({ "config": [1, 2] })), "VALIDATION"),
     ];
     for (vars, code) in cases {

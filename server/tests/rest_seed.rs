@@ -89,6 +89,37 @@ async fn affiliates_with_the_seed_bodies() {
     assert_eq!(gone["error"]["code"], "NOT_FOUND");
 }
 
+/// Seed 004's "Caso 1" sends only a name and an email; the seed's answers name the
+/// affiliate `af_12345`, and other routes use that id.
+#[tokio::test]
+async fn the_minimal_seed_body_and_the_seeds_own_id() {
+    let app = TestApp::new().await;
+    let admin = app.admin();
+    let minimal = r#"{"nombre": "Juan Pérez", "email": "juan@email.com"}"#;
+    let (status, created) = call(&app, Method::POST, "/api/v1/afiliados", Some(&admin), Some(minimal)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["afiliado_id"].as_str().unwrap();
+    let (_, one) = call(&app, Method::GET, &format!("/api/v1/afiliados/{id}"), Some(&admin), None).await;
+    assert_eq!(one["codigo"], "juan-perez");
+    assert_eq!(one["tipo_afiliado"], "estandar");
+    assert_eq!(
+        one["configuracion_comisiones"],
+        json!({ "comision_base": 10.0, "comision_premium": null, "minimo_pago": 50.0, "moneda": "USD" }),
+        "the documented defaults"
+    );
+
+    let with_id = r#"{"afiliado_id": "af_12345", "nombre": "María González", "email": "maria@email.com"}"#;
+    let (status, created) = call(&app, Method::POST, "/api/v1/afiliados", Some(&admin), Some(with_id)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["codigo"], "af_12345");
+    let (status, found) = call(&app, Method::GET, "/api/v1/afiliados/af_12345", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["afiliado_id"], created["afiliado_id"]);
+    let (status, again) =
+        call(&app, Method::POST, "/api/v1/afiliados", Some(&admin), Some(&with_id.replace("maria@", "otra@"))).await;
+    assert_eq!((status, again["error"]["field"].as_str()), (StatusCode::CONFLICT, Some("code")), "{again}");
+}
+
 #[tokio::test]
 async fn affiliate_errors_are_json_with_a_code_and_change_nothing() {
     let app = TestApp::new().await;

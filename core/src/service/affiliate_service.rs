@@ -49,6 +49,14 @@ pub struct CommissionSettings {
     pub currency: Option<String>,
 }
 
+/// What an affiliate gets when nobody says otherwise (an application, the seed's minimal
+/// body): 10 % of each sale, paid from 50 in the programme's currency.
+impl Default for CommissionSettings {
+    fn default() -> Self {
+        Self { base_rate: Decimal::TEN, premium_rate: None, minimum_payout: Decimal::from(50), currency: None }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewAffiliate {
     pub code: Option<String>,

@@ -16,7 +16,6 @@ use entity::{
     users,
 };
 use rand::{distributions::Alphanumeric, Rng};
-use rust_decimal::Decimal;
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -40,10 +39,6 @@ use crate::{
 
 pub use crate::model::onboarding::{Application, Invite};
 
-/// What an applicant starts with until an admin changes it: a 10 % base rate and a
-/// minimum payout of 50 in the programme's currency.
-const APPLICANT_BASE_RATE: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
-const APPLICANT_MINIMUM_PAYOUT: Decimal = Decimal::from_parts(50, 0, 0, false, 0);
 /// An invite lasts this long unless told otherwise, and at most [`MAX_INVITE_DAYS`].
 const DEFAULT_INVITE_DAYS: u32 = 14;
 const MAX_INVITE_DAYS: u32 = 90;
@@ -94,12 +89,8 @@ pub async fn apply(ctx: &Ctx, input: NewApplication, client: Option<IpAddr>) -> 
         document: None,
         tier: AffiliateTier::Standard,
         bank_details: None,
-        commission: CommissionSettings {
-            base_rate: APPLICANT_BASE_RATE,
-            premium_rate: None,
-            minimum_payout: APPLICANT_MINIMUM_PAYOUT,
-            currency: Some(ctx.config.currency.clone()),
-        },
+        // The programme's defaults until an admin changes them.
+        commission: CommissionSettings { currency: Some(ctx.config.currency.clone()), ..CommissionSettings::default() },
     }));
     let (Some(website), Some(message), Some(()), Some(checked)) = (website, message, password_ok, checked) else {
         return Err(problems.into_error());

@@ -41,13 +41,18 @@ pub struct ConfiguracionComisiones {
 #[derive(Deserialize)]
 pub struct CrearAfiliado {
     pub codigo: Option<String>,
+    /// The seed system's own id (`af_12345`): the code when `codigo` is not given, so
+    /// every route finds the affiliate by it.
+    pub afiliado_id: Option<String>,
     pub nombre: String,
     pub email: String,
     pub telefono: Option<String>,
     pub documento: Option<Documento>,
     pub tipo_afiliado: Option<String>,
     pub datos_bancarios: Option<DatosBancarios>,
-    pub configuracion_comisiones: ConfiguracionComisiones,
+    /// Left out: the programme's defaults (`CommissionSettings::default`).
+    #[serde(default)]
+    pub configuracion_comisiones: Option<ConfiguracionComisiones>,
 }
 
 #[derive(Deserialize)]
@@ -75,14 +80,14 @@ pub struct Filtro {
 impl CrearAfiliado {
     pub fn into_input(self) -> AppResult<svc::NewAffiliate> {
         Ok(svc::NewAffiliate {
-            code: self.codigo,
+            code: self.codigo.or(self.afiliado_id),
             name: self.nombre,
             email: self.email,
             phone: self.telefono,
             document: self.documento.map(|d| svc::Document { kind: d.tipo, number: d.numero }),
             tier: self.tipo_afiliado.as_deref().map(parse_tier).transpose()?.unwrap_or(AffiliateTier::Standard),
             bank_details: self.datos_bancarios.map(bank),
-            commission: settings(self.configuracion_comisiones),
+            commission: self.configuracion_comisiones.map(settings).unwrap_or_default(),
         })
     }
 }

@@ -28,6 +28,8 @@ pub struct ConfiguracionComisiones {
 #[derive(Deserialize)]
 pub struct CrearCampana {
     pub codigo: Option<String>,
+    /// The seed system's own id (`camp_67890`): the code when `codigo` is not given.
+    pub campana_id: Option<String>,
     pub nombre: String,
     pub descripcion: Option<String>,
     pub fecha_inicio: DateTime<Utc>,
@@ -56,7 +58,7 @@ impl CrearCampana {
     pub fn into_input(self) -> svc::NewCampaign {
         let commission = self.configuracion_comisiones.unwrap_or_default();
         svc::NewCampaign {
-            code: self.codigo,
+            code: self.codigo.or(self.campana_id),
             name: self.nombre,
             description: self.descripcion,
             starts_at: self.fecha_inicio,

@@ -94,11 +94,10 @@ impl CrearComision {
             Some(Kind::Flat) => self.monto_fijo.or(self.porcentaje),
             _ => self.porcentaje,
         };
-        let conversion_id = self.conversion_id.as_deref().map(|id| uuid(id, "conversion_id")).transpose()?;
         Ok(svc::NewCommission {
             affiliate: self.afiliado_id,
             campaign: self.campana_id,
-            conversion_id,
+            conversion: self.conversion_id.map(|id| id.trim().to_string()).filter(|id| !id.is_empty()),
             base_amount: self.monto_base.as_ref().map(|m| m.valor),
             currency: self.monto_base.map(|m| m.moneda),
             kind,

@@ -22,12 +22,11 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCommission) -> AppResu
         ),
         None => None,
     };
-    let conversion = match input.conversion_id {
-        Some(id) => Some(
-            conversions::Entity::find_by_id(id)
-                .one(&txn)
-                .await?
-                .ok_or_else(|| unknown("conversion_id", "conversion", &id.to_string()))?,
+    let conversion = match input.conversion.as_deref() {
+        Some(reference) => Some(
+            tracking::resolve_conversion(&txn, reference)
+                .await
+                .map_err(|_| unknown("conversion_id", "conversion", reference))?,
         ),
         None => None,
     };

@@ -25,7 +25,7 @@ use sea_orm::{
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{affiliate_service, audit, campaign_service, outbox, Page, PageRequest};
+use super::{affiliate_service, audit, campaign_service, outbox, tracking, Page, PageRequest};
 use crate::{
     auth::Caller,
     context::Ctx,
@@ -81,7 +81,8 @@ pub struct NewCommission {
     pub affiliate: String,
     /// Campaign id or code.
     pub campaign: Option<String>,
-    pub conversion_id: Option<Uuid>,
+    /// Conversion id or external id (the `id` its client sent, e.g. `conv_98765`).
+    pub conversion: Option<String>,
     /// The base (seed `monto_base.valor`); the conversion's value when not given.
     pub base_amount: Option<Decimal>,
     pub currency: Option<String>,

@@ -27,18 +27,32 @@ pub async fn get_touch(
 
 /// A stored conversion by our id or the client's id, if the caller may see it.
 pub async fn get_conversion(db: &DatabaseConnection, caller: &Caller, id: &str) -> AppResult<Conversion> {
-    let mut query = conversions::Entity::find();
-    query = match Uuid::parse_str(id.trim()) {
-        Ok(uuid) => query.filter(
-            Condition::any().add(conversions::Column::Id.eq(uuid)).add(conversions::Column::ExternalId.eq(id.trim())),
-        ),
-        Err(_) => query.filter(conversions::Column::ExternalId.eq(id.trim())),
-    };
+    let mut query = conversions::Entity::find().filter(conversion_by_reference(id));
     if let Some(own) = caller.affiliate_scope() {
         query = query.filter(seen_by(own));
     }
     let row = query.one(db).await?.ok_or_else(|| AppError::not_found("conversion", id))?;
     Ok(row.into())
+}
+
+/// A conversion by our id or the client's (`conv_98765`), whoever asks.
+pub(crate) async fn resolve_conversion<C: ConnectionTrait>(conn: &C, reference: &str) -> AppResult<conversions::Model> {
+    conversions::Entity::find()
+        .filter(conversion_by_reference(reference))
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::not_found("conversion", reference))
+}
+
+/// The conversion whose id or external id is `reference`.
+fn conversion_by_reference(reference: &str) -> Condition {
+    let reference = reference.trim();
+    match Uuid::parse_str(reference) {
+        Ok(uuid) => {
+            Condition::any().add(conversions::Column::Id.eq(uuid)).add(conversions::Column::ExternalId.eq(reference))
+        }
+        Err(_) => Condition::all().add(conversions::Column::ExternalId.eq(reference)),
+    }
 }
 
 /// The conversions an affiliate may see: its own, and those it is credited for.

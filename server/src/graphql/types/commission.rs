@@ -278,6 +278,7 @@ pub struct CreateCommissionInput {
     pub affiliate_id: ID,
     /// Campaign id or code.
     pub campaign_id: Option<ID>,
+    /// Conversion id or the id its client sent (`conv_98765`).
     pub conversion_id: Option<ID>,
     /// The base; the conversion's value when not given (net of refunds so far).
     pub base_amount: Option<Decimal>,
@@ -295,7 +296,7 @@ impl CreateCommissionInput {
         Ok(svc::NewCommission {
             affiliate: self.affiliate_id.to_string(),
             campaign: self.campaign_id.map(|c| c.to_string()),
-            conversion_id: self.conversion_id.as_ref().map(|c| parse_id(c, "input.conversionId")).transpose()?,
+            conversion: self.conversion_id.map(|c| c.to_string()),
             base_amount: self.base_amount,
             currency: self.currency,
             kind: self.commission_type.map(|t| match t {

@@ -30,7 +30,10 @@ async fn create(
     Authenticated(caller): Authenticated,
     JsonBody(body): JsonBody<wire::CrearAfiliado>,
 ) -> AppResult<impl IntoResponse> {
-    let model = svc::create(&state, &caller, body.into_input()?).await?;
+    let mut input = body.into_input()?;
+    // A minimal body pays in the programme's currency.
+    input.commission.currency.get_or_insert_with(|| state.config.currency.clone());
+    let model = svc::create(&state, &caller, input).await?;
     Ok((StatusCode::CREATED, Json(wire::created_view(&model))))
 }
 

@@ -21,6 +21,7 @@ use crate::{
     service::{
         affiliate_service, campaign_service,
         commission::{self as svc, Approval, CommissionFilter},
+        tracking,
     },
     state::AppState,
     wire::commissions as wire,
@@ -105,7 +106,14 @@ async fn list(
     )
     .await?;
     let service_filter = CommissionFilter {
-        conversion_id: filter.conversion_id.as_deref().map(|id| wire::uuid(id, "conversion_id")).transpose()?,
+        conversion_id: match filter.conversion_id.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
+            // By our id, or the id its client sent (`conv_98765`).
+            Some(reference) => Some(match Uuid::parse_str(reference) {
+                Ok(id) => id,
+                Err(_) => tracking::get_conversion(&state.db, &caller, reference).await?.id,
+            }),
+            None => None,
+        },
         ..service_filter
     };
     let result = svc::list(&state.db, &caller, service_filter, page).await?;
