@@ -543,6 +543,128 @@ async fn a_backup_taken_while_serving_is_a_working_database() {
     assert_eq!(entity::users::Entity::find().count(&conn).await.unwrap(), 1);
 }
 
+/// `alpes import` loads the seed systems' history (CSV and NDJSON, seed 004, 003 and 002
+/// bodies, 2023 dates) into a running Alpes, attributes it, reports each refused row with
+/// its line and reason, and a second run changes nothing.
+#[tokio::test]
+async fn alpes_import_loads_history_once_and_reports_refused_rows() {
+    let server = Server::start().await;
+    let dir = server.data_dir.join("history");
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().to_string()
+    };
+    let conversions = write(
+        "conversiones.ndjson",
+        concat!(
+            r#"{"id":"conv_98765","afiliado_id":"af_12345","campana_id":"camp_67890","tipo_conversion":"venta","valor_conversion":250000.0,"moneda":"COP","id_usuario":"user-1","fecha_conversion":"2023-11-26T10:00:00Z"}"#,
+            "\n",
+            r#"{"afiliado_id":"af_12345","valor_conversion":100.0,"moneda":"COP"}"#,
+            "\n\n",
+            r#"{"id":"conv-002","campaña_id":"camp_67890","usuario_id":"user-2","tipo_conversion":"VENTA","valor":1000,"moneda":"COP","timestamp":"2023-11-26T12:00:00Z"}"#,
+            "\n"
+        ),
+    );
+    let affiliates = write(
+        "afiliados.csv",
+        "afiliado_id,nombre,email,tipo_afiliado,configuracion_comisiones.comision_base,configuracion_comisiones.minimo_pago,configuracion_comisiones.moneda\n\
+         af_12345,María González,maria@email.com,premium,15,50000,COP\n\
+         af_67890,Juan Pérez,juan@email.com,estandar,10,50000,COP\n\
+         af_bad,Sin Correo,nope,estandar,10,1,COP\n",
+    );
+    let campaigns = write(
+        "campanas.ndjson",
+        r#"{"campana_id":"camp_67890","nombre":"Black Friday 2023","fecha_inicio":"2023-11-24T00:00:00Z","fecha_fin":"2023-11-27T23:59:59Z","moneda":"COP","configuracion_comisiones":{"comision_venta":8.0}}"#,
+    );
+    let clicks = write(
+        "interacciones.ndjson",
+        concat!(
+            r#"{"id_interaccion":"click-1","tipo":"CLICK","marca_temporal":1700906400000,"identidad_usuario":{"id_usuario":"user-1"},"parametros_tracking":{"fuente":"instagram","medio":"social","campania":"camp_67890","id_afiliado":"af_12345"}}"#,
+            "\n",
+            r#"{"id_interaccion":"click-2","tipo":"CLICK","marca_temporal":1700910000000,"identidad_usuario":{"id_usuario":"user-2"},"parametros_tracking":{"campania":"camp_67890","id_afiliado":"af_67890"}}"#,
+            "\n"
+        ),
+    );
+    let refused = server.data_dir.join("refused.ndjson");
+    let import = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_alpes"))
+            .env("DATABASE_URL", &server.database_url)
+            .env("ALPES_DATA_DIR", &server.data_dir)
+            .env("RUST_LOG", "warn")
+            // Given in any order: what rows refer to is imported first.
+            .args(["import", &conversions, &clicks, &affiliates, &campaigns, "--refused"])
+            .arg(&refused)
+            .output()
+            .expect("run alpes import");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+
+    let first = import();
+    for expected in [
+        "afiliados.csv: 3 rows, 2 imported, 0 there already, 1 refused (affiliates)",
+        "campanas.ndjson: 1 rows, 1 imported, 0 there already, 0 refused (campaigns)",
+        "interacciones.ndjson: 2 rows, 2 imported, 0 there already, 0 refused (interactions)",
+        "conversiones.ndjson: 3 rows, 2 imported, 0 there already, 1 refused (conversions)",
+        "2 rows refused",
+    ] {
+        assert!(first.contains(expected), "{expected:?} in\n{first}");
+    }
+    let lines: Vec<Value> =
+        std::fs::read_to_string(&refused).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0]["file"].as_str().unwrap().ends_with("afiliados.csv"));
+    assert_eq!(lines[0]["line"], 4, "the CSV's fourth line");
+    assert!(lines[0]["reason"].as_str().unwrap().contains("email"), "{}", lines[0]);
+    assert_eq!(lines[0]["row"]["afiliado_id"], "af_bad");
+    assert_eq!(lines[1]["line"], 2);
+    assert!(lines[1]["reason"].as_str().unwrap().starts_with("id"), "{}", lines[1]);
+
+    // The running server finds them by the seeds' own ids, at their own (2023) times, attributed.
+    let token = server.login().await;
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        let request = client.get(format!("{}{path}", server.base)).bearer_auth(&token);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let maria = get("/api/v1/afiliados/af_12345".into()).await;
+    assert_eq!(maria["configuracion_comisiones"]["comision_base"], json!(15.0));
+    assert_eq!(maria["configuracion_comisiones"]["moneda"], "COP");
+    let campaign = get("/api/v1/campanas/camp_67890".into()).await;
+    assert_eq!(campaign["nombre"], "Black Friday 2023");
+    let sale = get("/api/v1/conversiones/conv_98765".into()).await;
+    assert_eq!(sale["estado"], "atribuida", "{sale}");
+    assert_eq!(sale["afiliado_id"], maria["afiliado_id"]);
+    assert!(sale["fecha_conversion"].as_str().unwrap().starts_with("2023-11-26"), "{sale}");
+    let seed_002 = get("/api/v1/conversiones/conv-002".into()).await;
+    assert_eq!(seed_002["estado"], "atribuida", "credited to the click of user-2: {seed_002}");
+    let counts = || async {
+        let affiliates = get("/api/v1/afiliados".into()).await["total"].clone();
+        let conversions = get("/api/v1/conversiones".into()).await["total"].clone();
+        (affiliates, conversions)
+    };
+    let before = counts().await;
+    assert_eq!(before, (json!(2), json!(2)));
+
+    let second = import();
+    for expected in [
+        "afiliados.csv: 3 rows, 0 imported, 2 there already, 1 refused",
+        "campanas.ndjson: 1 rows, 0 imported, 1 there already",
+        "interacciones.ndjson: 2 rows, 0 imported, 2 there already",
+        "conversiones.ndjson: 3 rows, 0 imported, 2 there already, 1 refused",
+        "0 conversions attributed",
+    ] {
+        assert!(second.contains(expected), "{expected:?} in\n{second}");
+    }
+    assert_eq!(counts().await, before, "a second run changes nothing");
+}
+
 // Several threads: the stand-in collector answers while the test waits for the process.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spans_go_to_an_opentelemetry_collector_when_one_is_set() {

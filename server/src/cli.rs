@@ -12,7 +12,7 @@ use crate::{
     domain::commission::Period,
     graphql,
     service::{
-        api_key_service, attribution, reconciliation,
+        api_key_service, attribution, import, reconciliation,
         rollup::{self, Days},
         seed_service, user_service,
     },
@@ -71,6 +71,22 @@ pub enum Command {
         to: Option<chrono::NaiveDate>,
         #[arg(long, value_enum, default_value = "text")]
         format: crate::reconcile::Format,
+    },
+    /// Import the history of the systems Alpes replaces: affiliates, campaigns,
+    /// interactions, impressions and conversions, from NDJSON or CSV files of their own
+    /// bodies (README, "Importing history"), then attribute the conversions. A second run
+    /// of the same files changes nothing.
+    Import {
+        /// The files; what each holds is told by its name (`afiliados.csv`,
+        /// `conversiones-2024.ndjson`, …) unless `--kind` says.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// What every file holds: affiliates, campaigns, interactions, impressions or conversions.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Where the rows not imported go, with their file, line and reason (NDJSON).
+        #[arg(long, default_value = "alpes-import-refused.ndjson")]
+        refused: PathBuf,
     },
     /// The daily rollups dashboards read.
     Rollup {
@@ -132,6 +148,61 @@ pub enum RollupAction {
         #[arg(long, requires = "from")]
         to: Option<chrono::NaiveDate>,
     },
+}
+
+/// `alpes import`: each file in turn, then the attribution of what came in.
+async fn import_files(
+    state: &crate::state::AppState,
+    sources: Vec<import::Source>,
+    refused: &std::path::Path,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let started = std::time::Instant::now();
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(refused).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", refused.display()))?,
+    );
+    let bars = crate::progress::Bars::new();
+    let mut lines = Vec::new();
+    let mut refused_rows = 0;
+    for source in &sources {
+        let mut write = |refusal: import::Refusal| -> std::io::Result<()> {
+            serde_json::to_writer(&mut out, &refusal)?;
+            out.write_all(b"\n")
+        };
+        let summary = import::import_file(&state.ctx, &state.ingest, source, &bars, &mut write).await?;
+        refused_rows += summary.refused;
+        lines.push(format!(
+            "{}: {} rows, {} imported, {} there already, {} refused ({})",
+            source.path.display(),
+            summary.read,
+            summary.imported,
+            summary.already_there,
+            summary.refused,
+            source.kind.name()
+        ));
+    }
+    out.flush()?;
+    drop(bars);
+    // What came in waits for attribution like any conversion; done here, now.
+    let attributing = crate::progress::Spinner::new("attributing the conversions");
+    let mut attributed = 0;
+    loop {
+        match attribution::attribute_pending(&state.ctx, &state.markov).await? {
+            0 => break,
+            n => attributed += n,
+        }
+    }
+    drop(attributing);
+    for line in lines {
+        println!("{line}");
+    }
+    println!("{attributed} conversions attributed; done in {} ms", started.elapsed().as_millis());
+    if refused_rows > 0 {
+        println!("{refused_rows} rows refused, each with its reason, in {}", refused.display());
+    } else {
+        let _ = std::fs::remove_file(refused);
+    }
+    Ok(())
 }
 
 pub async fn run() -> ExitCode {
@@ -295,6 +366,30 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 started.elapsed().as_millis()
             );
             Ok(())
+        }
+        Command::Import { files, kind, refused } => {
+            let kind = match kind {
+                Some(name) => Some(import::Kind::parse(&name).ok_or_else(|| {
+                    anyhow::anyhow!("--kind must be one of {}", import::Kind::ALL.map(import::Kind::name).join(", "))
+                })?),
+                None => None,
+            };
+            let sources = files
+                .into_iter()
+                .map(|file| import::Source::new(file, kind))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(anyhow::Error::msg)?;
+            for source in &sources {
+                if !source.path.is_file() {
+                    anyhow::bail!("{}: no such file", source.path.display());
+                }
+            }
+            config.validate()?;
+            let conn = db::connect(&config).await?;
+            db::migrate(&conn).await?;
+            let jwt = JwtKeys::load(config.jwt_secret.as_deref(), &config.data_dir)?;
+            let state = crate::state::AppState::new(conn, config, jwt);
+            import_files(&state, import::in_order(sources), &refused).await
         }
         Command::Rollup { action: RollupAction::Rebuild { from, to } } => {
             let days = match (from, to) {

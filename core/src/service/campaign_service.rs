@@ -5,7 +5,8 @@ use entity::campaigns::{self, AttributionModel, CampaignStatus, CommissionType};
 use rust_decimal::Decimal;
 use sea_orm::{
     sea_query::{Expr, ExprTrait, Func},
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -351,6 +352,15 @@ pub(crate) async fn resolve<C: ConnectionTrait>(conn: &C, id_or_code: &str) -> A
         }
     };
     found.ok_or_else(|| AppError::not_found("campaign", id_or_code))
+}
+
+/// The first campaign made with exactly this name, if any.
+pub(crate) async fn find_by_name<C: ConnectionTrait>(conn: &C, name: &str) -> AppResult<Option<campaigns::Model>> {
+    Ok(campaigns::Entity::find()
+        .filter(campaigns::Column::Name.eq(name.trim()))
+        .order_by_asc(campaigns::Column::CreatedAt)
+        .one(conn)
+        .await?)
 }
 
 pub async fn list(

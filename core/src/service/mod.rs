@@ -10,6 +10,7 @@ pub mod commission;
 pub mod coupon_service;
 pub mod dashboard_service;
 pub mod delivery_worker;
+pub mod import;
 pub mod integration_service;
 pub mod onboarding;
 pub mod outbox;

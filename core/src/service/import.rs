@@ -1,0 +1,447 @@
+//! `alpes import`: the history of the systems Alpes replaces, from files of their own
+//! bodies, one row a record — NDJSON (one JSON object a line) or CSV (a header of field
+//! names; `a.b` names a field `b` inside `a`; a cell starting with `[` or `{` is JSON).
+//!
+//! | kind | a row is | the same as |
+//! |---|---|---|
+//! | affiliates | seed 004 `POST /api/v1/afiliados` | `codigo` or `afiliado_id` (else the email) |
+//! | campaigns | seed 004 `POST /api/v1/campanas` | `codigo` or `campana_id` (else the name) |
+//! | interactions | seed 003 `InteraccionRegistrada` | `id_interaccion` |
+//! | impressions | seed 002 `POST /tracking/impresiones` | `id` |
+//! | conversions | seed 004 `POST /api/v1/conversiones` (`valor_conversion`) or seed 002 `POST /tracking/conversiones` (`valor`) | `id` |
+//!
+//! Every row goes the way the same body goes through the API — checked the same, stored
+//! exactly once, its events and audit rows written — and keeps its own time, however old.
+//! A row the system has already (the same id, code or email) is counted and left as it
+//! is, so a second run of the same files changes nothing; a touch or conversion without
+//! its id is refused, since a second run could not know it. A refused row is reported
+//! with its line and the reason, and the rest goes on.
+
+use std::{
+    io::BufRead,
+    path::{Path, PathBuf},
+};
+
+use futures::StreamExt;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{affiliate_service, campaign_service, tracking, Progress};
+use crate::{
+    auth::Caller,
+    context::Ctx,
+    error::AppError,
+    service::tracking::{Ingestor, Recorder},
+    wire::{
+        affiliates::CrearAfiliado,
+        campaigns::CrearCampana,
+        conversions::{Registrar, SEED_004},
+        tracking::{conversion_from_command, impression_from_command, interaction_from_seed, SEED_002, SEED_003},
+    },
+};
+
+/// Rows of touches and conversions in flight at once: the ingest writer commits them in
+/// groups.
+const IN_FLIGHT: usize = 64;
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Affiliates,
+    Campaigns,
+    Interactions,
+    Impressions,
+    Conversions,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 5] =
+        [Kind::Affiliates, Kind::Campaigns, Kind::Interactions, Kind::Impressions, Kind::Conversions];
+
+    /// The names a file or `--kind` may use: ours and the seeds'.
+    fn names(self) -> &'static [&'static str] {
+        match self {
+            Kind::Affiliates => &["affiliates", "afiliados"],
+            Kind::Campaigns => &["campaigns", "campanas", "campañas"],
+            Kind::Interactions => &["interactions", "interacciones"],
+            Kind::Impressions => &["impressions", "impresiones"],
+            Kind::Conversions => &["conversions", "conversiones"],
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.names()[0]
+    }
+
+    pub fn parse(name: &str) -> Option<Kind> {
+        let name = name.trim().to_lowercase();
+        Kind::ALL.into_iter().find(|kind| kind.names().contains(&name.as_str()))
+    }
+
+    /// From a file's name: `afiliados.csv`, `2024-conversions.ndjson`.
+    pub fn of_file(path: &Path) -> Option<Kind> {
+        let stem = path.file_stem()?.to_str()?.to_lowercase();
+        Kind::ALL.into_iter().find(|kind| kind.names().iter().any(|name| stem.contains(name)))
+    }
+
+    /// The order files are best imported in: what rows refer to first.
+    fn rank(self) -> usize {
+        Kind::ALL.iter().position(|k| *k == self).unwrap_or(usize::MAX)
+    }
+}
+
+/// How a file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Ndjson,
+    Csv,
+}
+
+impl Format {
+    pub fn of_file(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_lowercase().as_str() {
+            "ndjson" | "jsonl" | "json" => Some(Format::Ndjson),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// One file to import.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: PathBuf,
+    pub kind: Kind,
+    pub format: Format,
+}
+
+impl Source {
+    /// The file, its kind (`kind`, else its name) and its format (its extension).
+    pub fn new(path: PathBuf, kind: Option<Kind>) -> Result<Self, String> {
+        let kind = kind.or_else(|| Kind::of_file(&path)).ok_or_else(|| {
+            format!(
+                "{}: cannot tell what it holds from its name; name it after one of {} or give --kind",
+                path.display(),
+                Kind::ALL.map(Kind::name).join(", ")
+            )
+        })?;
+        let format = Format::of_file(&path)
+            .ok_or_else(|| format!("{}: the name must end in .ndjson, .jsonl, .json or .csv", path.display()))?;
+        Ok(Self { path, kind, format })
+    }
+}
+
+/// Sorts sources so that what rows refer to (affiliates, campaigns) comes first.
+pub fn in_order(mut sources: Vec<Source>) -> Vec<Source> {
+    sources.sort_by_key(|s| s.kind.rank());
+    sources
+}
+
+/// What became of one file's rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub read: u64,
+    pub imported: u64,
+    pub already_there: u64,
+    pub refused: u64,
+}
+
+/// A row that was not imported: where it is, why, and the row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refusal {
+    pub file: String,
+    pub line: u64,
+    pub reason: String,
+    pub row: Value,
+}
+
+enum Outcome {
+    Imported,
+    AlreadyThere,
+    Refused(String),
+}
+
+/// A row read from a file: its line (1-based; a CSV's first row is line 2) and its body.
+struct Row {
+    line: u64,
+    body: Result<Value, String>,
+}
+
+/// Imports one file; `refused` hears of each row not imported. An error is returned only
+/// when the file cannot be read or the database fails (what was committed stays, and a
+/// second run goes on from there).
+pub async fn import_file(
+    ctx: &Ctx,
+    ingest: &Ingestor,
+    source: &Source,
+    progress: &dyn Progress,
+    refused: &mut dyn FnMut(Refusal) -> std::io::Result<()>,
+) -> anyhow::Result<Summary> {
+    let rows = read_rows(source)?;
+    progress.stage(source.kind.name(), rows.len() as u64);
+    let system = Caller::system();
+    let mut summary = Summary::default();
+    let mut outcomes = futures::stream::iter(rows.into_iter().map(|row| {
+        let system = &system;
+        async move {
+            let outcome = match row.body.clone() {
+                Ok(body) => import_row(ctx, ingest, system, source.kind, body).await,
+                Err(reason) => Ok(Outcome::Refused(reason)),
+            };
+            (row, outcome)
+        }
+    }))
+    .buffered(match source.kind {
+        // One transaction each; the order of a file is kept.
+        Kind::Affiliates | Kind::Campaigns => 1,
+        Kind::Interactions | Kind::Impressions | Kind::Conversions => IN_FLIGHT,
+    });
+    while let Some((row, outcome)) = outcomes.next().await {
+        summary.read += 1;
+        match outcome? {
+            Outcome::Imported => summary.imported += 1,
+            Outcome::AlreadyThere => summary.already_there += 1,
+            Outcome::Refused(reason) => {
+                summary.refused += 1;
+                refused(Refusal {
+                    file: source.path.display().to_string(),
+                    line: row.line,
+                    reason,
+                    row: row.body.unwrap_or(Value::Null),
+                })?;
+            }
+        }
+        progress.advance(1);
+    }
+    Ok(summary)
+}
+
+/// Imports one row; `Err` only when our side failed (the database is away, say).
+async fn import_row(ctx: &Ctx, ingest: &Ingestor, system: &Caller, kind: Kind, body: Value) -> anyhow::Result<Outcome> {
+    let result = match kind {
+        Kind::Affiliates => affiliate(ctx, system, body).await,
+        Kind::Campaigns => campaign(ctx, system, body).await,
+        Kind::Interactions | Kind::Impressions | Kind::Conversions => {
+            touch_or_conversion(ctx, ingest, system, kind, body).await
+        }
+    };
+    match result {
+        Ok(outcome) => Ok(outcome),
+        Err(err @ (AppError::Internal(_) | AppError::Unavailable(_) | AppError::Timeout(_))) => Err(err.into()),
+        Err(err) => Ok(Outcome::Refused(describe(&err))),
+    }
+}
+
+/// An error as the refused-rows file says it: the field first when there is one.
+fn describe(err: &AppError) -> String {
+    match err.field() {
+        Some(field) if !err.to_string().contains(field) => format!("{field}: {err}"),
+        _ => err.to_string(),
+    }
+}
+
+fn body_of<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, AppError> {
+    serde_json::from_value(body).map_err(|e| AppError::validation("body", format!("not a valid row: {e}")))
+}
+
+async fn affiliate(ctx: &Ctx, system: &Caller, body: Value) -> Result<Outcome, AppError> {
+    let mut input = body_of::<CrearAfiliado>(body)?.into_input()?;
+    if let Some(code) = &input.code {
+        if affiliate_service::resolve(&ctx.db, code).await.is_ok() {
+            return Ok(Outcome::AlreadyThere);
+        }
+    }
+    input.commission.currency.get_or_insert_with(|| ctx.config.currency.clone());
+    match affiliate_service::create(ctx, system, input).await {
+        Ok(_) => Ok(Outcome::Imported),
+        // The same person imported before (the email is unique).
+        Err(AppError::Conflict { field: Some(field), .. }) if field == "email" => Ok(Outcome::AlreadyThere),
+        Err(err) => Err(err),
+    }
+}
+
+async fn campaign(ctx: &Ctx, system: &Caller, body: Value) -> Result<Outcome, AppError> {
+    let input = body_of::<CrearCampana>(body)?.into_input();
+    let existing = match &input.code {
+        Some(code) => campaign_service::resolve(&ctx.db, code).await.ok(),
+        // Without a code one is made from the name: the name is what a second run knows.
+        None => campaign_service::find_by_name(&ctx.db, &input.name).await?,
+    };
+    if existing.is_some() {
+        return Ok(Outcome::AlreadyThere);
+    }
+    campaign_service::create(ctx, system, input).await.map(|_| Outcome::Imported)
+}
+
+async fn touch_or_conversion(
+    ctx: &Ctx,
+    ingest: &Ingestor,
+    system: &Caller,
+    kind: Kind,
+    body: Value,
+) -> Result<Outcome, AppError> {
+    let replayed = match kind {
+        Kind::Interactions => {
+            require_id(&body, "id_interaccion")?;
+            let (kind, command) = interaction_from_seed(body)?;
+            tracking::record_interaction(ctx, ingest, Recorder::Public, kind, command, &SEED_003).await?.replayed
+        }
+        Kind::Impressions => {
+            require_id(&body, "id")?;
+            tracking::record_impression(ctx, ingest, Recorder::Public, impression_from_command(body)?, &SEED_002)
+                .await?
+                .replayed
+        }
+        Kind::Conversions if body.get("valor_conversion").is_some() => {
+            require_id(&body, "id")?;
+            let command = body_of::<Registrar>(body)?.into_command()?;
+            tracking::record_conversion(ctx, ingest, Recorder::Caller(system), command, &SEED_004).await?.replayed
+        }
+        Kind::Conversions => {
+            require_id(&body, "id")?;
+            let command = conversion_from_command(body)?;
+            tracking::record_conversion(ctx, ingest, Recorder::Caller(system), command, &SEED_002).await?.replayed
+        }
+        Kind::Affiliates | Kind::Campaigns => {
+            return Err(AppError::internal(anyhow::anyhow!("not a touch or a conversion")))
+        }
+    };
+    Ok(if replayed { Outcome::AlreadyThere } else { Outcome::Imported })
+}
+
+fn require_id(body: &Value, field: &str) -> Result<(), AppError> {
+    match body.get(field) {
+        Some(Value::String(id)) if !id.trim().is_empty() => Ok(()),
+        _ => Err(AppError::validation(
+            field,
+            format!("{field} is required on import: it is how a second run knows the row is in already"),
+        )),
+    }
+}
+
+/// Every row of a file, read before the import starts (a file is read once; a row is
+/// small, a history of millions of rows a few hundred MB at most).
+fn read_rows(source: &Source) -> anyhow::Result<Vec<Row>> {
+    let file =
+        std::fs::File::open(&source.path).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", source.path.display()))?;
+    match source.format {
+        Format::Ndjson => {
+            let mut rows = Vec::new();
+            for (index, line) in std::io::BufReader::new(file).lines().enumerate() {
+                let line = line.map_err(|e| anyhow::anyhow!("cannot read {}: {e}", source.path.display()))?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let body = match serde_json::from_str::<Value>(&line) {
+                    Ok(value @ Value::Object(_)) => Ok(value),
+                    Ok(_) => Err("not a JSON object".to_string()),
+                    Err(e) => Err(format!("not JSON: {e}")),
+                };
+                rows.push(Row { line: index as u64 + 1, body });
+            }
+            Ok(rows)
+        }
+        Format::Csv => {
+            let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(file);
+            let headers: Vec<String> = reader
+                .headers()
+                .map_err(|e| anyhow::anyhow!("{}: no header row: {e}", source.path.display()))?
+                .iter()
+                .map(|h| h.trim().to_string())
+                .collect();
+            let mut rows = Vec::new();
+            for (index, record) in reader.records().enumerate() {
+                let line = index as u64 + 2;
+                let body = match record {
+                    Ok(record) => csv_row(&headers, record.iter()),
+                    Err(e) => Err(format!("not a CSV row: {e}")),
+                };
+                rows.push(Row { line, body });
+            }
+            Ok(rows)
+        }
+    }
+}
+
+/// Fields whose value is a whole number (a CSV cell is text otherwise).
+const WHOLE_NUMBERS: [&str; 2] = ["marca_temporal", "ventana_dias"];
+
+/// A CSV row as the JSON body it stands for: `a.b` is `{"a": {"b": …}}`, an empty cell
+/// is no field, a cell starting with `[` or `{` is JSON.
+fn csv_row<'a>(headers: &[String], cells: impl Iterator<Item = &'a str>) -> Result<Value, String> {
+    let mut body = Map::new();
+    for (name, cell) in headers.iter().zip(cells) {
+        let cell = cell.trim();
+        if cell.is_empty() || name.is_empty() {
+            continue;
+        }
+        let path: Vec<&str> = name.split('.').collect();
+        let last = path.last().copied().unwrap_or_default();
+        let value = if cell.starts_with('[') || cell.starts_with('{') {
+            serde_json::from_str(cell).map_err(|e| format!("{name}: not JSON: {e}"))?
+        } else if WHOLE_NUMBERS.contains(&last) {
+            cell.parse::<i64>().map(Value::from).map_err(|_| format!("{name}: '{cell}' is not a whole number"))?
+        } else {
+            Value::String(cell.to_string())
+        };
+        let mut object = &mut body;
+        for part in &path[..path.len() - 1] {
+            let entry = object.entry(part.to_string()).or_insert_with(|| Value::Object(Map::new()));
+            object = entry.as_object_mut().ok_or_else(|| format!("{name}: '{part}' is both a value and a group"))?;
+        }
+        object.insert(last.to_string(), value);
+    }
+    Ok(Value::Object(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn kinds_and_formats_from_file_names() {
+        let kind = |name: &str| Kind::of_file(Path::new(name));
+        assert_eq!(kind("afiliados.csv"), Some(Kind::Affiliates));
+        assert_eq!(kind("export/2024-campañas.ndjson"), Some(Kind::Campaigns));
+        assert_eq!(kind("Conversiones_enero.jsonl"), Some(Kind::Conversions));
+        assert_eq!(kind("tracking.csv"), None);
+        assert_eq!(Kind::parse(" Impresiones "), Some(Kind::Impressions));
+        assert_eq!(Format::of_file(Path::new("a.CSV")), Some(Format::Csv));
+        assert_eq!(Format::of_file(Path::new("a.xlsx")), None);
+        assert!(Source::new("x.csv".into(), None).is_err());
+        assert!(Source::new("afiliados.txt".into(), None).is_err());
+        let sources: Vec<Source> = ["conversiones.csv", "afiliados.csv", "campanas.csv"]
+            .into_iter()
+            .filter_map(|n| Source::new(n.into(), None).ok())
+            .collect();
+        let kinds: Vec<Kind> = in_order(sources).iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, [Kind::Affiliates, Kind::Campaigns, Kind::Conversions]);
+    }
+
+    #[test]
+    fn a_csv_row_is_the_json_body_it_stands_for() {
+        let headers: Vec<String> =
+            ["nombre", "configuracion_comisiones.comision_base", "canales", "ventana_dias", "telefono", "codigo"]
+                .map(String::from)
+                .to_vec();
+        let row = csv_row(&headers, ["Ana", "15.5", r#"["web","email"]"#, "30", "", "00123"].into_iter());
+        assert_eq!(
+            row,
+            Ok(json!({
+                "nombre": "Ana",
+                "configuracion_comisiones": { "comision_base": "15.5" },
+                "canales": ["web", "email"],
+                "ventana_dias": 30,
+                "codigo": "00123"
+            }))
+        );
+        let bad_json = csv_row(&headers, ["Ana", "1", "[oops", "", "", ""].into_iter());
+        assert!(bad_json.is_err_and(|e| e.starts_with("canales")));
+        assert!(csv_row(&headers, ["Ana", "1", "", "treinta", "", ""].into_iter()).is_err());
+        let clash: Vec<String> = ["a", "a.b"].map(String::from).to_vec();
+        assert!(csv_row(&clash, ["1", "2"].into_iter()).is_err());
+    }
+}
