@@ -196,8 +196,19 @@ async fn soak(args: &SoakArgs, server: &ServerProcess, token: String, stand_in: 
     for task in tasks {
         task.abort();
     }
-    let deliveries = api.total_count("integrationDeliveries").await.ok();
-    let delivered = api.total_count("integrationDeliveries(filter: { status: SUCCEEDED })").await.ok();
+    // The last checkouts' deliveries are still going out: counted once they stop changing.
+    let (mut deliveries, mut delivered) = (None, None);
+    for _ in 0..60 {
+        let counts = (
+            api.total_count("integrationDeliveries").await.ok(),
+            api.total_count("integrationDeliveries(filter: { status: SUCCEEDED })").await.ok(),
+        );
+        if counts == (deliveries, delivered) && counts.0 == counts.1 {
+            break;
+        }
+        (deliveries, delivered) = counts;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     Ok(Report { args: ReportArgs::from(args), minutes, deliveries, delivered, stand_in_requests: stand_in.requests() })
 }
 
