@@ -587,6 +587,15 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
             "\n"
         ),
     );
+    // Seed 001: tracking_event rows joined with their session, as the README's query exports them.
+    let events = write(
+        "tracking_events.csv",
+        "id,event_id,event_type,created_at,currency,value,payload_json,utm_source,utm_medium,utm_campaign,gclid,landing_path,user_agent\n\
+         te-1,5f0c6f9e-0000-4000-8000-000000000001,click,2024-01-15 10:00:00,,,,google,cpc,LANZAMIENTO_2024,TEST_GCLID,/landing,Mozilla/5.0\n\
+         te-2,5f0c6f9e-0000-4000-8000-000000000001,page_view,2024-01-15 10:01:00,,,,google,cpc,LANZAMIENTO_2024,,/producto,Mozilla/5.0\n\
+         te-3,5f0c6f9e-0000-4000-8000-000000000001,purchase,2024-01-15 10:05:00+00,USD,49.90,\"{\"\"product_id\"\":\"\"p-1\"\"}\",google,cpc,LANZAMIENTO_2024,TEST_GCLID,/checkout,Mozilla/5.0\n\
+         te-4,5f0c6f9e-0000-4000-8000-000000000001,checkout_started,2024-01-15 10:04:00,,,,,,,,,\n",
+    );
     let refused = server.data_dir.join("refused.ndjson");
     let import = || {
         let output = Command::new(env!("CARGO_BIN_EXE_alpes"))
@@ -594,7 +603,7 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
             .env("ALPES_DATA_DIR", &server.data_dir)
             .env("RUST_LOG", "warn")
             // Given in any order: what rows refer to is imported first.
-            .args(["import", &conversions, &clicks, &affiliates, &campaigns, "--refused"])
+            .args(["import", &conversions, &clicks, &events, &affiliates, &campaigns, "--refused"])
             .arg(&refused)
             .output()
             .expect("run alpes import");
@@ -607,20 +616,23 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
         "afiliados.csv: 3 rows, 2 imported, 0 there already, 1 refused (affiliates)",
         "campanas.ndjson: 1 rows, 1 imported, 0 there already, 0 refused (campaigns)",
         "interacciones.ndjson: 2 rows, 2 imported, 0 there already, 0 refused (interactions)",
+        "tracking_events.csv: 4 rows, 3 imported, 0 there already, 1 refused (tracking_events)",
         "conversiones.ndjson: 3 rows, 2 imported, 0 there already, 1 refused (conversions)",
-        "2 rows refused",
+        "3 rows refused",
     ] {
         assert!(first.contains(expected), "{expected:?} in\n{first}");
     }
     let lines: Vec<Value> =
         std::fs::read_to_string(&refused).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
-    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines.len(), 3, "{lines:?}");
     assert!(lines[0]["file"].as_str().unwrap().ends_with("afiliados.csv"));
     assert_eq!(lines[0]["line"], 4, "the CSV's fourth line");
     assert!(lines[0]["reason"].as_str().unwrap().contains("email"), "{}", lines[0]);
     assert_eq!(lines[0]["row"]["afiliado_id"], "af_bad");
-    assert_eq!(lines[1]["line"], 2);
-    assert!(lines[1]["reason"].as_str().unwrap().starts_with("id"), "{}", lines[1]);
+    assert_eq!(lines[1]["line"], 5);
+    assert!(lines[1]["reason"].as_str().unwrap().contains("checkout_started"), "{}", lines[1]);
+    assert_eq!(lines[2]["line"], 2);
+    assert!(lines[2]["reason"].as_str().unwrap().starts_with("id"), "{}", lines[2]);
 
     // The running server finds them by the seeds' own ids, at their own (2023) times, attributed.
     let token = server.login().await;
@@ -644,19 +656,23 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
     assert!(sale["fecha_conversion"].as_str().unwrap().starts_with("2023-11-26"), "{sale}");
     let seed_002 = get("/api/v1/conversiones/conv-002".into()).await;
     assert_eq!(seed_002["estado"], "atribuida", "credited to the click of user-2: {seed_002}");
+    let purchase = get("/api/v1/conversiones/te-3".into()).await;
+    assert_eq!(purchase["valor_conversion"], json!(49.9), "{purchase}");
+    assert!(purchase["fecha_conversion"].as_str().unwrap().starts_with("2024-01-15T10:05"), "{purchase}");
     let counts = || async {
         let affiliates = get("/api/v1/afiliados".into()).await["total"].clone();
         let conversions = get("/api/v1/conversiones".into()).await["total"].clone();
         (affiliates, conversions)
     };
     let before = counts().await;
-    assert_eq!(before, (json!(2), json!(2)));
+    assert_eq!(before, (json!(2), json!(3)));
 
     let second = import();
     for expected in [
         "afiliados.csv: 3 rows, 0 imported, 2 there already, 1 refused",
         "campanas.ndjson: 1 rows, 0 imported, 1 there already",
         "interacciones.ndjson: 2 rows, 0 imported, 2 there already",
+        "tracking_events.csv: 4 rows, 0 imported, 3 there already, 1 refused",
         "conversiones.ndjson: 3 rows, 0 imported, 2 there already, 1 refused",
         "0 conversions attributed",
     ] {

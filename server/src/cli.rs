@@ -81,7 +81,8 @@ pub enum Command {
         /// `conversiones-2024.ndjson`, …) unless `--kind` says.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// What every file holds: affiliates, campaigns, interactions, impressions or conversions.
+        /// What every file holds: affiliates, campaigns, interactions, impressions,
+        /// tracking_events or conversions.
         #[arg(long)]
         kind: Option<String>,
         /// Where the rows not imported go, with their file, line and reason (NDJSON).

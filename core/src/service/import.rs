@@ -8,6 +8,7 @@
 //! | campaigns | seed 004 `POST /api/v1/campanas` | `codigo` or `campana_id` (else the name) |
 //! | interactions | seed 003 `InteraccionRegistrada` | `id_interaccion` |
 //! | impressions | seed 002 `POST /tracking/impresiones` | `id` |
+//! | tracking events | seed 001 `tracking_event` joined with its `tracking_session` (a `purchase` is a conversion) | `id` |
 //! | conversions | seed 004 `POST /api/v1/conversiones` (`valor_conversion`) or seed 002 `POST /tracking/conversiones` (`valor`) | `id` |
 //!
 //! Every row goes the way the same body goes through the API — checked the same, stored
@@ -36,7 +37,10 @@ use crate::{
         affiliates::CrearAfiliado,
         campaigns::CrearCampana,
         conversions::{Registrar, SEED_004},
-        tracking::{conversion_from_command, impression_from_command, interaction_from_seed, SEED_002, SEED_003},
+        tracking::{
+            conversion_from_command, impression_from_command, interaction_from_seed, tracking_event, Seed001, SEED_001,
+            SEED_002, SEED_003,
+        },
     },
 };
 
@@ -52,12 +56,19 @@ pub enum Kind {
     Campaigns,
     Interactions,
     Impressions,
+    TrackingEvents,
     Conversions,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] =
-        [Kind::Affiliates, Kind::Campaigns, Kind::Interactions, Kind::Impressions, Kind::Conversions];
+    pub const ALL: [Kind; 6] = [
+        Kind::Affiliates,
+        Kind::Campaigns,
+        Kind::Interactions,
+        Kind::Impressions,
+        Kind::TrackingEvents,
+        Kind::Conversions,
+    ];
 
     /// The names a file or `--kind` may use: ours and the seeds'.
     fn names(self) -> &'static [&'static str] {
@@ -66,6 +77,7 @@ impl Kind {
             Kind::Campaigns => &["campaigns", "campanas", "campañas"],
             Kind::Interactions => &["interactions", "interacciones"],
             Kind::Impressions => &["impressions", "impresiones"],
+            Kind::TrackingEvents => &["tracking_events", "tracking_event"],
             Kind::Conversions => &["conversions", "conversiones"],
         }
     }
@@ -195,7 +207,7 @@ pub async fn import_file(
     .buffered(match source.kind {
         // One transaction each; the order of a file is kept.
         Kind::Affiliates | Kind::Campaigns => 1,
-        Kind::Interactions | Kind::Impressions | Kind::Conversions => IN_FLIGHT,
+        Kind::Interactions | Kind::Impressions | Kind::TrackingEvents | Kind::Conversions => IN_FLIGHT,
     });
     while let Some((row, outcome)) = outcomes.next().await {
         summary.read += 1;
@@ -222,7 +234,7 @@ async fn import_row(ctx: &Ctx, ingest: &Ingestor, system: &Caller, kind: Kind, b
     let result = match kind {
         Kind::Affiliates => affiliate(ctx, system, body).await,
         Kind::Campaigns => campaign(ctx, system, body).await,
-        Kind::Interactions | Kind::Impressions | Kind::Conversions => {
+        Kind::Interactions | Kind::Impressions | Kind::TrackingEvents | Kind::Conversions => {
             touch_or_conversion(ctx, ingest, system, kind, body).await
         }
     };
@@ -293,6 +305,14 @@ async fn touch_or_conversion(
                 .await?
                 .replayed
         }
+        Kind::TrackingEvents => match tracking_event(body)? {
+            Seed001::Touch(kind, command) => {
+                tracking::record_interaction(ctx, ingest, Recorder::Public, kind, command, &SEED_001).await?.replayed
+            }
+            Seed001::Conversion(command) => {
+                tracking::record_conversion(ctx, ingest, Recorder::Caller(system), command, &SEED_001).await?.replayed
+            }
+        },
         Kind::Conversions if body.get("valor_conversion").is_some() => {
             require_id(&body, "id")?;
             let command = body_of::<Registrar>(body)?.into_command()?;

@@ -16,7 +16,9 @@ use crate::{
         tracking::{self as rules, ConversionKind, TouchKind},
     },
     error::{AppError, AppResult},
-    service::tracking::{conversion_kind, touch_kind, Client, ConversionCommand, Fields, Ref, TouchCommand},
+    service::tracking::{
+        conversion_kind, touch_kind, Client, ConversionCommand, Fields, Ref, SessionInput, TouchCommand,
+    },
 };
 
 /// How seed 002 (impressions and conversions of `/tracking/…`) names the fields.
@@ -243,6 +245,141 @@ impl Interaccion {
     }
 }
 
+// ---- seed 001: tracking_event rows, for import ----
+
+/// How seed 001's tables name the fields: a `tracking_event` row joined with its
+/// `tracking_session` (the session's id, `event_id`, is who the visitor was).
+pub const SEED_001: Fields = Fields {
+    id: "id",
+    occurred_at: "created_at",
+    anonymous_id: "event_id",
+    source: "utm_source",
+    medium: "utm_medium",
+    gclid: "gclid",
+    fbclid: "fbclid",
+    user_agent: "user_agent",
+    value: "value",
+    currency: "currency",
+    metadata: "payload_json",
+    ..Fields::PLAIN
+};
+
+/// A seed 001 `tracking_event` row with its session's columns, as the README's export
+/// query writes it.
+#[derive(Deserialize)]
+pub struct TrackingEvent {
+    pub id: Option<String>,
+    pub event_id: Option<String>,
+    pub event_type: String,
+    pub created_at: String,
+    pub currency: Option<String>,
+    #[serde(default, deserialize_with = "super::optional_decimal")]
+    pub value: Option<Decimal>,
+    pub payload_json: Option<Value>,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub utm_term: Option<String>,
+    pub utm_content: Option<String>,
+    pub gclid: Option<String>,
+    pub fbclid: Option<String>,
+    pub landing_path: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// What a seed 001 event is here: a touch, or (a `purchase`) a conversion.
+pub enum Seed001 {
+    Touch(TouchKind, TouchCommand),
+    Conversion(ConversionCommand),
+}
+
+/// A seed 001 `tracking_event` row (joined with its session) as a command.
+pub fn tracking_event(body: Value) -> AppResult<Seed001> {
+    let row: TrackingEvent = serde_json::from_value(body)
+        .map_err(|e| AppError::validation("body", format!("not a tracking_event row: {e}")))?;
+    let id = required(row.id, "id")?;
+    let kind = TouchKind::parse(&row.event_type, "event_type")?;
+    let occurred_at = Some(sql_time(&row.created_at, "created_at")?);
+    // Seed 001 kept the payload as JSON text; a CSV cell or NDJSON may hold it either way.
+    let payload = match row.payload_json {
+        Some(Value::String(text)) if !text.trim().is_empty() => Some(
+            serde_json::from_str::<Value>(&text)
+                .map_err(|e| AppError::validation("payload_json", format!("payload_json is not JSON: {e}")))?,
+        ),
+        Some(Value::String(_) | Value::Null) | None => None,
+        other => other,
+    };
+    let session = SessionInput {
+        utm_source: row.utm_source.clone(),
+        utm_medium: row.utm_medium.clone(),
+        utm_campaign: row.utm_campaign,
+        utm_term: row.utm_term,
+        utm_content: row.utm_content,
+        landing_path: row.landing_path,
+    };
+    if matches!(kind, TouchKind::Purchase | TouchKind::Conversion) {
+        let mut metadata = match payload {
+            Some(Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        for (key, value) in [
+            ("utm_source", &session.utm_source),
+            ("utm_medium", &session.utm_medium),
+            ("utm_campaign", &session.utm_campaign),
+            ("gclid", &row.gclid),
+            ("fbclid", &row.fbclid),
+        ] {
+            if let Some(value) = value {
+                metadata.entry(key).or_insert_with(|| json!(value));
+            }
+        }
+        return Ok(Seed001::Conversion(ConversionCommand {
+            id: Some(id),
+            kind: Some(ConversionKind::Sale),
+            value: row.value.ok_or_else(|| AppError::validation("value", "a purchase needs its value"))?,
+            currency: row.currency.ok_or_else(|| AppError::validation("currency", "a purchase needs its currency"))?,
+            occurred_at,
+            anonymous_id: row.event_id,
+            metadata: Some(Value::Object(metadata)),
+            user_agent: row.user_agent,
+            ..ConversionCommand::default()
+        }));
+    }
+    Ok(Seed001::Touch(
+        kind,
+        TouchCommand {
+            id: Some(id),
+            occurred_at,
+            anonymous_id: row.event_id,
+            source: session.utm_source.clone(),
+            medium: session.utm_medium.clone(),
+            gclid: row.gclid,
+            fbclid: row.fbclid,
+            user_agent: row.user_agent,
+            // A click opened the visit: it carries the session's landing and UTM.
+            session: (kind == TouchKind::Click).then_some(session),
+            ..TouchCommand::default()
+        },
+    ))
+}
+
+/// A time as SQL exports write it: RFC 3339, or `YYYY-MM-DD HH:MM:SS[.f]` taken as UTC.
+fn sql_time(text: &str, field: &str) -> AppResult<DateTime<Utc>> {
+    let text = text.trim();
+    let zoned =
+        DateTime::parse_from_rfc3339(text).or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z"));
+    if let Ok(time) = zoned {
+        return Ok(time.with_timezone(&Utc));
+    }
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+        .iter()
+        .find_map(|format| chrono::NaiveDateTime::parse_from_str(text, format).ok())
+        .map(|t| t.and_utc())
+        .ok_or_else(|| {
+            AppError::validation(field, format!("{field}: '{text}' is not a time (RFC 3339 or YYYY-MM-DD HH:MM:SS)"))
+        })
+}
+
 // ---- answers ----
 
 /// The answer to an impression: the impression, our id, its flags and state.
@@ -291,3 +428,57 @@ pub fn interaction_view(m: &Interaction) -> Value {
 }
 
 // ---- events ----
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sql_export_times_are_utc() {
+        let at = |text: &str| sql_time(text, "created_at").map(|t| t.to_rfc3339()).ok();
+        let expected = Some("2024-01-15T10:30:00+00:00".to_string());
+        for text in ["2024-01-15T10:30:00Z", "2024-01-15 10:30:00", "2024-01-15 10:30:00.000", "2024-01-15 12:30:00+02"]
+        {
+            assert_eq!(at(text), expected, "{text}");
+        }
+        assert_eq!(at("15/01/2024"), None);
+    }
+
+    #[test]
+    fn a_seed_001_purchase_is_a_conversion_and_a_click_opens_a_session() {
+        let row = |kind: &str| {
+            json!({
+                "id": "te-1", "event_id": "s-1", "event_type": kind, "created_at": "2024-01-15 10:00:00",
+                "currency": "USD", "value": "49.90", "payload_json": "{\"product_id\": \"p-1\"}",
+                "utm_source": "google", "utm_campaign": "LANZAMIENTO_2024", "gclid": "G-1", "landing_path": "/l"
+            })
+        };
+        match tracking_event(row("purchase")) {
+            Ok(Seed001::Conversion(c)) => {
+                assert_eq!(
+                    (c.id.as_deref(), c.value, c.currency.as_str()),
+                    (Some("te-1"), Decimal::new(4990, 2), "USD")
+                );
+                assert_eq!(c.anonymous_id.as_deref(), Some("s-1"));
+                let metadata = c.metadata.unwrap_or_default();
+                assert_eq!((metadata["product_id"].as_str(), metadata["gclid"].as_str()), (Some("p-1"), Some("G-1")));
+                assert_eq!(metadata["utm_campaign"], "LANZAMIENTO_2024");
+            }
+            _ => panic!("a purchase is a conversion"),
+        }
+        match tracking_event(row("click")) {
+            Ok(Seed001::Touch(TouchKind::Click, t)) => {
+                assert_eq!(t.session.and_then(|s| s.landing_path).as_deref(), Some("/l"));
+                assert_eq!(t.gclid.as_deref(), Some("G-1"));
+            }
+            _ => panic!("a click is a touch"),
+        }
+        assert!(
+            matches!(tracking_event(row("page_view")), Ok(Seed001::Touch(TouchKind::View, t)) if t.session.is_none())
+        );
+        assert!(tracking_event(row("checkout_started")).is_err());
+        let mut no_value = row("purchase");
+        no_value["value"] = Value::Null;
+        assert!(tracking_event(no_value).is_err());
+    }
+}
