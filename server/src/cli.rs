@@ -170,16 +170,18 @@ async fn import_files(
             serde_json::to_writer(&mut out, &refusal)?;
             out.write_all(b"\n")
         };
+        let file_started = std::time::Instant::now();
         let summary = import::import_file(&state.ctx, &state.ingest, source, &bars, &mut write).await?;
         refused_rows += summary.refused;
         lines.push(format!(
-            "{}: {} rows, {} imported, {} there already, {} refused ({})",
+            "{}: {} rows, {} imported, {} there already, {} refused ({}) in {} ms",
             source.path.display(),
             summary.read,
             summary.imported,
             summary.already_there,
             summary.refused,
-            source.kind.name()
+            source.kind.name(),
+            file_started.elapsed().as_millis()
         ));
     }
     out.flush()?;

@@ -190,28 +190,31 @@ pub async fn import_file(
     progress: &dyn Progress,
     refused: &mut dyn FnMut(Refusal) -> std::io::Result<()>,
 ) -> anyhow::Result<Summary> {
+    progress.stage(source.kind.name(), count_rows(source)?);
     let rows = read_rows(source)?;
-    progress.stage(source.kind.name(), rows.len() as u64);
     let system = Caller::system();
     let mut summary = Summary::default();
-    let mut outcomes = futures::stream::iter(rows.into_iter().map(|row| {
-        let system = &system;
-        async move {
-            let outcome = match row.body.clone() {
-                Ok(body) => import_row(ctx, ingest, system, source.kind, body).await,
-                Err(reason) => Ok(Outcome::Refused(reason)),
-            };
-            (row, outcome)
-        }
-    }))
-    .buffered(match source.kind {
-        // One transaction each; the order of a file is kept.
-        Kind::Affiliates | Kind::Campaigns => 1,
-        Kind::Interactions | Kind::Impressions | Kind::TrackingEvents | Kind::Conversions => IN_FLIGHT,
-    });
-    while let Some((row, outcome)) = outcomes.next().await {
+    let mut outcomes = futures::stream::iter(rows)
+        .map(|row| {
+            let system = &system;
+            async move {
+                let row = row?;
+                let outcome = match row.body.clone() {
+                    Ok(body) => import_row(ctx, ingest, system, source.kind, body).await?,
+                    Err(reason) => Outcome::Refused(reason),
+                };
+                anyhow::Ok((row, outcome))
+            }
+        })
+        .buffered(match source.kind {
+            // One transaction each; the order of a file is kept.
+            Kind::Affiliates | Kind::Campaigns => 1,
+            Kind::Interactions | Kind::Impressions | Kind::TrackingEvents | Kind::Conversions => IN_FLIGHT,
+        });
+    while let Some(done) = outcomes.next().await {
+        let (row, outcome) = done?;
         summary.read += 1;
-        match outcome? {
+        match outcome {
             Outcome::Imported => summary.imported += 1,
             Outcome::AlreadyThere => summary.already_there += 1,
             Outcome::Refused(reason) => {
@@ -340,48 +343,62 @@ fn require_id(body: &Value, field: &str) -> Result<(), AppError> {
     }
 }
 
-/// Every row of a file, read before the import starts (a file is read once; a row is
-/// small, a history of millions of rows a few hundred MB at most).
-fn read_rows(source: &Source) -> anyhow::Result<Vec<Row>> {
-    let file =
-        std::fs::File::open(&source.path).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", source.path.display()))?;
+/// The rows of a file, read as the import takes them: a history of millions of rows
+/// costs the rows in flight, not the file.
+type Rows = Box<dyn Iterator<Item = anyhow::Result<Row>> + Send>;
+
+fn open(source: &Source) -> anyhow::Result<std::fs::File> {
+    std::fs::File::open(&source.path).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", source.path.display()))
+}
+
+fn read_rows(source: &Source) -> anyhow::Result<Rows> {
+    let file = open(source)?;
+    let path = source.path.display().to_string();
     match source.format {
-        Format::Ndjson => {
-            let mut rows = Vec::new();
-            for (index, line) in std::io::BufReader::new(file).lines().enumerate() {
-                let line = line.map_err(|e| anyhow::anyhow!("cannot read {}: {e}", source.path.display()))?;
-                if line.trim().is_empty() {
-                    continue;
+        Format::Ndjson => Ok(Box::new(std::io::BufReader::new(file).lines().enumerate().filter_map(
+            move |(index, line)| match line {
+                Err(e) => Some(Err(anyhow::anyhow!("cannot read {path}: {e}"))),
+                Ok(line) if line.trim().is_empty() => None,
+                Ok(line) => {
+                    let body = match serde_json::from_str::<Value>(&line) {
+                        Ok(value @ Value::Object(_)) => Ok(value),
+                        Ok(_) => Err("not a JSON object".to_string()),
+                        Err(e) => Err(format!("not JSON: {e}")),
+                    };
+                    Some(Ok(Row { line: index as u64 + 1, body }))
                 }
-                let body = match serde_json::from_str::<Value>(&line) {
-                    Ok(value @ Value::Object(_)) => Ok(value),
-                    Ok(_) => Err("not a JSON object".to_string()),
-                    Err(e) => Err(format!("not JSON: {e}")),
-                };
-                rows.push(Row { line: index as u64 + 1, body });
-            }
-            Ok(rows)
-        }
+            },
+        ))),
         Format::Csv => {
             let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(file);
             let headers: Vec<String> = reader
                 .headers()
-                .map_err(|e| anyhow::anyhow!("{}: no header row: {e}", source.path.display()))?
+                .map_err(|e| anyhow::anyhow!("{path}: no header row: {e}"))?
                 .iter()
                 .map(|h| h.trim().to_string())
                 .collect();
-            let mut rows = Vec::new();
-            for (index, record) in reader.records().enumerate() {
-                let line = index as u64 + 2;
-                let body = match record {
-                    Ok(record) => csv_row(&headers, record.iter()),
-                    Err(e) => Err(format!("not a CSV row: {e}")),
-                };
-                rows.push(Row { line, body });
-            }
-            Ok(rows)
+            Ok(Box::new(reader.into_records().enumerate().map(move |(index, record)| {
+                // A quoted cell may span lines: the record says where it starts.
+                let line = |position: Option<&csv::Position>| position.map_or(index as u64 + 2, csv::Position::line);
+                Ok(match record {
+                    Ok(record) => Row { line: line(record.position()), body: csv_row(&headers, record.iter()) },
+                    Err(e) => Row { line: line(e.position()), body: Err(format!("not a CSV row: {e}")) },
+                })
+            })))
         }
     }
+}
+
+/// How many rows a file has, for the progress bar (a quick first pass).
+fn count_rows(source: &Source) -> anyhow::Result<u64> {
+    let file = open(source)?;
+    Ok(match source.format {
+        Format::Ndjson => {
+            std::io::BufReader::new(file).lines().map_while(Result::ok).filter(|line| !line.trim().is_empty()).count()
+                as u64
+        }
+        Format::Csv => csv::ReaderBuilder::new().flexible(true).from_reader(file).into_records().count() as u64,
+    })
 }
 
 /// Fields whose value is a whole number (a CSV cell is text otherwise).
