@@ -71,6 +71,8 @@ pub struct Bus {
     js: jetstream::Context,
     prefix: String,
     streams: Vec<stream::Config>,
+    /// The single stream of earlier versions was found at connect: [`run`] retires it.
+    legacy: bool,
     /// Subscribed at connect, so no event published after `connect` returns is missed live.
     live: std::sync::Mutex<Option<async_nats::Subscriber>>,
 }
@@ -188,14 +190,17 @@ impl Bus {
             .subscribe(format!("{prefix}.>"))
             .await
             .map_err(|e| anyhow::anyhow!("cannot subscribe to {prefix}.> on NATS: {e}"))?;
-        let bus = Self {
+        let mut bus = Self {
             client,
             js,
             prefix: prefix.to_string(),
             streams: settings.configs(prefix),
+            legacy: false,
             live: std::sync::Mutex::new(Some(live)),
         };
-        if !bus.has_legacy_stream().await? {
+        if bus.has_legacy_stream().await? {
+            bus.legacy = true;
+        } else {
             bus.ensure_streams().await?;
         }
         Ok(bus)
@@ -274,14 +279,16 @@ pub fn legacy_stream_name(prefix: &str) -> String {
 /// Runs the publisher, the live listener and the inbound consumer until `shutdown`.
 pub async fn run(ctx: Ctx, hub: EventHub, ingest: Ingestor, bus: Bus, shutdown: CancellationToken) {
     // Until the streams exist, publishing fails and the events wait in the outbox.
-    loop {
-        match retire_legacy_stream(&ctx, &ingest, &bus).await {
-            Ok(()) => break,
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot set up the JetStream streams; retrying");
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(BACKOFF) => {}
+    if bus.legacy {
+        loop {
+            match retire_legacy_stream(&ctx, &ingest, &bus).await {
+                Ok(()) => break,
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot set up the JetStream streams; retrying");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = tokio::time::sleep(BACKOFF) => {}
+                    }
                 }
             }
         }

@@ -49,8 +49,7 @@ use crate::{
 const IN_FLIGHT: usize = 64;
 
 /// What a file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Affiliates,
     Campaigns,
@@ -151,7 +150,7 @@ pub fn in_order(mut sources: Vec<Source>) -> Vec<Source> {
 }
 
 /// What became of one file's rows.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
     pub read: u64,
     pub imported: u64,
@@ -234,14 +233,7 @@ pub async fn import_file(
 
 /// Imports one row; `Err` only when our side failed (the database is away, say).
 async fn import_row(ctx: &Ctx, ingest: &Ingestor, system: &Caller, kind: Kind, body: Value) -> anyhow::Result<Outcome> {
-    let result = match kind {
-        Kind::Affiliates => affiliate(ctx, system, body).await,
-        Kind::Campaigns => campaign(ctx, system, body).await,
-        Kind::Interactions | Kind::Impressions | Kind::TrackingEvents | Kind::Conversions => {
-            touch_or_conversion(ctx, ingest, system, kind, body).await
-        }
-    };
-    match result {
+    match row_outcome(ctx, ingest, system, kind, body).await {
         Ok(outcome) => Ok(outcome),
         Err(err @ (AppError::Internal(_) | AppError::Unavailable(_) | AppError::Timeout(_))) => Err(err.into()),
         Err(err) => Ok(Outcome::Refused(describe(&err))),
@@ -258,6 +250,50 @@ fn describe(err: &AppError) -> String {
 
 fn body_of<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, AppError> {
     serde_json::from_value(body).map_err(|e| AppError::validation("body", format!("not a valid row: {e}")))
+}
+
+async fn row_outcome(
+    ctx: &Ctx,
+    ingest: &Ingestor,
+    system: &Caller,
+    kind: Kind,
+    body: Value,
+) -> Result<Outcome, AppError> {
+    // Seed 003 interactions and seed 001 events cannot be read without their id; seed
+    // 002 and 004 bodies can, so the import asks for it.
+    let replayed = match kind {
+        Kind::Affiliates => return affiliate(ctx, system, body).await,
+        Kind::Campaigns => return campaign(ctx, system, body).await,
+        Kind::Interactions => {
+            let (kind, command) = interaction_from_seed(body)?;
+            tracking::record_interaction(ctx, ingest, Recorder::Public, kind, command, &SEED_003).await?.replayed
+        }
+        Kind::Impressions => {
+            require_id(&body, "id")?;
+            tracking::record_impression(ctx, ingest, Recorder::Public, impression_from_command(body)?, &SEED_002)
+                .await?
+                .replayed
+        }
+        Kind::TrackingEvents => match tracking_event(body)? {
+            Seed001::Touch(kind, command) => {
+                tracking::record_interaction(ctx, ingest, Recorder::Public, kind, command, &SEED_001).await?.replayed
+            }
+            Seed001::Conversion(command) => {
+                tracking::record_conversion(ctx, ingest, Recorder::Caller(system), command, &SEED_001).await?.replayed
+            }
+        },
+        Kind::Conversions if body.get("valor_conversion").is_some() => {
+            require_id(&body, "id")?;
+            let command = body_of::<Registrar>(body)?.into_command()?;
+            tracking::record_conversion(ctx, ingest, Recorder::Caller(system), command, &SEED_004).await?.replayed
+        }
+        Kind::Conversions => {
+            require_id(&body, "id")?;
+            let command = conversion_from_command(body)?;
+            tracking::record_conversion(ctx, ingest, Recorder::Caller(system), command, &SEED_002).await?.replayed
+        }
+    };
+    Ok(if replayed { Outcome::AlreadyThere } else { Outcome::Imported })
 }
 
 async fn affiliate(ctx: &Ctx, system: &Caller, body: Value) -> Result<Outcome, AppError> {
@@ -287,50 +323,6 @@ async fn campaign(ctx: &Ctx, system: &Caller, body: Value) -> Result<Outcome, Ap
         return Ok(Outcome::AlreadyThere);
     }
     campaign_service::create(ctx, system, input).await.map(|_| Outcome::Imported)
-}
-
-async fn touch_or_conversion(
-    ctx: &Ctx,
-    ingest: &Ingestor,
-    system: &Caller,
-    kind: Kind,
-    body: Value,
-) -> Result<Outcome, AppError> {
-    let replayed = match kind {
-        Kind::Interactions => {
-            require_id(&body, "id_interaccion")?;
-            let (kind, command) = interaction_from_seed(body)?;
-            tracking::record_interaction(ctx, ingest, Recorder::Public, kind, command, &SEED_003).await?.replayed
-        }
-        Kind::Impressions => {
-            require_id(&body, "id")?;
-            tracking::record_impression(ctx, ingest, Recorder::Public, impression_from_command(body)?, &SEED_002)
-                .await?
-                .replayed
-        }
-        Kind::TrackingEvents => match tracking_event(body)? {
-            Seed001::Touch(kind, command) => {
-                tracking::record_interaction(ctx, ingest, Recorder::Public, kind, command, &SEED_001).await?.replayed
-            }
-            Seed001::Conversion(command) => {
-                tracking::record_conversion(ctx, ingest, Recorder::Caller(system), command, &SEED_001).await?.replayed
-            }
-        },
-        Kind::Conversions if body.get("valor_conversion").is_some() => {
-            require_id(&body, "id")?;
-            let command = body_of::<Registrar>(body)?.into_command()?;
-            tracking::record_conversion(ctx, ingest, Recorder::Caller(system), command, &SEED_004).await?.replayed
-        }
-        Kind::Conversions => {
-            require_id(&body, "id")?;
-            let command = conversion_from_command(body)?;
-            tracking::record_conversion(ctx, ingest, Recorder::Caller(system), command, &SEED_002).await?.replayed
-        }
-        Kind::Affiliates | Kind::Campaigns => {
-            return Err(AppError::internal(anyhow::anyhow!("not a touch or a conversion")))
-        }
-    };
-    Ok(if replayed { Outcome::AlreadyThere } else { Outcome::Imported })
 }
 
 fn require_id(body: &Value, field: &str) -> Result<(), AppError> {
