@@ -40,6 +40,16 @@ pub enum Command {
         #[arg(long)]
         addr: SocketAddr,
     },
+    /// The floor server of `soak --floor` (started by the harness itself).
+    #[command(hide = true)]
+    FloorServer {
+        #[arg(long)]
+        addr: SocketAddr,
+        #[arg(long)]
+        database: String,
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
 }
 
 /// Settings shared by every mode.
@@ -333,4 +343,10 @@ pub struct SoakArgs {
     /// Exit with status 2 when a drift is over its target.
     #[arg(long)]
     pub check: bool,
+
+    /// Soak the floor instead of Alpes: a minimal axum server on Alpes' schema that only
+    /// inserts what each impression and checkout writes (no reads, no subscriptions, no
+    /// deliveries), to tell the drift of growing tables from Alpes' own.
+    #[arg(long)]
+    pub floor: bool,
 }

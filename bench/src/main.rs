@@ -11,6 +11,7 @@ mod cli;
 mod commissions;
 mod crash;
 mod database;
+mod floor;
 mod ingest;
 mod load;
 mod logins;
@@ -33,6 +34,9 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         // The bare server is its own process, with its own runtime, like Alpes.
         Command::BareServer { addr } => bare::serve(addr).map(|()| ExitCode::SUCCESS),
+        Command::FloorServer { addr, database, data_dir } => {
+            floor::serve(addr, database, data_dir).map(|()| ExitCode::SUCCESS)
+        }
         Command::Ingest(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(ingest::run(args)))),
         Command::Crash(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(crash::run(args)))),
         Command::Logins(args) => client_runtime().and_then(|rt| rt.block_on(interruptible(logins::run(args)))),

@@ -41,31 +41,48 @@ const KINDS: [&str; 3] = ["ingest", "webhook", "read"];
 
 pub async fn run(args: SoakArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.from_minute < args.minutes, "--from-minute must be before the last minute");
-    let bin = alpes::locate_binary(args.common.alpes_bin.as_deref())?;
     let scratch = ScratchDir::create(args.common.keep)?;
     let data_dir = scratch.path().join("alpes-data");
     std::fs::create_dir_all(&data_dir)?;
     let database = BenchDatabase::prepare(args.common.database.as_deref(), &data_dir, args.common.keep)?;
 
     let stand_in = StandIn::start().await?;
-    let platforms = stand_in.settings();
-    let alpes = Alpes::new(bin, data_dir, database.url().to_string())
-        .with_stripe_secret(STRIPE_SECRET)
-        .with_env(&platforms.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>());
-    let token = alpes.admin_token()?;
-    eprintln!(
-        "soak: alpes on {}, {} min: {} impressions/s, {} checkouts/s (each delivered to 3 stand-ins), {} reads/s, {} subscribers",
-        database.label(),
-        args.minutes,
-        args.ingest_rate,
-        args.webhook_rate,
-        args.read_rate,
-        args.subscribers
-    );
-    let mut server = alpes.start(free_loopback_addr()?, scratch.path().join("alpes.log")).await?;
+    let (mut server, token) = if args.floor {
+        eprintln!(
+            "soak: the floor on {}, {} min: {} impressions/s, {} checkouts/s (inserts only)",
+            database.label(),
+            args.minutes,
+            args.ingest_rate,
+            args.webhook_rate
+        );
+        let addr = free_loopback_addr()?;
+        let mut command = std::process::Command::new(std::env::current_exe()?);
+        command.arg("floor-server").arg("--addr").arg(addr.to_string());
+        command.arg("--database").arg(database.url()).arg("--data-dir").arg(&data_dir);
+        let mut server = ServerProcess::spawn("the floor server", command, addr, scratch.path().join("floor.log"))?;
+        server.wait_healthy().await?;
+        (server, None)
+    } else {
+        let bin = alpes::locate_binary(args.common.alpes_bin.as_deref())?;
+        let platforms = stand_in.settings();
+        let alpes = Alpes::new(bin, data_dir, database.url().to_string())
+            .with_stripe_secret(STRIPE_SECRET)
+            .with_env(&platforms.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>());
+        let token = alpes.admin_token()?;
+        eprintln!(
+            "soak: alpes on {}, {} min: {} impressions/s, {} checkouts/s (each delivered to 3 stand-ins), {} reads/s, {} subscribers",
+            database.label(),
+            args.minutes,
+            args.ingest_rate,
+            args.webhook_rate,
+            args.read_rate,
+            args.subscribers
+        );
+        (alpes.start(free_loopback_addr()?, scratch.path().join("alpes.log")).await?, Some(token))
+    };
     let outcome = soak(&args, &server, token, &stand_in).await;
     if outcome.is_err() {
-        eprintln!("the alpes log ends with:\n{}", server.log_tail(20));
+        eprintln!("the server's log ends with:\n{}", server.log_tail(20));
     }
     server.stop().await?;
     let report = outcome?;
@@ -106,10 +123,18 @@ impl Shared {
     }
 }
 
-async fn soak(args: &SoakArgs, server: &ServerProcess, token: String, stand_in: &StandIn) -> anyhow::Result<Report> {
-    let api = Api::new(server.base_url(), token.clone())?;
+/// The soak itself; with no `token` (the floor) only the two kinds of write are sent.
+async fn soak(
+    args: &SoakArgs,
+    server: &ServerProcess,
+    token: Option<String>,
+    stand_in: &StandIn,
+) -> anyhow::Result<Report> {
+    let api = token.as_ref().map(|token| Api::new(server.base_url(), token.clone())).transpose()?;
     let payloads = Arc::new(Payloads::new());
-    api.prepare(&payloads).await?;
+    if let Some(api) = &api {
+        api.prepare(&payloads).await?;
+    }
     let shared = Arc::new(Shared {
         minute: Mutex::new(Minute::default()),
         stop: AtomicBool::new(false),
@@ -157,7 +182,7 @@ async fn soak(args: &SoakArgs, server: &ServerProcess, token: String, stand_in: 
         "{ commissions(first: 25) { totalCount nodes { id amount status } } }",
     ];
     let turn = Arc::new(AtomicU64::new(0));
-    {
+    if let Some(token) = &token {
         let (http, base, shared, token) = (http.clone(), base.clone(), shared.clone(), token.clone());
         tasks.push(tokio::spawn(paced(args.read_rate, shared.clone(), move || {
             let (http, base, shared, token, turn) =
@@ -178,7 +203,7 @@ async fn soak(args: &SoakArgs, server: &ServerProcess, token: String, stand_in: 
     }
 
     // Subscribers: each holds `events` open, reconnecting when dropped.
-    for _ in 0..args.subscribers {
+    for token in token.iter().flat_map(|token| std::iter::repeat_n(token, args.subscribers as usize)) {
         tasks.push(tokio::spawn(subscriber(server.addr(), token.clone(), shared.clone())));
     }
 
@@ -198,16 +223,18 @@ async fn soak(args: &SoakArgs, server: &ServerProcess, token: String, stand_in: 
     }
     // The last checkouts' deliveries are still going out: counted once they stop changing.
     let (mut deliveries, mut delivered) = (None, None);
-    for _ in 0..60 {
-        let counts = (
-            api.total_count("integrationDeliveries").await.ok(),
-            api.total_count("integrationDeliveries(filter: { status: SUCCEEDED })").await.ok(),
-        );
-        if counts == (deliveries, delivered) && counts.0 == counts.1 {
-            break;
+    if let Some(api) = &api {
+        for _ in 0..60 {
+            let counts = (
+                api.total_count("integrationDeliveries").await.ok(),
+                api.total_count("integrationDeliveries(filter: { status: SUCCEEDED })").await.ok(),
+            );
+            if counts == (deliveries, delivered) && counts.0 == counts.1 {
+                break;
+            }
+            (deliveries, delivered) = counts;
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        (deliveries, delivered) = counts;
-        tokio::time::sleep(Duration::from_millis(500)).await;
     }
     Ok(Report { args: ReportArgs::from(args), minutes, deliveries, delivered, stand_in_requests: stand_in.requests() })
 }
@@ -348,6 +375,7 @@ struct ReportArgs {
     webhook_rate: f64,
     read_rate: f64,
     subscribers: u32,
+    floor: bool,
 }
 
 impl From<&SoakArgs> for ReportArgs {
@@ -357,8 +385,9 @@ impl From<&SoakArgs> for ReportArgs {
             from_minute: a.from_minute,
             ingest_rate: a.ingest_rate,
             webhook_rate: a.webhook_rate,
-            read_rate: a.read_rate,
-            subscribers: a.subscribers,
+            read_rate: if a.floor { 0.0 } else { a.read_rate },
+            subscribers: if a.floor { 0 } else { a.subscribers },
+            floor: a.floor,
         }
     }
 }
@@ -425,8 +454,13 @@ impl Report {
         writeln!(out)?;
         writeln!(
             out,
-            "alpes-bench soak: {} min; {} impressions/s, {} checkouts/s, {} reads/s, {} subscribers",
-            a.minutes, a.ingest_rate, a.webhook_rate, a.read_rate, a.subscribers
+            "alpes-bench soak{}: {} min; {} impressions/s, {} checkouts/s, {} reads/s, {} subscribers",
+            if a.floor { " --floor (inserts only)" } else { "" },
+            a.minutes,
+            a.ingest_rate,
+            a.webhook_rate,
+            a.read_rate,
+            a.subscribers
         )?;
         writeln!(out)?;
         writeln!(
@@ -485,7 +519,7 @@ impl Report {
 
     fn json(&self) -> Value {
         json!({
-            "mode": "soak",
+            "mode": if self.args.floor { "soak-floor" } else { "soak" },
             "minutes": self.minutes.iter().map(|s| json!({
                 "minute": s.minute,
                 "rss_mb": s.rss_mb,
