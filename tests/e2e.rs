@@ -4,6 +4,8 @@
 #[path = "../server/tests/support/mod.rs"]
 mod support;
 
+mod seed_examples;
+
 use std::{
     net::TcpListener,
     path::PathBuf,

@@ -335,15 +335,21 @@ async fn a_commission_of_a_canceled_conversion_cannot_be_approved() {
     let conv = conversion(&app, dec!(100), "COP", None).await;
     let c = new_commission(&app, json!({ "affiliateId": affiliate["id"], "conversionId": conv.id })).await;
     assert_eq!(c["baseAmount"], "100.00", "the conversion's value is the base");
-    // The same conversion twice for the same affiliate is a conflict.
-    let dup = app
-        .error_code(
+    // A conversion has one commission per affiliate: asking again is answered with it,
+    // asking for other terms is a conflict that says what it earns.
+    let again = new_commission(&app, json!({ "affiliateId": affiliate["id"], "conversionId": conv.id })).await;
+    assert_eq!(again["id"], c["id"]);
+    let other = app
+        .post_graphql(
             Some(&app.admin()),
             &create_q(),
-            json!({ "input": { "affiliateId": affiliate["id"], "conversionId": conv.id } }),
+            json!({ "input": { "affiliateId": affiliate["id"], "conversionId": conv.id, "rate": "25" } }),
         )
-        .await;
-    assert_eq!(dup, "CONFLICT");
+        .await
+        .1;
+    assert_eq!(other["errors"][0]["extensions"]["code"], "CONFLICT", "{other}");
+    let message = other["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("earns 20 %, not 25 %") && message.contains(c["id"].as_str().unwrap_or("?")), "{message}");
     let c = calculate(&app, &c["id"]).await;
     let mut active: conversions::ActiveModel = conv.into();
     active.status = Set(conversions::ConversionStatus::Reverted);
@@ -1377,4 +1383,61 @@ async fn every_pending_commission_under_a_filter_is_calculated_not_one_page() {
     let rest = app.ok(&app.admin(), q, json!({})).await;
     assert_eq!(rest["calculatePendingCommissions"]["calculated"], 2);
     assert_eq!(rest["calculatePendingCommissions"]["remaining"], 0);
+}
+
+/// Seed 004's use case 2: a conversion is registered, then its commission asked for by
+/// hand before the attribution is done. The attribution makes no second commission: the
+/// one asked for becomes its credit's, and asking again is answered with it.
+#[tokio::test]
+async fn a_commission_asked_for_before_the_attribution_becomes_the_credits() {
+    let app = TestApp::new().await;
+    let campaign = create_campaign(&app, "Black Friday").await;
+    let affiliate = create_affiliate(&app, "María", "maria@example.com").await;
+    let body = json!({
+        "id": "conv_98765", "afiliado_id": affiliate["code"], "campana_id": campaign["code"],
+        "valor_conversion": 250000.0, "moneda": "COP"
+    });
+    let admin = format!("Bearer {}", app.admin());
+    let (status, _, registered) =
+        app.post_json("/api/v1/conversiones", &body.to_string(), [10, 0, 0, 1], &[("authorization", &admin)]).await;
+    assert_eq!(status, StatusCode::CREATED, "{registered}");
+    assert_eq!(
+        (&registered["afiliado_codigo"], &registered["campana_codigo"]),
+        (&affiliate["code"], &campaign["code"])
+    );
+
+    let ask = json!({ "conversion_id": "conv_98765", "porcentaje": 20.0 }).to_string();
+    let (status, _, asked) =
+        app.post_json("/api/v1/comisiones", &ask, [10, 0, 0, 1], &[("authorization", &admin)]).await;
+    assert_eq!(status, StatusCode::CREATED, "{asked}");
+    assert_eq!(asked["afiliado_id"], affiliate["id"], "no afiliado_id: the conversion's");
+    assert_eq!(asked["conversion_id_externo"], "conv_98765");
+    assert_eq!(attribution::attribute_pending(&app.app.state, &app.app.state.markov).await.unwrap_or_default(), 1);
+
+    let stored = commissions::Entity::find()
+        .filter(
+            commissions::Column::ConversionId.eq(Uuid::parse_str(asked["conversion_id"].as_str().unwrap_or("")).ok()),
+        )
+        .all(app.db())
+        .await
+        .unwrap_or_default();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    let credit = attribution_credits::Entity::find()
+        .filter(attribution_credits::Column::ConversionId.eq(stored[0].conversion_id))
+        .one(app.db())
+        .await
+        .unwrap_or_default();
+    let credit = credit.map(|c| c.id);
+    assert!(credit.is_some(), "the conversion is credited to the affiliate");
+    assert_eq!(stored[0].credit_id, credit, "the credit's commission");
+    assert_eq!(stored[0].id.to_string(), asked["comision_id"].as_str().unwrap_or_default());
+
+    let (status, _, again) =
+        app.post_json("/api/v1/comisiones", &ask, [10, 0, 0, 1], &[("authorization", &admin)]).await;
+    assert_eq!((status, &again["comision_id"]), (StatusCode::OK, &asked["comision_id"]), "{again}");
+    let other = json!({ "conversion_id": "conv_98765", "porcentaje": 12.5 }).to_string();
+    let (status, _, refused) =
+        app.post_json("/api/v1/comisiones", &other, [10, 0, 0, 1], &[("authorization", &admin)]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["error"]["code"], "CONFLICT");
 }

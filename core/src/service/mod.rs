@@ -6,6 +6,7 @@ pub mod api_key_service;
 pub mod attribution;
 pub mod audit;
 pub mod campaign_service;
+pub mod codes;
 pub mod commission;
 pub mod coupon_service;
 pub mod dashboard_service;

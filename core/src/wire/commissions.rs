@@ -3,6 +3,7 @@
 //! states.
 
 use crate::model::commissions::{Commission, CommissionStatus};
+use crate::service::codes::Codes;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -28,7 +29,8 @@ pub struct MontoBase {
 
 #[derive(Deserialize)]
 pub struct CrearComision {
-    pub afiliado_id: String,
+    /// Without it, the conversion's affiliate.
+    pub afiliado_id: Option<String>,
     pub campana_id: Option<String>,
     pub conversion_id: Option<String>,
     pub monto_base: Option<MontoBase>,
@@ -95,7 +97,7 @@ impl CrearComision {
             _ => self.porcentaje,
         };
         Ok(svc::NewCommission {
-            affiliate: self.afiliado_id,
+            affiliate: self.afiliado_id.map(|id| id.trim().to_string()).filter(|id| !id.is_empty()),
             campaign: self.campana_id,
             conversion: self.conversion_id.map(|id| id.trim().to_string()).filter(|id| !id.is_empty()),
             base_amount: self.monto_base.as_ref().map(|m| m.valor),
@@ -160,12 +162,15 @@ pub fn report_view(report: &Report, group_by: GroupBy) -> Value {
 }
 
 /// A commission with the seed's field names.
-pub fn view(m: &Commission) -> Value {
+pub fn view(m: &Commission, codes: &Codes) -> Value {
     json!({
         "comision_id": m.id,
         "afiliado_id": m.affiliate_id,
+        "afiliado_codigo": codes.affiliate(Some(m.affiliate_id)),
         "campana_id": m.campaign_id,
+        "campana_codigo": codes.campaign(m.campaign_id),
         "conversion_id": m.conversion_id,
+        "conversion_id_externo": codes.conversion(m.conversion_id),
         "monto_base": { "valor": json_number(scaled(m.base_amount, &m.currency)), "moneda": m.currency },
         "tipo_comision": commission_kind(m.commission_type),
         "porcentaje": m.rate.map(json_number),

@@ -2,6 +2,7 @@
 //! conversion as the seed answers it, and the seed's names of conversion states.
 
 use crate::model::conversions::{Conversion, ConversionStatus};
+use crate::service::codes::Codes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -58,7 +59,8 @@ pub struct Registrar {
     pub tipo_conversion: Option<String>,
     #[serde(deserialize_with = "super::decimal")]
     pub valor_conversion: Decimal,
-    pub moneda: String,
+    /// Without it, the programme's currency.
+    pub moneda: Option<String>,
     pub canal_origen: Option<String>,
     pub datos_cliente: Option<DatosCliente>,
     pub productos: Option<Value>,
@@ -102,13 +104,16 @@ impl Registrar {
     }
 }
 
-/// Seed 004's answer: `conversion_id`, `afiliado_id`, `campana_id`, `estado`, `valor_conversion`, `fecha_conversion`.
-pub fn view(m: &Conversion) -> Value {
+/// Seed 004's answer: `conversion_id`, `afiliado_id`, `campana_id`, `estado`, `valor_conversion`,
+/// `fecha_conversion`; beside our ids, the client's (`id`) and the affiliate's and campaign's codes.
+pub fn view(m: &Conversion, codes: &Codes) -> Value {
     json!({
         "conversion_id": m.id,
         "id": m.external_id,
         "afiliado_id": m.affiliate_id,
+        "afiliado_codigo": codes.affiliate(m.affiliate_id),
         "campana_id": m.campaign_id,
+        "campana_codigo": codes.campaign(m.campaign_id),
         "tipo_conversion": conversion_kind(m.conversion_type).seed_name(),
         "estado": conversion_status(m.status),
         "valor_conversion": json_number(scaled(m.value, &m.currency)),

@@ -134,7 +134,7 @@ impl Conversion {
             id: Some(required(self.id, "id")?),
             kind: Some(ConversionKind::parse(self.tipo_conversion.as_deref().unwrap_or("VENTA"), "tipo_conversion")?),
             value: self.valor,
-            currency: self.moneda,
+            currency: Some(self.moneda),
             occurred_at: self.timestamp,
             campaign: Some(Ref::Given { value: required(self.campaign, "campaña_id")?, field: "campaña_id" }),
             affiliate: given(self.influencer_id, "influencer_id"),
@@ -337,7 +337,9 @@ pub fn tracking_event(body: Value) -> AppResult<Seed001> {
             id: Some(id),
             kind: Some(ConversionKind::Sale),
             value: row.value.ok_or_else(|| AppError::validation("value", "a purchase needs its value"))?,
-            currency: row.currency.ok_or_else(|| AppError::validation("currency", "a purchase needs its currency"))?,
+            currency: Some(
+                row.currency.ok_or_else(|| AppError::validation("currency", "a purchase needs its currency"))?,
+            ),
             occurred_at,
             anonymous_id: row.event_id,
             metadata: Some(Value::Object(metadata)),
@@ -364,7 +366,7 @@ pub fn tracking_event(body: Value) -> AppResult<Seed001> {
 }
 
 /// A time as SQL exports write it: RFC 3339, or `YYYY-MM-DD HH:MM:SS[.f]` taken as UTC.
-fn sql_time(text: &str, field: &str) -> AppResult<DateTime<Utc>> {
+pub(crate) fn sql_time(text: &str, field: &str) -> AppResult<DateTime<Utc>> {
     let text = text.trim();
     let zoned =
         DateTime::parse_from_rfc3339(text).or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z"));
@@ -456,8 +458,8 @@ mod tests {
         match tracking_event(row("purchase")) {
             Ok(Seed001::Conversion(c)) => {
                 assert_eq!(
-                    (c.id.as_deref(), c.value, c.currency.as_str()),
-                    (Some("te-1"), Decimal::new(4990, 2), "USD")
+                    (c.id.as_deref(), c.value, c.currency.as_deref()),
+                    (Some("te-1"), Decimal::new(4990, 2), Some("USD"))
                 );
                 assert_eq!(c.anonymous_id.as_deref(), Some("s-1"));
                 let metadata = c.metadata.unwrap_or_default();

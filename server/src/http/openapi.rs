@@ -31,10 +31,22 @@ struct Op {
     query: &'static [&'static str],
     body: Option<Value>,
     ok: u16,
+    /// Another success it may answer, and what it means.
+    also: Option<(u16, &'static str)>,
 }
 
 fn op(method: &'static str, path: &'static str, tag: &'static str, summary: &'static str, auth: Auth) -> Op {
-    Op { method, path, tag, summary, auth, query: &[], body: None, ok: if method == "post" { 201 } else { 200 } }
+    Op {
+        method,
+        path,
+        tag,
+        summary,
+        auth,
+        query: &[],
+        body: None,
+        ok: if method == "post" { 201 } else { 200 },
+        also: None,
+    }
 }
 
 impl Op {
@@ -48,6 +60,10 @@ impl Op {
     }
     fn ok(mut self, status: u16) -> Self {
         self.ok = status;
+        self
+    }
+    fn also(mut self, status: u16, description: &'static str) -> Self {
+        self.also = Some((status, description));
         self
     }
 }
@@ -122,7 +138,8 @@ fn operations() -> Vec<Op> {
         op("post", "/api/v1/comisiones", "comisiones", "Create a commission (seed 004)", Bearer).body(json!({
             "afiliado_id": "af_12345", "campana_id": "camp_67890", "conversion_id": "conv_98765",
             "monto_base": { "valor": 250000.0, "moneda": "COP" }, "tipo_comision": "porcentual", "porcentaje": 15.0
-        })),
+        }))
+        .also(200, "the commission the conversion already has for this affiliate (asking again is idempotent)"),
         op("get", "/api/v1/comisiones", "comisiones", "List commissions (JSON or CSV)", Bearer)
             .query(&["afiliado_id", "campana_id", "conversion_id", "estado", "periodo", "limite", "offset", "formato"]),
         op("get", "/api/v1/comisiones/reportes", "comisiones", "Commission report, totals per currency", Bearer)
@@ -155,6 +172,9 @@ fn operation(op: &Op) -> Value {
         .extend(op.query.iter().map(|name| json!({ "name": name, "in": "query", "schema": { "type": "string" } })));
     let mut responses = Map::new();
     responses.insert(op.ok.to_string(), json!({ "description": "done" }));
+    if let Some((status, description)) = op.also {
+        responses.insert(status.to_string(), json!({ "description": description }));
+    }
     for (status, description) in [("400", "bad input"), ("404", "not found"), ("422", "names something unknown")] {
         responses.insert(status.into(), json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }));
     }

@@ -3,7 +3,13 @@
 use super::*;
 use sea_orm::PaginatorTrait;
 
-pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCommission) -> AppResult<Commission> {
+/// A commission asked for by a person. A conversion gets one commission per affiliate: when
+/// it already has one for this affiliate (the one its attribution reserved, say, as seed
+/// 004's flow registers a conversion and then asks for its commission), asking again is
+/// idempotent — the existing commission is the answer, `false` beside it — provided the
+/// request asks for nothing it does not already have (base, currency, campaign, rate);
+/// a request that disagrees is CONFLICT, naming the commission and the difference.
+pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCommission) -> AppResult<(Commission, bool)> {
     caller.require_admin()?;
     let config = match input.config {
         None | Some(Value::Null) => json!({}),
@@ -11,17 +17,6 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCommission) -> AppResu
         Some(_) => return Err(AppError::validation("configuracion", "configuracion must be an object")),
     };
     let (txn, _turn) = db::write_txn(&ctx.db).await?;
-    let affiliate = affiliate_service::resolve(&txn, &input.affiliate)
-        .await
-        .map_err(|_| unknown("afiliado_id", "affiliate", &input.affiliate))?;
-    let campaign = match input.campaign.as_deref() {
-        Some(reference) => Some(
-            campaign_service::resolve(&txn, reference)
-                .await
-                .map_err(|_| unknown("campana_id", "campaign", reference))?,
-        ),
-        None => None,
-    };
     let conversion = match input.conversion.as_deref() {
         Some(reference) => Some(
             tracking::resolve_conversion(&txn, reference)
@@ -30,22 +25,37 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCommission) -> AppResu
         ),
         None => None,
     };
-    if let Some(conversion) = &conversion {
-        ensure_conversion_payable(conversion)?;
-        let existing = commissions::Entity::find()
-            .filter(commissions::Column::ConversionId.eq(conversion.id))
-            .filter(commissions::Column::AffiliateId.eq(affiliate.id))
-            .filter(commissions::Column::AdjustsCommissionId.is_null())
-            .filter(commissions::Column::Status.is_not_in([CommissionStatus::Canceled, CommissionStatus::Rejected]))
-            .one(&txn)
-            .await?;
-        if let Some(existing) = existing {
-            return Err(AppError::conflict(
-                "conversion_id",
-                format!("conversion {} already has commission {} for this affiliate", conversion.id, existing.id),
-            ));
+    let affiliate_ref = match (&input.affiliate, &conversion) {
+        (Some(reference), _) => reference.clone(),
+        (None, Some(conversion)) => match conversion.affiliate_id {
+            Some(id) => id.to_string(),
+            None => {
+                return Err(AppError::validation(
+                    "afiliado_id",
+                    "the conversion is credited to no affiliate: give afiliado_id",
+                ))
+            }
+        },
+        (None, None) => return Err(AppError::validation("afiliado_id", "give afiliado_id or a conversion_id")),
+    };
+    let affiliate = affiliate_service::resolve(&txn, &affiliate_ref)
+        .await
+        .map_err(|_| unknown("afiliado_id", "affiliate", &affiliate_ref))?;
+    let campaign = match input.campaign.as_deref() {
+        Some(reference) => Some(
+            campaign_service::resolve(&txn, reference)
+                .await
+                .map_err(|_| unknown("campana_id", "campaign", reference))?,
+        ),
+        None => None,
+    };
+    let existing = match &conversion {
+        Some(conversion) => {
+            ensure_conversion_payable(conversion)?;
+            commission_of(&txn, conversion.id, affiliate.id).await?
         }
-    }
+        None => None,
+    };
     let currency_code = input
         .currency
         .clone()
@@ -82,6 +92,25 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCommission) -> AppResu
         }
         (None, _) => None,
     };
+    if let Some(existing) = existing {
+        let asked = Terms {
+            base: input.base_amount.map(|_| base),
+            currency: currency.code(),
+            campaign: campaign.as_ref().map(|c| c.id),
+            rule: explicit.as_ref(),
+        };
+        return match disagreement(&txn, &existing, &asked).await? {
+            None => Ok((existing.into(), false)),
+            Some(difference) => Err(AppError::conflict(
+                "conversion_id",
+                format!(
+                    "conversion {} already has commission {} for this affiliate, {difference}",
+                    existing.conversion_id.map(|id| id.to_string()).unwrap_or_default(),
+                    existing.id
+                ),
+            )),
+        };
+    }
     let mut config = config;
     if let Some(rule) = &explicit {
         config["tasa_explicita"] = json!({
@@ -106,7 +135,68 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCommission) -> AppResu
     }
     txn.commit().await?;
     ctx.events_committed();
-    Ok(model.into())
+    Ok((model.into(), true))
+}
+
+/// The commission a conversion has for an affiliate (not an adjustment, not canceled or
+/// rejected): at most one.
+pub(super) async fn commission_of<C: ConnectionTrait>(
+    conn: &C,
+    conversion_id: Uuid,
+    affiliate_id: Uuid,
+) -> AppResult<Option<commissions::Model>> {
+    Ok(commissions::Entity::find()
+        .filter(commissions::Column::ConversionId.eq(conversion_id))
+        .filter(commissions::Column::AffiliateId.eq(affiliate_id))
+        .filter(commissions::Column::AdjustsCommissionId.is_null())
+        .filter(commissions::Column::Status.is_not_in([CommissionStatus::Canceled, CommissionStatus::Rejected]))
+        .one(conn)
+        .await?)
+}
+
+/// What a create asks for, beside its conversion and affiliate.
+struct Terms<'a> {
+    /// The base, when the request gives one.
+    base: Option<Decimal>,
+    currency: &'a str,
+    campaign: Option<Uuid>,
+    rule: Option<&'a rules::Rule>,
+}
+
+/// How `existing` differs from what a create asks for, in words; `None` when it does not.
+/// A PENDING commission's rate is the one it will be calculated at; a calculated one's is
+/// its own.
+async fn disagreement<C: ConnectionTrait>(
+    conn: &C,
+    existing: &commissions::Model,
+    asked: &Terms<'_>,
+) -> AppResult<Option<String>> {
+    if let Some(base) = asked.base.filter(|b| *b != existing.base_amount) {
+        return Ok(Some(format!("on a base of {}, not {base}", existing.base_amount)));
+    }
+    if asked.currency != existing.currency {
+        return Ok(Some(format!("in {}, not {}", existing.currency, asked.currency)));
+    }
+    if let Some(campaign) = asked.campaign.filter(|c| Some(*c) != existing.campaign_id) {
+        return Ok(Some(format!("for another campaign than {campaign}")));
+    }
+    let Some(rule) = asked.rule else { return Ok(None) };
+    let (kind, value) = if existing.status == CommissionStatus::Pending {
+        let (own, _) = price(conn, existing).await?;
+        (own.kind, Some(own.value))
+    } else {
+        match existing.commission_type {
+            CommissionType::Flat => (Kind::Flat, existing.amount),
+            _ => (Kind::Percentage, existing.rate),
+        }
+    };
+    let describe = |kind: Kind, value: Option<Decimal>| match (kind, value) {
+        (Kind::Percentage, Some(v)) => format!("{} %", v.normalize()),
+        (Kind::Flat, Some(v)) => format!("a flat {} {}", v.normalize(), existing.currency),
+        (_, None) => "no rate yet".to_string(),
+    };
+    Ok((kind != rule.kind || value != Some(rule.value))
+        .then(|| format!("which earns {}, not {}", describe(kind, value), describe(rule.kind, Some(rule.value)))))
 }
 
 /// PENDING → CALCULATED (or CALCULATED again with `force`). Without `force`, a

@@ -77,8 +77,8 @@ fn type_of(kind: Kind) -> CommissionType {
 /// A commission asked for by a person (seed 004 `POST /api/v1/comisiones`).
 #[derive(Debug, Clone, Default)]
 pub struct NewCommission {
-    /// Affiliate id or code.
-    pub affiliate: String,
+    /// Affiliate id or code; without one, the affiliate the conversion is credited to.
+    pub affiliate: Option<String>,
     /// Campaign id or code.
     pub campaign: Option<String>,
     /// Conversion id or external id (the `id` its client sent, e.g. `conv_98765`).

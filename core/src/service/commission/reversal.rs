@@ -29,6 +29,25 @@ pub async fn reserve_for_credits<C: ConnectionTrait>(
     let mut made = Vec::new();
     for credit in wanted.into_iter().filter(|c| !reserved.contains(&c.id)) {
         let Some(affiliate_id) = credit.affiliate_id else { continue };
+        // A person asked for this affiliate's commission before the attribution was done
+        // (seed 004 registers a conversion, then POSTs its commission): that one stands
+        // for the credit, never a second commission beside it. It becomes the credit's
+        // when it is on the credit's amount; on a base of the person's own it stays theirs.
+        if let Some(asked) =
+            lifecycle::commission_of(conn, conversion.id, affiliate_id).await?.filter(|c| c.credit_id.is_none())
+        {
+            if asked.base_amount != credit.amount {
+                continue;
+            }
+            commissions::Entity::update_many()
+                .col_expr(commissions::Column::CreditId, Expr::value(credit.id))
+                .col_expr(commissions::Column::CampaignId, Expr::value(asked.campaign_id.or(credit.campaign_id)))
+                .filter(commissions::Column::Id.eq(asked.id))
+                .filter(commissions::Column::CreditId.is_null())
+                .exec(conn)
+                .await?;
+            continue;
+        }
         let mut model = draft(affiliate_id, &credit.currency, credit.amount, now);
         model.conversion_id = Some(conversion.id);
         model.credit_id = Some(credit.id);

@@ -99,7 +99,8 @@ pub struct ConversionCommand {
     pub id: Option<String>,
     pub kind: Option<ConversionKind>,
     pub value: Decimal,
-    pub currency: String,
+    /// Without one, the programme's currency (`ALPES_CURRENCY`).
+    pub currency: Option<String>,
     pub occurred_at: Option<DateTime<Utc>>,
     pub campaign: Option<Ref>,
     pub affiliate: Option<Ref>,
@@ -195,7 +196,8 @@ pub async fn record_conversion(
         }
     };
     let affiliate = checked_ref(command.affiliate)?;
-    let currency = Currency::parse(&command.currency, fields.currency)?;
+    let currency =
+        Currency::parse(command.currency.as_deref().unwrap_or(ctx.config.currency.as_str()), fields.currency)?;
     let value = currency.amount(command.value, fields.value)?;
     let products = command.products.unwrap_or_else(|| json!([]));
     if !products.is_array() {

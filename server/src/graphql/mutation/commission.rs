@@ -18,10 +18,14 @@ pub struct CommissionMutation;
 
 #[Object]
 impl CommissionMutation {
-    /// A commission asked for by a person, PENDING until calculated.
+    /// A commission asked for by a person, PENDING until calculated. A conversion has one
+    /// commission per affiliate: asking for one it already has (the one its attribution
+    /// reserved, say) answers that commission when the input agrees with it, CONFLICT
+    /// naming the difference when it does not.
     async fn create_commission(&self, ctx: &Context<'_>, input: CreateCommissionInput) -> GqlResult<Commission> {
         let caller = ctx.caller()?;
-        Ok(Commission::new(svc::create(ctx.state(), caller, input.into_service()?).await?))
+        let (commission, _) = svc::create(ctx.state(), caller, input.into_service()?).await?;
+        Ok(Commission::new(commission))
     }
 
     /// PENDING → CALCULATED; `force` recalculates a CALCULATED one.

@@ -95,7 +95,7 @@ impl TrackingMutation {
             id: input.id,
             kind: Some(svc::conversion_kind(input.conversion_type.into())),
             value: input.value,
-            currency: input.currency,
+            currency: Some(input.currency),
             occurred_at: input.occurred_at,
             campaign: given(Some(input.campaign_id), GRAPHQL.campaign),
             affiliate: given(input.affiliate_id, GRAPHQL.affiliate),

@@ -294,7 +294,7 @@ pub struct CreateCommissionInput {
 impl CreateCommissionInput {
     pub fn into_service(self) -> AppResult<svc::NewCommission> {
         Ok(svc::NewCommission {
-            affiliate: self.affiliate_id.to_string(),
+            affiliate: Some(self.affiliate_id.to_string()),
             campaign: self.campaign_id.map(|c| c.to_string()),
             conversion: self.conversion_id.map(|c| c.to_string()),
             base_amount: self.base_amount,

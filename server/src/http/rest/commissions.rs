@@ -18,8 +18,10 @@ use crate::{
     domain::commission::parse_period,
     error::{AppError, AppResult},
     http::{auth::Authenticated, HttpState},
+    model::commissions::Commission,
     service::{
         affiliate_service, campaign_service,
+        codes::Codes,
         commission::{self as svc, Approval, CommissionFilter},
         tracking,
     },
@@ -42,8 +44,16 @@ async fn create(
     Authenticated(caller): Authenticated,
     JsonBody(body): JsonBody<wire::CrearComision>,
 ) -> AppResult<impl IntoResponse> {
-    let model = svc::create(&state, &caller, body.into_input()?).await?;
-    Ok((StatusCode::CREATED, Json(wire::view(&model))))
+    // 200 with the commission the conversion already has for the affiliate (asking again
+    // is idempotent), 201 with a new one.
+    let (model, new) = svc::create(&state, &caller, body.into_input()?).await?;
+    Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(one(&state, &model).await?)))
+}
+
+/// One commission as the seed shows it, with its affiliate's, campaign's and conversion's codes.
+async fn one(state: &AppState, commission: &Commission) -> AppResult<Value> {
+    let codes = Codes::of_commissions(&state.db, std::slice::from_ref(commission)).await?;
+    Ok(wire::view(commission, &codes))
 }
 
 async fn show(
@@ -51,7 +61,7 @@ async fn show(
     Authenticated(caller): Authenticated,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    Ok(Json(wire::view(&svc::get(&state.db, &caller, wire::uuid(&id, "comision_id")?).await?)))
+    Ok(Json(one(&state, &svc::get(&state.db, &caller, wire::uuid(&id, "comision_id")?).await?).await?))
 }
 
 async fn calculate(
@@ -61,7 +71,7 @@ async fn calculate(
     body: Bytes,
 ) -> AppResult<Json<Value>> {
     let force = optional_body::<wire::Calcular>(&body)?.forzar_recalculo;
-    Ok(Json(wire::view(&svc::calculate(&state, &caller, wire::uuid(&id, "comision_id")?, force).await?)))
+    Ok(Json(one(&state, &svc::calculate(&state, &caller, wire::uuid(&id, "comision_id")?, force).await?).await?))
 }
 
 async fn approve(
@@ -73,7 +83,7 @@ async fn approve(
     let body = optional_body::<wire::Aprobar>(&body)?;
     let approval =
         Approval { comments: body.comentarios, metadata: body.metadatos_aprobacion, expected_version: body.version };
-    Ok(Json(wire::view(&svc::approve(&state, &caller, wire::uuid(&id, "comision_id")?, approval).await?)))
+    Ok(Json(one(&state, &svc::approve(&state, &caller, wire::uuid(&id, "comision_id")?, approval).await?).await?))
 }
 
 async fn reject(
@@ -82,7 +92,8 @@ async fn reject(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<wire::Rechazar>,
 ) -> AppResult<Json<Value>> {
-    Ok(Json(wire::view(&svc::reject(&state, &caller, wire::uuid(&id, "comision_id")?, &body.motivo).await?)))
+    let rejected = svc::reject(&state, &caller, wire::uuid(&id, "comision_id")?, &body.motivo).await?;
+    Ok(Json(one(&state, &rejected).await?))
 }
 
 async fn list(
@@ -120,8 +131,9 @@ async fn list(
     if csv {
         return Ok(csv_response(commission_csv::to_csv(&result.items), "comisiones.csv"));
     }
+    let codes = Codes::of_commissions(&state.db, &result.items).await?;
     Ok(Json(json!({
-        "comisiones": result.items.iter().map(wire::view).collect::<Vec<_>>(),
+        "comisiones": result.items.iter().map(|c| wire::view(c, &codes)).collect::<Vec<_>>(),
         "total": result.total,
         "limite": page.limit,
         "offset": page.offset,

@@ -18,7 +18,9 @@ use crate::{
     error::{AppError, AppResult},
     http::{auth::Authenticated, tracking::created, HttpState},
     service::{
-        affiliate_service, campaign_service, dashboard_service,
+        affiliate_service, campaign_service,
+        codes::Codes,
+        dashboard_service,
         tracking::{self as svc, ConversionFilter, Recorder},
     },
     state::AppState,
@@ -41,7 +43,8 @@ async fn create(
     let recorded =
         svc::record_conversion(&state, &state.ingest, Recorder::Caller(&caller), body.into_command()?, &wire::SEED_004)
             .await?;
-    Ok(created(recorded.replayed, wire::view(&recorded.row)))
+    let codes = Codes::of_conversions(&state.db, std::slice::from_ref(&recorded.row)).await?;
+    Ok(created(recorded.replayed, wire::view(&recorded.row, &codes)))
 }
 
 #[derive(Deserialize)]
@@ -87,8 +90,9 @@ async fn list(
         to: period.map(|p| p.to),
     };
     let result = svc::list_conversions(&state.db, &caller, filter, page).await?;
+    let codes = Codes::of_conversions(&state.db, &result.items).await?;
     Ok(Json(json!({
-        "conversiones": result.items.iter().map(wire::view).collect::<Vec<_>>(),
+        "conversiones": result.items.iter().map(|c| wire::view(c, &codes)).collect::<Vec<_>>(),
         "total": result.total,
         "limite": page.limit,
         "offset": page.offset,
@@ -110,7 +114,9 @@ async fn show(
     Authenticated(caller): Authenticated,
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
-    Ok(Json(wire::view(&svc::get_conversion(&state.db, &caller, &id).await?)))
+    let conversion = svc::get_conversion(&state.db, &caller, &id).await?;
+    let codes = Codes::of_conversions(&state.db, std::slice::from_ref(&conversion)).await?;
+    Ok(Json(wire::view(&conversion, &codes)))
 }
 
 #[derive(Deserialize)]
