@@ -598,14 +598,26 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
          te-3,5f0c6f9e-0000-4000-8000-000000000001,purchase,2024-01-15 10:05:00+00,USD,49.90,\"{\"\"product_id\"\":\"\"p-1\"\"}\",google,cpc,LANZAMIENTO_2024,TEST_GCLID,/checkout,Mozilla/5.0\n\
          te-4,5f0c6f9e-0000-4000-8000-000000000001,checkout_started,2024-01-15 10:04:00,,,,,,,,,\n",
     );
+    // Seed 001's orders: the sales themselves (its purchase events above are the same sales).
+    let orders = write(
+        "orders.csv",
+        "id,event_id,stripe_session_id,payment_intent_id,amount,currency,status,created_at,gclid,campaign,source,product_id\n\
+         0b7e0d1c-0000-4000-8000-000000000001,5f0c6f9e-0000-4000-8000-000000000001,cs_seed001_1,pi_seed001_1,49.90,USD,paid,2024-01-15 10:05:00,TEST_GCLID,LANZAMIENTO_2024,google,p-1\n\
+         0b7e0d1c-0000-4000-8000-000000000002,5f0c6f9e-0000-4000-8000-000000000002,cs_seed001_2,pi_seed001_2,20.00,USD,refunded,2024-01-16 09:00:00,,,,\n\
+         0b7e0d1c-0000-4000-8000-000000000003,,cs_seed001_3,,5.00,USD,lost,2024-01-16 09:00:00,,,,\n",
+    );
     let refused = server.data_dir.join("refused.ndjson");
     let import = || {
         let output = Command::new(env!("CARGO_BIN_EXE_alpes"))
             .env("DATABASE_URL", &server.database_url)
             .env("ALPES_DATA_DIR", &server.data_dir)
             .env("RUST_LOG", "warn")
+            // Meta is configured: an order that was not imported history would be queued for it.
+            .env("META_CAPI_PIXEL_ID", "1234567890")
+            .env("META_CAPI_ACCESS_TOKEN", "stand-in")
+            .env("META_CAPI_BASE_URL", "http://127.0.0.1:9")
             // Given in any order: what rows refer to is imported first.
-            .args(["import", &conversions, &clicks, &events, &affiliates, &campaigns, "--refused"])
+            .args(["import", &conversions, &orders, &clicks, &events, &affiliates, &campaigns, "--refused"])
             .arg(&refused)
             .output()
             .expect("run alpes import");
@@ -618,23 +630,27 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
         "afiliados.csv: 3 rows, 2 imported, 0 there already, 1 refused (affiliates)",
         "campanas.ndjson: 1 rows, 1 imported, 0 there already, 0 refused (campaigns)",
         "interacciones.ndjson: 2 rows, 2 imported, 0 there already, 0 refused (interactions)",
-        "tracking_events.csv: 4 rows, 3 imported, 0 there already, 1 refused (tracking_events)",
+        // The purchase is the order's sale: counted as there.
+        "tracking_events.csv: 4 rows, 2 imported, 1 there already, 1 refused (tracking_events)",
+        "orders.csv: 3 rows, 2 imported, 0 there already, 1 refused (orders)",
         "conversiones.ndjson: 3 rows, 2 imported, 0 there already, 1 refused (conversions)",
-        "3 rows refused",
+        "4 rows refused",
     ] {
         assert!(first.contains(expected), "{expected:?} in\n{first}");
     }
     let lines: Vec<Value> =
         std::fs::read_to_string(&refused).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
-    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines.len(), 4, "{lines:?}");
     assert!(lines[0]["file"].as_str().unwrap().ends_with("afiliados.csv"));
     assert_eq!(lines[0]["line"], 4, "the CSV's fourth line");
     assert!(lines[0]["reason"].as_str().unwrap().contains("email"), "{}", lines[0]);
     assert_eq!(lines[0]["row"]["afiliado_id"], "af_bad");
     assert_eq!(lines[1]["line"], 5);
     assert!(lines[1]["reason"].as_str().unwrap().contains("checkout_started"), "{}", lines[1]);
-    assert_eq!(lines[2]["line"], 2);
-    assert!(lines[2]["reason"].as_str().unwrap().starts_with("id"), "{}", lines[2]);
+    assert_eq!(lines[2]["line"], 4);
+    assert!(lines[2]["reason"].as_str().unwrap().contains("lost"), "{}", lines[2]);
+    assert_eq!(lines[3]["line"], 2);
+    assert!(lines[3]["reason"].as_str().unwrap().starts_with("id"), "{}", lines[3]);
 
     // The running server finds them by the seeds' own ids, at their own (2023) times, attributed.
     let token = server.login().await;
@@ -658,16 +674,36 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
     assert!(sale["fecha_conversion"].as_str().unwrap().starts_with("2023-11-26"), "{sale}");
     let seed_002 = get("/api/v1/conversiones/conv-002".into()).await;
     assert_eq!(seed_002["estado"], "atribuida", "credited to the click of user-2: {seed_002}");
-    let purchase = get("/api/v1/conversiones/te-3".into()).await;
+    // Seed 001's order: its sale at its own time, from the session's click, never sent on.
+    let purchase = get("/api/v1/conversiones/cs_seed001_1".into()).await;
     assert_eq!(purchase["valor_conversion"], json!(49.9), "{purchase}");
     assert!(purchase["fecha_conversion"].as_str().unwrap().starts_with("2024-01-15T10:05"), "{purchase}");
+    let db = sea_orm::Database::connect(&server.database_url).await.unwrap();
+    let row = |sql: &str| {
+        let statement =
+            sea_orm::Statement::from_string(sea_orm::ConnectionTrait::get_database_backend(&db), sql.to_string());
+        let db = &db;
+        async move { sea_orm::ConnectionTrait::query_one_raw(db, statement).await.unwrap().unwrap() }
+    };
+    let clicked =
+        row("SELECT i.external_id AS click, o.status AS status, o.gclid AS gclid, o.created_at AS created_at \
+         FROM orders o JOIN interactions i ON i.id = o.click_id WHERE o.stripe_session_id = 'cs_seed001_1'")
+        .await;
+    assert_eq!(clicked.try_get::<String>("", "click").unwrap(), "te-1");
+    assert_eq!(clicked.try_get::<String>("", "status").unwrap(), "PAID");
+    assert_eq!(clicked.try_get::<String>("", "gclid").unwrap(), "TEST_GCLID");
+    let refunded = row("SELECT status FROM orders WHERE stripe_session_id = 'cs_seed001_2'").await;
+    assert_eq!(refunded.try_get::<String>("", "status").unwrap(), "REFUNDED");
+    let sent = row("SELECT COUNT(*) AS n FROM integration_deliveries").await;
+    assert_eq!(sent.try_get::<i64>("", "n").unwrap(), 0, "imported orders are never delivered");
+    db.close().await.unwrap();
     let counts = || async {
         let affiliates = get("/api/v1/afiliados".into()).await["total"].clone();
         let conversions = get("/api/v1/conversiones".into()).await["total"].clone();
         (affiliates, conversions)
     };
     let before = counts().await;
-    assert_eq!(before, (json!(2), json!(3)));
+    assert_eq!(before, (json!(2), json!(4)));
 
     let second = import();
     for expected in [
@@ -675,6 +711,7 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
         "campanas.ndjson: 1 rows, 0 imported, 1 there already",
         "interacciones.ndjson: 2 rows, 0 imported, 2 there already",
         "tracking_events.csv: 4 rows, 0 imported, 3 there already, 1 refused",
+        "orders.csv: 3 rows, 0 imported, 2 there already, 1 refused",
         "conversiones.ndjson: 3 rows, 0 imported, 2 there already, 1 refused",
         "0 conversions attributed",
     ] {

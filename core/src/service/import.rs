@@ -9,6 +9,7 @@
 //! | interactions | seed 003 `InteraccionRegistrada` | `id_interaccion` |
 //! | impressions | seed 002 `POST /tracking/impresiones` | `id` |
 //! | tracking events | seed 001 `tracking_event` joined with its `tracking_session` (a `purchase` is a conversion) | `id` |
+//! | orders | seed 001 `orders` (a Stripe checkout: its order and, paid, its sale) | `stripe_session_id` |
 //! | conversions | seed 004 `POST /api/v1/conversiones` (`valor_conversion`) or seed 002 `POST /tracking/conversiones` (`valor`) | `id` |
 //!
 //! Every row goes the way the same body goes through the API — checked the same, stored
@@ -24,13 +25,15 @@ use std::{
 };
 
 use futures::StreamExt;
-use serde::Serialize;
+use rust_decimal::{prelude::ToPrimitive, Decimal};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{affiliate_service, campaign_service, tracking, Progress};
+use super::{affiliate_service, campaign_service, stripe_service, tracking, Progress};
 use crate::{
     auth::Caller,
     context::Ctx,
+    domain::money::Currency,
     error::AppError,
     service::tracking::{Ingestor, Recorder},
     wire::{
@@ -38,8 +41,8 @@ use crate::{
         campaigns::CrearCampana,
         conversions::{Registrar, SEED_004},
         tracking::{
-            conversion_from_command, impression_from_command, interaction_from_seed, tracking_event, Seed001, SEED_001,
-            SEED_002, SEED_003,
+            conversion_from_command, impression_from_command, interaction_from_seed, sql_time, tracking_event, Seed001,
+            SEED_001, SEED_002, SEED_003,
         },
     },
 };
@@ -56,16 +59,18 @@ pub enum Kind {
     Interactions,
     Impressions,
     TrackingEvents,
+    Orders,
     Conversions,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Affiliates,
         Kind::Campaigns,
         Kind::Interactions,
         Kind::Impressions,
         Kind::TrackingEvents,
+        Kind::Orders,
         Kind::Conversions,
     ];
 
@@ -77,6 +82,7 @@ impl Kind {
             Kind::Interactions => &["interactions", "interacciones"],
             Kind::Impressions => &["impressions", "impresiones"],
             Kind::TrackingEvents => &["tracking_events", "tracking_event"],
+            Kind::Orders => &["orders", "ordenes", "órdenes", "pedidos"],
             Kind::Conversions => &["conversions", "conversiones"],
         }
     }
@@ -125,6 +131,9 @@ pub struct Source {
     pub path: PathBuf,
     pub kind: Kind,
     pub format: Format,
+    /// Seed 001 `purchase` events are the same sales as its `orders`: when an orders file
+    /// is imported too, the order is the sale and the purchase row is counted as there.
+    pub purchases_are_orders: bool,
 }
 
 impl Source {
@@ -139,13 +148,18 @@ impl Source {
         })?;
         let format = Format::of_file(&path)
             .ok_or_else(|| format!("{}: the name must end in .ndjson, .jsonl, .json or .csv", path.display()))?;
-        Ok(Self { path, kind, format })
+        Ok(Self { path, kind, format, purchases_are_orders: false })
     }
 }
 
 /// Sorts sources so that what rows refer to (affiliates, campaigns) comes first.
+/// With an orders file among them, seed 001's purchase events are left to it.
 pub fn in_order(mut sources: Vec<Source>) -> Vec<Source> {
     sources.sort_by_key(|s| s.kind.rank());
+    let orders = sources.iter().any(|s| s.kind == Kind::Orders);
+    for source in &mut sources {
+        source.purchases_are_orders = orders && source.kind == Kind::TrackingEvents;
+    }
     sources
 }
 
@@ -199,7 +213,7 @@ pub async fn import_file(
             async move {
                 let row = row?;
                 let outcome = match row.body.clone() {
-                    Ok(body) => import_row(ctx, ingest, system, source.kind, body).await?,
+                    Ok(body) => import_row(ctx, ingest, system, source, body).await?,
                     Err(reason) => Outcome::Refused(reason),
                 };
                 anyhow::Ok((row, outcome))
@@ -207,7 +221,7 @@ pub async fn import_file(
         })
         .buffered(match source.kind {
             // One transaction each; the order of a file is kept.
-            Kind::Affiliates | Kind::Campaigns => 1,
+            Kind::Affiliates | Kind::Campaigns | Kind::Orders => 1,
             Kind::Interactions | Kind::Impressions | Kind::TrackingEvents | Kind::Conversions => IN_FLIGHT,
         });
     while let Some(done) = outcomes.next().await {
@@ -232,8 +246,14 @@ pub async fn import_file(
 }
 
 /// Imports one row; `Err` only when our side failed (the database is away, say).
-async fn import_row(ctx: &Ctx, ingest: &Ingestor, system: &Caller, kind: Kind, body: Value) -> anyhow::Result<Outcome> {
-    match row_outcome(ctx, ingest, system, kind, body).await {
+async fn import_row(
+    ctx: &Ctx,
+    ingest: &Ingestor,
+    system: &Caller,
+    source: &Source,
+    body: Value,
+) -> anyhow::Result<Outcome> {
+    match row_outcome(ctx, ingest, system, source, body).await {
         Ok(outcome) => Ok(outcome),
         Err(err @ (AppError::Internal(_) | AppError::Unavailable(_) | AppError::Timeout(_))) => Err(err.into()),
         Err(err) => Ok(Outcome::Refused(describe(&err))),
@@ -256,12 +276,12 @@ async fn row_outcome(
     ctx: &Ctx,
     ingest: &Ingestor,
     system: &Caller,
-    kind: Kind,
+    source: &Source,
     body: Value,
 ) -> Result<Outcome, AppError> {
     // Seed 003 interactions and seed 001 events cannot be read without their id; seed
     // 002 and 004 bodies can, so the import asks for it.
-    let replayed = match kind {
+    let replayed = match source.kind {
         Kind::Affiliates => return affiliate(ctx, system, body).await,
         Kind::Campaigns => return campaign(ctx, system, body).await,
         Kind::Interactions => {
@@ -278,10 +298,12 @@ async fn row_outcome(
             Seed001::Touch(kind, command) => {
                 tracking::record_interaction(ctx, ingest, Recorder::Public, kind, command, &SEED_001).await?.replayed
             }
+            Seed001::Conversion(_) if source.purchases_are_orders => true,
             Seed001::Conversion(command) => {
                 tracking::record_conversion(ctx, ingest, Recorder::Caller(system), command, &SEED_001).await?.replayed
             }
         },
+        Kind::Orders => return order(ctx, body).await,
         Kind::Conversions if body.get("valor_conversion").is_some() => {
             require_id(&body, "id")?;
             let command = body_of::<Registrar>(body)?.into_command()?;
@@ -323,6 +345,122 @@ async fn campaign(ctx: &Ctx, system: &Caller, body: Value) -> Result<Outcome, Ap
         return Ok(Outcome::AlreadyThere);
     }
     campaign_service::create(ctx, system, input).await.map(|_| Outcome::Imported)
+}
+
+/// A row of seed 001's `orders` table (its metadata columns as seed 000 names them).
+#[derive(Deserialize)]
+struct OrderRow {
+    /// The tracking session the visitor had (seed 001 `event_id`).
+    event_id: Option<String>,
+    stripe_session_id: String,
+    payment_intent_id: Option<String>,
+    #[serde(deserialize_with = "crate::wire::decimal")]
+    amount: Decimal,
+    currency: String,
+    status: Option<String>,
+    created_at: String,
+    gclid: Option<String>,
+    fbclid: Option<String>,
+    campaign: Option<String>,
+    source: Option<String>,
+    product_id: Option<String>,
+}
+
+/// Seed 001's order: the Stripe checkout it was, handled as the webhook handles one (its
+/// order, and when paid its sale conversion at the order's own time), tied to the
+/// session's last click before it. Never delivered to Google Ads, Meta or Pipedrive (the
+/// replaced system did that). A refunded order is then refunded as Stripe says it.
+async fn order(ctx: &Ctx, body: Value) -> Result<Outcome, AppError> {
+    let row: OrderRow = body_of(body)?;
+    let session = row.stripe_session_id.trim().to_string();
+    if session.is_empty() || session.len() > 255 {
+        return Err(AppError::validation(
+            "stripe_session_id",
+            "stripe_session_id is required (at most 255 characters)",
+        ));
+    }
+    let currency = Currency::parse(&row.currency, "currency")?;
+    let amount = currency.amount(row.amount, "amount")?;
+    let minor = (amount * Decimal::from(10_i64.pow(currency.minor_units())))
+        .to_i64()
+        .filter(|m| *m > 0)
+        .ok_or_else(|| AppError::validation("amount", "amount must be greater than zero"))?;
+    let created = sql_time(&row.created_at, "created_at")?;
+    let status = row.status.as_deref().map(|s| s.trim().to_lowercase()).unwrap_or_else(|| "paid".into());
+    let (paid, refunded) = match status.as_str() {
+        "paid" | "pagada" | "pagado" | "complete" | "completed" | "succeeded" => (true, false),
+        "refunded" | "reembolsada" | "reembolsado" => (true, true),
+        "pending" | "pendiente" | "unpaid" | "open" => (false, false),
+        other => {
+            return Err(AppError::validation(
+                "status",
+                format!("status '{other}' is not one of paid, refunded or pending"),
+            ))
+        }
+    };
+    let intent = row.payment_intent_id.clone().unwrap_or_else(|| format!("pi_import_{session}"));
+    let click = match row.event_id.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        Some(visitor) => tracking::last_click_of(&ctx.db, visitor, created).await?,
+        None => None,
+    };
+    let mut metadata = serde_json::json!({ crate::service::integration_service::IMPORT_MARK: "true" });
+    for (key, value) in [
+        ("gclid", &row.gclid),
+        ("fbclid", &row.fbclid),
+        ("campaign", &row.campaign),
+        ("source", &row.source),
+        ("product_id", &row.product_id),
+    ] {
+        if let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            metadata[key] = Value::from(value);
+        }
+    }
+    let checkout = stripe_event(
+        format!("evt_import_{session}"),
+        "checkout.session.completed",
+        created.timestamp(),
+        serde_json::json!({
+            "id": session,
+            "object": "checkout.session",
+            "created": created.timestamp(),
+            "mode": "payment",
+            "amount_total": minor,
+            "currency": currency.code().to_lowercase(),
+            "payment_status": if paid { "paid" } else { "unpaid" },
+            "payment_intent": intent,
+            "client_reference_id": click,
+            "metadata": metadata,
+        }),
+    );
+    let outcome = stripe_service::receive(ctx, checkout).await?;
+    if refunded {
+        let refund = stripe_event(
+            format!("evt_import_refund_{session}"),
+            "charge.refunded",
+            created.timestamp(),
+            serde_json::json!({
+                "id": format!("ch_import_{session}"),
+                "object": "charge",
+                "payment_intent": intent,
+                "amount": minor,
+                "amount_refunded": minor,
+                "currency": currency.code().to_lowercase(),
+                "refunded": true,
+            }),
+        );
+        stripe_service::receive(ctx, refund).await?;
+    }
+    Ok(match outcome {
+        stripe_service::Outcome::Duplicate => Outcome::AlreadyThere,
+        _ => Outcome::Imported,
+    })
+}
+
+/// A Stripe event as Stripe sends it, around `object`.
+fn stripe_event(id: String, kind: &str, created: i64, object: Value) -> Value {
+    serde_json::json!({
+        "id": id, "object": "event", "type": kind, "livemode": false, "created": created, "data": { "object": object },
+    })
 }
 
 fn require_id(body: &Value, field: &str) -> Result<(), AppError> {

@@ -32,9 +32,20 @@ use crate::{
 /// its order is a test order and never goes to an ad platform or the CRM.
 pub const DEMO_MARK: &str = "alpes_demo";
 
-/// Whether `order` is demo data (see [`DEMO_MARK`]).
+/// The Stripe metadata key of an order `alpes import` brought from the replaced system's
+/// history: the old system made its deliveries, so none is made again.
+pub const IMPORT_MARK: &str = "alpes_import";
+
+/// Whether a checkout's Stripe `metadata` marks an imported order (see [`IMPORT_MARK`]).
+pub fn is_imported(metadata: &serde_json::Value) -> bool {
+    metadata[IMPORT_MARK].as_str() == Some("true")
+}
+
+/// Whether `order` is demo data (see [`DEMO_MARK`]) or imported history: either is never
+/// sent to the ad platforms or the CRM.
 pub fn is_demo(order: &orders::Model) -> bool {
-    order.metadata["metadata"][DEMO_MARK].as_str() == Some("true")
+    let metadata = &order.metadata["metadata"];
+    metadata[DEMO_MARK].as_str() == Some("true") || is_imported(metadata)
 }
 
 /// Queues one delivery of `order` per planned integration, in the caller's

@@ -83,6 +83,16 @@ pub(super) async fn checkout(
     } else {
         "unattributed"
     };
+    // An order `alpes import` brought from the replaced system keeps the time it was made.
+    let made_at = if integration_service::is_imported(metadata) {
+        session["created"]
+            .as_i64()
+            .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+            .filter(|t| *t <= now)
+            .unwrap_or(now)
+    } else {
+        now
+    };
     let order = orders::ActiveModel {
         id: Set(Uuid::now_v7()),
         event_id: Set(click.as_ref().and_then(|c| c.session_id)),
@@ -118,8 +128,8 @@ pub(super) async fn checkout(
             "metadata": metadata,
         })),
         pipedrive_deal_id: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+        created_at: Set(made_at),
+        updated_at: Set(made_at),
         coupon_id: Set(coupon.as_ref().map(|c| c.id)),
     }
     .insert(txn)

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::model::{affiliates::Affiliate, campaigns::Campaign, tracking_links::TrackingLink};
+use sea_orm::QueryOrder;
 
 /// A stored touchpoint by our id or the client's id, if the caller may see it.
 pub async fn get_touch(
@@ -42,6 +43,24 @@ pub(crate) async fn resolve_conversion<C: ConnectionTrait>(conn: &C, reference: 
         .one(conn)
         .await?
         .ok_or_else(|| AppError::not_found("conversion", reference))
+}
+
+/// The id (its own, else ours) of the last click of `visitor` (a seed 001 tracking
+/// session, kept as the visitor's anonymous id) at or before `at`: the click a checkout
+/// of that session came from.
+pub async fn last_click_of<C: ConnectionTrait>(
+    conn: &C,
+    visitor: &str,
+    at: DateTime<Utc>,
+) -> AppResult<Option<String>> {
+    let click = interactions::Entity::find()
+        .filter(interactions::Column::AnonymousId.eq(visitor))
+        .filter(interactions::Column::Kind.eq(InteractionKind::Click))
+        .filter(interactions::Column::OccurredAt.lte(at))
+        .order_by_desc(interactions::Column::OccurredAt)
+        .one(conn)
+        .await?;
+    Ok(click.map(|c| if c.external_id.is_empty() { c.id.to_string() } else { c.external_id }))
 }
 
 /// The conversion whose id or external id is `reference`.
