@@ -52,6 +52,7 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCommission) -> AppResu
     let existing = match &conversion {
         Some(conversion) => {
             ensure_conversion_payable(conversion)?;
+            lock_conversion(&txn, conversion.id).await?;
             commission_of(&txn, conversion.id, affiliate.id).await?
         }
         None => None,
@@ -136,6 +137,23 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: NewCommission) -> AppResu
     txn.commit().await?;
     ctx.events_committed();
     Ok((model.into(), true))
+}
+
+/// Holds the conversion's row for the rest of the transaction, so that a commission
+/// asked for by hand and the attribution's reservation for the same conversion see each
+/// other instead of both making one. PostgreSQL: `FOR UPDATE` (the other waits for the
+/// commit, then reads what it made); SQLite's writers already take turns.
+pub(super) async fn lock_conversion<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<()> {
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        conversions::Entity::find_by_id(id)
+            .select_only()
+            .column(conversions::Column::Id)
+            .lock_exclusive()
+            .into_tuple::<Uuid>()
+            .one(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The commission a conversion has for an affiliate (not an adjustment, not canceled or

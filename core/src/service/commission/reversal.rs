@@ -17,6 +17,8 @@ pub async fn reserve_for_credits<C: ConnectionTrait>(
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
+    // A commission asked for by hand at the same moment waits, or is seen.
+    lifecycle::lock_conversion(conn, conversion.id).await?;
     let reserved: HashSet<Uuid> = commissions::Entity::find()
         .filter(commissions::Column::CreditId.is_in(wanted.iter().map(|c| c.id)))
         .all(conn)
@@ -30,12 +32,18 @@ pub async fn reserve_for_credits<C: ConnectionTrait>(
     for credit in wanted.into_iter().filter(|c| !reserved.contains(&c.id)) {
         let Some(affiliate_id) = credit.affiliate_id else { continue };
         // A person asked for this affiliate's commission before the attribution was done
-        // (seed 004 registers a conversion, then POSTs its commission): that one stands
-        // for the credit, never a second commission beside it. It becomes the credit's
-        // when it is on the credit's amount; on a base of the person's own it stays theirs.
-        if let Some(asked) =
-            lifecycle::commission_of(conn, conversion.id, affiliate_id).await?.filter(|c| c.credit_id.is_none())
-        {
+        // (seed 004 registers a conversion, then POSTs its commission; an import brings
+        // one, maybe already rejected): that one stands for the credit, never a second
+        // commission beside it. It becomes the credit's when it is on the credit's
+        // amount; on a base of the person's own it stays theirs.
+        let asked = commissions::Entity::find()
+            .filter(commissions::Column::ConversionId.eq(conversion.id))
+            .filter(commissions::Column::AffiliateId.eq(affiliate_id))
+            .filter(commissions::Column::AdjustsCommissionId.is_null())
+            .filter(commissions::Column::CreditId.is_null())
+            .one(conn)
+            .await?;
+        if let Some(asked) = asked {
             if asked.base_amount != credit.amount {
                 continue;
             }
