@@ -606,6 +606,20 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
          0b7e0d1c-0000-4000-8000-000000000002,5f0c6f9e-0000-4000-8000-000000000002,cs_seed001_2,pi_seed001_2,20.00,USD,refunded,2024-01-16 09:00:00,,,,\n\
          0b7e0d1c-0000-4000-8000-000000000003,,cs_seed001_3,,5.00,USD,lost,2024-01-16 09:00:00,,,,\n",
     );
+    // Seed 004's commissions with their states.
+    let commissions = write(
+        "comisiones.ndjson",
+        concat!(
+            r#"{"conversion_id":"conv_98765","afiliado_id":"af_12345","monto_base":{"valor":250000.0,"moneda":"COP"},"tipo_comision":"porcentual","porcentaje":15.0,"estado":"aprobada","comentarios":"aprobada en 2023"}"#,
+            "\n",
+            r#"{"conversion_id":"conv-002","afiliado_id":"af_67890","estado":"rechazada","motivo_rechazo":"fraude"}"#,
+            "\n",
+            r#"{"conversion_id":"conv_98765","afiliado_id":"af_12345","estado":"pagada"}"#,
+            "\n",
+            r#"{"afiliado_id":"af_12345","estado":"aprobada"}"#,
+            "\n"
+        ),
+    );
     let refused = server.data_dir.join("refused.ndjson");
     let import = || {
         let output = Command::new(env!("CARGO_BIN_EXE_alpes"))
@@ -617,7 +631,17 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
             .env("META_CAPI_ACCESS_TOKEN", "stand-in")
             .env("META_CAPI_BASE_URL", "http://127.0.0.1:9")
             // Given in any order: what rows refer to is imported first.
-            .args(["import", &conversions, &orders, &clicks, &events, &affiliates, &campaigns, "--refused"])
+            .args([
+                "import",
+                &commissions,
+                &conversions,
+                &orders,
+                &clicks,
+                &events,
+                &affiliates,
+                &campaigns,
+                "--refused",
+            ])
             .arg(&refused)
             .output()
             .expect("run alpes import");
@@ -634,13 +658,14 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
         "tracking_events.csv: 4 rows, 2 imported, 1 there already, 1 refused (tracking_events)",
         "orders.csv: 3 rows, 2 imported, 0 there already, 1 refused (orders)",
         "conversiones.ndjson: 3 rows, 2 imported, 0 there already, 1 refused (conversions)",
-        "4 rows refused",
+        "comisiones.ndjson: 4 rows, 2 imported, 0 there already, 2 refused (commissions)",
+        "6 rows refused",
     ] {
         assert!(first.contains(expected), "{expected:?} in\n{first}");
     }
     let lines: Vec<Value> =
         std::fs::read_to_string(&refused).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
-    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines.len(), 6, "{lines:?}");
     assert!(lines[0]["file"].as_str().unwrap().ends_with("afiliados.csv"));
     assert_eq!(lines[0]["line"], 4, "the CSV's fourth line");
     assert!(lines[0]["reason"].as_str().unwrap().contains("email"), "{}", lines[0]);
@@ -651,6 +676,10 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
     assert!(lines[2]["reason"].as_str().unwrap().contains("lost"), "{}", lines[2]);
     assert_eq!(lines[3]["line"], 2);
     assert!(lines[3]["reason"].as_str().unwrap().starts_with("id"), "{}", lines[3]);
+    assert_eq!(lines[4]["line"], 3);
+    assert!(lines[4]["reason"].as_str().unwrap().contains("pagada"), "{}", lines[4]);
+    assert_eq!(lines[5]["line"], 4);
+    assert!(lines[5]["reason"].as_str().unwrap().contains("conversion_id"), "{}", lines[5]);
 
     // The running server finds them by the seeds' own ids, at their own (2023) times, attributed.
     let token = server.login().await;
@@ -674,6 +703,17 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
     assert!(sale["fecha_conversion"].as_str().unwrap().starts_with("2023-11-26"), "{sale}");
     let seed_002 = get("/api/v1/conversiones/conv-002".into()).await;
     assert_eq!(seed_002["estado"], "atribuida", "credited to the click of user-2: {seed_002}");
+    // The commissions in the states they had, one per conversion and affiliate: the
+    // attribution afterwards made no second one beside them.
+    let approved = get("/api/v1/comisiones?conversion_id=conv_98765".into()).await;
+    assert_eq!(approved["total"], 1, "{approved}");
+    assert_eq!(approved["comisiones"][0]["estado"], "aprobada", "{approved}");
+    assert_eq!(approved["comisiones"][0]["monto_calculado"], json!(37500.0), "{approved}");
+    assert_eq!(approved["comisiones"][0]["comentarios"], "aprobada en 2023", "{approved}");
+    let rejected = get("/api/v1/comisiones?conversion_id=conv-002".into()).await;
+    assert_eq!(rejected["total"], 1, "{rejected}");
+    assert_eq!(rejected["comisiones"][0]["estado"], "rechazada", "{rejected}");
+    assert_eq!(rejected["comisiones"][0]["motivo_rechazo"], "fraude", "{rejected}");
     // Seed 001's order: its sale at its own time, from the session's click, never sent on.
     let purchase = get("/api/v1/conversiones/cs_seed001_1".into()).await;
     assert_eq!(purchase["valor_conversion"], json!(49.9), "{purchase}");
@@ -712,6 +752,7 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
         "interacciones.ndjson: 2 rows, 0 imported, 2 there already",
         "tracking_events.csv: 4 rows, 0 imported, 3 there already, 1 refused",
         "orders.csv: 3 rows, 0 imported, 2 there already, 1 refused",
+        "comisiones.ndjson: 4 rows, 0 imported, 2 there already, 2 refused",
         "conversiones.ndjson: 3 rows, 0 imported, 2 there already, 1 refused",
         "0 conversions attributed",
     ] {

@@ -11,6 +11,7 @@
 //! | tracking events | seed 001 `tracking_event` joined with its `tracking_session` (a `purchase` is a conversion) | `id` |
 //! | orders | seed 001 `orders` (a Stripe checkout: its order and, paid, its sale) | `stripe_session_id` |
 //! | conversions | seed 004 `POST /api/v1/conversiones` (`valor_conversion`) or seed 002 `POST /tracking/conversiones` (`valor`) | `id` |
+//! | commissions | seed 004 `POST /api/v1/comisiones` with its `estado` | its conversion and affiliate |
 //!
 //! Every row goes the way the same body goes through the API — checked the same, stored
 //! exactly once, its events and audit rows written — and keeps its own time, however old.
@@ -29,16 +30,18 @@ use rust_decimal::{prelude::ToPrimitive, Decimal};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{affiliate_service, campaign_service, stripe_service, tracking, Progress};
+use super::{affiliate_service, campaign_service, commission as commissions, stripe_service, tracking, Progress};
 use crate::{
     auth::Caller,
     context::Ctx,
     domain::money::Currency,
     error::AppError,
+    model::commissions::CommissionStatus,
     service::tracking::{Ingestor, Recorder},
     wire::{
         affiliates::CrearAfiliado,
         campaigns::CrearCampana,
+        commissions::CrearComision,
         conversions::{Registrar, SEED_004},
         tracking::{
             conversion_from_command, impression_from_command, interaction_from_seed, sql_time, tracking_event, Seed001,
@@ -61,10 +64,11 @@ pub enum Kind {
     TrackingEvents,
     Orders,
     Conversions,
+    Commissions,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Affiliates,
         Kind::Campaigns,
         Kind::Interactions,
@@ -72,6 +76,7 @@ impl Kind {
         Kind::TrackingEvents,
         Kind::Orders,
         Kind::Conversions,
+        Kind::Commissions,
     ];
 
     /// The names a file or `--kind` may use: ours and the seeds'.
@@ -84,6 +89,7 @@ impl Kind {
             Kind::TrackingEvents => &["tracking_events", "tracking_event"],
             Kind::Orders => &["orders", "ordenes", "órdenes", "pedidos"],
             Kind::Conversions => &["conversions", "conversiones"],
+            Kind::Commissions => &["commissions", "comisiones"],
         }
     }
 
@@ -221,7 +227,7 @@ pub async fn import_file(
         })
         .buffered(match source.kind {
             // One transaction each; the order of a file is kept.
-            Kind::Affiliates | Kind::Campaigns | Kind::Orders => 1,
+            Kind::Affiliates | Kind::Campaigns | Kind::Orders | Kind::Commissions => 1,
             Kind::Interactions | Kind::Impressions | Kind::TrackingEvents | Kind::Conversions => IN_FLIGHT,
         });
     while let Some(done) = outcomes.next().await {
@@ -304,6 +310,7 @@ async fn row_outcome(
             }
         },
         Kind::Orders => return order(ctx, body).await,
+        Kind::Commissions => return commission(ctx, system, body).await,
         Kind::Conversions if body.get("valor_conversion").is_some() => {
             require_id(&body, "id")?;
             let command = body_of::<Registrar>(body)?.into_command()?;
@@ -454,6 +461,117 @@ async fn order(ctx: &Ctx, body: Value) -> Result<Outcome, AppError> {
         stripe_service::Outcome::Duplicate => Outcome::AlreadyThere,
         _ => Outcome::Imported,
     })
+}
+
+/// Where a seed 004 commission can be brought, in the order its lifecycle goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    Reserved,
+    Calculated,
+    Approved,
+    Rejected,
+}
+
+impl Stage {
+    fn of(status: CommissionStatus) -> Option<Stage> {
+        match status {
+            CommissionStatus::Pending => Some(Stage::Reserved),
+            CommissionStatus::Calculated => Some(Stage::Calculated),
+            CommissionStatus::Approved => Some(Stage::Approved),
+            CommissionStatus::Rejected => Some(Stage::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// Seed 004's commission as the replaced system had it: asked for as
+/// `POST /api/v1/comisiones` asks (its conversion and affiliate, base, type and rate), then
+/// calculated, approved (with its `comentarios` and `metadatos_aprobacion`) or rejected
+/// (`motivo_rechazo`) as its `estado` says, each move audited and published as a live one
+/// is. A conversion has one commission per affiliate, so a second run finds it and
+/// changes nothing; a row whose commission stopped on the way (a move refused) is taken
+/// on from where it stopped. Paid and canceled commissions are refused, named: paying
+/// goes through a payout, cancelling through a refund or a reverted attribution.
+async fn commission(ctx: &Ctx, system: &Caller, body: Value) -> Result<Outcome, AppError> {
+    require_id(&body, "conversion_id")?;
+    let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+    let target = match text("estado").map(str::to_lowercase).as_deref() {
+        None | Some("reservada" | "pendiente" | "pending") => Stage::Reserved,
+        Some("calculada" | "calculated") => Stage::Calculated,
+        Some("aprobada" | "approved") => Stage::Approved,
+        Some("rechazada" | "rejected") => Stage::Rejected,
+        Some(state @ ("pagada" | "paid" | "cancelada" | "canceled")) => {
+            return Err(AppError::validation(
+                "estado",
+                format!("a commission {state} in the replaced system is not imported: pay it in a payout, or cancel it by refunding or reverting its sale"),
+            ))
+        }
+        Some(other) => {
+            return Err(AppError::validation(
+                "estado",
+                format!("estado '{other}' is not one of reservada, calculada, aprobada, rechazada"),
+            ))
+        }
+    };
+    let approval = commissions::Approval {
+        comments: text("comentarios").map(str::to_string),
+        metadata: body.get("metadatos_aprobacion").cloned(),
+        expected_version: None,
+    };
+    let reason = text("motivo_rechazo").unwrap_or("rechazada en el sistema anterior").to_string();
+    let input = body_of::<CrearComision>(body)?.into_input()?;
+    // A rejected commission leaves room for a new one, so a second run looks for it first.
+    if target == Stage::Rejected && rejected_before(ctx, &input).await? {
+        return Ok(Outcome::AlreadyThere);
+    }
+    let (made, new) = commissions::create(ctx, system, input).await?;
+    let Some(mut at) = Stage::of(made.status).filter(|stage| *stage <= target) else {
+        return Ok(if new { Outcome::Imported } else { Outcome::AlreadyThere });
+    };
+    let moved = at < target;
+    while at < target {
+        at = match (at, target) {
+            (Stage::Reserved, Stage::Rejected) | (Stage::Calculated, Stage::Rejected) => {
+                commissions::reject(ctx, system, made.id, &reason).await?;
+                Stage::Rejected
+            }
+            (Stage::Reserved, _) => {
+                commissions::calculate(ctx, system, made.id, false).await?;
+                Stage::Calculated
+            }
+            (Stage::Calculated, _) => {
+                commissions::approve(ctx, system, made.id, approval.clone()).await?;
+                Stage::Approved
+            }
+            // An approved commission is not rejected here: it stays as it is.
+            (_, _) => break,
+        };
+    }
+    Ok(if new || moved { Outcome::Imported } else { Outcome::AlreadyThere })
+}
+
+/// Whether the row's conversion already has a rejected commission for the row's affiliate.
+async fn rejected_before(ctx: &Ctx, input: &commissions::NewCommission) -> Result<bool, AppError> {
+    let Some(reference) = input.conversion.as_deref() else { return Ok(false) };
+    let Ok(conversion) = tracking::resolve_conversion(&ctx.db, reference).await else { return Ok(false) };
+    let affiliate = match input.affiliate.as_deref() {
+        Some(reference) => match affiliate_service::resolve(&ctx.db, reference).await {
+            Ok(affiliate) => Some(affiliate.id),
+            Err(_) => return Ok(false),
+        },
+        None => conversion.affiliate_id,
+    };
+    let Some(affiliate) = affiliate else { return Ok(false) };
+    use entity::commissions::{Column, Entity};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    Ok(Entity::find()
+        .filter(Column::ConversionId.eq(conversion.id))
+        .filter(Column::AffiliateId.eq(affiliate))
+        .filter(Column::AdjustsCommissionId.is_null())
+        .filter(Column::Status.eq(CommissionStatus::Rejected))
+        .one(&ctx.db)
+        .await?
+        .is_some())
 }
 
 /// A Stripe event as Stripe sends it, around `object`.
