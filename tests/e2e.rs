@@ -566,6 +566,10 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
             r#"{"afiliado_id":"af_12345","valor_conversion":100.0,"moneda":"COP"}"#,
             "\n\n",
             r#"{"id":"conv-002","campaña_id":"camp_67890","usuario_id":"user-2","tipo_conversion":"VENTA","valor":1000,"moneda":"COP","timestamp":"2023-11-26T12:00:00Z"}"#,
+            "\n",
+            r#"{"id":"conv_pagada","afiliado_id":"af_12345","campana_id":"camp_67890","tipo_conversion":"venta","valor_conversion":100000.0,"moneda":"COP","id_usuario":"user-1","fecha_conversion":"2023-11-26T11:00:00Z"}"#,
+            "\n",
+            r#"{"id":"conv_cancelada","afiliado_id":"af_12345","campana_id":"camp_67890","tipo_conversion":"venta","valor_conversion":50000.0,"moneda":"COP","id_usuario":"user-1","fecha_conversion":"2023-11-26T11:30:00Z"}"#,
             "\n"
         ),
     );
@@ -614,9 +618,13 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
             "\n",
             r#"{"conversion_id":"conv-002","afiliado_id":"af_67890","estado":"rechazada","motivo_rechazo":"fraude"}"#,
             "\n",
-            r#"{"conversion_id":"conv_98765","afiliado_id":"af_12345","estado":"pagada"}"#,
+            r#"{"conversion_id":"conv_pagada","afiliado_id":"af_12345","estado":"pagada","pago_id":"TRF-2023-12-001","fecha_pago":"2023-12-15"}"#,
             "\n",
             r#"{"afiliado_id":"af_12345","estado":"aprobada"}"#,
+            "\n",
+            r#"{"conversion_id":"conv_cancelada","afiliado_id":"af_12345","estado":"cancelada","motivo_cancelacion":"devuelto fuera de plazo"}"#,
+            "\n",
+            r#"{"conversion_id":"conv_98765","afiliado_id":"af_12345","estado":"en_disputa"}"#,
             "\n"
         ),
     );
@@ -657,8 +665,8 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
         // The purchase is the order's sale: counted as there.
         "tracking_events.csv: 4 rows, 2 imported, 1 there already, 1 refused (tracking_events)",
         "orders.csv: 3 rows, 2 imported, 0 there already, 1 refused (orders)",
-        "conversiones.ndjson: 3 rows, 2 imported, 0 there already, 1 refused (conversions)",
-        "comisiones.ndjson: 4 rows, 2 imported, 0 there already, 2 refused (commissions)",
+        "conversiones.ndjson: 5 rows, 4 imported, 0 there already, 1 refused (conversions)",
+        "comisiones.ndjson: 6 rows, 4 imported, 0 there already, 2 refused (commissions)",
         "6 rows refused",
     ] {
         assert!(first.contains(expected), "{expected:?} in\n{first}");
@@ -676,10 +684,10 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
     assert!(lines[2]["reason"].as_str().unwrap().contains("lost"), "{}", lines[2]);
     assert_eq!(lines[3]["line"], 2);
     assert!(lines[3]["reason"].as_str().unwrap().starts_with("id"), "{}", lines[3]);
-    assert_eq!(lines[4]["line"], 3);
-    assert!(lines[4]["reason"].as_str().unwrap().contains("pagada"), "{}", lines[4]);
-    assert_eq!(lines[5]["line"], 4);
-    assert!(lines[5]["reason"].as_str().unwrap().contains("conversion_id"), "{}", lines[5]);
+    assert_eq!(lines[4]["line"], 4);
+    assert!(lines[4]["reason"].as_str().unwrap().contains("conversion_id"), "{}", lines[4]);
+    assert_eq!(lines[5]["line"], 6);
+    assert!(lines[5]["reason"].as_str().unwrap().contains("en_disputa"), "{}", lines[5]);
 
     // The running server finds them by the seeds' own ids, at their own (2023) times, attributed.
     let token = server.login().await;
@@ -714,6 +722,17 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
     assert_eq!(rejected["total"], 1, "{rejected}");
     assert_eq!(rejected["comisiones"][0]["estado"], "rechazada", "{rejected}");
     assert_eq!(rejected["comisiones"][0]["motivo_rechazo"], "fraude", "{rejected}");
+    // Paid in the replaced system: paid here too, in a payout of its own with the payment's
+    // reference, never to be paid again; canceled, with its reason.
+    let paid = get("/api/v1/comisiones?conversion_id=conv_pagada".into()).await;
+    assert_eq!(paid["total"], 1, "{paid}");
+    assert_eq!(paid["comisiones"][0]["estado"], "pagada", "{paid}");
+    assert_eq!(paid["comisiones"][0]["monto_calculado"], json!(8000.0), "the campaign's 8 %: {paid}");
+    assert!(paid["comisiones"][0]["fecha_pago"].as_str().unwrap().starts_with("2023-12-15"), "{paid}");
+    let canceled = get("/api/v1/comisiones?conversion_id=conv_cancelada".into()).await;
+    assert_eq!(canceled["total"], 1, "{canceled}");
+    assert_eq!(canceled["comisiones"][0]["estado"], "cancelada", "{canceled}");
+    assert_eq!(canceled["comisiones"][0]["motivo_cancelacion"], "devuelto fuera de plazo", "{canceled}");
     // Seed 001's order: its sale at its own time, from the session's click, never sent on.
     let purchase = get("/api/v1/conversiones/cs_seed001_1".into()).await;
     assert_eq!(purchase["valor_conversion"], json!(49.9), "{purchase}");
@@ -734,6 +753,12 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
     assert_eq!(clicked.try_get::<String>("", "gclid").unwrap(), "TEST_GCLID");
     let refunded = row("SELECT status FROM orders WHERE stripe_session_id = 'cs_seed001_2'").await;
     assert_eq!(refunded.try_get::<String>("", "status").unwrap(), "REFUNDED");
+    let payout = row("SELECT p.status AS status, p.amount AS amount, p.commission_count AS n, p.paid_at AS paid_at \
+         FROM payouts p JOIN commissions c ON c.payout_id = p.id WHERE p.reference = 'TRF-2023-12-001'")
+    .await;
+    assert_eq!(payout.try_get::<String>("", "status").unwrap(), "PAID");
+    assert_eq!(payout.try_get::<i32>("", "n").unwrap(), 1);
+    assert_eq!(payout.try_get::<rust_decimal::Decimal>("", "amount").unwrap(), rust_decimal::Decimal::from(8000));
     let sent = row("SELECT COUNT(*) AS n FROM integration_deliveries").await;
     assert_eq!(sent.try_get::<i64>("", "n").unwrap(), 0, "imported orders are never delivered");
     db.close().await.unwrap();
@@ -743,7 +768,7 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
         (affiliates, conversions)
     };
     let before = counts().await;
-    assert_eq!(before, (json!(2), json!(4)));
+    assert_eq!(before, (json!(2), json!(6)));
 
     let second = import();
     for expected in [
@@ -752,13 +777,24 @@ async fn alpes_import_loads_history_once_and_reports_refused_rows() {
         "interacciones.ndjson: 2 rows, 0 imported, 2 there already",
         "tracking_events.csv: 4 rows, 0 imported, 3 there already, 1 refused",
         "orders.csv: 3 rows, 0 imported, 2 there already, 1 refused",
-        "comisiones.ndjson: 4 rows, 0 imported, 2 there already, 2 refused",
-        "conversiones.ndjson: 3 rows, 0 imported, 2 there already, 1 refused",
+        "comisiones.ndjson: 6 rows, 0 imported, 4 there already, 2 refused",
+        "conversiones.ndjson: 5 rows, 0 imported, 4 there already, 1 refused",
         "0 conversions attributed",
     ] {
         assert!(second.contains(expected), "{expected:?} in\n{second}");
     }
     assert_eq!(counts().await, before, "a second run changes nothing");
+    // The books balance after an import: the paid commission's payout is its amount.
+    let reconcile = Command::new(env!("CARGO_BIN_EXE_alpes"))
+        .env("DATABASE_URL", &server.database_url)
+        .env("ALPES_DATA_DIR", &server.data_dir)
+        .env("RUST_LOG", "warn")
+        .arg("reconcile")
+        .output()
+        .expect("run alpes reconcile");
+    let printed = String::from_utf8_lossy(&reconcile.stdout);
+    assert!(reconcile.status.success(), "{printed}{}", String::from_utf8_lossy(&reconcile.stderr));
+    assert!(printed.contains("COP"), "{printed}");
 }
 
 // Several threads: the stand-in collector answers while the test waits for the process.

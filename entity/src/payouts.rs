@@ -31,6 +31,10 @@ pub struct Model {
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub paid_at: Option<DateTimeUtc>,
+    /// The payment's reference in the system that paid it, for a payout imported as paid
+    /// before Alpes (none for a payout made here).
+    #[sea_orm(column_type = "String(StringLen::N(128))", nullable)]
+    pub reference: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -42,6 +42,7 @@ mod m20261209_000002_create_affiliate_coupons;
 mod m20261209_000003_create_lead_sales;
 mod m20261210_000001_create_subscriptions;
 mod m20261210_000002_create_commission_tiers;
+mod m20261211_000001_add_payout_reference;
 
 pub use m20261202_000001_create_daily_rollups::money_units;
 
@@ -106,6 +107,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000003_create_lead_sales::Migration),
             Box::new(m20261210_000001_create_subscriptions::Migration),
             Box::new(m20261210_000002_create_commission_tiers::Migration),
+            Box::new(m20261211_000001_add_payout_reference::Migration),
         ]
     }
 }

@@ -174,6 +174,11 @@ async fn the_seed_case_create_calculate_approve_over_rest_with_events_and_audit(
     assert_eq!(p["afiliado_id"], affiliate["id"]);
     assert_eq!(p["campana_id"], campaign["id"]);
     assert_eq!(p["conversion_id"], json!(conv.id));
+    // Beside our ids, the names the seed systems knew them by.
+    assert_eq!(p["afiliado_codigo"], affiliate["code"]);
+    assert_eq!(p["campana_codigo"], campaign["code"]);
+    assert_eq!(p["conversion_id_externo"], json!(conv.external_id));
+    assert!(conv.external_id.is_some());
     assert_eq!(p["datos_comision"]["monto_calculado"], json!(37500.0));
     assert_eq!(p["datos_comision"]["moneda"], "COP");
     assert_eq!(p["datos_comision"]["estado"], "aprobada");

@@ -246,6 +246,12 @@ async fn seed_002_commands_from_the_bus_are_handled_once() {
     let seed_002 = events.iter().find(|e| e.topic == "evento-conversion-registrada").unwrap();
     assert_eq!(seed_002.payload["datos_conversion"]["id"], "conv-bus-1");
     assert_eq!(seed_002.payload["datos_conversion"]["moneda"], "COP");
+    // Each envelope names the campaign and the conversion as seed 002 did, beside our ids.
+    for event in events.iter().filter(|e| e.payload["campana_id"].is_string()) {
+        assert_eq!(event.payload["campana_codigo"], "cmp-456", "{}", event.payload);
+    }
+    let processed = events.iter().find(|e| e.event_type == "conversion_procesada").unwrap();
+    assert_eq!(processed.payload["conversion_id_externo"], "conv-bus-1", "{}", processed.payload);
     bus.stop().await;
 }
 

@@ -354,7 +354,7 @@ export const PayoutsDoc = graphql(`
   query Payouts($affiliateId: ID, $status: PayoutStatus, $first: Int, $after: String) {
     payouts(affiliateId: $affiliateId, status: $status, first: $first, after: $after) {
       totalCount
-      nodes { id amount currency status commissionCount createdAt paidAt affiliate { id code name } }
+      nodes { id amount currency status commissionCount createdAt paidAt reference affiliate { id code name } }
     }
   }
 `);

@@ -18,6 +18,8 @@ pub struct Payout {
     pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
+    /// The payment's reference in the system that paid it (an imported payout).
+    pub reference: Option<String>,
 }
 
 impl From<entity::payouts::Model> for Payout {
@@ -32,6 +34,7 @@ impl From<entity::payouts::Model> for Payout {
             created_by: row.created_by,
             created_at: row.created_at,
             paid_at: row.paid_at,
+            reference: row.reference,
         }
     }
 }

@@ -37,7 +37,8 @@ impl Codes {
         Self::load(db, affiliates, campaigns, conversions).await
     }
 
-    async fn load<C: ConnectionTrait>(
+    /// The codes of these affiliates and campaigns, and these conversions' external ids.
+    pub async fn load<C: ConnectionTrait>(
         db: &C,
         affiliate_ids: BTreeSet<Uuid>,
         campaign_ids: BTreeSet<Uuid>,

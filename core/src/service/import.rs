@@ -463,22 +463,49 @@ async fn order(ctx: &Ctx, body: Value) -> Result<Outcome, AppError> {
     })
 }
 
-/// Where a seed 004 commission can be brought, in the order its lifecycle goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// Where a seed 004 commission can be brought, in the order its lifecycle goes; REJECTED
+/// and CANCELED end it on the way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     Reserved,
     Calculated,
     Approved,
+    Paid,
     Rejected,
+    Canceled,
 }
 
 impl Stage {
-    fn of(status: CommissionStatus) -> Option<Stage> {
+    fn of(status: CommissionStatus) -> Stage {
         match status {
-            CommissionStatus::Pending => Some(Stage::Reserved),
-            CommissionStatus::Calculated => Some(Stage::Calculated),
-            CommissionStatus::Approved => Some(Stage::Approved),
-            CommissionStatus::Rejected => Some(Stage::Rejected),
+            CommissionStatus::Pending => Stage::Reserved,
+            CommissionStatus::Calculated => Stage::Calculated,
+            CommissionStatus::Approved => Stage::Approved,
+            CommissionStatus::Paid => Stage::Paid,
+            CommissionStatus::Rejected => Stage::Rejected,
+            CommissionStatus::Canceled => Stage::Canceled,
+        }
+    }
+
+    /// The next move from here towards `target`; none when there or when `target` cannot
+    /// be reached from here (an approved commission is not rejected, a paid one stays).
+    fn towards(self, target: Stage) -> Option<Stage> {
+        use Stage::*;
+        match (self, target) {
+            (Reserved | Calculated, Rejected) => Some(Rejected),
+            (Reserved | Calculated | Approved, Canceled) => Some(Canceled),
+            (Reserved, Calculated | Approved | Paid) => Some(Calculated),
+            (Calculated, Approved | Paid) => Some(Approved),
+            (Approved, Paid) => Some(Paid),
+            _ => None,
+        }
+    }
+
+    /// A state that leaves room for a new commission of the same conversion and affiliate.
+    fn ended(self) -> Option<CommissionStatus> {
+        match self {
+            Stage::Rejected => Some(CommissionStatus::Rejected),
+            Stage::Canceled => Some(CommissionStatus::Canceled),
             _ => None,
         }
     }
@@ -486,12 +513,13 @@ impl Stage {
 
 /// Seed 004's commission as the replaced system had it: asked for as
 /// `POST /api/v1/comisiones` asks (its conversion and affiliate, base, type and rate), then
-/// calculated, approved (with its `comentarios` and `metadatos_aprobacion`) or rejected
-/// (`motivo_rechazo`) as its `estado` says, each move audited and published as a live one
-/// is. A conversion has one commission per affiliate, so a second run finds it and
+/// calculated, approved (with its `comentarios` and `metadatos_aprobacion`), rejected
+/// (`motivo_rechazo`), canceled (`motivo_cancelacion`) or paid (`fecha_pago`, and the
+/// payment's reference as `pago_id` or `referencia_pago`: a PAID payout of its own, so it
+/// is never paid again) as its `estado` says, each move audited and published as a live
+/// one is. A conversion has one commission per affiliate, so a second run finds it and
 /// changes nothing; a row whose commission stopped on the way (a move refused) is taken
-/// on from where it stopped. Paid and canceled commissions are refused, named: paying
-/// goes through a payout, cancelling through a refund or a reverted attribution.
+/// on from where it stopped.
 async fn commission(ctx: &Ctx, system: &Caller, body: Value) -> Result<Outcome, AppError> {
     require_id(&body, "conversion_id")?;
     let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
@@ -499,17 +527,13 @@ async fn commission(ctx: &Ctx, system: &Caller, body: Value) -> Result<Outcome, 
         None | Some("reservada" | "pendiente" | "pending") => Stage::Reserved,
         Some("calculada" | "calculated") => Stage::Calculated,
         Some("aprobada" | "approved") => Stage::Approved,
+        Some("pagada" | "pagado" | "paid") => Stage::Paid,
         Some("rechazada" | "rejected") => Stage::Rejected,
-        Some(state @ ("pagada" | "paid" | "cancelada" | "canceled")) => {
-            return Err(AppError::validation(
-                "estado",
-                format!("a commission {state} in the replaced system is not imported: pay it in a payout, or cancel it by refunding or reverting its sale"),
-            ))
-        }
+        Some("cancelada" | "anulada" | "canceled" | "cancelled") => Stage::Canceled,
         Some(other) => {
             return Err(AppError::validation(
                 "estado",
-                format!("estado '{other}' is not one of reservada, calculada, aprobada, rechazada"),
+                format!("estado '{other}' is not one of reservada, calculada, aprobada, pagada, rechazada, cancelada"),
             ))
         }
     };
@@ -518,40 +542,45 @@ async fn commission(ctx: &Ctx, system: &Caller, body: Value) -> Result<Outcome, 
         metadata: body.get("metadatos_aprobacion").cloned(),
         expected_version: None,
     };
-    let reason = text("motivo_rechazo").unwrap_or("rechazada en el sistema anterior").to_string();
+    let rejection = text("motivo_rechazo").unwrap_or("rechazada en el sistema anterior").to_string();
+    let cancellation = text("motivo_cancelacion").unwrap_or("cancelada en el sistema anterior").to_string();
+    let payment = commissions::PaidElsewhere {
+        reference: text("pago_id").or(text("referencia_pago")).map(str::to_string),
+        paid_at: text("fecha_pago").map(|at| sql_time(at, "fecha_pago")).transpose()?,
+    };
     let input = body_of::<CrearComision>(body)?.into_input()?;
-    // A rejected commission leaves room for a new one, so a second run looks for it first.
-    if target == Stage::Rejected && rejected_before(ctx, &input).await? {
-        return Ok(Outcome::AlreadyThere);
+    // A rejected or canceled commission leaves room for a new one, so a second run looks
+    // for it first.
+    if let Some(status) = target.ended() {
+        if ended_before(ctx, &input, status).await? {
+            return Ok(Outcome::AlreadyThere);
+        }
     }
     let (made, new) = commissions::create(ctx, system, input).await?;
-    let Some(mut at) = Stage::of(made.status).filter(|stage| *stage <= target) else {
-        return Ok(if new { Outcome::Imported } else { Outcome::AlreadyThere });
-    };
-    let moved = at < target;
-    while at < target {
-        at = match (at, target) {
-            (Stage::Reserved, Stage::Rejected) | (Stage::Calculated, Stage::Rejected) => {
-                commissions::reject(ctx, system, made.id, &reason).await?;
-                Stage::Rejected
-            }
-            (Stage::Reserved, _) => {
-                commissions::calculate(ctx, system, made.id, false).await?;
-                Stage::Calculated
-            }
-            (Stage::Calculated, _) => {
-                commissions::approve(ctx, system, made.id, approval.clone()).await?;
-                Stage::Approved
-            }
-            // An approved commission is not rejected here: it stays as it is.
-            (_, _) => break,
-        };
+    let mut at = Stage::of(made.status);
+    let mut moved = false;
+    while let Some(next) = at.towards(target) {
+        match next {
+            Stage::Calculated => drop(commissions::calculate(ctx, system, made.id, false).await?),
+            Stage::Approved => drop(commissions::approve(ctx, system, made.id, approval.clone()).await?),
+            Stage::Paid => drop(commissions::record_paid_elsewhere(ctx, system, made.id, payment.clone()).await?),
+            Stage::Rejected => drop(commissions::reject(ctx, system, made.id, &rejection).await?),
+            Stage::Canceled => drop(commissions::cancel(ctx, system, made.id, &cancellation).await?),
+            Stage::Reserved => break,
+        }
+        at = next;
+        moved = true;
     }
     Ok(if new || moved { Outcome::Imported } else { Outcome::AlreadyThere })
 }
 
-/// Whether the row's conversion already has a rejected commission for the row's affiliate.
-async fn rejected_before(ctx: &Ctx, input: &commissions::NewCommission) -> Result<bool, AppError> {
+/// Whether the row's conversion already has a commission for the row's affiliate in
+/// `status` (rejected or canceled).
+async fn ended_before(
+    ctx: &Ctx,
+    input: &commissions::NewCommission,
+    status: CommissionStatus,
+) -> Result<bool, AppError> {
     let Some(reference) = input.conversion.as_deref() else { return Ok(false) };
     let Ok(conversion) = tracking::resolve_conversion(&ctx.db, reference).await else { return Ok(false) };
     let affiliate = match input.affiliate.as_deref() {
@@ -568,7 +597,7 @@ async fn rejected_before(ctx: &Ctx, input: &commissions::NewCommission) -> Resul
         .filter(Column::ConversionId.eq(conversion.id))
         .filter(Column::AffiliateId.eq(affiliate))
         .filter(Column::AdjustsCommissionId.is_null())
-        .filter(Column::Status.eq(CommissionStatus::Rejected))
+        .filter(Column::Status.eq(status))
         .one(&ctx.db)
         .await?
         .is_some())

@@ -1,6 +1,9 @@
 //! The seed events the services write to the outbox, in the seed 004 envelope (or, for
 //! seeds 002 and 003, their own payload), field for field. A service gathers what an
-//! event carries and writes it in its transaction; this module spells it.
+//! event carries and writes it in its transaction; this module spells it. Beside each of
+//! our ids (`afiliado_id`, `campana_id`, `conversion_id`) the envelope carries the name
+//! the seeds knew it by (`afiliado_codigo`, `campana_codigo`, `conversion_id_externo`):
+//! written here when the builder has it, by the outbox otherwise.
 
 use chrono::{DateTime, Utc};
 use entity::{
@@ -31,7 +34,7 @@ pub fn affiliate(model: &affiliates::Model, event_type: &'static str) -> Envelop
         event_type,
         "affiliate",
         model.id,
-        &[("afiliado_id", json!(model.id))],
+        &[("afiliado_id", json!(model.id)), ("afiliado_codigo", json!(model.code))],
         "datos_afiliado",
         json!({
             "codigo": model.code,
@@ -75,6 +78,24 @@ pub fn audit_recorded(row: &audit_log::Model) -> Envelope {
     )
 }
 
+/// `event` with its affiliate's and campaign's codes beside their ids, from a writer that
+/// has them at hand (the ingest path), so that the outbox need not look them up.
+pub fn named(
+    mut event: Envelope,
+    affiliate: Option<&affiliates::Model>,
+    campaign: Option<&campaigns::Model>,
+) -> Envelope {
+    if let Value::Object(body) = &mut event.body {
+        if body.contains_key("afiliado_id") {
+            body.insert("afiliado_codigo".into(), json!(affiliate.map(|a| &a.code)));
+        }
+        if body.contains_key("campana_id") {
+            body.insert("campana_codigo".into(), json!(campaign.map(|c| &c.code)));
+        }
+    }
+    event
+}
+
 /// The seed 004 campaign event (`datos_campana` with the seed's field names).
 pub fn campaign(model: &campaigns::Model, event_type: &'static str) -> Envelope {
     Envelope::new(
@@ -82,7 +103,7 @@ pub fn campaign(model: &campaigns::Model, event_type: &'static str) -> Envelope 
         event_type,
         "campaign",
         model.id,
-        &[("campana_id", json!(model.id))],
+        &[("campana_id", json!(model.id)), ("campana_codigo", json!(model.code))],
         "datos_campana",
         json!({
             "codigo": model.code,
@@ -323,6 +344,7 @@ fn conversion_recorded_002(m: &conversions::Model, kind: ConversionKind) -> Enve
         m.id,
         &[
             ("conversion_id", json!(m.external_id.clone().unwrap_or_else(|| m.id.to_string()))),
+            ("conversion_id_externo", json!(m.external_id)),
             ("campana_id", json!(m.campaign_id)),
             ("afiliado_id", json!(m.affiliate_id)),
         ],
@@ -369,7 +391,12 @@ fn conversion_outcome(m: &conversions::Model, event_type: &'static str) -> Envel
         event_type,
         "conversion",
         m.id,
-        &[("conversion_id", json!(m.id)), ("afiliado_id", json!(m.affiliate_id)), ("campana_id", json!(m.campaign_id))],
+        &[
+            ("conversion_id", json!(m.id)),
+            ("conversion_id_externo", json!(m.external_id)),
+            ("afiliado_id", json!(m.affiliate_id)),
+            ("campana_id", json!(m.campaign_id)),
+        ],
         "datos_conversion",
         json!({
             "estado": status,
@@ -389,7 +416,12 @@ fn conversion_recorded_004(m: &conversions::Model, kind: ConversionKind) -> Enve
         "conversion_registrada",
         "conversion",
         m.id,
-        &[("conversion_id", json!(m.id)), ("afiliado_id", json!(m.affiliate_id)), ("campana_id", json!(m.campaign_id))],
+        &[
+            ("conversion_id", json!(m.id)),
+            ("conversion_id_externo", json!(m.external_id)),
+            ("afiliado_id", json!(m.affiliate_id)),
+            ("campana_id", json!(m.campaign_id)),
+        ],
         "datos_conversion",
         json!({
             "tipo_conversion": kind.seed_name(),

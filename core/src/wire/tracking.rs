@@ -376,9 +376,13 @@ pub(crate) fn sql_time(text: &str, field: &str) -> AppResult<DateTime<Utc>> {
     ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
         .iter()
         .find_map(|format| chrono::NaiveDateTime::parse_from_str(text, format).ok())
+        .or_else(|| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
         .map(|t| t.and_utc())
         .ok_or_else(|| {
-            AppError::validation(field, format!("{field}: '{text}' is not a time (RFC 3339 or YYYY-MM-DD HH:MM:SS)"))
+            AppError::validation(
+                field,
+                format!("{field}: '{text}' is not a time (RFC 3339, YYYY-MM-DD HH:MM:SS or YYYY-MM-DD)"),
+            )
         })
 }
 

@@ -1,4 +1,5 @@
-//! A commission's moves asked for by people: create, calculate, approve (one or many), reject.
+//! A commission's moves asked for by people: create, calculate, approve (one or many),
+//! reject, cancel.
 
 use super::*;
 use sea_orm::PaginatorTrait;
@@ -415,6 +416,33 @@ pub async fn reject(ctx: &Ctx, caller: &Caller, id: Uuid, reason: &str) -> AppRe
     let next = change(&txn, caller, &current, "commission.reject", "comision_rechazada", |m| {
         m.status = CommissionStatus::Rejected;
         m.rejection_reason = Some(reason.clone());
+    })
+    .await?;
+    txn.commit().await?;
+    ctx.events_committed();
+    Ok(next.into())
+}
+
+/// PENDING, CALCULATED or APPROVED (unpaid, in no payout) → CANCELED, with the reason: a
+/// commission a person voids outside the flows that cancel one by themselves (a refund,
+/// a reverted attribution), such as one canceled in the system a history is imported from.
+pub async fn cancel(ctx: &Ctx, caller: &Caller, id: Uuid, reason: &str) -> AppResult<Commission> {
+    caller.require_admin()?;
+    let reason = validate::text(reason, "reason", 2000)?;
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
+    let current = find(&txn, id).await?;
+    rules::transition(lifecycle_status(current.status), Move::Cancel)?;
+    if let Some(payout) = current.payout_id {
+        return Err(AppError::conflict(
+            "id",
+            format!("commission {id} is in payout {payout}: cancel the payout first"),
+        ));
+    }
+    let now = Utc::now();
+    let next = change(&txn, caller, &current, "commission.cancel", "comision_cancelada", |m| {
+        m.status = CommissionStatus::Canceled;
+        m.cancel_reason = Some(reason.clone());
+        m.canceled_at = Some(now);
     })
     .await?;
     txn.commit().await?;

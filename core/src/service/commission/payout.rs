@@ -23,6 +23,7 @@ pub async fn create_payout(ctx: &Ctx, caller: &Caller, affiliate: &str, currency
         created_by: Set(caller.user_id),
         created_at: Set(now),
         paid_at: Set(None),
+        reference: Set(None),
     }
     .insert(&txn)
     .await?;
@@ -80,6 +81,84 @@ pub async fn create_payout(ctx: &Ctx, caller: &Caller, affiliate: &str, currency
         },
     )
     .await?;
+    txn.commit().await?;
+    ctx.events_committed();
+    Ok(payout.into())
+}
+
+/// A payment made before Alpes, as a history import brings it.
+#[derive(Debug, Clone, Default)]
+pub struct PaidElsewhere {
+    /// The payment's reference in the system that paid it (a bank transfer's, say).
+    pub reference: Option<String>,
+    /// When it was paid; now when not known.
+    pub paid_at: Option<DateTime<Utc>>,
+}
+
+/// An APPROVED commission, unpaid and in no payout, paid before Alpes: it gets a PAID
+/// payout of its own (at `paid_at`, with the payment's reference), so it is never paid
+/// again and the books hold — the payout is the sum of its one commission — as for a
+/// payout made here. Audited (`payout.import`, `payout.pay`) and published (`pago_realizado`,
+/// `comision_pagada`) as a payout paid here is.
+pub async fn record_paid_elsewhere(
+    ctx: &Ctx,
+    caller: &Caller,
+    commission_id: Uuid,
+    paid: PaidElsewhere,
+) -> AppResult<Payout> {
+    caller.require_admin()?;
+    let reference = validate::optional_text(paid.reference.as_deref(), "reference", 128)?;
+    let now = Utc::now();
+    let paid_at = paid.paid_at.unwrap_or(now);
+    if paid_at > now {
+        return Err(AppError::validation("paid_at", format!("{} is in the future", paid_at.to_rfc3339())));
+    }
+    let (txn, _turn) = db::write_txn(&ctx.db).await?;
+    let current = find(&txn, commission_id).await?;
+    rules::transition(lifecycle_status(current.status), Move::Pay)?;
+    if let Some(payout) = current.payout_id {
+        return Err(AppError::conflict("id", format!("commission {commission_id} is already in payout {payout}")));
+    }
+    let amount = current.amount.unwrap_or(Decimal::ZERO);
+    let payout = payouts::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        affiliate_id: Set(current.affiliate_id),
+        amount: Set(amount),
+        currency: Set(current.currency.clone()),
+        status: Set(PayoutStatus::Paid),
+        commission_count: Set(1),
+        created_by: Set(caller.user_id),
+        created_at: Set(paid_at),
+        paid_at: Set(Some(paid_at)),
+        reference: Set(reference.clone()),
+    }
+    .insert(&txn)
+    .await?;
+    let member = change(&txn, caller, &current, "commission.pay", "comision_pagada", |m| {
+        m.status = CommissionStatus::Paid;
+        m.paid_at = Some(paid_at);
+        m.payout_id = Some(payout.id);
+    })
+    .await?;
+    outbox::record(&txn, payout_event(&payout, "pago_realizado", std::slice::from_ref(&member))).await?;
+    // Its creation and its payment, each audited as a payout's are (the payment made
+    // elsewhere, before Alpes).
+    for (action, after) in [
+        (
+            "payout.import",
+            json!({ "amount": payout.amount.to_string(), "currency": payout.currency, "commissions": [member.id] }),
+        ),
+        ("payout.pay", json!({ "status": "PAID", "paidAt": paid_at, "reference": reference, "paidElsewhere": true })),
+    ] {
+        let change = audit::Change {
+            action,
+            entity_type: "payout",
+            entity_id: payout.id.to_string(),
+            before: None,
+            after: Some(after),
+        };
+        audit::record(&txn, caller, change).await?;
+    }
     txn.commit().await?;
     ctx.events_committed();
     Ok(payout.into())

@@ -46,7 +46,7 @@ use crate::{
     model::{conversions::Conversion, interactions::Interaction},
     wire::events::{
         conversion_recorded as conversion_event, impression_recorded as impression_event,
-        interaction_recorded as interaction_event,
+        interaction_recorded as interaction_event, named,
     },
 };
 

@@ -95,10 +95,11 @@ pub(super) fn touch(
             linked_at: now,
         });
     }
-    writes.events.push(match input.event {
+    let event = match input.event {
         TouchEvent::Impression => impression_event(&model),
         TouchEvent::Interaction => interaction_event(&model),
-    });
+    };
+    writes.events.push(named(event, affiliate, campaign));
     writes.interactions.push(model.clone());
     Ok(Receipt { stored: Stored::Touch(model), replayed: false })
 }
@@ -172,7 +173,7 @@ pub(super) fn conversion(
             linked_at: now,
         });
     }
-    writes.events.extend(conversion_event(&model, input.kind));
+    writes.events.extend(conversion_event(&model, input.kind).map(|event| named(event, affiliate, campaign)));
     writes.conversions.push(model.clone());
     Ok(Receipt { stored: Stored::Conversion(model), replayed: false })
 }

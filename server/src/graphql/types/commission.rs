@@ -207,6 +207,11 @@ impl Payout {
     async fn paid_at(&self) -> Option<DateTime<Utc>> {
         self.0.paid_at
     }
+    /// For a payout imported as paid before Alpes: the payment's reference in the system
+    /// that paid it (a bank transfer's, say). None for a payout made here.
+    async fn reference(&self) -> Option<&str> {
+        self.0.reference.as_deref()
+    }
 }
 
 /// What `calculatePendingCommissions` did.
