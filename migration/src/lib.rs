@@ -44,10 +44,8 @@ mod m20261210_000001_create_subscriptions;
 mod m20261210_000002_create_commission_tiers;
 mod m20261211_000001_add_payout_reference;
 mod m20261211_000002_create_coarse_rollups;
-mod m20261211_000003_create_affiliate_status_indexes;
 
 pub use m20261202_000001_create_daily_rollups::money_units;
-pub use m20261211_000002_create_coarse_rollups::UNCOUNTED_STATUSES;
 
 /// The rollup tables, each of them rebuilt by [`rebuild_rollups`]: the daily ones and
 /// their coarser sums.
@@ -120,7 +118,6 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000002_create_commission_tiers::Migration),
             Box::new(m20261211_000001_add_payout_reference::Migration),
             Box::new(m20261211_000002_create_coarse_rollups::Migration),
-            Box::new(m20261211_000003_create_affiliate_status_indexes::Migration),
         ]
     }
 }

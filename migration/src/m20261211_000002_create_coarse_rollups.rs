@@ -1,7 +1,6 @@
 //! Coarser rollups for the programme-wide dashboard and metrics: the daily clicks and
 //! conversions of `traffic_daily` and `conversion_daily` summed again per day × campaign,
-//! per day × channel and per day × affiliate (conversions × currency, and per channel ×
-//! status; per campaign and affiliate only those that count, all a breakdown shows), and
+//! per day × channel and per day × affiliate (conversions also × currency × status), and
 //! the commissions of `commission_daily` per day × currency × status; for the attribution
 //! report, the heuristic models' credits of `attribution_daily` per day × model × campaign,
 //! × affiliate or × channel (× currency), a campaign or affiliate missing standing for the
@@ -68,9 +67,10 @@ CREATE TABLE conversions_by_campaign (
     day varchar(10) NOT NULL,
     campaign_id UUID NOT NULL,
     currency varchar(3) NOT NULL,
+    status varchar(32) NOT NULL,
     conversions bigint NOT NULL,
     value bigint NOT NULL,
-    PRIMARY KEY (day, campaign_id, currency)
+    PRIMARY KEY (day, campaign_id, currency, status)
 );
 CREATE TABLE conversions_by_channel (
     day varchar(10) NOT NULL,
@@ -85,9 +85,10 @@ CREATE TABLE conversions_by_affiliate (
     day varchar(10) NOT NULL,
     affiliate_id UUID NOT NULL,
     currency varchar(3) NOT NULL,
+    status varchar(32) NOT NULL,
     conversions bigint NOT NULL,
     value bigint NOT NULL,
-    PRIMARY KEY (day, affiliate_id, currency)
+    PRIMARY KEY (day, affiliate_id, currency, status)
 );
 CREATE TABLE commissions_by_day (
     day varchar(10) NOT NULL,
@@ -135,8 +136,6 @@ type Measure<'a> = &'a dyn Fn(&str) -> String;
 
 /// A daily rollup and what is rolled up again from it.
 struct Source {
-    /// Its triggers' name (and on PostgreSQL their functions'), before the event.
-    name: &'static str,
     table: &'static str,
     /// Which of its rows count, as a condition on the row `{r}` (empty: all of them).
     filter: fn(&str) -> String,
@@ -171,41 +170,24 @@ fn click_rollups(r: &str, m: Measure, _: &str) -> Vec<Rollup> {
 }
 
 fn conversion_rollups(r: &str, m: Measure, _: &str) -> Vec<Rollup> {
-    vec![Rollup {
-        table: "conversions_by_channel",
-        keys: &["day", "channel", "currency", "status"],
-        key_values: vec![format!("{r}day"), format!("{r}channel"), format!("{r}currency"), format!("{r}status")],
+    [
+        ("conversions_by_campaign", "campaign_id"),
+        ("conversions_by_channel", "channel"),
+        ("conversions_by_affiliate", "affiliate_id"),
+    ]
+    .into_iter()
+    .map(|(table, key)| Rollup {
+        table,
+        keys: match key {
+            "campaign_id" => &["day", "campaign_id", "currency", "status"],
+            "channel" => &["day", "channel", "currency", "status"],
+            _ => &["day", "affiliate_id", "currency", "status"],
+        },
+        key_values: vec![format!("{r}day"), format!("{r}{key}"), format!("{r}currency"), format!("{r}status")],
         measures: &["conversions", "value"],
         measure_values: vec![m("conversions"), m("value")],
-    }]
-}
-
-/// The conversions that count (not reverted, rejected, refunded or held for review): all
-/// a breakdown by campaign or affiliate shows of them, so those are kept without status.
-fn counted(r: &str) -> String {
-    let uncounted: Vec<String> = UNCOUNTED_STATUSES.iter().map(|s| format!("'{s}'")).collect();
-    format!("{r}status NOT IN ({})", uncounted.join(", "))
-}
-
-/// The statuses of conversions that do not count: reverted, rejected, refunded, or held for
-/// review until an admin releases them.
-pub const UNCOUNTED_STATUSES: [&str; 4] = ["REVERTED", "REJECTED", "REFUNDED", "HELD_FOR_REVIEW"];
-
-fn counted_rollups(r: &str, m: Measure, _: &str) -> Vec<Rollup> {
-    [("conversions_by_campaign", "campaign_id"), ("conversions_by_affiliate", "affiliate_id")]
-        .into_iter()
-        .map(|(table, key)| Rollup {
-            table,
-            keys: if key == "campaign_id" {
-                &["day", "campaign_id", "currency"]
-            } else {
-                &["day", "affiliate_id", "currency"]
-            },
-            key_values: vec![format!("{r}day"), format!("{r}{key}"), format!("{r}currency")],
-            measures: &["conversions", "value"],
-            measure_values: vec![m("conversions"), m("value")],
-        })
-        .collect()
+    })
+    .collect()
 }
 
 fn commission_rollups(r: &str, m: Measure, _: &str) -> Vec<Rollup> {
@@ -260,17 +242,11 @@ fn attribution_rollups(r: &str, m: Measure, nil: &str) -> Vec<Rollup> {
     ]
 }
 
-const SOURCES: [Source; 5] = [
-    Source { name: "traffic_daily_clicks", table: "traffic_daily", filter: clicks, rollups: click_rollups },
-    Source { name: "conversion_daily_coarse", table: "conversion_daily", filter: every, rollups: conversion_rollups },
-    Source { name: "conversion_daily_counted", table: "conversion_daily", filter: counted, rollups: counted_rollups },
-    Source { name: "commission_daily_coarse", table: "commission_daily", filter: every, rollups: commission_rollups },
-    Source {
-        name: "attribution_daily_coarse",
-        table: "attribution_daily",
-        filter: every,
-        rollups: attribution_rollups,
-    },
+const SOURCES: [Source; 4] = [
+    Source { table: "traffic_daily", filter: clicks, rollups: click_rollups },
+    Source { table: "conversion_daily", filter: every, rollups: conversion_rollups },
+    Source { table: "commission_daily", filter: every, rollups: commission_rollups },
+    Source { table: "attribution_daily", filter: every, rollups: attribution_rollups },
 ];
 
 /// The nil UUID (a missing campaign or affiliate in a rollup's key) on `backend`.
@@ -285,7 +261,7 @@ fn nil(backend: DbBackend) -> &'static str {
 pub(crate) fn triggers(backend: DbBackend) -> Vec<String> {
     let mut sql = Vec::new();
     for source in &SOURCES {
-        let (name, table) = (source.name, source.table);
+        let table = source.table;
         match backend {
             DbBackend::Postgres => {
                 let only = |r: &str| match (source.filter)(r) {
@@ -307,12 +283,12 @@ pub(crate) fn triggers(backend: DbBackend) -> Vec<String> {
                 ];
                 for (event, statements, tables) in functions {
                     sql.push(format!(
-                        "CREATE FUNCTION {name}_{event}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n    {};\n    RETURN NULL;\nEND\n$$",
+                        "CREATE FUNCTION {table}_coarse_{event}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n    {};\n    RETURN NULL;\nEND\n$$",
                         statements.join(";\n    ")
                     ));
                     sql.push(format!(
-                        "CREATE TRIGGER {name}_{event} AFTER {} ON {table} REFERENCING {tables} \
-                         FOR EACH STATEMENT EXECUTE FUNCTION {name}_{event}()",
+                        "CREATE TRIGGER {table}_coarse_{event} AFTER {} ON {table} REFERENCING {tables} \
+                         FOR EACH STATEMENT EXECUTE FUNCTION {table}_coarse_{event}()",
                         event.to_uppercase()
                     ));
                 }
@@ -330,15 +306,15 @@ pub(crate) fn triggers(backend: DbBackend) -> Vec<String> {
                 let moved = body(rollups("NEW.", &|m| format!("(NEW.{m} - OLD.{m})")), false);
                 let taken = body(rollups("OLD.", &|m| format!("OLD.{m}")), true);
                 sql.push(format!(
-                    "CREATE TRIGGER {name}_insert AFTER INSERT ON {table}{} BEGIN {added}; END",
+                    "CREATE TRIGGER {table}_coarse_insert AFTER INSERT ON {table}{} BEGIN {added}; END",
                     when("NEW.")
                 ));
                 sql.push(format!(
-                    "CREATE TRIGGER {name}_update AFTER UPDATE ON {table}{} BEGIN {moved}; END",
+                    "CREATE TRIGGER {table}_coarse_update AFTER UPDATE ON {table}{} BEGIN {moved}; END",
                     when("NEW.")
                 ));
                 sql.push(format!(
-                    "CREATE TRIGGER {name}_delete AFTER DELETE ON {table}{} BEGIN {taken}; END",
+                    "CREATE TRIGGER {table}_coarse_delete AFTER DELETE ON {table}{} BEGIN {taken}; END",
                     when("OLD.")
                 ));
             }
@@ -384,7 +360,7 @@ impl MigrationTrait for Migration {
         let db = manager.get_connection();
         for source in &SOURCES {
             for event in ["insert", "update", "delete"] {
-                let name = format!("{}_{event}", source.name);
+                let name = format!("{}_coarse_{event}", source.table);
                 if db.get_database_backend() == DbBackend::Postgres {
                     db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {name} ON {}", source.table)).await?;
                     db.execute_unprepared(&format!("DROP FUNCTION IF EXISTS {name}()")).await?;

@@ -211,22 +211,10 @@ pub async fn traffic(
 pub struct ConversionGroup {
     pub key: Key,
     pub currency: String,
-    /// The stored status name (`ATTRIBUTED`, …); none for a programme-wide group by
-    /// campaign or affiliate, whose rollup keeps only the conversions that count.
-    pub status: Option<String>,
+    /// The stored status name (`ATTRIBUTED`, …).
+    pub status: String,
     pub conversions: u64,
     pub value: Decimal,
-}
-
-/// The statuses of conversions that do not count (nor their value as revenue): reverted,
-/// rejected, refunded, or held for review until an admin releases them.
-pub use migration::UNCOUNTED_STATUSES as UNCOUNTED;
-
-impl ConversionGroup {
-    /// Whether these conversions count.
-    pub fn counts(&self) -> bool {
-        self.status.as_deref().is_none_or(|status| !UNCOUNTED.contains(&status))
-    }
 }
 
 pub async fn conversions(
@@ -236,25 +224,21 @@ pub async fn conversions(
     dimension: Dimension,
 ) -> AppResult<Vec<ConversionGroup>> {
     let tables = ["conversions_by_campaign", "conversions_by_channel", "conversions_by_affiliate"];
-    let table = coarse(tables, scope, dimension).unwrap_or("conversion_daily");
-    // Per campaign and per affiliate, programme-wide, only the conversions that count are kept.
-    let with_status = !matches!(table, "conversions_by_campaign" | "conversions_by_affiliate");
-    let mut query = select(table, days, scope, dimension);
+    let mut query = select(coarse(tables, scope, dimension).unwrap_or("conversion_daily"), days, scope, dimension);
     query
         .column(Alias::new("currency"))
+        .column(Alias::new("status"))
         .expr_as(sum("conversions"), Alias::new("n"))
         .expr_as(sum("value"), Alias::new("v"))
-        .group_by_col(Alias::new("currency"));
-    if with_status {
-        query.column(Alias::new("status")).group_by_col(Alias::new("status"));
-    }
+        .group_by_col(Alias::new("currency"))
+        .group_by_col(Alias::new("status"));
     let rows = db.query_all(&query).await?;
     rows.iter()
         .map(|row| {
             Ok(ConversionGroup {
                 key: dimension.key(row)?,
                 currency: row.try_get("", "currency")?,
-                status: if with_status { Some(row.try_get("", "status")?) } else { None },
+                status: row.try_get("", "status")?,
                 conversions: count(row, "n")?,
                 value: money(row, "v")?,
             })
@@ -335,9 +319,9 @@ pub async fn snapshot(db: &DatabaseConnection) -> AppResult<Vec<String>> {
         ("clicks_by_campaign", "day, campaign_id", "clicks"),
         ("clicks_by_channel", "day, channel", "clicks"),
         ("clicks_by_affiliate", "day, affiliate_id", "clicks"),
-        ("conversions_by_campaign", "day, campaign_id, currency", "conversions, value"),
+        ("conversions_by_campaign", "day, campaign_id, currency, status", "conversions, value"),
         ("conversions_by_channel", "day, channel, currency, status", "conversions, value"),
-        ("conversions_by_affiliate", "day, affiliate_id, currency", "conversions, value"),
+        ("conversions_by_affiliate", "day, affiliate_id, currency, status", "conversions, value"),
         ("commissions_by_day", "day, currency, status", "commissions, amount, held, expected"),
         ("attribution_by_campaign", "day, model, campaign_id, channel, currency", "conversions, value"),
         ("attribution_by_affiliate", "day, model, affiliate_id, channel, currency", "conversions, value"),

@@ -83,7 +83,7 @@ pub async fn gauges(ctx: &Ctx) -> AppResult<Vec<Sample>> {
     let days = rollup::Days { first: today, last: today };
     let mut by_currency: BTreeMap<String, (u64, Decimal)> = BTreeMap::new();
     for group in rollup::conversions(db, days, &rollup::Scope::default(), rollup::Dimension::Total).await? {
-        if !group.counts() {
+        if ["REVERTED", "REJECTED", "REFUNDED", "HELD_FOR_REVIEW"].contains(&group.status.as_str()) {
             continue;
         }
         let entry = by_currency.entry(group.currency).or_default();
