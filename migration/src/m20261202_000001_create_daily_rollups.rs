@@ -175,7 +175,7 @@ pub(crate) struct Rollup {
 
 impl Rollup {
     /// Adds one row's measures (`NEW.` columns) to its rollup row.
-    pub(crate) fn add(&self) -> String {
+    fn add(&self) -> String {
         let table = self.table;
         let columns: Vec<&str> = self.keys.iter().chain(self.measures).copied().collect();
         let values: Vec<&str> = self.key_values.iter().chain(&self.measure_values).map(String::as_str).collect();
@@ -190,7 +190,7 @@ impl Rollup {
     }
 
     /// Takes one row's measures (`OLD.` columns) off its rollup row.
-    pub(crate) fn subtract(&self) -> String {
+    fn subtract(&self) -> String {
         let table = self.table;
         let sets: Vec<String> =
             self.measures.iter().zip(&self.measure_values).map(|(m, v)| format!("{m} = {m} - {v}")).collect();

@@ -53,10 +53,8 @@ async fn rollups_kept_by_every_write_equal_the_rebuilt_ones() {
     assert!(refunds > 0, "no refund in 23 seeded days");
 
     let incremental = snapshot(app.db()).await;
-    // The daily rollups, and the coarse ones their triggers keep (the rebuild below sums
-    // those again from the daily ones: equal snapshots prove the triggers right).
-    for table in rollup::TABLES {
-        assert!(incremental.iter().any(|line| line.starts_with(&format!("{table} "))), "{table} is empty");
+    for table in ["traffic_daily", "conversion_daily", "commission_daily", "attribution_daily"] {
+        assert!(incremental.iter().any(|line| line.starts_with(table)), "{table} is empty: {incremental:?}");
     }
     rollup::rebuild(app.db(), None).await.unwrap_or_else(|e| panic!("rebuild: {e}"));
     let rebuilt = snapshot(app.db()).await;

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use sea_orm::{ActiveEnum, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use super::rollup::{self, ConversionGroup, Days, Dimension, Key, Scope, CLICK};
+use super::rollup::{self, ConversionGroup, Days, Dimension, Key, Scope};
 use crate::{
     auth::Caller,
     domain::{
@@ -128,6 +128,8 @@ async fn figures(db: &DatabaseConnection, days: Days, scope: &Scope, dimension: 
     }
     Ok(Figures { clicks, conversions })
 }
+
+const CLICK: &str = "CLICK";
 
 /// The dashboard of `period` in `currency` (when not given: the programme's own currency
 /// when it sold in the period, else the currency of most conversions).

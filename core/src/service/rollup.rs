@@ -1,6 +1,5 @@
-//! Reading the daily rollups (`traffic_daily`, `conversion_daily`, `commission_daily`,
-//! and their coarser sums per campaign, channel or affiliate; see the migrations that
-//! create them) and rebuilding them from the raw tables.
+//! Reading the daily rollups (`traffic_daily`, `conversion_daily`, `commission_daily`;
+//! see the migration that creates them) and rebuilding them from the raw tables.
 //!
 //! Dashboards and metrics read these instead of raw rows, so their cost grows with the
 //! number of days, campaigns, affiliates and channels they show, not with the traffic.
@@ -19,9 +18,6 @@ use crate::{
     domain::commission::Period,
     error::{AppError, AppResult},
 };
-
-/// Every rollup table: the daily ones and their coarser sums.
-pub use migration::ROLLUP_TABLES as TABLES;
 
 /// Money in the rollups is an integer count of ten-thousandths (the money columns' scale).
 const MONEY_SCALE: u32 = 4;
@@ -161,26 +157,6 @@ fn count(row: &QueryResult, column: &str) -> AppResult<u64> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// The coarse rollup that answers a read programme-wide (not narrowed to an affiliate):
-/// the one keyed by what it is grouped by, days and totals from the day × channel one, a
-/// read narrowed to a channel from that one too. `tables` are the by-campaign,
-/// by-channel and by-affiliate tables of one measure.
-fn coarse(tables: [&'static str; 3], scope: &Scope, dimension: Dimension) -> Option<&'static str> {
-    let [by_campaign, by_channel, by_affiliate] = tables;
-    if scope.affiliate.is_some() {
-        return None;
-    }
-    match (dimension, scope.channel.is_some()) {
-        (Dimension::Day | Dimension::Total | Dimension::Channel, _) => Some(by_channel),
-        (Dimension::Campaign, false) => Some(by_campaign),
-        (Dimension::Affiliate, false) => Some(by_affiliate),
-        _ => None,
-    }
-}
-
-/// The kind of interaction the coarse rollups count.
-pub const CLICK: &str = "CLICK";
-
 /// Interactions of `kind` (`CLICK`, `IMPRESSION`, …) per group.
 pub async fn traffic(
     db: &DatabaseConnection,
@@ -189,19 +165,8 @@ pub async fn traffic(
     scope: &Scope,
     dimension: Dimension,
 ) -> AppResult<Vec<(Key, u64)>> {
-    let tables = ["clicks_by_campaign", "clicks_by_channel", "clicks_by_affiliate"];
-    let query = match coarse(tables, scope, dimension).filter(|_| kind == CLICK) {
-        Some(table) => {
-            let mut query = select(table, days, scope, dimension);
-            query.expr_as(sum("clicks"), Alias::new("n"));
-            query
-        }
-        None => {
-            let mut query = select("traffic_daily", days, scope, dimension);
-            query.expr_as(sum("events"), Alias::new("n")).and_where(Expr::col(Alias::new("kind")).eq(kind));
-            query
-        }
-    };
+    let mut query = select("traffic_daily", days, scope, dimension);
+    query.expr_as(sum("events"), Alias::new("n")).and_where(Expr::col(Alias::new("kind")).eq(kind));
     let rows = db.query_all(&query).await?;
     rows.iter().map(|row| Ok((dimension.key(row)?, count(row, "n")?))).collect()
 }
@@ -223,8 +188,7 @@ pub async fn conversions(
     scope: &Scope,
     dimension: Dimension,
 ) -> AppResult<Vec<ConversionGroup>> {
-    let tables = ["conversions_by_campaign", "conversions_by_channel", "conversions_by_affiliate"];
-    let mut query = select(coarse(tables, scope, dimension).unwrap_or("conversion_daily"), days, scope, dimension);
+    let mut query = select("conversion_daily", days, scope, dimension);
     query
         .column(Alias::new("currency"))
         .column(Alias::new("status"))
@@ -266,8 +230,7 @@ pub async fn commissions(
     currency: &str,
 ) -> AppResult<Vec<CommissionGroup>> {
     let scope = Scope { channel: None, ..scope.clone() };
-    let table = if scope.affiliate.is_some() { "commission_daily" } else { "commissions_by_day" };
-    let mut query = select(table, days, &scope, Dimension::Total);
+    let mut query = select("commission_daily", days, &scope, Dimension::Total);
     query
         .column(Alias::new("status"))
         .expr_as(sum("commissions"), Alias::new("n"))
@@ -316,16 +279,6 @@ pub async fn snapshot(db: &DatabaseConnection) -> AppResult<Vec<String>> {
         ("conversion_daily", "day, campaign_id, affiliate_id, channel, currency, status", "conversions, value"),
         ("commission_daily", "day, campaign_id, affiliate_id, currency, status", "commissions, amount, held, expected"),
         ("attribution_daily", "day, model, campaign_id, affiliate_id, channel, currency", "conversions, value"),
-        ("clicks_by_campaign", "day, campaign_id", "clicks"),
-        ("clicks_by_channel", "day, channel", "clicks"),
-        ("clicks_by_affiliate", "day, affiliate_id", "clicks"),
-        ("conversions_by_campaign", "day, campaign_id, currency, status", "conversions, value"),
-        ("conversions_by_channel", "day, channel, currency, status", "conversions, value"),
-        ("conversions_by_affiliate", "day, affiliate_id, currency, status", "conversions, value"),
-        ("commissions_by_day", "day, currency, status", "commissions, amount, held, expected"),
-        ("attribution_by_campaign", "day, model, campaign_id, channel, currency", "conversions, value"),
-        ("attribution_by_affiliate", "day, model, affiliate_id, channel, currency", "conversions, value"),
-        ("attribution_by_channel", "day, model, channel, currency", "conversions, value"),
     ] {
         let nonzero: Vec<String> = measures.split(", ").map(|m| format!("{m} <> 0")).collect();
         let sql = format!("SELECT * FROM {table} WHERE {} ORDER BY {keys}", nonzero.join(" OR "));
