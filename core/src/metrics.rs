@@ -57,6 +57,7 @@ const FAMILIES: &[(&str, Kind, &str)] = &[
     ("alpes_ingest_events_total", Kind::Counter, "Tracking events received, by outcome (stored, refused)."),
     ("alpes_events_published_total", Kind::Counter, "Outbox events published by this replica, by topic."),
     ("alpes_outbox_backlog", Kind::Gauge, "Outbox events not yet published."),
+    ("alpes_rollup_pending_changes", Kind::Gauge, "Coarse rollup changes not folded yet (PostgreSQL)."),
     ("alpes_outbox_lag_seconds", Kind::Gauge, "Age of the oldest outbox event not yet published (0 when none)."),
     ("alpes_integration_deliveries_total", Kind::Counter, "Outbound delivery attempts, by integration and outcome."),
     ("alpes_integration_deliveries", Kind::Gauge, "Outbound deliveries stored, by integration and state."),

@@ -43,11 +43,22 @@ mod m20261209_000003_create_lead_sales;
 mod m20261210_000001_create_subscriptions;
 mod m20261210_000002_create_commission_tiers;
 mod m20261211_000001_add_payout_reference;
+mod m20261211_000002_create_coarse_rollups;
+mod m20261211_000003_create_affiliate_status_indexes;
 
 pub use m20261202_000001_create_daily_rollups::money_units;
+pub use m20261211_000002_create_coarse_rollups::{
+    fold as fold_rollups, pending as pending_rollup_changes, UNCOUNTED_STATUSES,
+};
 
-/// The rollup tables, each of them rebuilt by [`rebuild_rollups`].
-pub const ROLLUP_TABLES: [&str; 4] = ["traffic_daily", "conversion_daily", "commission_daily", "attribution_daily"];
+/// The rollup tables, each of them rebuilt by [`rebuild_rollups`]: the daily ones and
+/// their coarser sums.
+pub const ROLLUP_TABLES: [&str; 14] = {
+    let [traffic, conversions, commissions] = m20261202_000001_create_daily_rollups::TABLES;
+    let [attribution] = [m20261204_000001_create_attribution_rollup::TABLES[1]];
+    let [a, b, c, d, e, f, g, h, i, j] = m20261211_000002_create_coarse_rollups::TABLES;
+    [traffic, conversions, commissions, attribution, a, b, c, d, e, f, g, h, i, j]
+};
 
 /// Recomputes every rollup of the UTC days `[from, to)` (both `YYYY-MM-DD`; all days when
 /// `None`): the daily ones from the raw tables, the attribution one from the stored shares.
@@ -57,7 +68,9 @@ pub async fn rebuild_rollups<C: sea_orm_migration::sea_orm::ConnectionTrait>(
     days: Option<(&str, &str)>,
 ) -> Result<(), DbErr> {
     m20261202_000001_create_daily_rollups::rebuild(db, days).await?;
-    m20261204_000001_create_attribution_rollup::rebuild(db, days).await
+    m20261204_000001_create_attribution_rollup::rebuild(db, days).await?;
+    // The coarse rollups last: from the daily ones as rebuilt.
+    m20261211_000002_create_coarse_rollups::rebuild(db, days).await
 }
 
 /// Every migration, in foreign-key order.
@@ -108,6 +121,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000001_create_subscriptions::Migration),
             Box::new(m20261210_000002_create_commission_tiers::Migration),
             Box::new(m20261211_000001_add_payout_reference::Migration),
+            Box::new(m20261211_000002_create_coarse_rollups::Migration),
+            Box::new(m20261211_000003_create_affiliate_status_indexes::Migration),
         ]
     }
 }

@@ -175,7 +175,7 @@ pub(crate) struct Rollup {
 
 impl Rollup {
     /// Adds one row's measures (`NEW.` columns) to its rollup row.
-    fn add(&self) -> String {
+    pub(crate) fn add(&self) -> String {
         let table = self.table;
         let columns: Vec<&str> = self.keys.iter().chain(self.measures).copied().collect();
         let values: Vec<&str> = self.key_values.iter().chain(&self.measure_values).map(String::as_str).collect();
@@ -190,7 +190,7 @@ impl Rollup {
     }
 
     /// Takes one row's measures (`OLD.` columns) off its rollup row.
-    fn subtract(&self) -> String {
+    pub(crate) fn subtract(&self) -> String {
         let table = self.table;
         let sets: Vec<String> =
             self.measures.iter().zip(&self.measure_values).map(|(m, v)| format!("{m} = {m} - {v}")).collect();
@@ -211,7 +211,11 @@ impl Rollup {
     /// of those keys must not exist. Rows go in key order, so concurrent statements lock
     /// rollup rows in the same order and cannot deadlock on them.
     pub(crate) fn sum_into(&self, from: &str, filter: &str, upsert: bool) -> String {
-        let table = self.table;
+        self.sum_into_table(self.table, from, filter, upsert)
+    }
+
+    /// [`Rollup::sum_into`] a table of the rollup's columns other than its own.
+    pub(crate) fn sum_into_table(&self, table: &str, from: &str, filter: &str, upsert: bool) -> String {
         let columns: Vec<&str> = self.keys.iter().chain(self.measures).copied().collect();
         let groups: Vec<String> = (1..=self.keys.len()).map(|i| i.to_string()).collect();
         let mut sql = format!(

@@ -10,7 +10,7 @@ use crate::{
     auth::JwtKeys,
     config::Config,
     db, events, graphql, http,
-    service::{attribution, commission, retention, user_service},
+    service::{attribution, commission, retention, rollup, user_service},
     state::AppState,
 };
 
@@ -18,6 +18,8 @@ use crate::{
 const AUTO_APPROVAL_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 /// How often raw interactions past `ALPES_RETENTION_DAYS` are looked for.
 const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+/// How often the coarse rollups' pending changes are folded (PostgreSQL).
+const FOLD_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A running service's parts, for the binary and for tests.
 pub struct App {
@@ -91,6 +93,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tokio::spawn(commission::auto_approval_loop(state.ctx.clone(), AUTO_APPROVAL_EVERY, shutdown.clone()));
     let attribution = tokio::spawn(attribution::run(state.ctx.clone(), state.markov.clone(), shutdown.clone()));
     let retention = tokio::spawn(retention::run(state.ctx.clone(), RETENTION_EVERY, shutdown.clone()));
+    let folds = tokio::spawn(rollup::run_folds(state.db.clone(), FOLD_EVERY, shutdown.clone()));
 
     let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!("Alpes listening on http://{addr} (GraphiQL at /graphql)");
@@ -103,6 +106,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = approvals.await;
     let _ = attribution.await;
     let _ = retention.await;
+    let _ = folds.await;
     state.db.close_by_ref().await.ok();
     tracing::info!("stopped");
     Ok(())

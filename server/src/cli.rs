@@ -295,6 +295,8 @@ async fn execute(cli: Cli) -> anyhow::Result<()> {
                 seed_service::seed_with_progress(&state, &state.ingest, &state.markov, &Caller::system(), days, &bars)
                     .await?;
             drop(bars);
+            // The coarse rollups' changes (PostgreSQL) are folded now, not at the next start.
+            rollup::fold(&state.db).await?;
             println!(
                 "seeded {} days: {} affiliates, {} campaigns, {} links, {} clicks, {} checkouts ({} paid, {} refunded, {} failed), {} attributed ({} reverted as fraud); commissions {} pending, {} calculated, {} approved, {} rejected; {} payouts ({} paid) in {} ms",
                 report.days,

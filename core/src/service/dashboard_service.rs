@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use sea_orm::{ActiveEnum, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use super::rollup::{self, ConversionGroup, Days, Dimension, Key, Scope};
+use super::rollup::{self, ConversionGroup, Days, Dimension, Key, Scope, CLICK};
 use crate::{
     auth::Caller,
     domain::{
@@ -87,18 +87,6 @@ pub fn days_of(period: &Period) -> Vec<NaiveDate> {
     days
 }
 
-/// Whether a conversion counts (and its value is revenue): not reverted, rejected or
-/// refunded, and not held for review (until an admin releases it).
-fn counts(status: &ConversionStatus) -> bool {
-    !matches!(
-        status,
-        ConversionStatus::Reverted
-            | ConversionStatus::Rejected
-            | ConversionStatus::Refunded
-            | ConversionStatus::HeldForReview
-    )
-}
-
 fn conversion_status(stored: &str) -> AppResult<ConversionStatus> {
     ConversionStatus::try_from_value(&stored.to_string()).map_err(AppError::from)
 }
@@ -122,14 +110,12 @@ async fn figures(db: &DatabaseConnection, days: Days, scope: &Scope, dimension: 
     let clicks = clicks.into_iter().collect();
     let mut conversions = Vec::new();
     for group in groups {
-        if counts(&conversion_status(&group.status)?) {
+        if group.counts() {
             conversions.push(group);
         }
     }
     Ok(Figures { clicks, conversions })
 }
-
-const CLICK: &str = "CLICK";
 
 /// The dashboard of `period` in `currency` (when not given: the programme's own currency
 /// when it sold in the period, else the currency of most conversions).
@@ -218,9 +204,10 @@ pub fn metrics_of(
     let mut per_status: BTreeMap<String, (ConversionStatus, u64)> = BTreeMap::new();
     let mut counted = 0;
     for group in groups {
-        let status = conversion_status(&group.status)?;
-        per_status.entry(group.status.clone()).or_insert((status, 0)).1 += group.conversions;
-        if counts(&status) {
+        let name = group.status.as_deref().unwrap_or_default();
+        let status = conversion_status(name)?;
+        per_status.entry(name.to_string()).or_insert((status, 0)).1 += group.conversions;
+        if group.counts() {
             counted += group.conversions;
             let entry = per_currency.entry(group.currency.clone()).or_default();
             entry.0 += group.conversions;
@@ -470,7 +457,7 @@ mod tests {
         ConversionGroup {
             key,
             currency: currency.into(),
-            status: status.into(),
+            status: Some(status.into()),
             conversions,
             value: Decimal::new(value, 2),
         }

@@ -1,5 +1,6 @@
-//! Reading the daily rollups (`traffic_daily`, `conversion_daily`, `commission_daily`;
-//! see the migration that creates them) and rebuilding them from the raw tables.
+//! Reading the daily rollups (`traffic_daily`, `conversion_daily`, `commission_daily`,
+//! and their coarser sums per campaign, channel or affiliate; see the migrations that
+//! create them) and rebuilding them from the raw tables.
 //!
 //! Dashboards and metrics read these instead of raw rows, so their cost grows with the
 //! number of days, campaigns, affiliates and channels they show, not with the traffic.
@@ -11,6 +12,7 @@ use sea_orm::{
     sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement},
     ConnectionTrait, DatabaseConnection, DbBackend, QueryResult,
 };
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
@@ -18,6 +20,9 @@ use crate::{
     domain::commission::Period,
     error::{AppError, AppResult},
 };
+
+/// Every rollup table: the daily ones and their coarser sums.
+pub use migration::ROLLUP_TABLES as TABLES;
 
 /// Money in the rollups is an integer count of ten-thousandths (the money columns' scale).
 const MONEY_SCALE: u32 = 4;
@@ -157,6 +162,26 @@ fn count(row: &QueryResult, column: &str) -> AppResult<u64> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
+/// The coarse rollup that answers a read programme-wide (not narrowed to an affiliate):
+/// the one keyed by what it is grouped by, days and totals from the day × channel one, a
+/// read narrowed to a channel from that one too. `tables` are the by-campaign,
+/// by-channel and by-affiliate tables of one measure.
+fn coarse(tables: [&'static str; 3], scope: &Scope, dimension: Dimension) -> Option<&'static str> {
+    let [by_campaign, by_channel, by_affiliate] = tables;
+    if scope.affiliate.is_some() {
+        return None;
+    }
+    match (dimension, scope.channel.is_some()) {
+        (Dimension::Day | Dimension::Total | Dimension::Channel, _) => Some(by_channel),
+        (Dimension::Campaign, false) => Some(by_campaign),
+        (Dimension::Affiliate, false) => Some(by_affiliate),
+        _ => None,
+    }
+}
+
+/// The kind of interaction the coarse rollups count.
+pub const CLICK: &str = "CLICK";
+
 /// Interactions of `kind` (`CLICK`, `IMPRESSION`, …) per group.
 pub async fn traffic(
     db: &DatabaseConnection,
@@ -165,8 +190,19 @@ pub async fn traffic(
     scope: &Scope,
     dimension: Dimension,
 ) -> AppResult<Vec<(Key, u64)>> {
-    let mut query = select("traffic_daily", days, scope, dimension);
-    query.expr_as(sum("events"), Alias::new("n")).and_where(Expr::col(Alias::new("kind")).eq(kind));
+    let tables = ["clicks_by_campaign", "clicks_by_channel", "clicks_by_affiliate"];
+    let query = match coarse(tables, scope, dimension).filter(|_| kind == CLICK) {
+        Some(table) => {
+            let mut query = select(table, days, scope, dimension);
+            query.expr_as(sum("clicks"), Alias::new("n"));
+            query
+        }
+        None => {
+            let mut query = select("traffic_daily", days, scope, dimension);
+            query.expr_as(sum("events"), Alias::new("n")).and_where(Expr::col(Alias::new("kind")).eq(kind));
+            query
+        }
+    };
     let rows = db.query_all(&query).await?;
     rows.iter().map(|row| Ok((dimension.key(row)?, count(row, "n")?))).collect()
 }
@@ -176,10 +212,22 @@ pub async fn traffic(
 pub struct ConversionGroup {
     pub key: Key,
     pub currency: String,
-    /// The stored status name (`ATTRIBUTED`, …).
-    pub status: String,
+    /// The stored status name (`ATTRIBUTED`, …); none for a programme-wide group by
+    /// campaign or affiliate, whose rollup keeps only the conversions that count.
+    pub status: Option<String>,
     pub conversions: u64,
     pub value: Decimal,
+}
+
+/// The statuses of conversions that do not count (nor their value as revenue): reverted,
+/// rejected, refunded, or held for review until an admin releases them.
+pub use migration::UNCOUNTED_STATUSES as UNCOUNTED;
+
+impl ConversionGroup {
+    /// Whether these conversions count.
+    pub fn counts(&self) -> bool {
+        self.status.as_deref().is_none_or(|status| !UNCOUNTED.contains(&status))
+    }
 }
 
 pub async fn conversions(
@@ -188,21 +236,26 @@ pub async fn conversions(
     scope: &Scope,
     dimension: Dimension,
 ) -> AppResult<Vec<ConversionGroup>> {
-    let mut query = select("conversion_daily", days, scope, dimension);
+    let tables = ["conversions_by_campaign", "conversions_by_channel", "conversions_by_affiliate"];
+    let table = coarse(tables, scope, dimension).unwrap_or("conversion_daily");
+    // Per campaign and per affiliate, programme-wide, only the conversions that count are kept.
+    let with_status = !matches!(table, "conversions_by_campaign" | "conversions_by_affiliate");
+    let mut query = select(table, days, scope, dimension);
     query
         .column(Alias::new("currency"))
-        .column(Alias::new("status"))
         .expr_as(sum("conversions"), Alias::new("n"))
         .expr_as(sum("value"), Alias::new("v"))
-        .group_by_col(Alias::new("currency"))
-        .group_by_col(Alias::new("status"));
+        .group_by_col(Alias::new("currency"));
+    if with_status {
+        query.column(Alias::new("status")).group_by_col(Alias::new("status"));
+    }
     let rows = db.query_all(&query).await?;
     rows.iter()
         .map(|row| {
             Ok(ConversionGroup {
                 key: dimension.key(row)?,
                 currency: row.try_get("", "currency")?,
-                status: row.try_get("", "status")?,
+                status: if with_status { Some(row.try_get("", "status")?) } else { None },
                 conversions: count(row, "n")?,
                 value: money(row, "v")?,
             })
@@ -230,7 +283,8 @@ pub async fn commissions(
     currency: &str,
 ) -> AppResult<Vec<CommissionGroup>> {
     let scope = Scope { channel: None, ..scope.clone() };
-    let mut query = select("commission_daily", days, &scope, Dimension::Total);
+    let table = if scope.affiliate.is_some() { "commission_daily" } else { "commissions_by_day" };
+    let mut query = select(table, days, &scope, Dimension::Total);
     query
         .column(Alias::new("status"))
         .expr_as(sum("commissions"), Alias::new("n"))
@@ -269,6 +323,35 @@ pub async fn rebuild(db: &DatabaseConnection, days: Option<Days>) -> AppResult<(
     Ok(())
 }
 
+/// Moves the coarse rollups' pending changes into their rows (PostgreSQL, where writers
+/// append changes rather than lock shared rows; nothing elsewhere). `None` when another
+/// replica's fold or a rebuild holds the turn.
+pub async fn fold(db: &DatabaseConnection) -> AppResult<Option<u64>> {
+    Ok(migration::fold_rollups(db).await?)
+}
+
+/// The coarse rollups' changes not folded yet: the lag of [`run_folds`].
+pub async fn pending(db: &DatabaseConnection) -> AppResult<u64> {
+    Ok(migration::pending_rollup_changes(db).await?)
+}
+
+/// Runs [`fold`] every `every` until `shutdown` (PostgreSQL only). Readers sum the pending
+/// changes too, so a late fold slows reads a little and changes no figure.
+pub async fn run_folds(db: DatabaseConnection, every: std::time::Duration, shutdown: CancellationToken) {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    loop {
+        if let Err(err) = fold(&db).await {
+            tracing::warn!(error = %err, "folding the rollups' pending changes failed; retrying");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
 /// Every rollup row as text, rows that count nothing left out, in a fixed order: what
 /// tests compare before and after a rebuild.
 pub async fn snapshot(db: &DatabaseConnection) -> AppResult<Vec<String>> {
@@ -279,6 +362,16 @@ pub async fn snapshot(db: &DatabaseConnection) -> AppResult<Vec<String>> {
         ("conversion_daily", "day, campaign_id, affiliate_id, channel, currency, status", "conversions, value"),
         ("commission_daily", "day, campaign_id, affiliate_id, currency, status", "commissions, amount, held, expected"),
         ("attribution_daily", "day, model, campaign_id, affiliate_id, channel, currency", "conversions, value"),
+        ("clicks_by_campaign", "day, campaign_id", "clicks"),
+        ("clicks_by_channel", "day, channel", "clicks"),
+        ("clicks_by_affiliate", "day, affiliate_id", "clicks"),
+        ("conversions_by_campaign", "day, campaign_id, currency", "conversions, value"),
+        ("conversions_by_channel", "day, channel, currency, status", "conversions, value"),
+        ("conversions_by_affiliate", "day, affiliate_id, currency", "conversions, value"),
+        ("commissions_by_day", "day, currency, status", "commissions, amount, held, expected"),
+        ("attribution_by_campaign", "day, model, campaign_id, channel, currency", "conversions, value"),
+        ("attribution_by_affiliate", "day, model, affiliate_id, channel, currency", "conversions, value"),
+        ("attribution_by_channel", "day, model, channel, currency", "conversions, value"),
     ] {
         let nonzero: Vec<String> = measures.split(", ").map(|m| format!("{m} <> 0")).collect();
         let sql = format!("SELECT * FROM {table} WHERE {} ORDER BY {keys}", nonzero.join(" OR "));

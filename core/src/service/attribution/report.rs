@@ -320,14 +320,16 @@ fn wide_sum(column: &str) -> [String; 2] {
 }
 
 /// The heuristic models' totals over `[from, to]`: `models` only (their stored names), per
-/// campaign × affiliate × channel × currency when `keyed`, else per currency only.
+/// key of `group` and currency (the whole days from the rollup of that grouping, the
+/// partial ones per campaign × affiliate × channel), or per currency only.
 async fn heuristic_totals(
     db: &DatabaseConnection,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     models: &[StoredModel],
-    keyed: bool,
+    group: Option<GroupBy>,
 ) -> AppResult<Vec<Total>> {
+    let keyed = group.is_some();
     use sea_orm::{
         sea_query::{Alias, ExprTrait, Query},
         ActiveEnum, QueryResult,
@@ -358,10 +360,18 @@ async fn heuristic_totals(
     let parts = split(from, to);
     let mut totals = Vec::new();
     if let Some((first, last)) = parts.days {
+        // The rollup of the grouping, with the keys it has (the channel stands for a
+        // missing campaign or affiliate).
+        let (table, has): (&str, &[&str]) = match group {
+            Some(GroupBy::Campaign) => ("attribution_by_campaign", &["campaign_id", "channel"]),
+            Some(GroupBy::Affiliate) => ("attribution_by_affiliate", &["affiliate_id", "channel"]),
+            Some(GroupBy::Channel) => ("attribution_by_channel", &["channel"]),
+            None => ("attribution_by_channel", &[]),
+        };
         let mut query = Query::select();
-        query.from(Alias::new("attribution_daily"));
+        query.from(Alias::new(table));
         for key in keys {
-            if keyed || matches!(key, "model" | "currency") {
+            if has.contains(&key) || matches!(key, "model" | "currency") {
                 query.column(Alias::new(key)).group_by_col(Alias::new(key));
             } else {
                 query.expr_as(Expr::cust("NULL"), Alias::new(key));
@@ -448,9 +458,9 @@ pub async fn report(
     // what Markov splits) are last click's totals: one conversion, its whole value. Without
     // last click among the models asked for, they are read per currency only.
     let wanted: Vec<StoredModel> = models.iter().copied().filter(|m| *m != StoredModel::Markov).collect();
-    let mut heuristic = heuristic_totals(db, from, to, &wanted, true).await?;
+    let mut heuristic = heuristic_totals(db, from, to, &wanted, Some(group)).await?;
     if !wanted.contains(&StoredModel::LastClick) {
-        heuristic.extend(heuristic_totals(db, from, to, &[StoredModel::LastClick], false).await?);
+        heuristic.extend(heuristic_totals(db, from, to, &[StoredModel::LastClick], None).await?);
     }
     let campaigns: HashSet<Uuid> = heuristic.iter().filter_map(|t| t.campaign_id).collect();
     let affiliates: HashSet<Uuid> = heuristic.iter().filter_map(|t| t.affiliate_id).collect();

@@ -2,6 +2,7 @@
 //! first time, new rows planned and written in one transaction.
 
 use super::*;
+use sea_orm::ActiveEnum as _;
 
 /// Resolved campaigns and affiliates of one batch, by id and by code.
 #[derive(Default)]
@@ -438,6 +439,22 @@ pub(super) async fn write_batch_orm(
         results.push(result);
     }
 
+    // Rows go in the order of the rollup rows their triggers move (a statement per chunk
+    // of rows): concurrent batches then take those rows' locks in one order, and do not
+    // deadlock on them (PostgreSQL, whose text keys compare bytewise under the C collation).
+    writes.interactions.sort_by_cached_key(|i| {
+        (i.occurred_at.date_naive(), i.kind.to_value(), i.campaign_id, i.affiliate_id, i.channel.clone())
+    });
+    writes.conversions.sort_by_cached_key(|c| {
+        (
+            c.occurred_at.date_naive(),
+            c.campaign_id,
+            c.affiliate_id,
+            c.channel.clone(),
+            c.currency.clone(),
+            c.status.to_value(),
+        )
+    });
     insert_in_chunks(&txn, writes.sessions.into_iter().map(tracking_sessions::ActiveModel::from).collect()).await?;
     insert_in_chunks(&txn, writes.interactions.into_iter().map(interactions::ActiveModel::from).collect()).await?;
     insert_in_chunks(&txn, writes.conversions.into_iter().map(conversions::ActiveModel::from).collect()).await?;
