@@ -34,6 +34,11 @@ const LARGE: [&str; 16] = [
     "subscription_invoices",
 ];
 
+/// Coarse rollups a programme-wide list's total reads whole when it names no days: their
+/// rows are days × channels × currencies × statuses, as many at ten million interactions
+/// as at ten thousand. A read of some days must still take their key.
+const READ_WHOLE_FOR_TOTALS: [&str; 2] = ["conversions_by_channel", "commissions_by_day"];
+
 /// The large tables a plan reads whole, with the plan's lines.
 async fn full_scans(app: &TestApp, statement: &Statement) -> Vec<String> {
     let db = app.db();
@@ -81,6 +86,9 @@ async fn full_scans(app: &TestApp, statement: &Statement) -> Vec<String> {
             // On PostgreSQL a coarse rollup is read through a view of its folded rows (which
             // must not be read whole) and its few pending changes (read whole, folded each second).
             let real = real.strip_suffix("_folded").unwrap_or(real);
+            if READ_WHOLE_FOR_TOTALS.contains(&real) && !statement.sql.contains("\"day\"") {
+                continue;
+            }
             if LARGE.contains(&real) || rollup::TABLES.contains(&real) {
                 scans.push(format!("{real}: {}", lines.join(" | ")));
             }

@@ -175,9 +175,32 @@ where
     E::Model: FromQueryResult + Send + Sync,
     C: ConnectionTrait,
 {
+    newest_first_counted(conn, query, first, second, page, None).await
+}
+
+/// [`newest_first`], with the list's size when known already (from a rollup).
+pub(crate) async fn newest_first_counted<E, C>(
+    conn: &C,
+    query: Select<E>,
+    first: E::Column,
+    second: E::Column,
+    page: PageRequest,
+    total: Option<u64>,
+) -> AppResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + Send + Sync,
+    C: ConnectionTrait,
+{
     // The count and the page are independent: on a pool they run side by side, so a
     // page costs the slower of the two rather than their sum.
-    let count = query.clone().count(conn);
+    let counted = query.clone();
+    let count = async move {
+        match total {
+            Some(n) => Ok(n),
+            None => counted.count(conn).await,
+        }
+    };
     let items = query.order_by_desc(first).order_by_desc(second).offset(page.offset).limit(page.limit).all(conn);
     let (total, items) = tokio::try_join!(count, items)?;
     Ok(Page { items, total })

@@ -305,6 +305,40 @@ pub async fn commissions(
         .collect()
 }
 
+/// How many rows a list of `table`'s raw rows holds programme-wide (no affiliate, campaign
+/// or other filter), of `status` when given, between `from` and `to` (either open), read
+/// from the coarse rollup `rollup`'s `measure` instead of counting up to millions of rows.
+/// `None` when an end is not a UTC midnight: the rollups hold whole days.
+pub async fn programme_total(
+    db: &DatabaseConnection,
+    rollup: &str,
+    measure: &str,
+    status: Option<String>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> AppResult<Option<u64>> {
+    let day = |at: DateTime<Utc>| {
+        (at.time() == chrono::NaiveTime::MIN).then(|| at.date_naive().format("%Y-%m-%d").to_string())
+    };
+    let mut query = Query::select();
+    query.from(Alias::new(rollup)).expr_as(sum(measure), Alias::new("n"));
+    if let Some(status) = status {
+        query.and_where(Expr::col(Alias::new("status")).eq(status));
+    }
+    if let Some(from) = from {
+        let Some(first) = day(from) else { return Ok(None) };
+        query.and_where(Expr::col(Alias::new("day")).gte(first));
+    }
+    if let Some(to) = to {
+        let Some(after) = day(to) else { return Ok(None) };
+        query.and_where(Expr::col(Alias::new("day")).lt(after));
+    }
+    match db.query_one(&query).await? {
+        Some(row) => Ok(Some(count(&row, "n")?)),
+        None => Ok(Some(0)),
+    }
+}
+
 /// Recomputes the rollups of `days` (every day when `None`) from the raw tables, in one
 /// transaction that keeps writers of the raw tables waiting until it ends. Raw
 /// interactions deleted by retention are no longer counted in a rebuilt day.

@@ -30,10 +30,25 @@ pub async fn list(
     page: PageRequest,
 ) -> AppResult<Page<Commission>> {
     let condition = condition(caller, &filter)?;
+    // Programme-wide, the list's size is the rollup's: no count of a million rows.
+    let total = match &filter {
+        CommissionFilter {
+            affiliate_id: None,
+            campaign_id: None,
+            conversion_id: None,
+            payout_id: None,
+            status,
+            from,
+            to,
+        } if caller.affiliate_scope().is_none() => {
+            let status = status.map(|s| sea_orm::ActiveEnum::to_value(&s));
+            crate::service::rollup::programme_total(db, "commissions_by_day", "commissions", status, *from, *to).await?
+        }
+        _ => None,
+    };
     let query = commissions::Entity::find().filter(condition);
-    Ok(crate::service::newest_first(db, query, commissions::Column::CreatedAt, commissions::Column::Id, page)
-        .await?
-        .map(Commission::from))
+    let (first, second) = (commissions::Column::CreatedAt, commissions::Column::Id);
+    Ok(crate::service::newest_first_counted(db, query, first, second, page, total).await?.map(Commission::from))
 }
 
 pub(super) fn condition(caller: &Caller, filter: &CommissionFilter) -> AppResult<Condition> {

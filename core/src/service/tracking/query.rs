@@ -190,10 +190,19 @@ pub async fn list_conversions(
     if let Some(own) = caller.affiliate_scope() {
         condition = condition.add(seen_by(own));
     }
+    // Programme-wide, the list's size is the rollup's: no count of a million rows.
+    let total = match (filter.affiliate_id, filter.campaign_id, caller.affiliate_scope()) {
+        (None, None, None) => {
+            let status = filter.status.map(|s| sea_orm::ActiveEnum::to_value(&s));
+            let by_channel = "conversions_by_channel";
+            crate::service::rollup::programme_total(db, by_channel, "conversions", status, filter.from, filter.to)
+                .await?
+        }
+        _ => None,
+    };
     let query = conversions::Entity::find().filter(condition);
-    Ok(crate::service::newest_first(db, query, conversions::Column::OccurredAt, conversions::Column::Id, page)
-        .await?
-        .map(Conversion::from))
+    let (first, second) = (conversions::Column::OccurredAt, conversions::Column::Id);
+    Ok(crate::service::newest_first_counted(db, query, first, second, page, total).await?.map(Conversion::from))
 }
 
 /// Batch lookup for the GraphQL DataLoader: the conversions the caller may see among `ids`.
