@@ -76,13 +76,40 @@ fn conversion_by_reference(reference: &str) -> Condition {
 
 /// The conversions an affiliate may see: its own, and those it is credited for.
 pub fn seen_by(own: Uuid) -> Condition {
-    let credited = sea_orm::sea_query::Query::select()
+    Condition::any()
+        .add(conversions::Column::AffiliateId.eq(own))
+        .add(conversions::Column::Id.in_subquery(credited(own)))
+}
+
+/// The ids of the conversions `own` is credited for.
+fn credited(own: Uuid) -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
         .column(attribution_credits::Column::ConversionId)
         .from(attribution_credits::Entity)
         .and_where(attribution_credits::Column::AffiliateId.eq(own))
         .and_where(attribution_credits::Column::IsCurrent.eq(true))
+        .to_owned()
+}
+
+/// [`seen_by`] for a list on `backend`. PostgreSQL answers the `OR` of [`seen_by`] (an
+/// `OR` with a subquery takes no index) by reading every conversion: 27-60 ms for the
+/// count of "My conversions" at 1m, growing with the table. There the ids of the
+/// affiliate's own conversions and of those it is credited for are gathered once, and the
+/// rows read by primary key (5 ms at 1m). SQLite walks both indexes for the `OR` already.
+pub fn seen_set(own: Uuid, backend: sea_orm::DbBackend) -> Condition {
+    use sea_orm::sea_query::{PostgresQueryBuilder, Query, UnionType};
+    if backend != sea_orm::DbBackend::Postgres {
+        return seen_by(own);
+    }
+    let set = Query::select()
+        .column(conversions::Column::Id)
+        .from(conversions::Entity)
+        .and_where(conversions::Column::AffiliateId.eq(own))
+        .union(UnionType::Distinct, credited(own))
         .to_owned();
-    Condition::any().add(conversions::Column::AffiliateId.eq(own)).add(conversions::Column::Id.in_subquery(credited))
+    // The only value in it is `own`, a UUID: written inline, it is quoted by the builder.
+    let sql = set.to_string(PostgresQueryBuilder);
+    Condition::all().add(sea_orm::sea_query::Expr::cust(format!("\"conversions\".\"id\" = ANY(ARRAY({sql}))")))
 }
 
 pub(super) fn visible(caller: &Caller, affiliate_id: Option<Uuid>) -> AppResult<()> {
@@ -123,7 +150,7 @@ pub async fn conversions_of_campaign(
     let campaign = crate::service::campaign_service::resolve(db, campaign).await?;
     let mut query = conversions::Entity::find().filter(conversions::Column::CampaignId.eq(campaign.id));
     if let Some(own) = caller.affiliate_scope() {
-        query = query.filter(seen_by(own));
+        query = query.filter(seen_set(own, db.get_database_backend()));
     }
     Ok(crate::service::newest_first(db, query, conversions::Column::OccurredAt, conversions::Column::Id, page)
         .await?
@@ -188,7 +215,7 @@ pub async fn list_conversions(
         condition = condition.add(conversions::Column::OccurredAt.lt(to));
     }
     if let Some(own) = caller.affiliate_scope() {
-        condition = condition.add(seen_by(own));
+        condition = condition.add(seen_set(own, db.get_database_backend()));
     }
     // Programme-wide, the list's size is the rollup's: no count of a million rows.
     let total = match (filter.affiliate_id, filter.campaign_id, caller.affiliate_scope()) {
