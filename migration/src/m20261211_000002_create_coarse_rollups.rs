@@ -478,10 +478,9 @@ pub async fn fold(db: &DatabaseConnection) -> Result<Option<u64>, DbErr> {
         let groups: Vec<String> = (1..=rollup.keys.len()).map(|i| i.to_string()).collect();
         let sql = format!(
             "WITH moved AS (DELETE FROM {table}_pending RETURNING {columns}), \
-             counted AS (SELECT COUNT(*) AS n FROM moved), \
              folded AS (INSERT INTO {table}_folded ({columns}) SELECT {keys}, {sums} FROM moved \
-             GROUP BY {groups} ORDER BY {groups} ON CONFLICT ({keys}) DO UPDATE SET {adds} RETURNING 1) \
-             SELECT (SELECT n FROM counted) AS n, (SELECT COUNT(*) FROM folded) AS f",
+             GROUP BY {groups} ORDER BY {groups} ON CONFLICT ({keys}) DO UPDATE SET {adds}) \
+             SELECT COUNT(*) AS n FROM moved",
             columns = columns.join(", "),
             keys = rollup.keys.join(", "),
             sums = sums.join(", "),
