@@ -19,7 +19,7 @@ use entity::{attribution_credits, commissions, conversions, journeys, outbox_eve
 use futures::StreamExt;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
 use serde_json::{json, Value};
 use support::{create_affiliate, create_campaign, TestApp};
 use uuid::Uuid;
@@ -824,6 +824,35 @@ async fn a_second_refund_after_payment_claws_back_only_what_the_sale_lost() {
         .filter_map(|m| m.amount.map(|a| a.normalize()))
         .collect();
     assert_eq!(back, vec![dec!(-7.34)]);
+}
+
+/// Found by the crash test's load on PostgreSQL: a partial refund that arrived while the
+/// attribution was reserving the sale's commissions saw none of them (not yet committed),
+/// and the reservation had read the order before the refund: the commission stayed on the
+/// whole sale. The refund now waits for the reservation and shrinks what it made.
+#[tokio::test]
+async fn a_partial_refund_during_the_reservation_shrinks_what_it_reserves() {
+    let app = TestApp::new().await;
+    let affiliate = create_affiliate(&app, "A", "a@example.com").await;
+    let paid = json!({ "id": "cs_race", "object": "checkout.session", "amount_total": 10000, "currency": "usd",
+        "payment_status": "paid", "payment_intent": "pi_race", "metadata": { "affiliate": affiliate["code"] } });
+    stripe(&app, stripe_event("evt_race_pay", "checkout.session.completed", paid)).await;
+    let conv = conversions::Entity::find().one(app.db()).await.unwrap().expect("the sale conversion");
+    let credits = attribute(&app, &conv, &[(Some(uuid(&affiliate["id"])), conv.value)]).await;
+
+    let reserving = app.db().begin().await.unwrap();
+    let made = commission::reserve_for_credits(&reserving, &conv, &credits).await.unwrap();
+    assert_eq!(made.len(), 1);
+    let refund = json!({ "id": "ch_race", "object": "charge", "payment_intent": "pi_race", "amount": 10000,
+        "amount_refunded": 2500, "currency": "usd" });
+    let refund = stripe_event("evt_race_r1", "charge.refunded", refund);
+    let ((status, body), ()) = tokio::join!(app.stripe(&refund), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        reserving.commit().await.unwrap();
+    });
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let reserved = commissions::Entity::find_by_id(made[0].id).one(app.db()).await.unwrap().unwrap();
+    assert_eq!(reserved.base_amount.normalize(), dec!(75), "on the 75.00 the sale kept");
 }
 
 #[tokio::test]

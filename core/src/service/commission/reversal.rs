@@ -113,6 +113,8 @@ pub async fn reverse_for_conversion<C: ConnectionTrait>(conn: &C, conversion_id:
     let reason = validate::text(reason, "reason", 2000)?;
     let caller = Caller::system();
     let now = Utc::now();
+    // Commissions being reserved for it right now are waited for, then seen.
+    lifecycle::lock_conversion(conn, conversion_id).await?;
     let (originals, adjustments) = of_conversion(conn, conversion_id).await?;
     for model in originals {
         let status = lifecycle_status(model.status);
@@ -146,6 +148,10 @@ pub async fn adjust_for_refund<C: ConnectionTrait>(
         return reverse_for_conversion(conn, conversion_id, reason).await;
     }
     let reason = validate::text(reason, "reason", 2000)?;
+    // A reservation in flight (attribution that read the order before this refund) is
+    // waited for, so that what it reserves is shrunk here; one that starts after this
+    // waits in turn and reads the refund (`follow_earlier_refund`).
+    lifecycle::lock_conversion(conn, conversion_id).await?;
     let conversion = conversions::Entity::find_by_id(conversion_id)
         .one(conn)
         .await?
