@@ -4,6 +4,7 @@
 pub mod prelude;
 
 pub mod affiliate_applications;
+pub mod affiliate_conversions;
 pub mod affiliate_coupons;
 pub mod affiliate_invites;
 pub mod affiliates;

@@ -1,6 +1,7 @@
 //! `use entity::prelude::*;` brings every entity in scope under its CamelCase table name.
 
 pub use super::affiliate_applications::Entity as AffiliateApplications;
+pub use super::affiliate_conversions::Entity as AffiliateConversions;
 pub use super::affiliate_coupons::Entity as AffiliateCoupons;
 pub use super::affiliate_invites::Entity as AffiliateInvites;
 pub use super::affiliates::Entity as Affiliates;

@@ -45,24 +45,28 @@ mod m20261210_000002_create_commission_tiers;
 mod m20261211_000001_add_payout_reference;
 mod m20261211_000002_create_coarse_rollups;
 mod m20261211_000003_create_affiliate_status_indexes;
+mod m20261212_000001_create_affiliate_conversions;
 
 pub use m20261202_000001_create_daily_rollups::money_units;
 pub use m20261211_000002_create_coarse_rollups::{
     fold as fold_rollups, pending as pending_rollup_changes, UNCOUNTED_STATUSES,
 };
 
-/// The rollup tables, each of them rebuilt by [`rebuild_rollups`]: the daily ones and
-/// their coarser sums.
-pub const ROLLUP_TABLES: [&str; 14] = {
+/// The tables derived from the raw ones, each of them rebuilt by [`rebuild_rollups`]: the
+/// daily rollups, their coarser sums, and who sees which conversion (rebuilt with every
+/// day only).
+pub const ROLLUP_TABLES: [&str; 15] = {
     let [traffic, conversions, commissions] = m20261202_000001_create_daily_rollups::TABLES;
     let [attribution] = [m20261204_000001_create_attribution_rollup::TABLES[1]];
     let [a, b, c, d, e, f, g, h, i, j] = m20261211_000002_create_coarse_rollups::TABLES;
-    [traffic, conversions, commissions, attribution, a, b, c, d, e, f, g, h, i, j]
+    let seen = m20261212_000001_create_affiliate_conversions::TABLE;
+    [traffic, conversions, commissions, attribution, a, b, c, d, e, f, g, h, i, j, seen]
 };
 
 /// Recomputes every rollup of the UTC days `[from, to)` (both `YYYY-MM-DD`; all days when
-/// `None`): the daily ones from the raw tables, the attribution one from the stored shares.
-/// Run it in a transaction that keeps writers out.
+/// `None`): the daily ones from the raw tables, the attribution one from the stored shares;
+/// with every day, also who sees which conversion. Run it in a transaction that keeps
+/// writers out.
 pub async fn rebuild_rollups<C: sea_orm_migration::sea_orm::ConnectionTrait>(
     db: &C,
     days: Option<(&str, &str)>,
@@ -70,7 +74,12 @@ pub async fn rebuild_rollups<C: sea_orm_migration::sea_orm::ConnectionTrait>(
     m20261202_000001_create_daily_rollups::rebuild(db, days).await?;
     m20261204_000001_create_attribution_rollup::rebuild(db, days).await?;
     // The coarse rollups last: from the daily ones as rebuilt.
-    m20261211_000002_create_coarse_rollups::rebuild(db, days).await
+    m20261211_000002_create_coarse_rollups::rebuild(db, days).await?;
+    // Who sees which conversion is not by day: rebuilt whole, with everything.
+    if days.is_none() {
+        m20261212_000001_create_affiliate_conversions::rebuild(db).await?;
+    }
+    Ok(())
 }
 
 /// Every migration, in foreign-key order.
@@ -123,6 +132,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000001_add_payout_reference::Migration),
             Box::new(m20261211_000002_create_coarse_rollups::Migration),
             Box::new(m20261211_000003_create_affiliate_status_indexes::Migration),
+            Box::new(m20261212_000001_create_affiliate_conversions::Migration),
         ]
     }
 }

@@ -826,6 +826,75 @@ async fn a_second_refund_after_payment_claws_back_only_what_the_sale_lost() {
     assert_eq!(back, vec![dec!(-7.34)]);
 }
 
+/// "My conversions" is read from `affiliate_conversions`, which triggers keep: an affiliate
+/// sees the sales it owns and those a current credit gives it a share of, newest first, in
+/// every list and look-up; a credit no longer current or deleted, a sale given to another
+/// affiliate, leaves it. After each step the kept table equals one rebuilt from the raw rows.
+#[tokio::test]
+async fn an_affiliate_sees_its_own_and_credited_sales_while_the_credit_stands() {
+    let app = TestApp::new().await;
+    let (a, b) =
+        (create_affiliate(&app, "A", "a@example.com").await, create_affiliate(&app, "B", "b@example.com").await);
+    let (a_id, b_id) = (uuid(&a["id"]), uuid(&b["id"]));
+    async fn seen(app: &TestApp, who: Uuid) -> Vec<String> {
+        let token = app.token(Role::Affiliate, Some(who));
+        let list = app.ok(&token, "{ conversions(first: 10) { totalCount nodes { id } } }", json!({})).await;
+        let ids: Vec<String> =
+            list["conversions"]["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().into()).collect();
+        assert_eq!(list["conversions"]["totalCount"], ids.len(), "{list}");
+        ids
+    }
+    async fn kept_as_rebuilt(app: &TestApp) {
+        let kept = alpes::service::rollup::snapshot(app.db()).await.unwrap();
+        alpes::service::rollup::rebuild(app.db(), None).await.unwrap();
+        assert_eq!(alpes::service::rollup::snapshot(app.db()).await.unwrap(), kept, "kept = rebuilt");
+    }
+    let own = conversion(&app, dec!(50.00), "USD", Some(a_id)).await;
+    let shared = conversion(&app, dec!(90.00), "USD", Some(a_id)).await;
+    let credits = attribute(&app, &shared, &[(Some(a_id), dec!(30.00)), (Some(b_id), dec!(60.00))]).await;
+    let (own_id, shared_id) = (own.id.to_string(), shared.id.to_string());
+    assert_eq!(seen(&app, a_id).await, vec![shared_id.clone(), own_id.clone()], "own, newest first");
+    assert_eq!(seen(&app, b_id).await, vec![shared_id.clone()], "credited");
+    let b_token = app.token(Role::Affiliate, Some(b_id));
+    let one = "query($id: ID!) { conversion(id: $id) { id } }";
+    assert_eq!(app.ok(&b_token, one, json!({ "id": shared_id })).await["conversion"]["id"], shared_id.as_str());
+    kept_as_rebuilt(&app).await;
+
+    // The attribution reverted: B's credit no longer current; A still owns the sale.
+    attribution_credits::Entity::update_many()
+        .col_expr(attribution_credits::Column::IsCurrent, sea_orm::sea_query::Expr::value(false))
+        .filter(attribution_credits::Column::ConversionId.eq(shared.id))
+        .exec(app.db())
+        .await
+        .unwrap();
+    assert!(seen(&app, b_id).await.is_empty(), "a credit no longer current shows nothing");
+    assert_eq!(seen(&app, a_id).await.len(), 2);
+    kept_as_rebuilt(&app).await;
+
+    // The first sale given to B, then deleted.
+    let mut moved: conversions::ActiveModel = own.into();
+    moved.affiliate_id = Set(Some(b_id));
+    moved.update(app.db()).await.unwrap();
+    assert_eq!((seen(&app, a_id).await, seen(&app, b_id).await), (vec![shared_id.clone()], vec![own_id.clone()]));
+    kept_as_rebuilt(&app).await;
+    // The attribution current again, then its credits deleted.
+    attribution_credits::Entity::update_many()
+        .col_expr(attribution_credits::Column::IsCurrent, sea_orm::sea_query::Expr::value(true))
+        .filter(attribution_credits::Column::ConversionId.eq(shared.id))
+        .exec(app.db())
+        .await
+        .unwrap();
+    assert_eq!(seen(&app, b_id).await, vec![shared_id.clone(), own_id.clone()]);
+    kept_as_rebuilt(&app).await;
+    attribution_credits::Entity::delete_many()
+        .filter(attribution_credits::Column::Id.is_in(credits.iter().map(|c| c.id)))
+        .exec(app.db())
+        .await
+        .unwrap();
+    assert_eq!((seen(&app, a_id).await, seen(&app, b_id).await), (vec![shared_id.clone()], vec![own_id.clone()]));
+    kept_as_rebuilt(&app).await;
+}
+
 /// Found by the crash test's load on PostgreSQL: a partial refund that arrived while the
 /// attribution was reserving the sale's commissions saw none of them (not yet committed),
 /// and the reservation had read the order before the refund: the commission stayed on the

@@ -15,7 +15,7 @@ use support::TestApp;
 use uuid::Uuid;
 
 /// Tables that grow with traffic, sales or time (and the rollups: `rollup::TABLES`).
-const LARGE: [&str; 16] = [
+const LARGE: [&str; 17] = [
     "interactions",
     "tracking_sessions",
     "identity_links",
@@ -25,6 +25,7 @@ const LARGE: [&str; 16] = [
     "journeys",
     "attribution_credits",
     "attribution_shares",
+    "affiliate_conversions",
     "commissions",
     "outbox_events",
     "integration_deliveries",

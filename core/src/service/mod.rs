@@ -178,12 +178,13 @@ where
     newest_first_counted(conn, query, first, second, page, None).await
 }
 
-/// [`newest_first`], with the list's size when known already (from a rollup).
-pub(crate) async fn newest_first_counted<E, C>(
+/// [`newest_first`], with the list's size when known already (from a rollup), ordered by
+/// any two columns of the query (those of a joined table whose index gives the order).
+pub(crate) async fn newest_first_counted<E, C, O>(
     conn: &C,
     query: Select<E>,
-    first: E::Column,
-    second: E::Column,
+    first: O,
+    second: O,
     page: PageRequest,
     total: Option<u64>,
 ) -> AppResult<Page<E::Model>>
@@ -191,6 +192,7 @@ where
     E: EntityTrait,
     E::Model: FromQueryResult + Send + Sync,
     C: ConnectionTrait,
+    O: sea_orm::IntoSimpleExpr,
 {
     // The count and the page are independent: on a pool they run side by side, so a
     // page costs the slower of the two rather than their sum.

@@ -406,6 +406,7 @@ pub async fn snapshot(db: &DatabaseConnection) -> AppResult<Vec<String>> {
         ("attribution_by_campaign", "day, model, campaign_id, channel, currency", "conversions, value"),
         ("attribution_by_affiliate", "day, model, affiliate_id, channel, currency", "conversions, value"),
         ("attribution_by_channel", "day, model, channel, currency", "conversions, value"),
+        ("affiliate_conversions", "affiliate_id, conversion_id, occurred_at", "reasons"),
     ] {
         let nonzero: Vec<String> = measures.split(", ").map(|m| format!("{m} <> 0")).collect();
         let sql = format!("SELECT * FROM {table} WHERE {} ORDER BY {keys}", nonzero.join(" OR "));
@@ -413,7 +414,8 @@ pub async fn snapshot(db: &DatabaseConnection) -> AppResult<Vec<String>> {
             let mut line = table.to_string();
             for column in keys.split(", ") {
                 let text = match column {
-                    "campaign_id" | "affiliate_id" => row.try_get::<Uuid>("", column)?.to_string(),
+                    "campaign_id" | "affiliate_id" | "conversion_id" => row.try_get::<Uuid>("", column)?.to_string(),
+                    "occurred_at" => row.try_get::<chrono::DateTime<Utc>>("", column)?.to_rfc3339(),
                     _ => row.try_get::<String>("", column)?,
                 };
                 line.push_str(&format!(" {column}={text}"));

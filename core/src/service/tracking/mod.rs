@@ -15,8 +15,8 @@ use std::{
 
 use chrono::{DateTime, SubsecRound, Utc};
 use entity::{
+    affiliate_conversions,
     affiliates::{self, AffiliateStatus},
-    attribution_credits,
     campaigns::{self, CampaignStatus},
     conversions::{self, ConversionStatus, ConversionType},
     identity_links,

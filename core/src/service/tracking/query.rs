@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::model::{affiliates::Affiliate, campaigns::Campaign, tracking_links::TrackingLink};
-use sea_orm::QueryOrder;
+use sea_orm::{PaginatorTrait, QueryOrder, RelationTrait};
 
 /// A stored touchpoint by our id or the client's id, if the caller may see it.
 pub async fn get_touch(
@@ -74,42 +74,28 @@ fn conversion_by_reference(reference: &str) -> Condition {
     }
 }
 
-/// The conversions an affiliate may see: its own, and those it is credited for.
+/// The conversions `own` sees: its own and those a current credit gives it a share of
+/// (`affiliate_conversions`, kept by triggers). For a list, [`seen_newest_first`] walks
+/// that table's index instead.
 pub fn seen_by(own: Uuid) -> Condition {
-    Condition::any()
-        .add(conversions::Column::AffiliateId.eq(own))
-        .add(conversions::Column::Id.in_subquery(credited(own)))
+    Condition::all().add(
+        conversions::Column::Id.in_subquery(
+            sea_orm::sea_query::Query::select()
+                .column(affiliate_conversions::Column::ConversionId)
+                .from(affiliate_conversions::Entity)
+                .and_where(affiliate_conversions::Column::AffiliateId.eq(own))
+                .to_owned(),
+        ),
+    )
 }
 
-/// The ids of the conversions `own` is credited for.
-fn credited(own: Uuid) -> sea_orm::sea_query::SelectStatement {
-    sea_orm::sea_query::Query::select()
-        .column(attribution_credits::Column::ConversionId)
-        .from(attribution_credits::Entity)
-        .and_where(attribution_credits::Column::AffiliateId.eq(own))
-        .and_where(attribution_credits::Column::IsCurrent.eq(true))
-        .to_owned()
-}
-
-/// [`seen_by`] for a list on `backend`. PostgreSQL answers the `OR` of [`seen_by`] (an
-/// `OR` with a subquery takes no index) by reading every conversion: 27-60 ms for the
-/// count of "My conversions" at 1m, growing with the table. There the ids of the
-/// affiliate's own conversions and of those it is credited for are gathered once, and the
-/// rows read by primary key (5 ms at 1m). SQLite walks both indexes for the `OR` already.
-pub fn seen_set(own: Uuid, backend: sea_orm::DbBackend) -> Condition {
-    use sea_orm::sea_query::{PostgresQueryBuilder, Query, UnionType};
-    if backend != sea_orm::DbBackend::Postgres {
-        return seen_by(own);
-    }
-    let set = Query::select()
-        .column(conversions::Column::Id)
-        .from(conversions::Entity)
-        .and_where(conversions::Column::AffiliateId.eq(own))
-        .union(UnionType::Distinct, credited(own))
-        .to_owned();
-    // The only value in it is `own`, a UUID: written inline, it is quoted by the builder.
-    let sql = set.to_string(PostgresQueryBuilder);
-    Condition::all().add(sea_orm::sea_query::Expr::cust(format!("\"conversions\".\"id\" = ANY(ARRAY({sql}))")))
+/// Conversions `own` sees, as a query whose page is read newest first from the index of
+/// `affiliate_conversions` (affiliate, time, id), joined to each conversion by its key:
+/// the page costs its own rows, whatever the size of the affiliate's set.
+fn seen_newest_first(own: Uuid) -> sea_orm::Select<conversions::Entity> {
+    conversions::Entity::find()
+        .join_rev(sea_orm::JoinType::InnerJoin, affiliate_conversions::Relation::Conversions.def())
+        .filter(affiliate_conversions::Column::AffiliateId.eq(own))
 }
 
 pub(super) fn visible(caller: &Caller, affiliate_id: Option<Uuid>) -> AppResult<()> {
@@ -148,13 +134,20 @@ pub async fn conversions_of_campaign(
     page: PageRequest,
 ) -> AppResult<Page<Conversion>> {
     let campaign = crate::service::campaign_service::resolve(db, campaign).await?;
-    let mut query = conversions::Entity::find().filter(conversions::Column::CampaignId.eq(campaign.id));
-    if let Some(own) = caller.affiliate_scope() {
-        query = query.filter(seen_set(own, db.get_database_backend()));
-    }
-    Ok(crate::service::newest_first(db, query, conversions::Column::OccurredAt, conversions::Column::Id, page)
-        .await?
-        .map(Conversion::from))
+    let page = match caller.affiliate_scope() {
+        Some(own) => {
+            let query = seen_newest_first(own).filter(conversions::Column::CampaignId.eq(campaign.id));
+            let (first, second) =
+                (affiliate_conversions::Column::OccurredAt, affiliate_conversions::Column::ConversionId);
+            crate::service::newest_first_counted(db, query, first, second, page, None).await?
+        }
+        None => {
+            let query = conversions::Entity::find().filter(conversions::Column::CampaignId.eq(campaign.id));
+            crate::service::newest_first(db, query, conversions::Column::OccurredAt, conversions::Column::Id, page)
+                .await?
+        }
+    };
+    Ok(page.map(Conversion::from))
 }
 
 /// The click redirect's lookup: the link, its campaign and its affiliate.
@@ -208,18 +201,18 @@ pub async fn list_conversions(
     if let Some(status) = filter.status {
         condition = condition.add(conversions::Column::Status.eq(status));
     }
+    if let Some(own) = caller.affiliate_scope() {
+        return list_seen(db, own, condition, &filter, page).await;
+    }
     if let Some(from) = filter.from {
         condition = condition.add(conversions::Column::OccurredAt.gte(from));
     }
     if let Some(to) = filter.to {
         condition = condition.add(conversions::Column::OccurredAt.lt(to));
     }
-    if let Some(own) = caller.affiliate_scope() {
-        condition = condition.add(seen_set(own, db.get_database_backend()));
-    }
     // Programme-wide, the list's size is the rollup's: no count of a million rows.
-    let total = match (filter.affiliate_id, filter.campaign_id, caller.affiliate_scope()) {
-        (None, None, None) => {
+    let total = match (filter.affiliate_id, filter.campaign_id) {
+        (None, None) => {
             let status = filter.status.map(|s| sea_orm::ActiveEnum::to_value(&s));
             let by_channel = "conversions_by_channel";
             crate::service::rollup::programme_total(db, by_channel, "conversions", status, filter.from, filter.to)
@@ -229,6 +222,34 @@ pub async fn list_conversions(
     };
     let query = conversions::Entity::find().filter(condition);
     let (first, second) = (conversions::Column::OccurredAt, conversions::Column::Id);
+    Ok(crate::service::newest_first_counted(db, query, first, second, page, total).await?.map(Conversion::from))
+}
+
+/// An affiliate's list ("My conversions"): the conversions it sees that meet `condition`
+/// and the filter's period, from `affiliate_conversions`. With no filter but the period,
+/// its size is counted in that table's index alone.
+async fn list_seen(
+    db: &DatabaseConnection,
+    own: Uuid,
+    condition: Condition,
+    filter: &ConversionFilter,
+    page: PageRequest,
+) -> AppResult<Page<Conversion>> {
+    let mut seen = affiliate_conversions::Entity::find().filter(affiliate_conversions::Column::AffiliateId.eq(own));
+    let mut query = seen_newest_first(own).filter(condition);
+    if let Some(from) = filter.from {
+        seen = seen.filter(affiliate_conversions::Column::OccurredAt.gte(from));
+        query = query.filter(affiliate_conversions::Column::OccurredAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        seen = seen.filter(affiliate_conversions::Column::OccurredAt.lt(to));
+        query = query.filter(affiliate_conversions::Column::OccurredAt.lt(to));
+    }
+    let total = match (filter.affiliate_id, filter.campaign_id, filter.status) {
+        (None, None, None) => Some(seen.count(db).await?),
+        _ => None,
+    };
+    let (first, second) = (affiliate_conversions::Column::OccurredAt, affiliate_conversions::Column::ConversionId);
     Ok(crate::service::newest_first_counted(db, query, first, second, page, total).await?.map(Conversion::from))
 }
 
