@@ -46,6 +46,7 @@ mod m20261211_000001_add_payout_reference;
 mod m20261211_000002_create_coarse_rollups;
 mod m20261211_000003_create_affiliate_status_indexes;
 mod m20261212_000001_create_affiliate_conversions;
+mod m20261212_000002_order_conversion_rollup_triggers;
 
 pub use m20261202_000001_create_daily_rollups::money_units;
 pub use m20261211_000002_create_coarse_rollups::{
@@ -133,6 +134,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000002_create_coarse_rollups::Migration),
             Box::new(m20261211_000003_create_affiliate_status_indexes::Migration),
             Box::new(m20261212_000001_create_affiliate_conversions::Migration),
+            Box::new(m20261212_000002_order_conversion_rollup_triggers::Migration),
         ]
     }
 }

@@ -227,3 +227,90 @@ async fn a_million_amounts_sum_to_the_cent_in_every_report() {
     rollup::rebuild(app.db(), None).await.unwrap_or_else(|e| panic!("rebuild: {e}"));
     assert_eq!(snapshot(app.db()).await, before);
 }
+
+/// A sale of `affiliate` (no campaign, channel `web`, USD, now) in `status`, with the last
+/// click's share of it stored when it is attributed.
+async fn sale<C: ConnectionTrait>(db: &C, affiliate: uuid::Uuid, status: &str) -> uuid::Uuid {
+    let backend = db.get_database_backend();
+    let id = uuid::Uuid::now_v7();
+    let (uuid, affiliate_key, at) = match backend {
+        DbBackend::Postgres => (
+            format!("'{id}'::uuid"),
+            format!("'{affiliate}'::uuid"),
+            format!("'{}'::timestamptz", Utc::now().to_rfc3339()),
+        ),
+        _ => (
+            format!("X'{}'", id.simple()),
+            format!("X'{}'", affiliate.simple()),
+            format!("'{}'", Utc::now().to_rfc3339()),
+        ),
+    };
+    let json = if backend == DbBackend::Postgres { "'{}'::jsonb" } else { "'{}'" };
+    let sql = format!(
+        "INSERT INTO conversions (id, conversion_type, value, currency, channel, affiliate_id, status, fraud_score, \
+         customer, products, metadata, fraud_signals, occurred_at, created_at, updated_at) \
+         VALUES ({uuid}, 'SALE', 50.00, 'USD', 'web', {affiliate_key}, '{status}', 0, {json}, {json}, {json}, {json}, \
+         {at}, {at}, {at})"
+    );
+    db.execute_raw(Statement::from_string(backend, sql)).await.unwrap_or_else(|e| panic!("sale: {e}"));
+    if status == "ATTRIBUTED" {
+        share(db, &uuid, &affiliate_key).await.unwrap_or_else(|e| panic!("share: {e}"));
+    }
+    id
+}
+
+/// The last click's whole share of a sale (`conversion` and `affiliate` as SQL literals).
+async fn share<C: ConnectionTrait>(db: &C, conversion: &str, affiliate: &str) -> Result<(), sea_orm::DbErr> {
+    let backend = db.get_database_backend();
+    let nil = match backend {
+        DbBackend::Postgres => "'00000000-0000-0000-0000-000000000000'::uuid".to_string(),
+        _ => format!("X'{}'", uuid::Uuid::nil().simple()),
+    };
+    let sql = format!(
+        "INSERT INTO attribution_shares (conversion_id, model, campaign_id, affiliate_id, channel, weight, amount) \
+         VALUES ({conversion}, 'LAST_CLICK', {nil}, {affiliate}, 'web', 1000000000000, 500000)"
+    );
+    db.execute_raw(Statement::from_string(backend, sql)).await.map(|_| ())
+}
+
+/// Found by the crash test's load on PostgreSQL (about ten deadlocks a minute): the
+/// attribution of a sale claims it (its day's conversion rollup row), then stores its shares
+/// (its day's attribution rollup row); a refund of another sale of that day moved the
+/// attribution row first, then the conversion row. Each waited for the other. Every writer
+/// now takes the conversion row first.
+#[tokio::test]
+async fn an_attribution_and_a_refund_of_the_same_day_do_not_deadlock() {
+    use sea_orm::TransactionTrait;
+    let app = TestApp::new().await;
+    let db = app.db();
+    let affiliate = support::create_affiliate(&app, "A", "a@example.com").await;
+    let affiliate: uuid::Uuid = affiliate["id"].as_str().unwrap_or_default().parse().unwrap_or_default();
+    let backend = db.get_database_backend();
+    let literal = |id: uuid::Uuid| match backend {
+        DbBackend::Postgres => format!("'{id}'::uuid"),
+        _ => format!("X'{}'", id.simple()),
+    };
+    let claimed = sale(db, affiliate, "REGISTERED").await;
+    let refunded = sale(db, affiliate, "ATTRIBUTED").await;
+
+    let attributing = db.begin().await.unwrap_or_else(|e| panic!("begin: {e}"));
+    let claim = format!("UPDATE conversions SET status = 'ATTRIBUTED' WHERE id = {}", literal(claimed));
+    attributing.execute_unprepared(&claim).await.unwrap_or_else(|e| panic!("claim: {e}"));
+    let refund = async {
+        let txn = db.begin().await?;
+        let sql = format!("UPDATE conversions SET status = 'REFUNDED' WHERE id = {}", literal(refunded));
+        txn.execute_unprepared(&sql).await?;
+        txn.commit().await
+    };
+    let attribution = async {
+        // The refund is under way (waiting, or done on SQLite's single writer's turn).
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        share(&attributing, &literal(claimed), &literal(affiliate)).await?;
+        attributing.commit().await
+    };
+    let (refund, attribution) = tokio::join!(refund, attribution);
+    assert!(refund.is_ok() && attribution.is_ok(), "refund: {refund:?}, attribution: {attribution:?}");
+    let kept = snapshot(db).await;
+    rollup::rebuild(db, None).await.unwrap_or_else(|e| panic!("rebuild: {e}"));
+    assert_eq!(snapshot(db).await, kept, "kept = rebuilt");
+}
