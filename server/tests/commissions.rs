@@ -844,6 +844,14 @@ async fn an_affiliate_sees_its_own_and_credited_sales_while_the_credit_stands() 
         assert_eq!(list["conversions"]["totalCount"], ids.len(), "{list}");
         ids
     }
+    async fn set_current(app: &TestApp, conversion: Uuid, current: bool) {
+        attribution_credits::Entity::update_many()
+            .col_expr(attribution_credits::Column::IsCurrent, sea_orm::sea_query::Expr::value(current))
+            .filter(attribution_credits::Column::ConversionId.eq(conversion))
+            .exec(app.db())
+            .await
+            .unwrap();
+    }
     async fn kept_as_rebuilt(app: &TestApp) {
         let kept = alpes::service::rollup::snapshot(app.db()).await.unwrap();
         alpes::service::rollup::rebuild(app.db(), None).await.unwrap();
@@ -861,12 +869,7 @@ async fn an_affiliate_sees_its_own_and_credited_sales_while_the_credit_stands() 
     kept_as_rebuilt(&app).await;
 
     // The attribution reverted: B's credit no longer current; A still owns the sale.
-    attribution_credits::Entity::update_many()
-        .col_expr(attribution_credits::Column::IsCurrent, sea_orm::sea_query::Expr::value(false))
-        .filter(attribution_credits::Column::ConversionId.eq(shared.id))
-        .exec(app.db())
-        .await
-        .unwrap();
+    set_current(&app, shared.id, false).await;
     assert!(seen(&app, b_id).await.is_empty(), "a credit no longer current shows nothing");
     assert_eq!(seen(&app, a_id).await.len(), 2);
     kept_as_rebuilt(&app).await;
@@ -878,12 +881,7 @@ async fn an_affiliate_sees_its_own_and_credited_sales_while_the_credit_stands() 
     assert_eq!((seen(&app, a_id).await, seen(&app, b_id).await), (vec![shared_id.clone()], vec![own_id.clone()]));
     kept_as_rebuilt(&app).await;
     // The attribution current again, then its credits deleted.
-    attribution_credits::Entity::update_many()
-        .col_expr(attribution_credits::Column::IsCurrent, sea_orm::sea_query::Expr::value(true))
-        .filter(attribution_credits::Column::ConversionId.eq(shared.id))
-        .exec(app.db())
-        .await
-        .unwrap();
+    set_current(&app, shared.id, true).await;
     assert_eq!(seen(&app, b_id).await, vec![shared_id.clone(), own_id.clone()]);
     kept_as_rebuilt(&app).await;
     attribution_credits::Entity::delete_many()

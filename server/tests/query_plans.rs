@@ -15,7 +15,7 @@ use support::TestApp;
 use uuid::Uuid;
 
 /// Tables that grow with traffic, sales or time (and the rollups: `rollup::TABLES`).
-const LARGE: [&str; 17] = [
+const LARGE: [&str; 16] = [
     "interactions",
     "tracking_sessions",
     "identity_links",
@@ -25,7 +25,6 @@ const LARGE: [&str; 17] = [
     "journeys",
     "attribution_credits",
     "attribution_shares",
-    "affiliate_conversions",
     "commissions",
     "outbox_events",
     "integration_deliveries",

@@ -345,7 +345,8 @@ pub async fn programme_total(
 pub async fn rebuild(db: &DatabaseConnection, days: Option<Days>) -> AppResult<()> {
     let (txn, _turn) = db::write_txn(db).await?;
     if db.get_database_backend() == DbBackend::Postgres {
-        txn.execute_unprepared("LOCK TABLE interactions, conversions, commissions IN SHARE MODE").await?;
+        txn.execute_unprepared("LOCK TABLE interactions, conversions, attribution_credits, commissions IN SHARE MODE")
+            .await?;
     }
     let bounds = days.map(|d| {
         let (first, _) = d.bounds();

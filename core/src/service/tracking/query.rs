@@ -235,20 +235,24 @@ async fn list_seen(
     filter: &ConversionFilter,
     page: PageRequest,
 ) -> AppResult<Page<Conversion>> {
-    let mut seen = affiliate_conversions::Entity::find().filter(affiliate_conversions::Column::AffiliateId.eq(own));
-    let mut query = seen_newest_first(own).filter(condition);
+    let mut period = Condition::all();
     if let Some(from) = filter.from {
-        seen = seen.filter(affiliate_conversions::Column::OccurredAt.gte(from));
-        query = query.filter(affiliate_conversions::Column::OccurredAt.gte(from));
+        period = period.add(affiliate_conversions::Column::OccurredAt.gte(from));
     }
     if let Some(to) = filter.to {
-        seen = seen.filter(affiliate_conversions::Column::OccurredAt.lt(to));
-        query = query.filter(affiliate_conversions::Column::OccurredAt.lt(to));
+        period = period.add(affiliate_conversions::Column::OccurredAt.lt(to));
     }
     let total = match (filter.affiliate_id, filter.campaign_id, filter.status) {
-        (None, None, None) => Some(seen.count(db).await?),
+        (None, None, None) => Some(
+            affiliate_conversions::Entity::find()
+                .filter(affiliate_conversions::Column::AffiliateId.eq(own))
+                .filter(period.clone())
+                .count(db)
+                .await?,
+        ),
         _ => None,
     };
+    let query = seen_newest_first(own).filter(condition).filter(period);
     let (first, second) = (affiliate_conversions::Column::OccurredAt, affiliate_conversions::Column::ConversionId);
     Ok(crate::service::newest_first_counted(db, query, first, second, page, total).await?.map(Conversion::from))
 }
