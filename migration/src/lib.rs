@@ -47,6 +47,7 @@ mod m20261211_000002_create_coarse_rollups;
 mod m20261211_000003_create_affiliate_status_indexes;
 mod m20261212_000001_create_affiliate_conversions;
 mod m20261212_000002_order_conversion_rollup_triggers;
+mod m20261213_000001_create_usual_value_index;
 
 pub use m20261202_000001_create_daily_rollups::money_units;
 pub use m20261211_000002_create_coarse_rollups::{
@@ -135,6 +136,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000003_create_affiliate_status_indexes::Migration),
             Box::new(m20261212_000001_create_affiliate_conversions::Migration),
             Box::new(m20261212_000002_order_conversion_rollup_triggers::Migration),
+            Box::new(m20261213_000001_create_usual_value_index::Migration),
         ]
     }
 }

@@ -325,6 +325,18 @@ async fn conversions_without_clicks_or_far_above_the_usual_value_get_fraud_signa
     let usual = stored(&app, "usual-9").await;
     assert_eq!(codes(&usual), ["NO_CLICK"]);
     assert_eq!(usual.status, entity::conversions::ConversionStatus::Attributed);
+    // Refunded sales still tell the usual value (each status is read on its own): with four
+    // of the ten refunded, six attributed ones alone would be too few to call 49 usual.
+    {
+        use sea_orm::{sea_query::Expr, ColumnTrait, QueryFilter};
+        let refunded = entity::conversions::Entity::update_many()
+            .col_expr(entity::conversions::Column::Status, Expr::value(entity::conversions::ConversionStatus::Refunded))
+            .filter(entity::conversions::Column::ExternalId.is_in(["usual-0", "usual-3", "usual-5", "usual-8"]))
+            .exec(app.db())
+            .await
+            .unwrap();
+        assert_eq!(refunded.rows_affected, 4);
+    }
 
     // 250,000 where 49 is usual, and no click: held for review.
     let body = seed_conversion("huge", code, "250000");

@@ -83,20 +83,33 @@ async fn usual_value<C: ConnectionTrait>(
     policy: &FraudPolicy,
 ) -> AppResult<Option<Decimal>> {
     let Some(campaign_id) = conversion.campaign_id else { return Ok(None) };
-    let mut values: Vec<Decimal> = conversions::Entity::find()
-        .select_only()
-        .column(conversions::Column::Value)
-        .filter(conversions::Column::CampaignId.eq(campaign_id))
-        .filter(conversions::Column::Currency.eq(conversion.currency.clone()))
-        .filter(conversions::Column::Id.ne(conversion.id))
-        .filter(conversions::Column::OccurredAt.lte(conversion.occurred_at))
-        .filter(conversions::Column::Status.is_in([ConversionStatus::Attributed, ConversionStatus::Refunded]))
-        .order_by_desc(conversions::Column::OccurredAt)
-        .order_by_desc(conversions::Column::Id)
-        .limit(USUAL_VALUE_WINDOW)
-        .into_tuple::<Decimal>()
-        .all(conn)
-        .await?;
+    // Each counted status read on its own from the (campaign, currency, status, newest
+    // first) index: at most the window's rows each, however many of the campaign's
+    // conversions are of other statuses (unattributed, held, rejected).
+    let mut latest: Vec<(DateTime<Utc>, Uuid, Decimal)> = Vec::new();
+    for status in [ConversionStatus::Attributed, ConversionStatus::Refunded] {
+        latest.extend(
+            conversions::Entity::find()
+                .select_only()
+                .column(conversions::Column::OccurredAt)
+                .column(conversions::Column::Id)
+                .column(conversions::Column::Value)
+                .filter(conversions::Column::CampaignId.eq(campaign_id))
+                .filter(conversions::Column::Currency.eq(conversion.currency.clone()))
+                .filter(conversions::Column::Status.eq(status))
+                .filter(conversions::Column::OccurredAt.lte(conversion.occurred_at))
+                .filter(conversions::Column::Id.ne(conversion.id))
+                .order_by_desc(conversions::Column::OccurredAt)
+                .order_by_desc(conversions::Column::Id)
+                .limit(USUAL_VALUE_WINDOW)
+                .into_tuple::<(DateTime<Utc>, Uuid, Decimal)>()
+                .all(conn)
+                .await?,
+        );
+    }
+    latest.sort_unstable_by_key(|&(at, id, _)| std::cmp::Reverse((at, id)));
+    let mut values: Vec<Decimal> =
+        latest.into_iter().take(USUAL_VALUE_WINDOW as usize).map(|(_, _, value)| value).collect();
     if (values.len() as u64) < policy.usual_value_sample.max(1) {
         return Ok(None);
     }
