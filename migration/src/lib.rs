@@ -48,6 +48,7 @@ mod m20261211_000003_create_affiliate_status_indexes;
 mod m20261212_000001_create_affiliate_conversions;
 mod m20261212_000002_order_conversion_rollup_triggers;
 mod m20261213_000001_create_usual_value_index;
+mod m20261213_000002_create_order_rollups;
 
 pub use m20261202_000001_create_daily_rollups::money_units;
 pub use m20261211_000002_create_coarse_rollups::{
@@ -57,12 +58,13 @@ pub use m20261211_000002_create_coarse_rollups::{
 /// The tables derived from the raw ones, each of them rebuilt by [`rebuild_rollups`]: the
 /// daily rollups, their coarser sums, and who sees which conversion (rebuilt with every
 /// day only).
-pub const ROLLUP_TABLES: [&str; 15] = {
+pub const ROLLUP_TABLES: [&str; 17] = {
     let [traffic, conversions, commissions] = m20261202_000001_create_daily_rollups::TABLES;
     let [attribution] = [m20261204_000001_create_attribution_rollup::TABLES[1]];
     let [a, b, c, d, e, f, g, h, i, j] = m20261211_000002_create_coarse_rollups::TABLES;
     let seen = m20261212_000001_create_affiliate_conversions::TABLE;
-    [traffic, conversions, commissions, attribution, a, b, c, d, e, f, g, h, i, j, seen]
+    let [orders, orders_by_day] = m20261213_000002_create_order_rollups::TABLES;
+    [traffic, conversions, commissions, attribution, a, b, c, d, e, f, g, h, i, j, seen, orders, orders_by_day]
 };
 
 /// Recomputes every rollup of the UTC days `[from, to)` (both `YYYY-MM-DD`; all days when
@@ -75,6 +77,7 @@ pub async fn rebuild_rollups<C: sea_orm_migration::sea_orm::ConnectionTrait>(
 ) -> Result<(), DbErr> {
     m20261202_000001_create_daily_rollups::rebuild(db, days).await?;
     m20261204_000001_create_attribution_rollup::rebuild(db, days).await?;
+    m20261213_000002_create_order_rollups::rebuild_daily(db, days).await?;
     // The coarse rollups last: from the daily ones as rebuilt.
     m20261211_000002_create_coarse_rollups::rebuild(db, days).await?;
     // Who sees which conversion is not by day: rebuilt whole, with everything.
@@ -137,6 +140,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_000001_create_affiliate_conversions::Migration),
             Box::new(m20261212_000002_order_conversion_rollup_triggers::Migration),
             Box::new(m20261213_000001_create_usual_value_index::Migration),
+            Box::new(m20261213_000002_create_order_rollups::Migration),
         ]
     }
 }

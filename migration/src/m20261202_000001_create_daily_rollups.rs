@@ -82,14 +82,14 @@ impl Dialect {
         }
     }
 
-    fn id(&self, column: &str) -> String {
+    pub(crate) fn id(&self, column: &str) -> String {
         match self.backend {
             DbBackend::Postgres => format!("COALESCE({column}, '00000000-0000-0000-0000-000000000000'::uuid)"),
             _ => format!("COALESCE({column}, zeroblob(16))"),
         }
     }
 
-    fn money(&self, expr: &str) -> String {
+    pub(crate) fn money(&self, expr: &str) -> String {
         match self.backend {
             DbBackend::Postgres => format!("CAST(({expr}) * 10000 AS BIGINT)"),
             _ => format!("CAST(ROUND(({expr}) * 10000) AS INTEGER)"),
@@ -301,25 +301,41 @@ pub(crate) fn triggers(backend: DbBackend, measures: CommissionMeasures, of: &[&
 
 fn sqlite_triggers(measures: CommissionMeasures, of: &[&str]) -> Vec<String> {
     let new = Dialect { backend: DbBackend::Sqlite };
-    let mut sql = Vec::new();
     let pairs = sources(&new, "NEW.", measures).into_iter().zip(sources(&new, "OLD.", measures));
-    for ((source, add, _, watched), (_, subtract, _, _)) in pairs.filter(|((source, ..), _)| of.contains(source)) {
-        let changed: Vec<String> = watched.iter().map(|c| format!("OLD.{c} IS NOT NEW.{c}")).collect();
-        sql.push(format!("CREATE TRIGGER {source}_rollup_insert AFTER INSERT ON {source} BEGIN {}; END", add.add()));
-        sql.push(format!(
+    pairs
+        .filter(|((source, ..), _)| of.contains(source))
+        .flat_map(|((source, add, _, watched), (_, subtract, _, _))| {
+            // Interactions leave by retention only, and the rollups keep their history.
+            sqlite_triggers_of(source, &add, &subtract, watched, source != "interactions")
+        })
+        .collect()
+}
+
+/// The SQLite triggers that keep `source`'s rollup: `add` of its `NEW.` row, `subtract` of
+/// its `OLD.` row, moved when a `watched` column changes; on delete too when `deletes`.
+pub(crate) fn sqlite_triggers_of(
+    source: &str,
+    add: &Rollup,
+    subtract: &Rollup,
+    watched: &[&str],
+    deletes: bool,
+) -> Vec<String> {
+    let changed: Vec<String> = watched.iter().map(|c| format!("OLD.{c} IS NOT NEW.{c}")).collect();
+    let mut sql = vec![
+        format!("CREATE TRIGGER {source}_rollup_insert AFTER INSERT ON {source} BEGIN {}; END", add.add()),
+        format!(
             "CREATE TRIGGER {source}_rollup_update AFTER UPDATE OF {} ON {source} WHEN {} BEGIN {}; {}; END",
             watched.join(", "),
             changed.join(" OR "),
             subtract.subtract(),
             add.add()
+        ),
+    ];
+    if deletes {
+        sql.push(format!(
+            "CREATE TRIGGER {source}_rollup_delete AFTER DELETE ON {source} BEGIN {}; END",
+            subtract.subtract()
         ));
-        // Interactions leave by retention only, and the rollups keep their history.
-        if source != "interactions" {
-            sql.push(format!(
-                "CREATE TRIGGER {source}_rollup_delete AFTER DELETE ON {source} BEGIN {}; END",
-                subtract.subtract()
-            ));
-        }
     }
     sql
 }
@@ -329,41 +345,51 @@ fn sqlite_triggers(measures: CommissionMeasures, of: &[&str]) -> Vec<String> {
 /// once per raw row.
 fn postgres_triggers(measures: CommissionMeasures, of: &[&str]) -> Vec<String> {
     let pg = Dialect { backend: DbBackend::Postgres };
+    sources(&pg, "r.", measures)
+        .into_iter()
+        .filter(|(s, ..)| of.contains(s))
+        // Interactions leave by retention only, and the rollups keep their history.
+        .flat_map(|(source, rollup, _, watched)| {
+            postgres_triggers_of(source, &rollup, watched, source != "interactions")
+        })
+        .collect()
+}
+
+/// The PostgreSQL triggers that keep `source`'s rollup (of the row `r.`), moved when a
+/// `watched` column changes; on delete too when `deletes`.
+pub(crate) fn postgres_triggers_of(source: &str, rollup: &Rollup, watched: &[&str], deletes: bool) -> Vec<String> {
     let mut sql = Vec::new();
-    for (source, rollup, _, watched) in sources(&pg, "r.", measures).into_iter().filter(|(s, ..)| of.contains(s)) {
-        // Only rows whose key or measures changed move: `r` is the side summed, `x` the other.
-        let changed = |r: &str, x: &str| {
-            let (ours, theirs): (Vec<String>, Vec<String>) =
-                watched.iter().map(|c| (format!("{r}.{c}"), format!("{x}.{c}"))).unzip();
-            format!("WHERE ({}) IS DISTINCT FROM ({})", ours.join(", "), theirs.join(", "))
-        };
-        let functions = [
-            ("insert", rollup.sum_into("new_rows r", "", true), "NEW TABLE AS new_rows"),
-            (
-                "update",
-                format!(
-                    "{};\n    {}",
-                    rollup.subtract_grouped("old_rows r JOIN new_rows x ON x.id = r.id", &changed("r", "x")),
-                    rollup.sum_into("new_rows r JOIN old_rows x ON x.id = r.id", &changed("r", "x"), true)
-                ),
-                "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+    // Only rows whose key or measures changed move: `r` is the side summed, `x` the other.
+    let changed = |r: &str, x: &str| {
+        let (ours, theirs): (Vec<String>, Vec<String>) =
+            watched.iter().map(|c| (format!("{r}.{c}"), format!("{x}.{c}"))).unzip();
+        format!("WHERE ({}) IS DISTINCT FROM ({})", ours.join(", "), theirs.join(", "))
+    };
+    let functions = [
+        ("insert", rollup.sum_into("new_rows r", "", true), "NEW TABLE AS new_rows"),
+        (
+            "update",
+            format!(
+                "{};\n    {}",
+                rollup.subtract_grouped("old_rows r JOIN new_rows x ON x.id = r.id", &changed("r", "x")),
+                rollup.sum_into("new_rows r JOIN old_rows x ON x.id = r.id", &changed("r", "x"), true)
             ),
-            ("delete", rollup.subtract_grouped("old_rows r", ""), "OLD TABLE AS old_rows"),
-        ];
-        for (event, body, tables) in functions {
-            // Interactions leave by retention only, and the rollups keep their history.
-            if source == "interactions" && event == "delete" {
-                continue;
-            }
-            sql.push(format!(
-                "CREATE FUNCTION {source}_rollup_{event}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n    {body};\n    RETURN NULL;\nEND\n$$"
-            ));
-            sql.push(format!(
-                "CREATE TRIGGER {source}_rollup_{event} AFTER {} ON {source} REFERENCING {tables} \
-                 FOR EACH STATEMENT EXECUTE FUNCTION {source}_rollup_{event}()",
-                event.to_uppercase()
-            ));
+            "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        ),
+        ("delete", rollup.subtract_grouped("old_rows r", ""), "OLD TABLE AS old_rows"),
+    ];
+    for (event, body, tables) in functions {
+        if event == "delete" && !deletes {
+            continue;
         }
+        sql.push(format!(
+            "CREATE FUNCTION {source}_rollup_{event}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n    {body};\n    RETURN NULL;\nEND\n$$"
+        ));
+        sql.push(format!(
+            "CREATE TRIGGER {source}_rollup_{event} AFTER {} ON {source} REFERENCING {tables} \
+             FOR EACH STATEMENT EXECUTE FUNCTION {source}_rollup_{event}()",
+            event.to_uppercase()
+        ));
     }
     sql
 }

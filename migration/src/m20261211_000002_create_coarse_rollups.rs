@@ -141,25 +141,25 @@ CREATE TABLE attribution_by_channel (
 "#;
 
 /// A measure of a row: the row's own (`r.m`), or the difference of two versions of it.
-type Measure<'a> = &'a dyn Fn(&str) -> String;
+pub(crate) type Measure<'a> = &'a dyn Fn(&str) -> String;
 
 /// A daily rollup and what is rolled up again from it.
-struct Source {
+pub(crate) struct Source {
     /// Its triggers' name (and on PostgreSQL their functions'), before the event.
-    name: &'static str,
-    table: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) table: &'static str,
     /// Which of its rows count, as a condition on the row `{r}` (empty: all of them).
-    filter: fn(&str) -> String,
+    pub(crate) filter: fn(&str) -> String,
     /// Its coarse rollups, from the row `{r}` with measures `{m}` (the row's own, or the
     /// difference of two versions of it); `nil` is the backend's nil UUID.
-    rollups: fn(&str, Measure, &str) -> Vec<Rollup>,
+    pub(crate) rollups: fn(&str, Measure, &str) -> Vec<Rollup>,
 }
 
 fn clicks(r: &str) -> String {
     format!("{r}kind = 'CLICK'")
 }
 
-fn every(_: &str) -> String {
+pub(crate) fn every(_: &str) -> String {
     String::new()
 }
 
@@ -283,6 +283,13 @@ const SOURCES: [Source; 5] = [
     },
 ];
 
+/// Every coarse rollup's source: this migration's, and those later migrations added.
+fn all_sources() -> impl Iterator<Item = &'static Source> {
+    let ours: &'static [Source] = &SOURCES;
+    let later: &'static [Source] = &crate::m20261213_000002_create_order_rollups::COARSE;
+    ours.iter().chain(later)
+}
+
 /// The nil UUID (a missing campaign or affiliate in a rollup's key) on `backend`.
 fn nil(backend: DbBackend) -> &'static str {
     match backend {
@@ -291,10 +298,10 @@ fn nil(backend: DbBackend) -> &'static str {
     }
 }
 
-/// The triggers that keep the coarse rollups in step with their daily rollups.
-pub(crate) fn triggers(backend: DbBackend) -> Vec<String> {
+/// The triggers that keep the coarse rollups of `sources` in step with their daily rollups.
+pub(crate) fn triggers<'a>(backend: DbBackend, sources: impl IntoIterator<Item = &'a Source>) -> Vec<String> {
     let mut sql = Vec::new();
-    for source in &SOURCES {
+    for source in sources {
         let (name, table) = (source.name, source.table);
         match backend {
             DbBackend::Postgres => {
@@ -359,6 +366,15 @@ pub(crate) fn triggers(backend: DbBackend) -> Vec<String> {
 /// Sums the coarse rollups of the UTC days `[from, to)` (both `YYYY-MM-DD`; all days when
 /// `None`) again from the daily ones. Run it in a transaction that keeps writers out.
 pub async fn rebuild<C: ConnectionTrait>(db: &C, days: Option<(&str, &str)>) -> Result<(), DbErr> {
+    rebuild_of(db, days, all_sources()).await
+}
+
+/// [`rebuild`] of the coarse rollups of `sources` only.
+pub(crate) async fn rebuild_of<'a, C: ConnectionTrait>(
+    db: &C,
+    days: Option<(&str, &str)>,
+    sources: impl IntoIterator<Item = &'a Source>,
+) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
     let (from, to) = days.unwrap_or(("0001-01-01", "9999-12-31"));
     let (d1, d2) = match backend {
@@ -370,7 +386,7 @@ pub async fn rebuild<C: ConnectionTrait>(db: &C, days: Option<(&str, &str)>) -> 
         // No fold meanwhile: it would move changes of these days that this deletes.
         db.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({FOLD_LOCK})")).await?;
     }
-    for source in &SOURCES {
+    for source in sources {
         let filter = match (source.filter)("") {
             filter if filter.is_empty() => format!("WHERE {within}"),
             filter => format!("WHERE {within} AND {filter}"),
@@ -419,10 +435,10 @@ fn pend(rollup: &Rollup, from: &str, filter: &str, sign: &str) -> String {
     )
 }
 
-/// Each coarse rollup once, as its columns name it.
-fn coarse_rollups(backend: DbBackend) -> Vec<Rollup> {
+/// Each coarse rollup of `sources` once, as its columns name it.
+fn coarse_rollups<'a>(backend: DbBackend, sources: impl IntoIterator<Item = &'a Source>) -> Vec<Rollup> {
     let mut rollups: Vec<Rollup> = Vec::new();
-    for source in &SOURCES {
+    for source in sources {
         for rollup in (source.rollups)("", &|m| m.to_string(), nil(backend)) {
             if !rollups.iter().any(|r| r.table == rollup.table) {
                 rollups.push(rollup);
@@ -432,11 +448,11 @@ fn coarse_rollups(backend: DbBackend) -> Vec<Rollup> {
     rollups
 }
 
-/// On PostgreSQL: the pending changes' tables and the views the readers read (the folded
-/// tables are `TABLES_SQL` renamed).
-fn postgres_objects() -> Vec<String> {
+/// On PostgreSQL: the pending changes' tables and the views the readers read of the coarse
+/// rollups of `sources` (their folded tables are their tables renamed: [`folded`]).
+pub(crate) fn postgres_objects<'a>(sources: impl IntoIterator<Item = &'a Source>) -> Vec<String> {
     let mut sql = Vec::new();
-    for rollup in coarse_rollups(DbBackend::Postgres) {
+    for rollup in coarse_rollups(DbBackend::Postgres, sources) {
         let table = rollup.table;
         let columns: Vec<&str> = rollup.keys.iter().chain(rollup.measures).copied().collect();
         let columns = columns.join(", ");
@@ -469,7 +485,7 @@ pub async fn fold(db: &DatabaseConnection) -> Result<Option<u64>, DbErr> {
         return Ok(None);
     }
     let mut moved = 0;
-    for rollup in coarse_rollups(backend) {
+    for rollup in coarse_rollups(backend, all_sources()) {
         let table = rollup.table;
         let columns: Vec<&str> = rollup.keys.iter().chain(rollup.measures).copied().collect();
         let sums: Vec<String> = rollup.measures.iter().map(|m| format!("SUM({m})")).collect();
@@ -501,7 +517,10 @@ pub async fn pending<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
     if backend != DbBackend::Postgres {
         return Ok(0);
     }
-    let counts: Vec<String> = TABLES.iter().map(|t| format!("(SELECT COUNT(*) FROM {t}_pending)")).collect();
+    let counts: Vec<String> = coarse_rollups(backend, all_sources())
+        .iter()
+        .map(|r| format!("(SELECT COUNT(*) FROM {}_pending)", r.table))
+        .collect();
     let sql = format!("SELECT CAST({} AS BIGINT) AS n", counts.join(" + "));
     let n = match db.query_one_raw(Statement::from_string(backend, sql)).await? {
         Some(row) => row.try_get::<i64>("", "n")?,
@@ -516,39 +535,50 @@ impl MigrationTrait for Migration {
         let db = manager.get_connection();
         let backend = manager.get_database_backend();
         if backend == DbBackend::Postgres {
-            let mut tables = TABLES_SQL.to_string();
-            for table in TABLES {
-                tables = tables.replace(&format!("CREATE TABLE {table} ("), &format!("CREATE TABLE {table}_folded ("));
-            }
-            create(db, &tables, [postgres_objects(), triggers(backend)].concat()).await?;
+            let tables = folded(TABLES_SQL, &TABLES);
+            create(db, &tables, [postgres_objects(&SOURCES), triggers(backend, &SOURCES)].concat()).await?;
         } else {
-            create(db, TABLES_SQL, triggers(backend)).await?;
+            create(db, TABLES_SQL, triggers(backend, &SOURCES)).await?;
         }
-        rebuild(db, None).await
+        rebuild_of(db, None, &SOURCES).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for source in &SOURCES {
-            for event in ["insert", "update", "delete"] {
-                let name = format!("{}_{event}", source.name);
-                if db.get_database_backend() == DbBackend::Postgres {
-                    db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {name} ON {}", source.table)).await?;
-                    db.execute_unprepared(&format!("DROP FUNCTION IF EXISTS {name}()")).await?;
-                } else {
-                    db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {name}")).await?;
-                }
-            }
-        }
-        for table in TABLES {
-            if db.get_database_backend() == DbBackend::Postgres {
-                db.execute_unprepared(&format!("DROP VIEW IF EXISTS {table}")).await?;
-                db.execute_unprepared(&format!("DROP TABLE IF EXISTS {table}_pending")).await?;
-                db.execute_unprepared(&format!("DROP TABLE IF EXISTS {table}_folded")).await?;
-            } else {
-                db.execute_unprepared(&format!("DROP TABLE IF EXISTS {table}")).await?;
-            }
-        }
-        Ok(())
+        drop_rollups(manager.get_connection(), &SOURCES, &TABLES).await
     }
+}
+
+/// `tables_sql` (`CREATE TABLE` statements) with each of `tables` made `{table}_folded`:
+/// what a coarse rollup's rows are stored in on PostgreSQL.
+pub(crate) fn folded(tables_sql: &str, tables: &[&str]) -> String {
+    let mut sql = tables_sql.to_string();
+    for table in tables {
+        sql = sql.replace(&format!("CREATE TABLE {table} ("), &format!("CREATE TABLE {table}_folded ("));
+    }
+    sql
+}
+
+/// Drops the coarse rollups `tables` and the triggers of `sources` that keep them.
+pub(crate) async fn drop_rollups<C: ConnectionTrait>(db: &C, sources: &[Source], tables: &[&str]) -> Result<(), DbErr> {
+    for source in sources {
+        for event in ["insert", "update", "delete"] {
+            let name = format!("{}_{event}", source.name);
+            if db.get_database_backend() == DbBackend::Postgres {
+                db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {name} ON {}", source.table)).await?;
+                db.execute_unprepared(&format!("DROP FUNCTION IF EXISTS {name}()")).await?;
+            } else {
+                db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {name}")).await?;
+            }
+        }
+    }
+    for table in tables {
+        if db.get_database_backend() == DbBackend::Postgres {
+            db.execute_unprepared(&format!("DROP VIEW IF EXISTS {table}")).await?;
+            db.execute_unprepared(&format!("DROP TABLE IF EXISTS {table}_pending")).await?;
+            db.execute_unprepared(&format!("DROP TABLE IF EXISTS {table}_folded")).await?;
+        } else {
+            db.execute_unprepared(&format!("DROP TABLE IF EXISTS {table}")).await?;
+        }
+    }
+    Ok(())
 }

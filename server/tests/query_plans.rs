@@ -37,7 +37,7 @@ const LARGE: [&str; 16] = [
 /// Coarse rollups a programme-wide list's total reads whole when it names no days: their
 /// rows are days × channels × currencies × statuses, as many at ten million interactions
 /// as at ten thousand. A read of some days must still take their key.
-const READ_WHOLE_FOR_TOTALS: [&str; 2] = ["conversions_by_channel", "commissions_by_day"];
+const READ_WHOLE_FOR_TOTALS: [&str; 3] = ["conversions_by_channel", "commissions_by_day", "orders_by_day"];
 
 /// The large tables a plan reads whole, with the plan's lines.
 async fn full_scans(app: &TestApp, statement: &Statement) -> Vec<String> {

@@ -345,8 +345,10 @@ pub async fn programme_total(
 pub async fn rebuild(db: &DatabaseConnection, days: Option<Days>) -> AppResult<()> {
     let (txn, _turn) = db::write_txn(db).await?;
     if db.get_database_backend() == DbBackend::Postgres {
-        txn.execute_unprepared("LOCK TABLE interactions, conversions, attribution_credits, commissions IN SHARE MODE")
-            .await?;
+        txn.execute_unprepared(
+            "LOCK TABLE interactions, orders, conversions, attribution_credits, commissions IN SHARE MODE",
+        )
+        .await?;
     }
     let bounds = days.map(|d| {
         let (first, _) = d.bounds();
@@ -408,6 +410,8 @@ pub async fn snapshot(db: &DatabaseConnection) -> AppResult<Vec<String>> {
         ("attribution_by_affiliate", "day, model, affiliate_id, channel, currency", "conversions, value"),
         ("attribution_by_channel", "day, model, channel, currency", "conversions, value"),
         ("affiliate_conversions", "affiliate_id, conversion_id, occurred_at", "reasons"),
+        ("order_daily", "day, campaign_id, affiliate_id, currency, status", "orders, amount, refunded"),
+        ("orders_by_day", "day, currency, status", "orders, amount, refunded"),
     ] {
         let nonzero: Vec<String> = measures.split(", ").map(|m| format!("{m} <> 0")).collect();
         let sql = format!("SELECT * FROM {table} WHERE {} ORDER BY {keys}", nonzero.join(" OR "));

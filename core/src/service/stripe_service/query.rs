@@ -37,10 +37,19 @@ pub async fn list_orders(
     if let Some(own) = caller.affiliate_scope() {
         condition = condition.add(orders::Column::AffiliateId.eq(own));
     }
+    // Programme-wide, the list's size is the rollup's: no count of a million rows.
+    let total = match &filter {
+        OrderFilter { campaign_id: None, affiliate_id: None, status, from, to }
+            if caller.affiliate_scope().is_none() =>
+        {
+            let status = status.map(|s| sea_orm::ActiveEnum::to_value(&s));
+            crate::service::rollup::programme_total(db, "orders_by_day", "orders", status, *from, *to).await?
+        }
+        _ => None,
+    };
     let query = orders::Entity::find().filter(condition);
-    Ok(crate::service::newest_first(db, query, orders::Column::CreatedAt, orders::Column::Id, page)
-        .await?
-        .map(Order::from))
+    let (first, second) = (orders::Column::CreatedAt, orders::Column::Id);
+    Ok(crate::service::newest_first_counted(db, query, first, second, page, total).await?.map(Order::from))
 }
 
 pub async fn get_order(db: &DatabaseConnection, caller: &Caller, id: &str) -> AppResult<Order> {
