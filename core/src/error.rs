@@ -278,9 +278,20 @@ fn is_full(err: &DbErr) -> bool {
 /// (55P03): another transaction held a lock longer than we wait.
 fn is_busy(err: &DbErr) -> bool {
     let text = err.to_string();
-    ["database is locked", "database is busy", "(code: 5)", "(code: 6)", "lock timeout", "55P03"]
-        .iter()
-        .any(|sign| text.contains(sign))
+    // PostgreSQL gives up one of two transactions that wait for each other (a deadlock) or
+    // that it cannot serialize: nothing of it was written, and the same request again goes through.
+    [
+        "database is locked",
+        "database is busy",
+        "(code: 5)",
+        "(code: 6)",
+        "lock timeout",
+        "55P03",
+        "deadlock detected",
+        "could not serialize access",
+    ]
+    .iter()
+    .any(|sign| text.contains(sign))
 }
 
 #[cfg(test)]
@@ -306,5 +317,16 @@ mod tests {
         }
         let other = DbErr::Custom("syntax error".into());
         assert!(matches!(AppError::from(other), AppError::Internal(_)));
+    }
+
+    #[test]
+    fn a_transaction_postgresql_gave_up_is_busy_not_internal() {
+        for text in [
+            "error returned from database: deadlock detected",
+            "error returned from database: could not serialize access due to concurrent update",
+        ] {
+            let err = DbErr::Custom(text.into());
+            assert!(matches!(AppError::from(err), AppError::Unavailable(_)), "{text}");
+        }
     }
 }

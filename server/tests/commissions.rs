@@ -893,6 +893,64 @@ async fn an_affiliate_sees_its_own_and_credited_sales_while_the_credit_stands() 
     kept_as_rebuilt(&app).await;
 }
 
+/// Found by the crash test's load on PostgreSQL: a transaction that moves several
+/// commissions (a bulk approval, a payout paid, a reversal) locks each one's
+/// `commission_daily` rows in turn, and took them in the order it met the commissions;
+/// another taking the same rows in the other order deadlocked with it. Every such
+/// transaction now moves its commissions in their rollup rows' order.
+#[tokio::test]
+async fn moves_of_several_commissions_take_their_rollup_rows_in_one_order() {
+    let app = TestApp::new().await;
+    let mut affiliates = Vec::new();
+    for (name, email) in [("A", "a@example.com"), ("B", "b@example.com")] {
+        affiliates.push(uuid(&create_affiliate(&app, name, email).await["id"]));
+    }
+    // Rollup rows are in affiliate order on one day, campaign and currency.
+    affiliates.sort();
+    let mut calculated = Vec::new();
+    for affiliate in &affiliates {
+        let mut two = Vec::new();
+        for _ in 0..2 {
+            let c =
+                new_commission(&app, json!({ "affiliateId": affiliate, "baseAmount": "100", "currency": "USD" })).await;
+            two.push(uuid(&calculate(&app, &c["id"]).await["id"]));
+        }
+        calculated.push(two);
+    }
+    let (first, second) = (&calculated[0], &calculated[1]);
+    let db = app.db();
+    let literal = |id: Uuid| match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => format!("'{id}'::uuid"),
+        _ => format!("X'{}'", id.simple()),
+    };
+    let approve = |id: Uuid| format!("UPDATE commissions SET status = 'APPROVED' WHERE id = {}", literal(id));
+
+    // Another writer holds the first affiliate's rows and will want the second's.
+    let other = db.begin().await.unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(&other, &approve(first[0])).await.unwrap();
+    let q = "mutation($ids: [ID!]!) { approveCommissions(ids: $ids) { id status } }";
+    // Asked second affiliate first: approved in rollup order, answered in the order asked.
+    let asked = json!({ "ids": [second[1], first[1]] });
+    let admin = app.admin();
+    let (bulk, other) = tokio::join!(app.post_graphql(Some(&admin), q, asked), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        sea_orm::ConnectionTrait::execute_unprepared(&other, &approve(second[0])).await?;
+        other.commit().await
+    });
+    assert!(other.is_ok(), "the other writer: {other:?}");
+    assert!(bulk.1.get("errors").is_none(), "the bulk approval: {:?}", bulk.1);
+    let answered: Vec<Uuid> =
+        bulk.1["data"]["approveCommissions"].as_array().unwrap().iter().map(|c| uuid(&c["id"])).collect();
+    assert_eq!(answered, [second[1], first[1]]);
+    for id in first.iter().chain(second) {
+        let stored = commissions::Entity::find_by_id(*id).one(db).await.unwrap().unwrap();
+        assert_eq!(stored.status, commissions::CommissionStatus::Approved);
+    }
+    let kept = alpes::service::rollup::snapshot(db).await.unwrap();
+    alpes::service::rollup::rebuild(db, None).await.unwrap();
+    assert_eq!(alpes::service::rollup::snapshot(db).await.unwrap(), kept, "kept = rebuilt");
+}
+
 /// Found by the crash test's load on PostgreSQL: a partial refund that arrived while the
 /// attribution was reserving the sale's commissions saw none of them (not yet committed),
 /// and the reservation had read the order before the refund: the commission stayed on the

@@ -387,8 +387,12 @@ pub(super) async fn approve_many_in_one(
     }
     let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let now = Utc::now();
-    let mut approved = Vec::with_capacity(current.len());
-    for model in &current {
+    // Moved in their rollup rows' order, answered in the order asked.
+    let mut order: Vec<usize> = (0..current.len()).collect();
+    order.sort_by_key(|&i| rollup_order(&current[i]));
+    let mut approved: Vec<Option<commissions::Model>> = vec![None; current.len()];
+    for i in order {
+        let model = &current[i];
         let next = change(&txn, caller, model, "commission.approve", "comision_aprobada", |m| {
             m.status = CommissionStatus::Approved;
             m.approval_comments = comments.clone();
@@ -399,11 +403,11 @@ pub(super) async fn approve_many_in_one(
             m.approved_by = caller.user_id;
         })
         .await?;
-        approved.push(next);
+        approved[i] = Some(next);
     }
     txn.commit().await?;
     ctx.events_committed();
-    Ok(approved)
+    Ok(approved.into_iter().flatten().collect())
 }
 
 /// PENDING or CALCULATED → REJECTED, with the reason.
@@ -544,6 +548,14 @@ pub(super) async fn price<C: ConnectionTrait>(
         }
     }
     Ok((rule, value))
+}
+
+/// The order in which a transaction that moves several commissions moves them: that of
+/// their `commission_daily` rows (day of creation, campaign, affiliate, currency). Each
+/// move locks its rollup rows until the transaction ends; on PostgreSQL two transactions
+/// that took the same rows in opposite orders deadlocked (an approval and a payout, say).
+pub(super) fn rollup_order(model: &commissions::Model) -> impl Ord {
+    (model.created_at.date_naive(), model.campaign_id, model.affiliate_id, model.currency.clone(), model.id)
 }
 
 /// Applies one lifecycle move: conditional on the version read (else CONFLICT), with its

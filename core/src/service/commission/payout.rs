@@ -183,7 +183,8 @@ pub async fn mark_payout_paid(ctx: &Ctx, caller: &Caller, id: Uuid) -> AppResult
     let (txn, _turn) = db::write_txn(&ctx.db).await?;
     let payout = pending_payout(&txn, id, "PAID").await?;
     let now = Utc::now();
-    let members = commissions::Entity::find().filter(commissions::Column::PayoutId.eq(payout.id)).all(&txn).await?;
+    let mut members = commissions::Entity::find().filter(commissions::Column::PayoutId.eq(payout.id)).all(&txn).await?;
+    members.sort_by_key(lifecycle::rollup_order);
     for model in &members {
         rules::transition(lifecycle_status(model.status), Move::Pay)?;
         change(&txn, caller, model, "commission.pay", "comision_pagada", |m| {

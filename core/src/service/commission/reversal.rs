@@ -10,10 +10,13 @@ pub async fn reserve_for_credits<C: ConnectionTrait>(
     conversion: &conversions::Model,
     credits: &[attribution_credits::Model],
 ) -> AppResult<Vec<Commission>> {
-    let wanted: Vec<&attribution_credits::Model> = credits
+    let mut wanted: Vec<&attribution_credits::Model> = credits
         .iter()
         .filter(|c| c.affiliate_id.is_some() && c.is_current && c.conversion_id == conversion.id)
         .collect();
+    // Made today, so in their rollup rows' order (`lifecycle::rollup_order`) when in the
+    // order of campaign, affiliate and currency.
+    wanted.sort_by_key(|c| (c.campaign_id, c.affiliate_id, c.currency.clone(), c.id));
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
@@ -220,11 +223,13 @@ pub(super) async fn of_conversion<C: ConnectionTrait>(
     conn: &C,
     conversion_id: Uuid,
 ) -> AppResult<(Vec<commissions::Model>, Vec<commissions::Model>)> {
-    let all = commissions::Entity::find()
+    let mut all = commissions::Entity::find()
         .filter(commissions::Column::ConversionId.eq(conversion_id))
         .order_by_asc(commissions::Column::CreatedAt)
         .all(conn)
         .await?;
+    // Moved in their rollup rows' order (`lifecycle::rollup_order`).
+    all.sort_by_key(lifecycle::rollup_order);
     Ok(all.into_iter().partition(|m| m.adjusts_commission_id.is_none()))
 }
 
