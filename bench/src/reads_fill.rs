@@ -40,7 +40,7 @@ use uuid::Uuid;
 /// PostgreSQL's 65 535 parameters.
 const CHUNK: usize = 500;
 /// Version of the data's shape: a kept SQLite file of another version is rebuilt.
-pub const FORMAT: i64 = 1;
+pub const FORMAT: i64 = 2;
 pub const CAMPAIGNS: usize = 200;
 pub const AFFILIATES: usize = 2_000;
 pub const CHANNELS: [&str; 12] = [
@@ -95,6 +95,13 @@ struct Touch {
     campaign: usize,
     affiliate: usize,
     channel: &'static str,
+}
+
+/// A person of the data: who they are known as, and their touches in time order.
+struct Person {
+    user: Option<String>,
+    anon: Option<String>,
+    touches: Vec<Touch>,
 }
 
 /// Rows waiting for their INSERT, written parents first when one kind fills up.
@@ -193,20 +200,20 @@ pub async fn fill(
 
     let mut counts = Counts::default();
     let mut pending = Pending::default();
-    let mut person = 0u64;
-    let mut conversion_n = 0u64;
     let mut reported = Instant::now();
-    while counts.interactions < size {
-        person += 1;
-        let left = size - counts.interactions;
-        let touches_n = rng.gen_range(10..=30u64).min(left);
+    // The people and their touches first: the rows go in in time order, as ingest appends
+    // them (a table written person by person would scatter each day over the whole file).
+    let mut people: Vec<Person> = Vec::new();
+    let mut generated = 0u64;
+    while generated < size {
+        let person = people.len() as u64 + 1;
+        let touches_n = rng.gen_range(10..=30u64).min(size - generated);
         // A person sees one to three affiliates, the first thousand or so most often.
         let seen: Vec<usize> = (0..rng.gen_range(1..=3))
             .map(|_| ((rng.gen::<f64>().powi(2)) * AFFILIATES as f64) as usize % AFFILIATES)
             .collect();
         let user = rng.gen_bool(0.7).then(|| format!("bench-user-{person}"));
         let anon = if user.is_none() || rng.gen_bool(0.2) { Some(format!("bench-anon-{person}")) } else { None };
-        let ip_hash = format!("{:064x}", (person as u128).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835));
         let mut touches: Vec<Touch> = (0..touches_n)
             .map(|_| {
                 let affiliate = seen[rng.gen_range(0..seen.len())];
@@ -223,87 +230,115 @@ pub async fn fill(
             })
             .collect();
         touches.sort_by_key(|t| t.at);
-        for touch in &mut touches {
-            touch.id = Uuid::now_v7();
-            counts.interactions += 1;
-            if touch.kind == InteractionKind::Click {
-                counts.clicks += 1;
-            }
-            let campaign = &campaigns[touch.campaign];
-            let promoter = &promoters[touch.affiliate];
-            pending.interactions.push(
-                interactions::Model {
-                    id: touch.id,
-                    external_id: format!("bench-i-{}", counts.interactions),
-                    kind: touch.kind,
-                    occurred_at: touch.at,
-                    received_at: touch.at + Span::milliseconds(150),
-                    session_id: None,
-                    tracking_link_id: None,
-                    user_id: user.clone(),
-                    anonymous_id: anon.clone(),
-                    campaign_id: Some(campaign.id),
-                    affiliate_id: Some(promoter.id),
-                    campaign_ref: Some(campaign.code.clone()),
-                    affiliate_ref: Some(promoter.code.clone()),
-                    source: Some(touch.channel.to_string()),
-                    medium: Some("affiliate".into()),
-                    channel: Some(touch.channel.to_string()),
-                    gclid: None,
-                    fbclid: None,
-                    referrer: Some(format!("https://{}.example/", touch.channel)),
-                    user_agent: Some("Mozilla/5.0 (bench)".into()),
-                    ip_hash: Some(ip_hash.clone()),
-                    value: None,
-                    currency: None,
-                    flags: json!([]),
-                    payload: json!({}),
-                }
-                .into_active_model()
-                .reset_all(),
-            );
+        generated += touches_n;
+        people.push(Person { user, anon, touches });
+    }
+    let mut arrivals: Vec<(DateTime<Utc>, u32, u32)> = people
+        .iter()
+        .enumerate()
+        .flat_map(|(p, person)| person.touches.iter().enumerate().map(move |(t, touch)| (touch.at, p as u32, t as u32)))
+        .collect();
+    arrivals.sort_unstable();
+    for (_, p, t) in arrivals {
+        let person = &mut people[p as usize];
+        let touch = &mut person.touches[t as usize];
+        touch.id = Uuid::now_v7();
+        counts.interactions += 1;
+        if touch.kind == InteractionKind::Click {
+            counts.clicks += 1;
         }
-        // About one conversion per ten touches, a little after the touch it follows.
-        for i in 0..touches.len() {
-            if !rng.gen_bool(0.1) {
-                continue;
+        let campaign = &campaigns[touch.campaign];
+        let promoter = &promoters[touch.affiliate];
+        let ip_hash = format!("{:064x}", (u128::from(p) + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835));
+        pending.interactions.push(
+            interactions::Model {
+                id: touch.id,
+                external_id: format!("bench-i-{}", counts.interactions),
+                kind: touch.kind,
+                occurred_at: touch.at,
+                received_at: touch.at + Span::milliseconds(150),
+                session_id: None,
+                tracking_link_id: None,
+                user_id: person.user.clone(),
+                anonymous_id: person.anon.clone(),
+                campaign_id: Some(campaign.id),
+                affiliate_id: Some(promoter.id),
+                campaign_ref: Some(campaign.code.clone()),
+                affiliate_ref: Some(promoter.code.clone()),
+                source: Some(touch.channel.to_string()),
+                medium: Some("affiliate".into()),
+                channel: Some(touch.channel.to_string()),
+                gclid: None,
+                fbclid: None,
+                referrer: Some(format!("https://{}.example/", touch.channel)),
+                user_agent: Some("Mozilla/5.0 (bench)".into()),
+                ip_hash: Some(ip_hash),
+                value: None,
+                currency: None,
+                flags: json!([]),
+                payload: json!({}),
             }
-            let at = (touches[i].at + Span::seconds(rng.gen_range(1..3600))).min(now - Span::seconds(1));
-            conversion_n += 1;
-            let before: Vec<&Touch> =
-                touches.iter().filter(|t| t.at <= at && t.at >= at - Span::days(30)).take(500).collect();
-            let decisive: &Touch = before
-                .iter()
-                .rev()
-                .copied()
-                .find(|t| t.kind == InteractionKind::Click)
-                .unwrap_or(before[before.len() - 1]);
-            convert(
-                &mut rng,
-                &mut pending,
-                &mut counts,
-                Conversion {
-                    n: conversion_n,
-                    at,
-                    before: &before,
-                    decisive,
-                    user: user.clone(),
-                    anon: anon.clone(),
-                    campaigns: &campaigns,
-                    promoters: &promoters,
-                },
-            );
-        }
+            .into_active_model()
+            .reset_all(),
+        );
         if pending.full() {
             pending.flush(&txn).await?;
         }
         if reported.elapsed() >= Duration::from_secs(10) {
             reported = Instant::now();
-            progress(format!("  {} of {size} interactions, {} conversions", counts.interactions, counts.conversions));
+            progress(format!("  {} of {size} interactions", counts.interactions));
         }
     }
     pending.flush(&txn).await?;
-    counts.people = person;
+    // About one conversion per ten touches, a little after the touch it follows; drawn
+    // person by person, written in time order too.
+    let mut sales: Vec<(DateTime<Utc>, u32, u32, u64)> = Vec::new();
+    for (p, person) in people.iter().enumerate() {
+        for (i, touch) in person.touches.iter().enumerate() {
+            if !rng.gen_bool(0.1) {
+                continue;
+            }
+            let at = (touch.at + Span::seconds(rng.gen_range(1..3600))).min(now - Span::seconds(1));
+            sales.push((at, p as u32, i as u32, rng.gen()));
+        }
+    }
+    sales.sort_unstable();
+    for (conversion_n, (at, p, i, seed)) in sales.into_iter().enumerate() {
+        let person = &people[p as usize];
+        let touches = &person.touches;
+        let before: Vec<&Touch> =
+            touches.iter().filter(|t| t.at <= at && t.at >= at - Span::days(30)).take(500).collect();
+        let decisive: &Touch = before
+            .iter()
+            .rev()
+            .copied()
+            .find(|t| t.kind == InteractionKind::Click)
+            .unwrap_or(before.last().copied().unwrap_or(&touches[i as usize]));
+        convert(
+            &mut StdRng::seed_from_u64(seed),
+            &mut pending,
+            &mut counts,
+            Conversion {
+                n: conversion_n as u64 + 1,
+                at,
+                before: &before,
+                decisive,
+                user: person.user.clone(),
+                anon: person.anon.clone(),
+                campaigns: &campaigns,
+                promoters: &promoters,
+            },
+        );
+        if pending.full() {
+            pending.flush(&txn).await?;
+        }
+        if reported.elapsed() >= Duration::from_secs(10) {
+            reported = Instant::now();
+            progress(format!("  {} conversions", counts.conversions));
+        }
+    }
+    pending.flush(&txn).await?;
+    counts.people = people.len() as u64;
     progress("  rows written; putting the indexes and triggers back".into());
     dropped.restore(&txn, backend).await?;
     txn.commit().await?;

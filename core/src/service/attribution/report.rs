@@ -119,23 +119,36 @@ pub(super) async fn markov_paths(
         ActiveEnum, StreamTrait,
     };
     let directory = Directory::load(db).await?;
-    let mut counts: [MarkovCounts; 3] = [MarkovCounts::new(), MarkovCounts::new(), MarkovCounts::new()];
-    let mut paths: [Vec<String>; 3] = Default::default();
+    // Each grouping's states as small numbers, and its distinct paths counted (converting,
+    // not converting) before they go into the chain's counts one path at a time.
+    let mut states: [Interner; 3] = Default::default();
+    let mut tallies: [HashMap<Vec<u32>, (u64, u64)>; 3] = Default::default();
+    let mut path: Vec<u32> = Vec::new();
+    // The journeys' touches as text, read for the three fields a path needs (the rest of
+    // each touch is skipped, not decoded).
     let mut journeys = journeys::Entity::find()
         .select_only()
-        .column(journeys::Column::Touchpoints)
+        .column_as(Expr::col(journeys::Column::Touchpoints).cast_as(Alias::new("TEXT")), "touchpoints")
         .filter(journeys::Column::Status.eq(JourneyStatus::Attributed))
         .filter(journeys::Column::CreatedAt.gte(from))
         .filter(journeys::Column::CreatedAt.lte(to + Duration::days(1)))
-        .into_tuple::<serde_json::Value>()
+        .into_tuple::<String>()
         .stream(db)
         .await?;
-    while let Some(touches) = journeys.try_next().await? {
-        let touches: Vec<JourneyTouch> = serde_json::from_value(touches).unwrap_or_default();
-        for ((group, path), counts) in GROUPS.iter().zip(paths.iter_mut()).zip(counts.iter_mut()) {
+    while let Some(text) = journeys.try_next().await? {
+        let touches: Vec<PathTouch<'_>> = serde_json::from_str(&text).unwrap_or_default();
+        for ((group, states), tally) in GROUPS.iter().zip(states.iter_mut()).zip(tallies.iter_mut()) {
             path.clear();
-            path.extend(touches.iter().map(|t| directory.key(*group, t.campaign_id, t.affiliate_id, &t.channel).0));
-            counts.add_path(path, true);
+            for touch in &touches {
+                let state = states.state(&directory, *group, touch.campaign_id, touch.affiliate_id, &touch.channel);
+                // Repeats of one state make one step of the chain: keep the path short.
+                if path.last() != Some(&state) {
+                    path.push(state);
+                }
+            }
+            if !path.is_empty() {
+                tally.entry(path.clone()).or_default().0 += 1;
+            }
         }
     }
     drop(journeys);
@@ -184,7 +197,6 @@ pub(super) async fn markov_paths(
     type Row = (String, Option<String>, Option<String>, Option<Uuid>, Option<Uuid>, Option<String>);
     // In time order (the index's), each person's path grows in memory as numbers standing
     // for its states: sorting every touch by person in SQL cost ten times the read.
-    let mut states: [Interner; 3] = Default::default();
     let mut people: HashMap<String, [Vec<u32>; 3]> = HashMap::new();
     let mut rows = db.stream(&touches).await?;
     while let Some(row) = rows.try_next().await? {
@@ -213,13 +225,37 @@ pub(super) async fn markov_paths(
         }
     }
     drop(rows);
-    for paths in people.values() {
-        for ((path, states), counts) in paths.iter().zip(states.iter()).zip(counts.iter_mut()) {
-            let names: Vec<&str> = path.iter().map(|s| states.name(*s)).collect();
-            counts.add_path(&names, false);
+    for paths in people.into_values() {
+        for (path, tally) in paths.into_iter().zip(tallies.iter_mut()) {
+            if !path.is_empty() {
+                tally.entry(path).or_default().1 += 1;
+            }
+        }
+    }
+    let mut counts: [MarkovCounts; 3] = [MarkovCounts::new(), MarkovCounts::new(), MarkovCounts::new()];
+    for ((tally, states), counts) in tallies.iter().zip(states.iter()).zip(counts.iter_mut()) {
+        // In one order whatever the hash map's, so that the chain's states are numbered alike
+        // on every count of the same data.
+        let mut tally: Vec<_> = tally.iter().collect();
+        tally.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut names: Vec<&str> = Vec::new();
+        for (path, (converting, not_converting)) in tally {
+            names.clear();
+            names.extend(path.iter().map(|s| states.name(*s)));
+            counts.add_path_counts(&names, *converting, *not_converting);
         }
     }
     Ok(MarkovPaths { counts, directory })
+}
+
+/// What a path needs of a touch stored in `journeys.touchpoints` (its other fields are
+/// skipped).
+#[derive(Deserialize)]
+struct PathTouch<'a> {
+    campaign_id: Option<Uuid>,
+    affiliate_id: Option<Uuid>,
+    #[serde(borrow)]
+    channel: std::borrow::Cow<'a, str>,
 }
 
 /// The states of one grouping as small numbers: each touch's (campaign, affiliate, channel)
