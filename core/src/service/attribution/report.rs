@@ -119,10 +119,10 @@ pub(super) async fn markov_paths(
         ActiveEnum, StreamTrait,
     };
     let directory = Directory::load(db).await?;
-    // Each grouping's states as small numbers, and its distinct paths counted (converting,
-    // not converting) before they go into the chain's counts one path at a time.
+    // Each grouping's states as small numbers: a touch's key is looked up once, its name
+    // kept once.
     let mut states: [Interner; 3] = Default::default();
-    let mut tallies: [HashMap<Vec<u32>, (u64, u64)>; 3] = Default::default();
+    let mut counts: [MarkovCounts; 3] = [MarkovCounts::new(), MarkovCounts::new(), MarkovCounts::new()];
     let mut path: Vec<u32> = Vec::new();
     // The journeys' touches as text, read for the three fields a path needs (the rest of
     // each touch is skipped, not decoded).
@@ -137,7 +137,7 @@ pub(super) async fn markov_paths(
         .await?;
     while let Some(text) = journeys.try_next().await? {
         let touches: Vec<PathTouch<'_>> = serde_json::from_str(&text).unwrap_or_default();
-        for ((group, states), tally) in GROUPS.iter().zip(states.iter_mut()).zip(tallies.iter_mut()) {
+        for ((group, states), counts) in GROUPS.iter().zip(states.iter_mut()).zip(counts.iter_mut()) {
             path.clear();
             for touch in &touches {
                 let state = states.state(&directory, *group, touch.campaign_id, touch.affiliate_id, &touch.channel);
@@ -146,9 +146,8 @@ pub(super) async fn markov_paths(
                     path.push(state);
                 }
             }
-            if !path.is_empty() {
-                tally.entry(path.clone()).or_default().0 += 1;
-            }
+            let names: Vec<&str> = path.iter().map(|s| states.name(*s)).collect();
+            counts.add_path(&names, true);
         }
     }
     drop(journeys);
@@ -225,24 +224,10 @@ pub(super) async fn markov_paths(
         }
     }
     drop(rows);
-    for paths in people.into_values() {
-        for (path, tally) in paths.into_iter().zip(tallies.iter_mut()) {
-            if !path.is_empty() {
-                tally.entry(path).or_default().1 += 1;
-            }
-        }
-    }
-    let mut counts: [MarkovCounts; 3] = [MarkovCounts::new(), MarkovCounts::new(), MarkovCounts::new()];
-    for ((tally, states), counts) in tallies.iter().zip(states.iter()).zip(counts.iter_mut()) {
-        // In one order whatever the hash map's, so that the chain's states are numbered alike
-        // on every count of the same data.
-        let mut tally: Vec<_> = tally.iter().collect();
-        tally.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let mut names: Vec<&str> = Vec::new();
-        for (path, (converting, not_converting)) in tally {
-            names.clear();
-            names.extend(path.iter().map(|s| states.name(*s)));
-            counts.add_path_counts(&names, *converting, *not_converting);
+    for paths in people.values() {
+        for ((path, states), counts) in paths.iter().zip(states.iter()).zip(counts.iter_mut()) {
+            let names: Vec<&str> = path.iter().map(|s| states.name(*s)).collect();
+            counts.add_path(&names, false);
         }
     }
     Ok(MarkovPaths { counts, directory })
