@@ -118,6 +118,7 @@ pub(super) async fn markov_paths(
         sea_query::{Alias, ExprTrait, Query},
         ActiveEnum, StreamTrait,
     };
+    let taken = Utc::now();
     let directory = Directory::load(db).await?;
     // Each grouping's states as small numbers: a touch's key is looked up once, its name
     // kept once.
@@ -230,7 +231,7 @@ pub(super) async fn markov_paths(
             counts.add_path(&names, false);
         }
     }
-    Ok(MarkovPaths { counts, directory })
+    Ok(MarkovPaths { counts, directory, taken })
 }
 
 /// What a path needs of a touch stored in `journeys.touchpoints` (its other fields are
@@ -286,6 +287,8 @@ const GROUPS: [GroupBy; 3] = [GroupBy::Campaign, GroupBy::Affiliate, GroupBy::Ch
 pub(super) struct MarkovPaths {
     counts: [MarkovCounts; 3],
     directory: Directory,
+    /// When the count began: a journey made after it is not in it.
+    pub(super) taken: DateTime<Utc>,
 }
 
 impl MarkovPaths {
@@ -487,7 +490,7 @@ pub async fn report(
     let affiliates: HashSet<Uuid> = heuristic.iter().filter_map(|t| t.affiliate_id).collect();
     let directory = Directory::of(db, group, campaigns, affiliates).await?;
     let markov_paths =
-        if models.contains(&StoredModel::Markov) { Some(markov.report_paths(ctx, from, to).await?) } else { None };
+        if models.contains(&StoredModel::Markov) { Some(markov.paths(ctx, from, to).await?) } else { None };
     let fitted = markov_paths.as_ref().map(|paths| paths.counts(group).fit());
     // (model, key, currency) → (name, conversions, value)
     let mut totals: BTreeMap<(usize, String, String), (String, Decimal, Decimal)> = BTreeMap::new();

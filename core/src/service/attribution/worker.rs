@@ -14,99 +14,98 @@ pub(super) const MARKOV_TTL: StdDuration = StdDuration::from_secs(600);
 /// A report's `[from, to]`.
 type Window = (DateTime<Utc>, DateTime<Utc>);
 
-/// Periods of the report whose path counts are kept.
-const REPORT_PERIODS: usize = 8;
+/// Periods whose path counts are kept: the attribution's and a few of the report's.
+const KEPT_PERIODS: usize = 9;
 
-/// Markov path counts, which read every touch of a period: the worker's (taken again when
-/// older than [`MARKOV_TTL`]) and the report's per period (served for [`MARKOV_TTL`], then
-/// served stale while a background task takes them again). One count runs at a time; a
-/// count that outlives the request that asked for it still finishes and is kept.
+/// Markov path counts per period `[from, to]`, which read every touch of it: the report's
+/// periods and the attribution's own (the last `markov_period_days` whole UTC days) alike.
+/// Counts are served for [`MARKOV_TTL`], then served stale while a background task takes
+/// them again, so that only the first ask of a period waits for its count. One count runs
+/// at a time; a count that outlives the request that asked for it still finishes and is kept.
 #[derive(Default)]
 pub struct Markov {
-    cache: Mutex<Option<MarkovCache>>,
-    reports: Mutex<HashMap<Window, ReportPaths>>,
+    kept: Arc<KeptPaths>,
+}
+
+#[derive(Default)]
+struct KeptPaths {
+    periods: Mutex<HashMap<Window, Kept>>,
     counting: Mutex<()>,
 }
 
-/// Path counts of the Markov chain, and when they were taken (monotonic and UTC).
-pub(super) struct MarkovCache {
-    fresh_since: Instant,
-    taken: DateTime<Utc>,
-    counts: Arc<MarkovCounts>,
-}
-
-struct ReportPaths {
+struct Kept {
     fresh_since: Instant,
     paths: Arc<MarkovPaths>,
     refreshing: bool,
 }
 
 impl Markov {
-    /// The path counts of the report's period `[from, to]`.
-    pub(super) async fn report_paths(
-        self: &Arc<Self>,
-        ctx: &Ctx,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> AppResult<Arc<MarkovPaths>> {
+    /// The path counts of `[from, to]`.
+    pub(super) async fn paths(&self, ctx: &Ctx, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Arc<MarkovPaths>> {
         {
-            let mut reports = self.reports.lock().await;
-            if let Some(entry) = reports.get_mut(&(from, to)) {
+            let mut periods = self.kept.periods.lock().await;
+            if let Some(entry) = periods.get_mut(&(from, to)) {
                 if entry.fresh_since.elapsed() >= MARKOV_TTL && !entry.refreshing {
                     entry.refreshing = true;
-                    tokio::spawn(self.clone().count_report_paths(ctx.clone(), from, to));
+                    tokio::spawn(self.kept.clone().count(ctx.clone(), from, to));
                 }
                 return Ok(entry.paths.clone());
             }
         }
         // Counted by a task of its own, so a request that gives up (time limit) does not
         // waste the count.
-        tokio::spawn(self.clone().count_report_paths(ctx.clone(), from, to))
+        tokio::spawn(self.kept.clone().count(ctx.clone(), from, to))
             .await
             .map_err(|e| AppError::internal(anyhow::anyhow!("Markov path count: {e}")))?
     }
 
+    /// Counts the paths of `[from, to]` in the background (the report page's period, at start).
+    fn count_ahead(&self, ctx: &Ctx, (from, to): Window) {
+        tokio::spawn(self.kept.clone().count(ctx.clone(), from, to));
+    }
+}
+
+impl KeptPaths {
     /// Counts the paths of `[from, to]` (unless another count just did) and keeps them.
-    async fn count_report_paths(
-        self: Arc<Self>,
-        ctx: Ctx,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> AppResult<Arc<MarkovPaths>> {
+    async fn count(self: Arc<Self>, ctx: Ctx, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<Arc<MarkovPaths>> {
         let _counting = self.counting.lock().await;
-        if let Some(entry) = self.reports.lock().await.get(&(from, to)) {
+        if let Some(entry) = self.periods.lock().await.get(&(from, to)) {
             if entry.fresh_since.elapsed() < MARKOV_TTL {
                 return Ok(entry.paths.clone());
             }
         }
         let counted = markov_paths(&ctx.db, &ctx.config.attribution, from, to).await;
-        let mut reports = self.reports.lock().await;
+        let mut periods = self.periods.lock().await;
         let paths = match counted {
             Ok(paths) => Arc::new(paths),
             Err(err) => {
-                if let Some(entry) = reports.get_mut(&(from, to)) {
+                if let Some(entry) = periods.get_mut(&(from, to)) {
                     entry.refreshing = false;
                 }
                 tracing::warn!(error = %err, "Markov path count failed");
                 return Err(err);
             }
         };
-        if reports.len() >= REPORT_PERIODS && !reports.contains_key(&(from, to)) {
-            if let Some(oldest) = reports.iter().min_by_key(|(_, e)| e.fresh_since).map(|(k, _)| *k) {
-                reports.remove(&oldest);
+        if periods.len() >= KEPT_PERIODS && !periods.contains_key(&(from, to)) {
+            if let Some(oldest) = periods.iter().min_by_key(|(_, e)| e.fresh_since).map(|(k, _)| *k) {
+                periods.remove(&oldest);
             }
         }
-        reports
-            .insert((from, to), ReportPaths { fresh_since: Instant::now(), paths: paths.clone(), refreshing: false });
+        periods.insert((from, to), Kept { fresh_since: Instant::now(), paths: paths.clone(), refreshing: false });
         Ok(paths)
     }
 }
 
-/// The period the report page opens on: the last 30 UTC days, today included.
-pub(super) fn default_report_period(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+/// The last `days` whole UTC days, today included.
+pub(super) fn last_days(now: DateTime<Utc>, days: u32) -> Window {
     let midnight = |day: chrono::NaiveDate| day.and_time(chrono::NaiveTime::MIN).and_utc();
     let today = now.date_naive();
-    (midnight(today - Duration::days(29)), midnight(today + Duration::days(1)))
+    (midnight(today - Duration::days(i64::from(days.max(1)) - 1)), midnight(today + Duration::days(1)))
+}
+
+/// The period the report page opens on: the last 30 UTC days, today included.
+pub(super) fn default_report_period(now: DateTime<Utc>) -> Window {
+    last_days(now, 30)
 }
 
 /// Attributes conversions as they come, until `shutdown`.
@@ -119,8 +118,7 @@ pub async fn run(ctx: Ctx, markov: Arc<Markov>, shutdown: CancellationToken) {
         }
     }
     // The report page opens on the last 30 days: their Markov paths are counted ahead.
-    let (from, to) = default_report_period(Utc::now());
-    tokio::spawn(markov.clone().count_report_paths(ctx.clone(), from, to));
+    markov.count_ahead(&ctx, default_report_period(Utc::now()));
     loop {
         match attribute_pending(&ctx, &markov).await {
             Ok(n) if n as u64 >= BATCH => continue,
@@ -164,24 +162,10 @@ pub async fn attribute_pending(ctx: &Ctx, markov: &Markov) -> AppResult<usize> {
 // ---------------------------------------------------------------------------------------
 // Journeys
 
-/// The Markov path counts (campaign or channel states) over the configured period, taken
-/// again when older than [`MARKOV_TTL`], and when they were taken.
-pub(super) async fn markov_counts(ctx: &Ctx, markov: &Markov) -> AppResult<(Arc<MarkovCounts>, DateTime<Utc>)> {
-    let mut cached = markov.cache.lock().await;
-    if let Some(cache) = cached.as_ref() {
-        if cache.fresh_since.elapsed() < MARKOV_TTL {
-            return Ok((cache.counts.clone(), cache.taken));
-        }
-    }
-    let to = Utc::now();
-    let from = to - Duration::days(i64::from(ctx.config.attribution.markov_period_days));
-    let counts = {
-        let _counting = markov.counting.lock().await;
-        let paths = markov_paths(&ctx.db, &ctx.config.attribution, from, to).await?;
-        Arc::new(paths.counts(GroupBy::Campaign).clone())
-    };
-    *cached = Some(MarkovCache { fresh_since: Instant::now(), taken: to, counts: counts.clone() });
-    Ok((counts, to))
+/// The attribution's Markov path counts: the last `markov_period_days` whole UTC days.
+pub(super) async fn markov_counts(ctx: &Ctx, markov: &Markov) -> AppResult<Arc<MarkovPaths>> {
+    let (from, to) = last_days(Utc::now(), ctx.config.attribution.markov_period_days);
+    markov.paths(ctx, from, to).await
 }
 
 /// The Markov model for one journey: the period's paths, plus this journey's own when the
@@ -193,11 +177,12 @@ pub(super) async fn markov_for(
     codes: &HashMap<Uuid, String>,
     created_at: Option<DateTime<Utc>>,
 ) -> AppResult<MarkovModel> {
-    let (counts, taken) = markov_counts(ctx, markov).await?;
-    if created_at.is_some_and(|at| at <= taken) {
+    let paths = markov_counts(ctx, markov).await?;
+    let counts = paths.counts(GroupBy::Campaign);
+    if created_at.is_some_and(|at| at <= paths.taken) {
         return Ok(counts.fit());
     }
-    let mut counts = (*counts).clone();
+    let mut counts = counts.clone();
     let path: Vec<String> = touches.iter().map(|t| markov_state(t, codes)).collect();
     counts.add_path(&path, true);
     Ok(counts.fit())
