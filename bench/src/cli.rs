@@ -256,7 +256,8 @@ pub struct ReadsArgs {
     pub data_dir: Option<PathBuf>,
 
     /// With --data-dir: use the kept file of a size when it is complete and of this
-    /// version of the data, instead of filling it again.
+    /// version of the data, instead of filling it again. With --database: the same with the
+    /// database `alpes_bench_reads_<size>` on that server, which is kept.
     #[arg(long)]
     pub reuse: bool,
 

@@ -32,6 +32,27 @@ impl BenchDatabase {
         Ok(Self::Postgres { admin_url: admin_url.to_string(), name, url, keep })
     }
 
+    /// The PostgreSQL database `name` on the server of `admin_url`, created when it does not
+    /// exist yet, and kept at the end (the reads bench's `--reuse` fills it once).
+    pub fn kept_postgres(admin_url: &str, name: &str) -> anyhow::Result<Self> {
+        let url = database_url(admin_url, name)?;
+        if psql(&url, "SELECT 1").is_err() {
+            psql(admin_url, &format!("CREATE DATABASE {name}"))
+                .with_context(|| format!("creating the database {name}"))?;
+        }
+        Ok(Self::Postgres { admin_url: admin_url.to_string(), name: name.to_string(), url, keep: true })
+    }
+
+    /// Empties a kept database before it is filled again.
+    pub fn recreate(&self) -> anyhow::Result<()> {
+        if let Self::Postgres { admin_url, name, .. } = self {
+            psql(admin_url, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+            psql(admin_url, &format!("CREATE DATABASE {name}"))
+                .with_context(|| format!("creating the database {name}"))?;
+        }
+        Ok(())
+    }
+
     /// The `DATABASE_URL` Alpes gets.
     pub fn url(&self) -> &str {
         match self {

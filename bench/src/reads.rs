@@ -505,11 +505,11 @@ struct SizeRun {
 }
 
 pub async fn run(args: ReadsArgs) -> anyhow::Result<ExitCode> {
-    if args.reuse && args.data_dir.is_none() {
-        anyhow::bail!("--reuse needs --data-dir DIR (where the SQLite files are kept)");
+    if args.reuse && args.data_dir.is_none() && args.database.is_none() {
+        anyhow::bail!("--reuse needs --data-dir DIR (where the SQLite files are kept) or --database URL");
     }
-    if args.database.is_some() && (args.reuse || args.data_dir.is_some()) {
-        anyhow::bail!("--data-dir and --reuse keep SQLite files; a PostgreSQL database is always filled afresh");
+    if args.database.is_some() && args.data_dir.is_some() {
+        anyhow::bail!("--data-dir keeps SQLite files; with --database, --reuse keeps a database per size");
     }
     spawn_hard_bound(args.max_rss_mb);
     let scratch = std::env::temp_dir().join(format!("alpes-bench-reads-{}", Uuid::new_v4().simple()));
@@ -651,6 +651,9 @@ async fn measure_size(args: &ReadsArgs, size: u64, scratch: &Path) -> anyhow::Re
     let dir = scratch.join(size_label(size));
     std::fs::create_dir_all(&dir)?;
     let (database, sqlite_file): (BenchDatabase, Option<PathBuf>) = match (&args.database, &args.data_dir) {
+        (Some(url), _) if args.reuse => {
+            (BenchDatabase::kept_postgres(url, &format!("alpes_bench_reads_{size}"))?, None)
+        }
         (Some(url), _) => (BenchDatabase::prepare(Some(url), &dir, args.keep)?, None),
         (None, Some(kept)) => {
             std::fs::create_dir_all(kept)?;
@@ -668,26 +671,23 @@ async fn measure_size(args: &ReadsArgs, size: u64, scratch: &Path) -> anyhow::Re
     config.report_timeout_ms = (args.timeout_secs * 1000 + 10_000).min(600_000);
 
     let mut reused = None;
-    if args.reuse {
-        if let Some(file) = sqlite_file.as_ref().filter(|f| f.exists()) {
-            let conn = db::connect(&config).await?;
-            db::migrate(&conn).await?;
-            match reads_fill::read_meta(&conn).await {
-                Some((kept, format, built)) if kept == size && format == reads_fill::FORMAT => {
-                    eprintln!("{}: reusing {} (built {built})", size_label(size), file.display());
-                    // A file kept from an older build lacks what newer migrations derive.
-                    let shares = attribution::backfill_shares(&conn, &config.attribution).await?;
-                    if shares > 0 {
-                        eprintln!("  attribution shares computed for {shares} conversions of the kept file");
-                    }
-                    reused = Some(built);
+    let exists = sqlite_file.as_ref().map_or(args.database.is_some(), |f| f.exists());
+    if args.reuse && exists {
+        let conn = db::connect(&config).await?;
+        db::migrate(&conn).await?;
+        match reads_fill::read_meta(&conn).await {
+            Some((kept_size, format, built)) if kept_size == size && format == reads_fill::FORMAT => {
+                eprintln!("{}: reusing {} (built {built})", size_label(size), database.label());
+                // Data kept from an older build lacks what newer migrations derive.
+                let shares = attribution::backfill_shares(&conn, &config.attribution).await?;
+                if shares > 0 {
+                    eprintln!("  attribution shares computed for {shares} conversions of the kept data");
                 }
-                _ => {
-                    eprintln!("{}: {} is incomplete or of another format; rebuilding", size_label(size), file.display())
-                }
+                reused = Some(built);
             }
-            conn.close().await?;
+            _ => eprintln!("{}: {} is incomplete or of another format; rebuilding", size_label(size), database.label()),
         }
+        conn.close().await?;
     }
     let mut counts = None;
     let mut fill_secs = 0.0;
@@ -696,6 +696,8 @@ async fn measure_size(args: &ReadsArgs, size: u64, scratch: &Path) -> anyhow::Re
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
             }
+        } else if args.reuse {
+            database.recreate()?;
         }
         let started = Instant::now();
         let built_at = Utc::now();
@@ -725,7 +727,7 @@ async fn measure_size(args: &ReadsArgs, size: u64, scratch: &Path) -> anyhow::Re
         eprintln!("  rebuilding the rollups, ANALYZE");
         let conn = db::connect(&config).await?;
         reads_fill::finish(&conn, &config.attribution).await?;
-        if sqlite_file.is_some() {
+        if sqlite_file.is_some() || args.reuse {
             reads_fill::write_meta(&conn, size, built_at).await?;
         }
         conn.close().await?;

@@ -746,7 +746,7 @@ pub async fn finish(conn: &DatabaseConnection, settings: &AttributionSettings) -
 pub async fn read_meta(conn: &DatabaseConnection) -> Option<(u64, i64, String)> {
     let row = conn
         .query_one_raw(Statement::from_string(
-            DbBackend::Sqlite,
+            conn.get_database_backend(),
             "SELECT size, format, built_at FROM bench_reads_meta LIMIT 1".to_string(),
         ))
         .await
@@ -757,14 +757,17 @@ pub async fn read_meta(conn: &DatabaseConnection) -> Option<(u64, i64, String)> 
 
 /// Marks the data complete (written last, so an interrupted fill is rebuilt next time).
 pub async fn write_meta(conn: &DatabaseConnection, size: u64, built_at: DateTime<Utc>) -> anyhow::Result<()> {
-    conn.execute_unprepared(
-        "CREATE TABLE IF NOT EXISTS bench_reads_meta (size INTEGER, format INTEGER, built_at TEXT)",
-    )
-    .await?;
+    conn.execute_unprepared("CREATE TABLE IF NOT EXISTS bench_reads_meta (size BIGINT, format BIGINT, built_at TEXT)")
+        .await?;
     conn.execute_unprepared("DELETE FROM bench_reads_meta").await?;
+    let backend = conn.get_database_backend();
+    let insert = match backend {
+        DbBackend::Postgres => "INSERT INTO bench_reads_meta (size, format, built_at) VALUES ($1, $2, $3)",
+        _ => "INSERT INTO bench_reads_meta (size, format, built_at) VALUES (?, ?, ?)",
+    };
     conn.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Sqlite,
-        "INSERT INTO bench_reads_meta (size, format, built_at) VALUES (?, ?, ?)",
+        backend,
+        insert,
         [(size as i64).into(), FORMAT.into(), built_at.to_rfc3339().into()],
     ))
     .await?;
