@@ -67,6 +67,14 @@ pub const ROLLUP_TABLES: [&str; 17] = {
     [traffic, conversions, commissions, attribution, a, b, c, d, e, f, g, h, i, j, seen, orders, orders_by_day]
 };
 
+/// The coarse rollups: on PostgreSQL each is its rows `{t}_folded`, the changes not folded
+/// into them yet `{t}_pending`, and the view `{t}` summing both per key.
+pub const FOLDED_ROLLUPS: [&str; 11] = {
+    let [a, b, c, d, e, f, g, h, i, j] = m20261211_000002_create_coarse_rollups::TABLES;
+    let [_, orders_by_day] = m20261213_000002_create_order_rollups::TABLES;
+    [a, b, c, d, e, f, g, h, i, j, orders_by_day]
+};
+
 /// Recomputes every rollup of the UTC days `[from, to)` (both `YYYY-MM-DD`; all days when
 /// `None`): the daily ones from the raw tables, the attribution one from the stored shares;
 /// with every day, also who sees which conversion. Run it in a transaction that keeps

@@ -393,7 +393,7 @@ async fn heuristic_totals(
             None => ("attribution_by_channel", &[]),
         };
         let mut query = Query::select();
-        query.from(Alias::new(table));
+        crate::service::rollup::from_rollup(&mut query, db.get_database_backend(), table);
         for key in keys {
             if has.contains(&key) || matches!(key, "model" | "currency") {
                 query.column(Alias::new(key)).group_by_col(Alias::new(key));

@@ -11,7 +11,7 @@ pub(super) const COALESCE: StdDuration = StdDuration::from_millis(10);
 pub(super) const POLL: StdDuration = StdDuration::from_secs(5);
 /// Markov path counts are reused this long.
 pub(super) const MARKOV_TTL: StdDuration = StdDuration::from_secs(600);
-/// A report's `[from, to]`.
+/// A period `[from, to]` whose Markov paths are counted (a report's, or the attribution's own).
 type Window = (DateTime<Utc>, DateTime<Utc>);
 
 /// Periods whose path counts are kept: the attribution's and a few of the report's.
