@@ -34,6 +34,13 @@ pub struct PageRequest {
     pub limit: u64,
 }
 
+impl PageRequest {
+    /// The deepest window a list serves. A list is read newest first along an index, and
+    /// rows before a window are walked past one by one: past this many, a client narrows
+    /// the list with its filters (a period, a status) instead.
+    pub const MAX_OFFSET: u64 = 1_000_000;
+}
+
 /// One window of a list, and how many rows the whole list has.
 #[derive(Debug, Clone)]
 pub struct Page<T> {

@@ -35,6 +35,15 @@ pub fn page_request(first: Option<i32>, after: Option<String>) -> AppResult<Page
             decode_cursor(&cursor)?.checked_add(1).ok_or_else(|| AppError::validation("after", "invalid cursor"))?
         }
     };
+    if offset > PageRequest::MAX_OFFSET {
+        return Err(AppError::validation(
+            "after",
+            format!(
+                "a page starts at most {} items in; narrow the list with its filters instead",
+                PageRequest::MAX_OFFSET
+            ),
+        ));
+    }
     Ok(PageRequest { offset, limit: limit as u64 })
 }
 
@@ -77,6 +86,9 @@ mod tests {
         let req = page_request(Some(10), Some(encode_cursor(9))).ok();
         assert_eq!(req.map(|r| (r.offset, r.limit)), Some((10, 10)));
         assert!(page_request(Some(101), None).is_err());
+        let deepest = PageRequest::MAX_OFFSET;
+        assert_eq!(page_request(Some(20), Some(encode_cursor(deepest - 1))).ok().map(|r| r.offset), Some(deepest));
+        assert!(page_request(Some(20), Some(encode_cursor(deepest))).is_err());
         assert!(page_request(Some(-1), None).is_err());
         // The largest offset has no next one: refused, not an overflow.
         assert!(page_request(Some(1), Some(encode_cursor(u64::MAX))).is_err());

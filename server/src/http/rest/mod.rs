@@ -59,20 +59,19 @@ impl<T: DeserializeOwned + Send> FromRequestParts<HttpState> for QueryParams<T> 
     }
 }
 
-/// The `limite` / `offset` window of a seed list route (default 50, at most `max`).
-/// The deepest page a list route serves: past it, a client narrows the list with filters.
-pub const MAX_OFFSET: u64 = 1_000_000;
-
+/// The `limite` / `offset` window of a seed list route (default 50, at most `max`; the
+/// offset at most [`PageRequest::MAX_OFFSET`](crate::service::PageRequest::MAX_OFFSET)).
 pub fn page(limite: Option<u64>, offset: Option<u64>, max: u64) -> Result<crate::service::PageRequest, AppError> {
     let limit = limite.unwrap_or(50);
     if !(1..=max).contains(&limit) {
         return Err(AppError::validation("limite", format!("limite must be between 1 and {max}")));
     }
     let offset = offset.unwrap_or(0);
-    if offset > MAX_OFFSET {
+    let deepest = crate::service::PageRequest::MAX_OFFSET;
+    if offset > deepest {
         return Err(AppError::validation(
             "offset",
-            format!("offset must be at most {MAX_OFFSET}; narrow the list with its filters instead"),
+            format!("offset must be at most {deepest}; narrow the list with its filters instead"),
         ));
     }
     Ok(crate::service::PageRequest { offset, limit })
