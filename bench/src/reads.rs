@@ -240,6 +240,14 @@ fn paths(f: &Fixtures, today: NaiveDate) -> Vec<ReadPath> {
             Some(target),
         );
     }
+    // By affiliate, Markov's chain has a state per affiliate (2 000): the largest one solved.
+    add(
+        "attributionReport MARKOV by affiliate",
+        REPORT,
+        json!({"model": "MARKOV", "from": month_from, "to": month_to, "groupBy": "AFFILIATE"}),
+        Who::Admin,
+        Some(Target::Markov),
+    );
     add(
         "attributionReport all (page default)",
         REPORT,

@@ -159,7 +159,7 @@ pub async fn credits(
         &ctx.config.attribution,
         &touches,
         conversion.occurred_at,
-        fitted.as_ref().map(|m| (m, &codes)),
+        fitted.as_deref().map(|m| (m, &codes)),
     );
     let mut list = credits_for(want, &weights, &touches, conversion.value, &conversion.currency);
     for credit in &mut list {

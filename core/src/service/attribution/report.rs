@@ -231,7 +231,7 @@ pub(super) async fn markov_paths(
             counts.add_path(&names, false);
         }
     }
-    Ok(MarkovPaths { counts, directory, taken })
+    Ok(MarkovPaths { counts, fitted: Default::default(), directory, taken })
 }
 
 /// What a path needs of a touch stored in `journeys.touchpoints` (its other fields are
@@ -286,14 +286,62 @@ const GROUPS: [GroupBy; 3] = [GroupBy::Campaign, GroupBy::Affiliate, GroupBy::Ch
 /// Path counts of one period under every grouping, with the names of their keys.
 pub(super) struct MarkovPaths {
     counts: [MarkovCounts; 3],
+    /// Each grouping's chain, solved when first asked for.
+    fitted: [OnceLock<Arc<MarkovModel>>; 3],
     directory: Directory,
     /// When the count began: a journey made after it is not in it.
     pub(super) taken: DateTime<Utc>,
 }
 
+/// The most states a Markov chain is solved for: its solution takes `m³` steps and `m²`
+/// numbers (2 000 states: 8·10⁹ steps, 32 MB). A grouping with more (tens of thousands of
+/// affiliates) is refused rather than let take the machine.
+pub(super) const MAX_MARKOV_STATES: usize = 2_500;
+
+/// `counts` solved, off the runtime's threads (thousands of states take seconds).
+pub(super) async fn fit(
+    counts: impl std::ops::Deref<Target = MarkovCounts> + Send + 'static,
+) -> AppResult<MarkovModel> {
+    if counts.states() > MAX_MARKOV_STATES {
+        return Err(AppError::validation(
+            "groupBy",
+            format!(
+                "the Markov model of this grouping has {} states, more than the {MAX_MARKOV_STATES} it is solved for; \
+                 group by campaign or channel, or ask a heuristic model",
+                counts.states()
+            ),
+        ));
+    }
+    tokio::task::spawn_blocking(move || counts.fit())
+        .await
+        .map_err(|e| AppError::internal(anyhow::anyhow!("solving the Markov chain: {e}")))
+}
+
 impl MarkovPaths {
+    fn index(group: GroupBy) -> usize {
+        GROUPS.iter().position(|g| *g == group).unwrap_or(0)
+    }
+
     pub(super) fn counts(&self, group: GroupBy) -> &MarkovCounts {
-        &self.counts[GROUPS.iter().position(|g| *g == group).unwrap_or(0)]
+        &self.counts[Self::index(group)]
+    }
+
+    /// The chain of `group`, solved once for these counts.
+    pub(super) async fn model(self: &Arc<Self>, group: GroupBy) -> AppResult<Arc<MarkovModel>> {
+        let index = Self::index(group);
+        if let Some(model) = self.fitted[index].get() {
+            return Ok(model.clone());
+        }
+        /// One grouping's counts of shared paths.
+        struct Of(Arc<MarkovPaths>, usize);
+        impl std::ops::Deref for Of {
+            type Target = MarkovCounts;
+            fn deref(&self) -> &MarkovCounts {
+                &self.0.counts[self.1]
+            }
+        }
+        let model = Arc::new(fit(Of(self.clone(), index)).await?);
+        Ok(self.fitted[index].get_or_init(|| model).clone())
     }
 }
 
@@ -491,7 +539,10 @@ pub async fn report(
     let directory = Directory::of(db, group, campaigns, affiliates).await?;
     let markov_paths =
         if models.contains(&StoredModel::Markov) { Some(markov.paths(ctx, from, to).await?) } else { None };
-    let fitted = markov_paths.as_ref().map(|paths| paths.counts(group).fit());
+    let fitted = match &markov_paths {
+        Some(paths) => Some(paths.model(group).await?),
+        None => None,
+    };
     // (model, key, currency) → (name, conversions, value)
     let mut totals: BTreeMap<(usize, String, String), (String, Decimal, Decimal)> = BTreeMap::new();
     let mut per_currency: BTreeMap<String, (u64, Decimal)> = BTreeMap::new();
@@ -558,4 +609,27 @@ pub async fn report(
             .then_with(|| a.key.cmp(&b.key))
     });
     Ok(Report { models, rows, conversions: per_currency.values().map(|(n, _)| n).sum() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_chain_past_the_most_states_is_refused_and_one_within_is_solved() {
+        let mut counts = MarkovCounts::new();
+        for state in 0..MAX_MARKOV_STATES {
+            counts.add_path(&[format!("s{state}")], state % 2 == 0);
+        }
+        let solved = fit(Box::new(counts.clone())).await.map(|model| model.journeys());
+        assert!(matches!(solved, Ok(n) if n == MAX_MARKOV_STATES as u64), "{solved:?}");
+        counts.add_path(&["one more"], true);
+        match fit(Box::new(counts)).await {
+            Err(AppError::Validation { field, message }) => {
+                assert_eq!(field.as_deref(), Some("groupBy"));
+                assert!(message.contains("2501 states"), "{message}");
+            }
+            other => panic!("expected VALIDATION on groupBy, got {:?}", other.map(|m| m.journeys())),
+        }
+    }
 }

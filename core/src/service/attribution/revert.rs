@@ -141,7 +141,7 @@ pub async fn reattribute(
                 &ctx.config.attribution,
                 &touches,
                 conversion.occurred_at,
-                fitted.as_ref().map(|m| (m, &codes)),
+                fitted.as_deref().map(|m| (m, &codes)),
             );
             let list = credits_for(stored, &weights, &touches, conversion.value, &conversion.currency);
             (stored, list, json!({ "model": stored }))

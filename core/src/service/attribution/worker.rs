@@ -176,16 +176,15 @@ pub(super) async fn markov_for(
     touches: &[JourneyTouch],
     codes: &HashMap<Uuid, String>,
     created_at: Option<DateTime<Utc>>,
-) -> AppResult<MarkovModel> {
+) -> AppResult<Arc<MarkovModel>> {
     let paths = markov_counts(ctx, markov).await?;
-    let counts = paths.counts(GroupBy::Campaign);
     if created_at.is_some_and(|at| at <= paths.taken) {
-        return Ok(counts.fit());
+        return paths.model(GroupBy::Campaign).await;
     }
-    let mut counts = counts.clone();
+    let mut counts = paths.counts(GroupBy::Campaign).clone();
     let path: Vec<String> = touches.iter().map(|t| markov_state(t, codes)).collect();
     counts.add_path(&path, true);
-    Ok(counts.fit())
+    Ok(Arc::new(super::report::fit(Box::new(counts)).await?))
 }
 
 /// Attributes one conversion; `false` when another worker got there first.
@@ -215,7 +214,7 @@ pub(super) async fn attribute(ctx: &Ctx, markov: &Markov, conversion: conversion
         _ => None,
     };
     let weights =
-        weights_for(stored_model, settings, &list, conversion.occurred_at, fitted.as_ref().map(|m| (m, &codes)));
+        weights_for(stored_model, settings, &list, conversion.occurred_at, fitted.as_deref().map(|m| (m, &codes)));
     let credit_list = credits_for(stored_model, &weights, &list, conversion.value, &conversion.currency);
     let credited: Vec<Uuid> = credit_list.iter().filter_map(|c| c.affiliate_id).collect();
 
